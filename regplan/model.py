@@ -1,0 +1,77 @@
+"""Shared value types of the pipeline: object identity, targets, live state.
+
+Pure data, no I/O. Every other module may import this one; it imports nothing of regplan but errors.
+Kubernetes objects travel as plain JSON-like dicts (``Obj``), exactly as the API serves them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+Obj = dict[str, Any]
+"""A Kubernetes object as JSON-like data (apiVersion, kind, metadata, ...)."""
+
+
+class Target(StrEnum):
+    """Which OpenShift generation a profile is rendered for."""
+
+    OCP4 = "ocp4"  # cluster-image-registry-operator: Config/cluster in openshift-image-registry
+    OCP3 = "ocp3"  # dc/docker-registry in default
+
+
+REGISTRY_NAMESPACE: dict[Target, str] = {Target.OCP4: "openshift-image-registry", Target.OCP3: "default"}
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    """The identity of an object: what the API addresses it by. ``namespace`` is "" when cluster-scoped."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, obj: Obj) -> Ref:
+        meta = obj.get("metadata") or {}
+        return cls(obj["apiVersion"], obj["kind"], meta.get("namespace") or "", meta["name"])
+
+    def __str__(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind}/{ns}{self.name}"
+
+
+# Objects are written in this order (a Secret and a PVC before the Config or DC that uses them).
+KIND_ORDER: dict[str, int] = {
+    "Namespace": 0,
+    "Secret": 10,
+    "PersistentVolumeClaim": 20,
+    "Config": 30,
+    "DeploymentConfig": 30,
+}
+
+
+def sort_key(obj: Obj) -> tuple[int, str, str, str]:
+    """Deterministic object order: dependencies first, then by namespace and name."""
+    ref = Ref.of(obj)
+    return (KIND_ORDER.get(ref.kind, 50), ref.kind, ref.namespace, ref.name)
+
+
+@dataclass
+class LiveState:
+    """What the cluster (or a snapshot file) holds that a plan needs.
+
+    ``objects`` holds every desired object that exists, keyed by Ref (a missing key means absent).
+    The context the rules need: StorageClasses by name, recent events per involved object, pods that
+    mount a claim (to say who holds a claim that a replace must delete).
+    """
+
+    target: Target
+    objects: dict[Ref, Obj] = field(default_factory=dict)
+    storage_classes: dict[str, Obj] = field(default_factory=dict)
+    events: dict[Ref, list[Obj]] = field(default_factory=dict)
+    pods_using_claim: dict[str, list[str]] = field(default_factory=dict)  # claim name -> pod names
+    server_dry_run: bool = False  # the server supports dryRun=All (4.x); 3.11 does not
+    source: str = "cluster"  # "cluster" or the snapshot file path, for messages
