@@ -75,3 +75,38 @@ class LiveState:
     pods_using_claim: dict[str, list[str]] = field(default_factory=dict)  # claim name -> pod names
     server_dry_run: bool = False  # the server supports dryRun=All (4.x); 3.11 does not
     source: str = "cluster"  # "cluster" or the snapshot file path, for messages
+
+
+class Verb(StrEnum):
+    """The closed set of write requests apply may make."""
+
+    CREATE = "create"  # POST the whole object
+    UPDATE = "update"  # PUT the whole object, with metadata.resourceVersion as precondition
+    PATCH = "patch"  # PATCH with ``Write.patch_type``
+    DELETE = "delete"  # DELETE with uid + resourceVersion preconditions
+
+
+class PatchType(StrEnum):
+    JSON = "json"  # application/json-patch+json (RFC 6902); starts with a "test" of resourceVersion
+    MERGE = "merge"  # application/merge-patch+json (RFC 7386); carries metadata.resourceVersion
+
+
+@dataclass(frozen=True)
+class Write:
+    """One request of a plan, exactly as apply will send it.
+
+    ``body`` is the object (create/update), the patch document (patch) or None (delete).
+    ``resource_version``/``uid`` are the preconditions taken from the live object the plan saw; the
+    server refuses the write (409) when the object changed since. ``wait_gone`` asks apply to wait until
+    a deleted object has really disappeared (finalizers) before the next write. ``secret`` marks a body
+    holding Secret data: it is never printed, logged or stored in a plan file (digests only).
+    """
+
+    ref: Ref
+    verb: Verb
+    body: Any = None
+    patch_type: PatchType | None = None
+    resource_version: str | None = None
+    uid: str | None = None
+    wait_gone: bool = False
+    secret: bool = False
