@@ -181,12 +181,12 @@ def apply_cmd(
     output: Annotated[str, typer.Option("--output", "-o", help="text or json (the report).")] = "text",
 ) -> None:
     """Change the cluster to match the profile: exactly the planned writes, nothing lost by surprise."""
-    from regplan import workflow
+    from regplan import apply as apply_step
 
     if (planfile is None) == (profile is None):
         _fail(_usage("apply takes either a PLANFILE or -p PROFILE"))
     try:
-        code = workflow.apply_command(
+        code = apply_step.apply_command(
             planfile=planfile,
             profile=profile,
             values_files=values_files or [],

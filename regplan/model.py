@@ -110,3 +110,16 @@ class Write:
     uid: str | None = None
     wait_gone: bool = False
     secret: bool = False
+
+
+@dataclass(frozen=True)
+class LiveQuery:
+    """What a plan (or status) needs to read: each object by name, plus the context the rules need.
+
+    Both the cluster adapter and the snapshot loader answer it with a ``LiveState``; neither reads more.
+    """
+
+    target: Target
+    refs: tuple[Ref, ...] = ()
+    storage_classes: tuple[str, ...] = ()
+    claims: tuple[tuple[str, str], ...] = ()  # (namespace, name): read their events and the pods mounting them
