@@ -1,0 +1,522 @@
+"""Apply: execute exactly a plan's writes, in order, safely; wait until they took effect; report.
+
+``apply_plan(plan, cluster, ...)`` is the engine: refuse what must be refused BEFORE any write
+(errors or blocked objects in the plan, a replace without ``allow_replace``), take the Lease lock
+(only when there is something to write: a no-op apply makes zero writes), re-read every object the plan
+touches and refuse a stale plan (uid / resourceVersion / existence changed), then send each
+``model.Write`` as the plan recorded it. Every write carries its precondition, so a change made behind
+our back turns into a 409 (exit 5), never into a silent overwrite. A replace waits until the old
+object is really gone (pvc-protection finalizer: it names the pods) before creating the new one.
+
+When a write fails, apply stops: the report lists what was done, what failed and what was not
+attempted, per object old / new / unknown; a new plan then shows exactly what remains.
+
+``apply_command`` is the ``regplan apply`` orchestration (plan from a file or a profile, show,
+confirm, apply, report). It writes progress to stderr and the report to stdout through the two
+callables it is given (the CLI's streams by default): like workflow's stages, it is the one place in
+this step that talks to the user.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from regplan.cluster import Cluster
+from regplan.errors import ClusterError, DestructiveRefused, ExitCode, InvalidInput, RegplanError, StaleError
+from regplan.model import REGISTRY_NAMESPACE, Obj, Ref, Target, Verb, Write
+from regplan.plan import Action, Plan
+
+Progress = Callable[[str], None]
+
+REPORT_VERSION = 1
+
+
+class StepResult(StrEnum):
+    DONE = "done"
+    FAILED = "failed"  # sent, refused or outcome unknown after retries
+    NOT_DONE = "not-done"  # never sent because an earlier write failed
+
+
+class ObjectState(StrEnum):
+    """Where an object stands after apply, for the report (issue 5: "old or new state for each object")."""
+
+    NEW = "new"  # every write for it was made
+    OLD = "old"  # none of its writes was made
+    PARTIAL = "partial"  # a replace whose delete was made but not the create: the object is absent
+    UNCHANGED = "unchanged"  # the plan had nothing to do for it
+
+
+@dataclass
+class Step:
+    write: Write
+    result: StepResult
+    detail: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        w = self.write
+        return {
+            "object": str(w.ref),
+            "verb": str(w.verb),
+            "patchType": str(w.patch_type) if w.patch_type else None,
+            "result": str(self.result),
+            "detail": self.detail,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class Check:
+    """One post-write wait (claim bound, operator available, rollout)."""
+
+    ref: Ref
+    ok: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"object": str(self.ref), "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class ApplyReport:
+    profile: str
+    target: Target
+    steps: list[Step] = field(default_factory=list)
+    objects: dict[Ref, ObjectState] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    error: str = ""
+    exit_code: ExitCode = ExitCode.OK
+    requests: int = 0
+    write_requests: int = 0
+    seconds: float = 0.0
+
+    @property
+    def writes_done(self) -> int:
+        return sum(1 for s in self.steps if s.result is StepResult.DONE)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reportVersion": REPORT_VERSION,
+            "profile": self.profile,
+            "target": str(self.target),
+            "exitCode": int(self.exit_code),
+            "error": self.error,
+            "steps": [s.to_json() for s in self.steps],
+            "objects": {str(ref): str(state) for ref, state in sorted(self.objects.items())},
+            "checks": [c.to_json() for c in self.checks],
+            "writesDone": self.writes_done,
+            "requests": {"total": self.requests, "writes": self.write_requests},
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# --------------------------------------------------------------------------------------------------
+# Pure parts
+
+
+def refusals(plan: Plan, *, allow_replace: bool) -> RegplanError | None:
+    """Why this plan must not start, checked before the lock and before any write."""
+    if plan.errors:
+        lines = "; ".join(str(d) for d in plan.errors)
+        return InvalidInput(f"the plan has errors, nothing was applied: {lines}")
+    blocked = [c for c in plan.changes if c.action is Action.BLOCKED]
+    if blocked:
+        return InvalidInput(
+            "the plan has blocked changes, nothing was applied: "
+            + "; ".join(f"{c.ref}: {c.reason}" for c in blocked)
+        )
+    replaced = [c for c in plan.changes if c.action is Action.REPLACE]
+    if replaced and not allow_replace:
+        what = "; ".join(f"{c.ref} ({c.reason}{', DESTRUCTIVE' if c.destructive else ''})" for c in replaced)
+        return DestructiveRefused(
+            f"the plan replaces (delete + create) {what}; nothing was written. "
+            "Copy the data first if you need it, then re-run with --allow-replace"
+        )
+    return None
+
+
+def stale_reason(expected_uid: str | None, expected_rv: str | None, creating: bool, live: Obj | None) -> str:
+    """ "" when the live object is as the plan saw it, else what changed."""
+    if creating:
+        return "" if live is None else "it exists now; the plan expected to create it"
+    if live is None:
+        return "it no longer exists"
+    meta = live.get("metadata") or {}
+    if expected_uid and meta.get("uid") != expected_uid:
+        return f"it was deleted and recreated (uid {expected_uid} -> {meta.get('uid')})"
+    if expected_rv and meta.get("resourceVersion") != expected_rv:
+        return f"it changed since the plan (resourceVersion {expected_rv} -> {meta.get('resourceVersion')})"
+    return ""
+
+
+def object_states(plan: Plan, steps: Sequence[Step]) -> dict[Ref, ObjectState]:
+    done = [s for s in steps if s.result is StepResult.DONE]
+    out: dict[Ref, ObjectState] = {}
+    for change in plan.changes:
+        if not change.writes:
+            out[change.ref] = ObjectState.UNCHANGED
+            continue
+        made = [s for s in done if s.write.ref == change.ref]
+        if len(made) == len(change.writes):
+            out[change.ref] = ObjectState.NEW
+        elif not made:
+            out[change.ref] = ObjectState.OLD
+        else:
+            out[change.ref] = ObjectState.PARTIAL
+    return out
+
+
+def describe_write(w: Write) -> str:
+    how = f" ({w.patch_type} patch)" if w.verb is Verb.PATCH and w.patch_type else ""
+    return f"{w.verb} {w.ref}{how}"
+
+
+def claim_verdict(claim: Obj | None, events: Sequence[Obj]) -> tuple[bool | None, str]:
+    """(True: took effect / False: failed now / None: keep waiting, detail) for a written claim."""
+    if claim is None:
+        return None, "not found yet"
+    phase = (claim.get("status") or {}).get("phase", "")
+    if phase == "Bound":
+        return True, "Bound"
+    uid = (claim.get("metadata") or {}).get("uid")
+    mine = [e for e in events if not uid or (e.get("involvedObject") or {}).get("uid") in (None, uid)]
+    failed = [e for e in mine if e.get("reason") == "ProvisioningFailed"]
+    if failed:
+        return False, f"ProvisioningFailed: {failed[-1].get('message', '')}"
+    if any(e.get("reason") == "WaitForFirstConsumer" for e in mine):
+        return True, "Pending: WaitForFirstConsumer (binds when the registry pod is scheduled; fine)"
+    waiting = [e for e in mine if e.get("reason") == "ExternalProvisioning"]
+    if waiting:
+        return None, f"Pending: ExternalProvisioning: {waiting[-1].get('message', '')}"
+    return None, phase or "Pending"
+
+
+def _condition(obj: Obj, kind: str) -> dict[str, Any] | None:
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return dict(cond)
+    return None
+
+
+def config_verdict(config: Obj | None) -> tuple[bool | None, str]:
+    """The operator took the change when it observed the new generation and reports Available=True."""
+    if config is None:
+        return False, "Config/cluster disappeared"
+    meta, status = config.get("metadata") or {}, config.get("status") or {}
+    generation, observed = meta.get("generation"), status.get("observedGeneration")
+    if observed is not None and generation is not None and int(observed) < int(generation):
+        return None, f"operator has not observed generation {generation} yet (at {observed})"
+    degraded = _condition(config, "Degraded")
+    if degraded and degraded.get("status") == "True":
+        return False, f"Degraded: {degraded.get('reason', '')}: {degraded.get('message', '')}"
+    available = _condition(config, "Available")
+    if available is None:
+        return None, "no Available condition yet"
+    progressing = _condition(config, "Progressing")
+    if available.get("status") == "True" and not (progressing and progressing.get("status") == "True"):
+        return True, f"Available: {available.get('message') or available.get('reason') or 'True'}"
+    return None, f"Available={available.get('status')}: {available.get('message', '')}"
+
+
+def dc_verdict(dc: Obj | None) -> tuple[bool | None, str]:
+    """DC rollout done: observedGeneration caught up and updatedReplicas == availableReplicas == replicas.
+
+    A DeploymentConfig stand-in without a controller never gets a status: that is reported, not waited on.
+    """
+    if dc is None:
+        return False, "dc/docker-registry disappeared"
+    meta, spec, status = dc.get("metadata") or {}, dc.get("spec") or {}, dc.get("status")
+    if not status:
+        return True, "no rollout status reported (no controller); the DC spec was updated"
+    generation, observed = meta.get("generation"), status.get("observedGeneration")
+    if observed is not None and generation is not None and int(observed) < int(generation):
+        return None, f"rollout not started (observedGeneration {observed} < {generation})"
+    want = int(spec.get("replicas") or 0)
+    updated, available = int(status.get("updatedReplicas") or 0), int(status.get("availableReplicas") or 0)
+    if updated >= want and available >= want:
+        return True, f"rolled out (latestVersion {status.get('latestVersion')}, {available}/{want} available)"
+    return None, f"rolling out: {updated} updated, {available}/{want} available"
+
+
+# --------------------------------------------------------------------------------------------------
+# Engine
+
+
+def check_fresh(plan: Plan, cluster: Cluster) -> None:
+    """Re-read every object the plan touches; StaleError (exit 5) naming the first that changed."""
+    touched = [c for c in plan.changes if c.writes]
+    for change in touched:
+        live = cluster.get(change.ref)
+        creating = change.action is Action.CREATE
+        why = stale_reason(change.uid, change.resource_version, creating, live)
+        if why:
+            raise StaleError(
+                f"the plan is stale: {change.ref}: {why}; nothing was written. Run `regplan plan` again"
+            )
+
+
+def apply_plan(
+    plan: Plan,
+    cluster: Cluster,
+    *,
+    allow_replace: bool = False,
+    wait: bool = True,
+    timeout: float = 300.0,
+    lock_timeout: float = 60.0,
+    progress: Progress | None = None,
+    poll: float = 1.0,
+) -> ApplyReport:
+    """Execute ``plan.writes`` in order. Raises (before any write) on refusals; write failures are in the
+    report (``exit_code`` 4 or 5), not raised, so the caller can show what was done."""
+    say = progress or (lambda _msg: None)
+    started = time.monotonic()
+    report = ApplyReport(profile=plan.profile, target=plan.target)
+    refused = refusals(plan, allow_replace=allow_replace)
+    if refused is not None:
+        raise refused
+    if not plan.secrets_resolved:
+        raise InvalidInput(
+            "the plan's Secret data was not re-read from its sources; refusing to write digests"
+        )
+    writes = plan.writes
+    base_requests, base_writes = cluster.requests.total, cluster.requests.writes
+    if not writes:
+        check_fresh(plan, cluster)  # reads only: a no-op takes no lock and makes no write
+        report.objects = object_states(plan, [])
+        _finish(report, cluster, base_requests, base_writes, started)
+        return report
+
+    from regplan import lock as lease
+
+    namespace = REGISTRY_NAMESPACE[plan.target]
+    held = lease.acquire(cluster, namespace, timeout=lock_timeout, progress=say)
+    cluster.on_retry = say
+    try:
+        check_fresh(plan, cluster)
+        remaining = list(writes)
+        while remaining:
+            w = remaining.pop(0)
+            t0 = time.monotonic()
+            try:
+                held.check()
+                say(f"{describe_write(w)} ...")
+                cluster.write(w)
+                detail = "ok"
+                if w.verb is Verb.DELETE and w.wait_gone:
+                    cluster.wait_gone(w.ref, uid=w.uid, timeout=timeout, interval=poll, progress=say)
+                    detail = "deleted and gone"
+                report.steps.append(Step(w, StepResult.DONE, detail, time.monotonic() - t0))
+                say(f"{describe_write(w)}: {detail} ({time.monotonic() - t0:.1f}s)")
+            except (ClusterError, StaleError) as err:
+                report.steps.append(Step(w, StepResult.FAILED, str(err), time.monotonic() - t0))
+                report.steps.extend(Step(r, StepResult.NOT_DONE) for r in remaining)
+                report.error = str(err)
+                report.exit_code = err.exit_code
+                say(f"{describe_write(w)}: FAILED: {err}")
+                break
+    finally:
+        cluster.on_retry = None
+        held.release()
+    report.objects = object_states(plan, report.steps)
+    if report.exit_code is ExitCode.OK and wait:
+        _wait(plan, cluster, report, timeout=timeout, poll=poll, say=say)
+    _finish(report, cluster, base_requests, base_writes, started)
+    return report
+
+
+def _finish(
+    report: ApplyReport, cluster: Cluster, base_requests: int, base_writes: int, started: float
+) -> None:
+    report.requests = cluster.requests.total - base_requests
+    report.write_requests = cluster.requests.writes - base_writes
+    report.seconds = time.monotonic() - started
+
+
+def _wait(
+    plan: Plan, cluster: Cluster, report: ApplyReport, *, timeout: float, poll: float, say: Progress
+) -> None:
+    """Wait until each written object took effect; a ProvisioningFailed fails at once, not at the timeout."""
+    written = {s.write.ref for s in report.steps if s.result is StepResult.DONE}
+    targets = [c.ref for c in plan.changes if c.ref in written]
+    deadline = time.monotonic() + timeout
+    pending: dict[Ref, str] = {}
+    for ref in targets:
+        if ref.kind in ("PersistentVolumeClaim", "Config", "DeploymentConfig"):
+            pending[ref] = "waiting"
+    last: dict[Ref, str] = {}
+    while pending:
+        for ref in list(pending):
+            verdict, detail = _verdict(cluster, ref)
+            if detail != last.get(ref):
+                say(f"waiting for {ref}: {detail}")
+                last[ref] = detail
+            if verdict is None:
+                pending[ref] = detail
+                continue
+            del pending[ref]
+            report.checks.append(Check(ref, verdict, detail))
+            if not verdict:
+                report.error = f"{ref}: {detail}"
+                report.exit_code = ExitCode.CLUSTER
+        if not pending:
+            break
+        if time.monotonic() >= deadline:
+            for ref, detail in pending.items():
+                report.checks.append(Check(ref, False, f"timed out after {timeout:.0f}s: {detail}"))
+            report.error = report.error or f"the change did not take effect within {timeout:.0f}s (--timeout)"
+            report.exit_code = ExitCode.CLUSTER
+            return
+        time.sleep(poll)
+
+
+def _verdict(cluster: Cluster, ref: Ref) -> tuple[bool | None, str]:
+    obj = cluster.get(ref)
+    match ref.kind:
+        case "PersistentVolumeClaim":
+            events = cluster.events_for(ref) if obj is not None else []
+            return claim_verdict(obj, events)
+        case "Config":
+            return config_verdict(obj)
+        case "DeploymentConfig":
+            return dc_verdict(obj)
+    return True, "written"
+
+
+# --------------------------------------------------------------------------------------------------
+# Report views (strings; the caller prints)
+
+
+def report_text(report: ApplyReport) -> str:
+    lines: list[str] = []
+    if not report.steps:
+        lines.append(f"No changes: {report.profile} ({report.target}) already matches; 0 writes.")
+    for s in report.steps:
+        mark = {StepResult.DONE: "done", StepResult.FAILED: "FAILED", StepResult.NOT_DONE: "not done"}[
+            s.result
+        ]
+        detail = f": {s.detail}" if s.detail and s.result is not StepResult.DONE else ""
+        lines.append(f"  {mark:<8} {describe_write(s.write)}{detail}")
+    if report.steps:
+        states = ", ".join(
+            f"{ref} {state}"
+            for ref, state in sorted(report.objects.items())
+            if state is not ObjectState.UNCHANGED
+        )
+        lines.append(f"Objects: {states}")
+    for c in report.checks:
+        lines.append(f"  {'ok' if c.ok else 'FAILED':<8} {c.ref}: {c.detail}")
+    done = report.writes_done
+    total = len(report.steps)
+    if report.exit_code is ExitCode.OK:
+        lines.append(
+            f"Apply complete: {done} of {total} writes made ({report.write_requests} write requests)."
+        )
+    else:
+        lines.append(f"Apply stopped: {done} of {total} writes made. {report.error}")
+        if any(s.result is not StepResult.DONE for s in report.steps):
+            lines.append("Run `regplan plan` again to see what remains.")
+    return "\n".join(lines) + "\n"
+
+
+def report_json(report: ApplyReport) -> str:
+    return json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
+
+
+# --------------------------------------------------------------------------------------------------
+# Command
+
+
+def _stderr(msg: str) -> None:
+    sys.stderr.write(f"regplan: {msg}\n")
+    sys.stderr.flush()
+
+
+def _stdout(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def apply_command(
+    *,
+    planfile: Path | None,
+    profile: str | None,
+    values_files: Sequence[Path],
+    sets: Sequence[str],
+    profiles_dir: Path | None,
+    target: str,
+    kubeconfig: str | None,
+    context: str | None,
+    yes: bool,
+    allow_replace: bool,
+    wait: bool,
+    timeout: float,
+    lock_timeout: float,
+    output: str,
+    out: Callable[[str], None] = _stdout,
+    progress: Progress = _stderr,
+    confirm: Callable[[str], bool] | None = None,
+    is_tty: bool | None = None,
+) -> ExitCode:
+    """``regplan apply``: a saved plan, or plan the profile, show it, confirm, apply."""
+    from regplan import workflow
+
+    if output not in ("text", "json"):
+        raise InvalidInput(f"--output {output!r}: expected text or json")
+    cluster = Cluster(kubeconfig=kubeconfig, context=context)
+    try:
+        if planfile is not None:
+            plan = workflow.load_plan_file(planfile, profiles_dir=profiles_dir)
+            tgt = cluster.detect_target() if target == "auto" else Target(target)
+            if tgt is not plan.target:
+                raise InvalidInput(f"{planfile}: the plan is for {plan.target}, the cluster is {tgt}")
+        else:
+            assert profile is not None
+            plan = workflow.make_live_plan(
+                cluster,
+                profile=profile,
+                values_files=list(values_files),
+                sets=list(sets),
+                profiles_dir=profiles_dir,
+                target=target,
+            )
+            refused = refusals(plan, allow_replace=allow_replace)
+            progress_view = workflow.plan_text(plan)
+            (progress if output == "json" else out)(progress_view)
+            if refused is not None:
+                raise refused
+            if plan.writes and not yes:
+                tty = sys.stdin.isatty() if is_tty is None else is_tty
+                if not tty:
+                    raise InvalidInput(
+                        "apply -p needs confirmation: run on a terminal or pass --yes (nothing was written)"
+                    )
+                ask = confirm or _typer_confirm
+                if not ask(f"Apply these {len(plan.writes)} writes to {cluster.host}?"):
+                    progress("not confirmed; nothing was written")
+                    return ExitCode.OK
+        report = apply_plan(
+            plan,
+            cluster,
+            allow_replace=allow_replace,
+            wait=wait,
+            timeout=timeout,
+            lock_timeout=lock_timeout,
+            progress=progress,
+        )
+    finally:
+        cluster.close()
+    out(report_json(report) if output == "json" else report_text(report))
+    return report.exit_code
+
+
+def _typer_confirm(question: str) -> bool:
+    import typer
+
+    return bool(typer.confirm(question, default=False, err=True))

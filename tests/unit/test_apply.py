@@ -1,0 +1,344 @@
+"""apply_plan against an in-memory cluster: refusals before any write, staleness, order, lock, partial
+failure reporting, waits; and the pure verdicts and report views."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, cast
+
+import pytest
+
+from regplan import apply as ap
+from regplan.cluster import ApiError, Cluster, ConflictError, RequestLog, TransientError
+from regplan.errors import DestructiveRefused, Diagnostic, ExitCode, InvalidInput, StaleError
+from regplan.model import Obj, PatchType, Ref, Target, Verb, Write
+from regplan.plan import Action, ObjectChange, Plan
+
+NS = "openshift-image-registry"
+PVC = Ref("v1", "PersistentVolumeClaim", NS, "image-registry-storage")
+CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
+SECRET = Ref("v1", "Secret", NS, "image-registry-private-configuration-user")
+LEASE = Ref("coordination.k8s.io/v1", "Lease", NS, "regplan-apply")
+
+
+class MemoryCluster:
+    """The parts of ``Cluster`` apply uses, over a dict; optional failure injection per write index."""
+
+    host = "https://memory"
+
+    def __init__(self, objects: dict[Ref, Obj] | None = None) -> None:
+        self.objects: dict[Ref, Obj] = copy.deepcopy(objects or {})
+        self.rv = 100
+        self.log: list[tuple[str, Ref]] = []
+        self.fail_on: dict[int, Exception] = {}
+        self.events: dict[Ref, list[Obj]] = {}
+        self.requests = RequestLog.new()
+        self.on_retry: Any = None
+        self.after_write: Any = None
+
+    def get(self, ref: Ref) -> Obj | None:
+        self.requests.add("GET")
+        obj = self.objects.get(ref)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def events_for(self, ref: Ref) -> list[Obj]:
+        self.requests.add("GET")
+        return list(self.events.get(ref, []))
+
+    def wait_gone(self, ref: Ref, **_: Any) -> None:
+        assert ref not in self.objects
+
+    def write(self, w: Write, *, dry_run: bool = False) -> Obj | None:
+        self.requests.add(w.verb.upper())
+        index = sum(1 for verb, r in self.log if r != LEASE)
+        if w.ref != LEASE and index in self.fail_on:
+            self.log.append(("failed-" + str(w.verb), w.ref))
+            raise self.fail_on[index]
+        self.log.append((str(w.verb), w.ref))
+        live = self.objects.get(w.ref)
+        if w.verb is Verb.CREATE:
+            if live is not None:
+                raise ConflictError("already exists")
+            return self._store(w.ref, w.body, f"uid-{self.rv}")
+        if live is None:
+            raise ConflictError("gone")
+        if w.resource_version and live["metadata"]["resourceVersion"] != w.resource_version:
+            raise ConflictError("modified")
+        if w.verb is Verb.DELETE:
+            del self.objects[w.ref]
+            return None
+        if w.verb is Verb.PATCH:
+            merged = copy.deepcopy(live)
+            _merge(merged, w.body)
+            return self._store(w.ref, merged, live["metadata"]["uid"])
+        return self._store(w.ref, w.body, live["metadata"]["uid"])
+
+    def _store(self, ref: Ref, body: Obj, uid: str) -> Obj:
+        self.rv += 1
+        obj = copy.deepcopy(body)
+        obj["metadata"] = {**obj.get("metadata", {}), "uid": uid, "resourceVersion": str(self.rv)}
+        self.objects[ref] = obj
+        return copy.deepcopy(obj)
+
+    def plan_writes(self) -> list[tuple[str, Ref]]:
+        return [(v, r) for v, r in self.log if r != LEASE]
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    for k, v in patch.items():
+        if v is None:
+            target.pop(k, None)
+        elif isinstance(v, dict) and isinstance(target.get(k), dict):
+            _merge(target[k], v)
+        else:
+            target[k] = copy.deepcopy(v)
+
+
+def cl(mem: MemoryCluster) -> Cluster:
+    return cast(Cluster, mem)
+
+
+def live_objects() -> dict[Ref, Obj]:
+    return {
+        CONFIG: {
+            "kind": "Config",
+            "metadata": {"name": "cluster", "uid": "cfg", "resourceVersion": "10"},
+            "spec": {"replicas": 2, "storage": {"s3": {"bucket": "b"}}},
+            "status": {"conditions": [{"type": "Available", "status": "True"}]},
+        },
+        PVC: {
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": PVC.name, "namespace": NS, "uid": "old-pvc", "resourceVersion": "11"},
+            "spec": {"accessModes": ["ReadWriteMany"]},
+            "status": {"phase": "Pending"},
+        },
+    }
+
+
+def switch_plan(*, replace: bool = True) -> Plan:
+    """s3 -> pvc with the operator's RWX claim replaced by an RWO one."""
+    new_pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": PVC.name, "namespace": NS},
+        "spec": {"accessModes": ["ReadWriteOnce"]},
+    }
+    patch = {
+        "metadata": {"resourceVersion": "10"},
+        "spec": {
+            "replicas": 1,
+            "rolloutStrategy": "Recreate",
+            "storage": {"s3": None, "pvc": {"claim": PVC.name}},
+        },
+    }
+    changes = [
+        ObjectChange(
+            PVC,
+            Action.REPLACE,
+            "spec.accessModes is immutable; data on the claim is lost",
+            True,
+            writes=(
+                Write(PVC, Verb.DELETE, uid="old-pvc", resource_version="11", wait_gone=True),
+                Write(PVC, Verb.CREATE, body=new_pvc),
+            ),
+            uid="old-pvc",
+            resource_version="11",
+        )
+        if replace
+        else ObjectChange(PVC, Action.NOOP, uid="old-pvc", resource_version="11"),
+        ObjectChange(
+            CONFIG,
+            Action.UPDATE,
+            "fields differ",
+            writes=(
+                Write(
+                    CONFIG,
+                    Verb.PATCH,
+                    body=patch,
+                    patch_type=PatchType.MERGE,
+                    resource_version="10",
+                    uid="cfg",
+                ),
+            ),
+            uid="cfg",
+            resource_version="10",
+        ),
+    ]
+    return Plan(
+        profile="ebs-gp2-rwo", target=Target.OCP4, values_digest="sha256:x", source="test", changes=changes
+    )
+
+
+def test_replace_without_allow_replace_refuses_before_any_request() -> None:
+    mem = MemoryCluster(live_objects())
+    with pytest.raises(DestructiveRefused, match="--allow-replace") as exc:
+        ap.apply_plan(switch_plan(), cl(mem), wait=False)
+    assert exc.value.exit_code == ExitCode.DESTRUCTIVE
+    assert "DESTRUCTIVE" in str(exc.value) and str(PVC) in str(exc.value)
+    assert mem.requests.total == 0 and mem.log == []
+
+
+def test_errors_and_blocked_refuse_before_any_request() -> None:
+    plan = switch_plan(replace=False)
+    plan.diagnostics.append(Diagnostic("x", "StorageClass gp9 not found"))
+    mem = MemoryCluster(live_objects())
+    with pytest.raises(InvalidInput, match="gp9"):
+        ap.apply_plan(plan, cl(mem))
+    blocked = switch_plan(replace=False)
+    blocked.changes[0] = ObjectChange(PVC, Action.BLOCKED, "field can not be less than previous value")
+    with pytest.raises(InvalidInput, match="less than previous"):
+        ap.apply_plan(blocked, cl(mem))
+    assert mem.requests.total == 0
+
+
+def test_full_apply_writes_in_order_under_the_lock() -> None:
+    mem = MemoryCluster(live_objects())
+    said: list[str] = []
+    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False, progress=said.append)
+    assert report.exit_code is ExitCode.OK
+    assert mem.plan_writes() == [("delete", PVC), ("create", PVC), ("patch", CONFIG)]
+    assert mem.log[0] == ("create", LEASE) and mem.log[-1] == ("delete", LEASE)
+    assert LEASE not in mem.objects
+    assert mem.objects[PVC]["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert "s3" not in mem.objects[CONFIG]["spec"]["storage"]
+    assert report.objects == {PVC: ap.ObjectState.NEW, CONFIG: ap.ObjectState.NEW}
+    assert any("delete PersistentVolumeClaim" in s for s in said)
+    assert report.write_requests == 5  # 3 planned + lease create + lease delete
+
+
+def test_noop_plan_makes_zero_writes_and_takes_no_lock() -> None:
+    mem = MemoryCluster(live_objects())
+    plan = Plan(
+        profile="p",
+        target=Target.OCP4,
+        values_digest="",
+        source="t",
+        changes=[ObjectChange(CONFIG, Action.NOOP, uid="cfg", resource_version="10")],
+    )
+    report = ap.apply_plan(plan, cl(mem))
+    assert mem.requests.writes == 0 and report.write_requests == 0
+    assert mem.log == []
+    assert "0 writes" in ap.report_text(report)
+
+
+def test_stale_plan_refuses_naming_the_object_with_no_write() -> None:
+    objs = live_objects()
+    objs[CONFIG]["metadata"]["resourceVersion"] = "99"
+    mem = MemoryCluster(objs)
+    with pytest.raises(
+        StaleError, match=r"Config/cluster: it changed since the plan \(resourceVersion 10 -> 99\)"
+    ):
+        ap.apply_plan(switch_plan(), cl(mem), allow_replace=True)
+    assert mem.plan_writes() == []
+    assert LEASE not in mem.objects  # released
+
+
+def test_failure_part_way_reports_done_failed_and_not_done() -> None:
+    mem = MemoryCluster(live_objects())
+    mem.fail_on[2] = TransientError("patch Config: HTTP 503: unavailable", sent=True, status=503)
+    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False)
+    assert report.exit_code is ExitCode.CLUSTER
+    assert [s.result for s in report.steps] == [ap.StepResult.DONE, ap.StepResult.DONE, ap.StepResult.FAILED]
+    assert report.objects == {PVC: ap.ObjectState.NEW, CONFIG: ap.ObjectState.OLD}
+    text = ap.report_text(report)
+    assert "Apply stopped: 2 of 3 writes made" in text and "regplan plan" in text
+    assert LEASE not in mem.objects
+
+
+def test_conflict_part_way_is_exit_5_and_never_forced() -> None:
+    mem = MemoryCluster(live_objects())
+    mem.fail_on[0] = ConflictError("conflict (409) on delete")
+    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False)
+    assert report.exit_code is ExitCode.STALE
+    assert [s.result for s in report.steps] == [
+        ap.StepResult.FAILED,
+        ap.StepResult.NOT_DONE,
+        ap.StepResult.NOT_DONE,
+    ]
+    assert report.objects[PVC] is ap.ObjectState.OLD
+    assert mem.plan_writes() == [("failed-delete", PVC)]
+
+
+def test_wait_fails_at_once_on_provisioning_failed() -> None:
+    mem = MemoryCluster(live_objects())
+    mem.events[PVC] = [
+        {"reason": "ProvisioningFailed", "message": 'Failed to provision volume with StorageClass "gp2"'}
+    ]
+    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=True, timeout=30, poll=0.01)
+    assert report.exit_code is ExitCode.CLUSTER
+    assert report.seconds < 5
+    assert any(not c.ok and "ProvisioningFailed" in c.detail for c in report.checks)
+
+
+def test_wait_times_out_with_exit_4() -> None:
+    mem = MemoryCluster(live_objects())
+    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=True, timeout=0.05, poll=0.01)
+    assert report.exit_code is ExitCode.CLUSTER
+    assert "timed out" in json.dumps(report.to_json())
+
+
+def test_claim_verdicts() -> None:
+    claim = {"metadata": {"uid": "u"}, "status": {"phase": "Pending"}}
+    assert ap.claim_verdict({"status": {"phase": "Bound"}}, [])[0] is True
+    assert ap.claim_verdict(claim, [{"reason": "WaitForFirstConsumer"}])[0] is True
+    assert ap.claim_verdict(claim, [{"reason": "ExternalProvisioning", "message": "waiting"}])[0] is None
+    failed = ap.claim_verdict(claim, [{"reason": "ProvisioningFailed", "message": "only RWO"}])
+    assert failed == (False, "ProvisioningFailed: only RWO")
+    # an event of the deleted predecessor (other uid) does not fail the new claim
+    old = {"reason": "ProvisioningFailed", "message": "old", "involvedObject": {"uid": "old"}}
+    assert ap.claim_verdict(claim, [old])[0] is None
+
+
+def test_config_and_dc_verdicts() -> None:
+    cfg = {"metadata": {"generation": 3}, "status": {"observedGeneration": 2, "conditions": []}}
+    assert ap.config_verdict(cfg)[0] is None
+    cfg["status"] = {"observedGeneration": 3, "conditions": [{"type": "Available", "status": "True"}]}
+    assert ap.config_verdict(cfg)[0] is True
+    cfg["status"]["conditions"].append({"type": "Degraded", "status": "True", "reason": "PVC Issues Found"})
+    assert ap.config_verdict(cfg) == (False, "Degraded: PVC Issues Found: ")
+    assert ap.dc_verdict({"spec": {"replicas": 1}})[0] is True  # stand-in without a controller
+    dc = {
+        "metadata": {"generation": 2},
+        "spec": {"replicas": 1},
+        "status": {"observedGeneration": 2, "updatedReplicas": 0, "availableReplicas": 1},
+    }
+    assert ap.dc_verdict(dc)[0] is None
+    dc["status"]["updatedReplicas"] = 1
+    assert ap.dc_verdict(dc)[0] is True
+
+
+def test_report_json_is_versioned_and_has_no_secret_bodies() -> None:
+    secret_body = {"kind": "Secret", "data": {"REGISTRY_STORAGE_S3_SECRETKEY": "c2VjcmV0LXZhbHVlLTEyMzQ="}}
+    report = ap.ApplyReport(
+        profile="aws-s3",
+        target=Target.OCP4,
+        steps=[ap.Step(Write(SECRET, Verb.CREATE, body=secret_body, secret=True), ap.StepResult.DONE, "ok")],
+    )
+    text = ap.report_json(report)
+    doc = json.loads(text)
+    assert doc["reportVersion"] == 1 and doc["steps"][0]["verb"] == "create"
+    assert "c2VjcmV0" not in text and "c2VjcmV0" not in ap.report_text(report)
+
+
+def test_lost_lock_stops_before_the_next_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    from regplan import lock
+
+    mem = MemoryCluster(live_objects())
+    real = lock.acquire
+
+    def acquire_then_lose(*a: Any, **k: Any) -> lock.Lock:
+        held = real(*a, **k)
+        held.lost = "renewal conflicted"
+        return held
+
+    monkeypatch.setattr(lock, "acquire", acquire_then_lose)
+    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False)
+    assert report.exit_code is ExitCode.STALE and mem.plan_writes() == []
+
+
+def test_api_error_is_exit_4_in_report() -> None:
+    mem = MemoryCluster(live_objects())
+    mem.fail_on[0] = ApiError("forbidden (403): cannot delete", status=403)
+    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False)
+    assert report.exit_code is ExitCode.CLUSTER and "forbidden" in report.error
