@@ -245,11 +245,15 @@ def golden_cmd(
     if check == update:
         _fail(_usage("golden takes exactly one of --check or --update"))
     try:
-        code = golden.run(root=root, update=update)
+        result = golden.run(root=root, update=update)
     except RegplanError as err:
         _fail(err)
         return
-    raise typer.Exit(int(code))
+    if update:
+        typer.echo(result.report, err=True, nl=False)
+    else:
+        sys.stdout.write(result.report)
+    raise typer.Exit(int(result.code))
 
 
 def _usage(message: str) -> RegplanError:
@@ -270,7 +274,7 @@ def main() -> None:
     except click.exceptions.UsageError as err:
         err.show()
         sys.exit(int(ExitCode.INVALID))
-    except click.exceptions.Abort:
+    except typer.Abort:  # typer's vendored click has no exceptions.Abort; typer.Abort is what it raises
         typer.echo("regplan: aborted", err=True)
         sys.exit(130)
     except RegplanError as err:  # raised outside a command body

@@ -1,0 +1,164 @@
+"""``regplan golden --check | --update``: files under ``golden/`` are what regplan produces, byte for byte.
+
+Golden sets come from PRODUCERS: each owns one directory under ``golden/`` and yields
+``(path relative to golden/, text)``. ``--check`` compares every producer's output with the tree (changed,
+missing and stale files) and returns a unified diff; ``--update`` rewrites the tree. Other modules add
+their own sets with ``register`` (e.g. plans from scenario folders under ``golden/plan/``)::
+
+    @golden.register("plan")
+    def _plans(root: Path) -> Iterator[tuple[str, str]]: ...
+
+The built-in set renders every profile x target, with default values and with each fixture values file
+``tests/fixtures/values/<profile>-<case>.yaml`` (``<profile>-<case>.<target>.yaml`` for one target only),
+as YAML and as ``oc`` commands. Credentials in fixtures come from FAKE_ENV, set here, so the output is
+reproducible and holds no real-looking secret. A combination that is invalid by design (aws-s3 on ocp3
+without a bucket) is kept as its error message: the message is part of the contract too.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from regplan.errors import ExitCode, InvalidInput, RegplanError
+
+Produce = Callable[[Path], Iterable[tuple[str, str]]]
+FIXTURES = Path("tests/fixtures/values")
+# Fixed, obviously fake credentials for fixtures that name env: sources (never real-looking keys).
+FAKE_ENV: dict[str, str] = {
+    "REGPLAN_GOLDEN_ACCESS_KEY": "GOLDEN-FAKE-ACCESS-KEY-ID",
+    "REGPLAN_GOLDEN_SECRET_KEY": "golden-fake-secret-access-key",
+}
+
+
+@dataclass(frozen=True)
+class Producer:
+    prefix: str  # the directory under golden/ it owns: files there that it does not produce are stale
+    produce: Produce
+
+
+PRODUCERS: list[Producer] = []
+
+
+def register(prefix: str) -> Callable[[Produce], Produce]:
+    """Add a golden set owning ``golden/<prefix>/`` (a decorator; registering twice is a no-op)."""
+
+    def deco(fn: Produce) -> Produce:
+        if not any(p.prefix == prefix for p in PRODUCERS):
+            PRODUCERS.append(Producer(prefix, fn))
+        return fn
+
+    return deco
+
+
+@dataclass
+class Result:
+    code: ExitCode
+    report: str  # unified diff (check) or list of written files (update)
+
+
+def run(*, root: Path, update: bool) -> Result:
+    """Check (``update=False``) or rewrite the golden tree under ``root/golden``."""
+    golden = root / "golden"
+    if not (root / "pyproject.toml").exists() and not golden.is_dir():
+        raise InvalidInput(f"--root {root}: not the project root (no golden/ or pyproject.toml)")
+    wanted: dict[str, str] = {}
+    owned: list[str] = []
+    for producer in PRODUCERS:
+        owned.append(producer.prefix)
+        for rel, text in producer.produce(root):
+            if not rel.startswith(producer.prefix + "/"):
+                raise InvalidInput(
+                    f"golden producer {producer.prefix!r} yielded {rel!r} outside its directory"
+                )
+            wanted[rel] = text
+    present = {
+        p.relative_to(golden).as_posix()
+        for prefix in owned
+        if (golden / prefix).is_dir()
+        for p in (golden / prefix).rglob("*")
+        if p.is_file()
+    }
+    changed = [
+        r for r in sorted(wanted) if r not in present or (golden / r).read_text(encoding="utf-8") != wanted[r]
+    ]
+    stale = sorted(present - set(wanted))
+    if update:
+        lines = []
+        for rel in changed:
+            (golden / rel).parent.mkdir(parents=True, exist_ok=True)
+            (golden / rel).write_text(wanted[rel], encoding="utf-8")
+            lines.append(f"wrote golden/{rel}")
+        for rel in stale:
+            (golden / rel).unlink()
+            lines.append(f"removed golden/{rel}")
+        lines.append(f"{len(wanted)} golden files, {len(changed)} written, {len(stale)} removed")
+        return Result(ExitCode.OK, "\n".join(lines) + "\n")
+    out: list[str] = []
+    for rel in changed:
+        old = (golden / rel).read_text(encoding="utf-8") if rel in present else ""
+        out += difflib.unified_diff(
+            old.splitlines(keepends=True),
+            wanted[rel].splitlines(keepends=True),
+            f"a/golden/{rel}" if rel in present else "/dev/null",
+            f"b/golden/{rel}",
+        )
+    for rel in stale:
+        old = (golden / rel).read_text(encoding="utf-8")
+        out += difflib.unified_diff(old.splitlines(keepends=True), [], f"a/golden/{rel}", "/dev/null")
+    text = "".join(line if line.endswith("\n") else line + "\n" for line in out)
+    if not text:
+        return Result(ExitCode.OK, "")
+    summary = (
+        f"golden: {len(changed)} differing, {len(stale)} stale; run `regplan golden --update` if intended\n"
+    )
+    return Result(ExitCode.CHANGES, text + summary)
+
+
+# --- the built-in set: rendered manifests ----------------------------------------------------------------
+
+
+def fixture_cases(root: Path, profile: str, target: str, profiles: Iterable[str]) -> list[tuple[str, Path]]:
+    """(case name, file) of the fixtures of one profile on one target, by file name."""
+    others = [p for p in profiles if p != profile and p.startswith(profile + "-")]  # longer names win
+    cases = []
+    for path in sorted((root / FIXTURES).glob(f"{profile}-*.yaml")):
+        if any(path.name.startswith(o + "-") for o in others):
+            continue
+        case = path.name[len(profile) + 1 : -len(".yaml")]
+        case, _, only = case.partition(".")
+        if only and only != target:
+            continue
+        cases.append((case, path))
+    return cases
+
+
+def _relative(text: str, root: Path) -> str:
+    # messages and `-o oc` name fixture paths: keep them independent of where the repo is checked out
+    return text.replace(str(root.resolve()) + "/", "").replace(str(root) + "/", "")
+
+
+@register("render")
+def render_set(root: Path) -> Iterator[tuple[str, str]]:
+    from regplan import output, render, values
+
+    names = [name for name, _ in values.list_profiles(profiles_dir=None)]
+    for profile in names:
+        targets = values.load_values(profile, files=[], sets=[], profiles_dir=None, environ={}).targets
+        for target in targets:
+            cases: list[tuple[str, list[Path]]] = [("default", [])]
+            cases += [(c, [p.resolve()]) for c, p in fixture_cases(root, profile, target, names)]
+            for case, files in cases:
+                base = f"render/{profile}/{target}/{case}"
+                try:
+                    vals = values.load_values(
+                        profile, files=files, sets=[], profiles_dir=None, environ=FAKE_ENV
+                    )
+                    rendered = render.render(vals, render.parse_target(target))
+                except RegplanError as err:
+                    yield f"{base}.invalid.txt", _relative(f"exit {int(err.exit_code)}\n{err}\n", root)
+                    continue
+                yield f"{base}.yaml", output.format_rendered(rendered, "yaml")
+                yield f"{base}.oc.sh", _relative(output.format_rendered(rendered, "oc"), root)

@@ -1,0 +1,240 @@
+"""Rendered objects -> text: multi-document YAML, a JSON ``List``, ``oc`` commands, or an out-dir for GitOps.
+
+Everything here returns strings (or writes the out-dir files it is asked for); the CLI prints. Output is
+byte-stable: objects in ``model.sort_key`` order, keys in canonical order (``yamlio``).
+
+``-o oc`` is the same change as the commands a person would type. Secret values are never printed there:
+the commands reference the SOURCES (``"$AWS_ACCESS_KEY_ID"``, ``--from-file=PATH``), so the text can be
+pasted into a ticket. To build the ocp3 ``config.yml`` without the secrets, the profile is rendered again
+with placeholder secrets that are then replaced by shell expansions of their sources.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import replace
+from pathlib import Path
+
+from regplan import yamlio
+from regplan.errors import InvalidInput
+from regplan.model import REGISTRY_NAMESPACE, Obj, Target
+from regplan.render import CONFIG_MOUNT, CONFIG_SECRET, Rendered
+from regplan.values import SecretValue
+
+FORMATS = ("yaml", "json", "oc")
+OCP4_CONFIG = "configs.imageregistry.operator.openshift.io/cluster"
+OCP3_DC = "dc/docker-registry"
+# Secret key in the ocp4 user secret <- value key of the secret input.
+OCP4_SECRET_KEYS: dict[str, str] = {
+    "s3.accessKey": "REGISTRY_STORAGE_S3_ACCESSKEY",
+    "s3.secretKey": "REGISTRY_STORAGE_S3_SECRETKEY",
+}
+_OUT_FILE = re.compile(r"^[0-9]{2}-[a-z]+-[a-z0-9.-]+\.yaml$")
+
+
+def format_rendered(rendered: Rendered, fmt: str) -> str:
+    """The rendered objects as ``yaml`` (multi-document), ``json`` (a List) or ``oc`` (commands)."""
+    if fmt == "yaml":
+        return yamlio.dump_all(rendered.objects)
+    if fmt == "json":
+        doc = {"apiVersion": "v1", "kind": "List", "items": rendered.objects}
+        return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "oc":
+        return oc_commands(rendered)
+    raise InvalidInput(f"--output {fmt!r}: valid for render: {', '.join(FORMATS)}")
+
+
+def file_name(index: int, obj: Obj) -> str:
+    return f"{index:02d}-{str(obj['kind']).lower()}-{obj['metadata']['name']}.yaml"
+
+
+def write_dir(rendered: Rendered, out_dir: Path) -> list[Path]:
+    """One file per object plus ``kustomization.yaml`` listing them, ready for a GitOps tool.
+
+    Files from an earlier run that look like ours (``NN-kind-name.yaml``) and are no longer rendered are
+    removed, so the directory is exactly the rendered state; other files are left alone.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInput(f"--out-dir {out_dir}: exists and is not a directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = [file_name(i, obj) for i, obj in enumerate(rendered.objects, start=1)]
+    written: list[Path] = []
+    for name, obj in zip(names, rendered.objects, strict=True):
+        path = out_dir / name
+        path.write_text(yamlio.dump(obj), encoding="utf-8")
+        written.append(path)
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": names,
+    }
+    kpath = out_dir / "kustomization.yaml"
+    kpath.write_text(yamlio.dump(kustomization), encoding="utf-8")
+    written.append(kpath)
+    for old in sorted(out_dir.iterdir()):
+        if _OUT_FILE.match(old.name) and old.name not in names:
+            old.unlink()
+    return written
+
+
+# --- oc commands --------------------------------------------------------------------------------------
+
+
+def _shell_ref(secret: SecretValue) -> str:
+    """A shell expansion that yields the secret from its source (double-quote safe)."""
+    kind, _, ref = secret.source.partition(":")
+    if kind == "env":
+        return "${" + ref + "}"
+    return f"$(cat {shlex.quote(ref)})"
+
+
+def _heredoc(text: str, *, expand: bool) -> str:
+    """A here-document; ``expand``: the text was escaped by the caller and holds expansions to run."""
+    return f"<<EOF\n{text}EOF" if expand else f"<<'EOF'\n{text}EOF"
+
+
+def oc_commands(rendered: Rendered) -> str:
+    ns = REGISTRY_NAMESPACE[rendered.target]
+    lines = [
+        f"# regplan render -p {rendered.profile} --target {rendered.target.value} -o oc",
+        "# The same change as oc commands, in order. Secret values come from their sources, never this text.",
+        "set -euo pipefail",
+        "",
+    ]
+    if rendered.target is Target.OCP4:
+        lines += _ocp4(rendered, ns)
+    else:
+        lines += _ocp3(rendered, ns)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _by_kind(rendered: Rendered, kind: str) -> list[Obj]:
+    return [o for o in rendered.objects if o["kind"] == kind]
+
+
+def _pvc_lines(rendered: Rendered, ns: str) -> list[str]:
+    out = []
+    for pvc in _by_kind(rendered, "PersistentVolumeClaim"):
+        out += [
+            f"# PersistentVolumeClaim {pvc['metadata']['name']} (its spec is immutable once bound)",
+            f"oc -n {shlex.quote(ns)} apply -f - {_heredoc(yamlio.dump(pvc), expand=False)}",
+            "",
+        ]
+    return out
+
+
+def _ocp4(rendered: Rendered, ns: str) -> list[str]:
+    out: list[str] = []
+    secrets = rendered.values.secrets
+    if _by_kind(rendered, "Secret") and secrets:
+        args = []
+        for key, data_key in OCP4_SECRET_KEYS.items():
+            kind, _, ref = secrets[key].source.partition(":")
+            if kind == "env":
+                args.append(f'--from-literal={data_key}="${ref}"')
+            else:
+                args.append(shlex.quote(f"--from-file={data_key}={ref}"))
+        out += [
+            "# S3 credentials for the operator (both keys, DOMAIN.md rule 6)",
+            f"oc -n {shlex.quote(ns)} create secret generic image-registry-private-configuration-user \\",
+            *[f"  {a} \\" for a in args[:-1]],
+            f"  {args[-1]}",
+            "",
+        ]
+    out += _pvc_lines(rendered, ns)
+    for cfg in _by_kind(rendered, "Config"):
+        patch = {"spec": cfg["spec"]}
+        out += [
+            "# The operator config: the new backend, every other backend removed (null)",
+            f"oc patch {OCP4_CONFIG} --type=merge -p "
+            + shlex.quote(json.dumps(patch, sort_keys=True, separators=(",", ":"))),
+            "",
+        ]
+    return out
+
+
+def _ocp3(rendered: Rendered, ns: str) -> list[str]:
+    out: list[str] = []
+    nsq = shlex.quote(ns)
+    secret_obj = next(iter(_by_kind(rendered, "Secret")), None)
+    if secret_obj is not None:
+        config_text, expand = _config_without_secrets(rendered)
+        out += [
+            f"# Secret {CONFIG_SECRET}: the registry config.yml (one storage driver, auth.openshift kept)",
+            f"oc -n {nsq} create secret generic {CONFIG_SECRET} --from-file=config.yml=/dev/stdin "
+            + _heredoc(config_text, expand=expand),
+            "",
+        ]
+    out += _pvc_lines(rendered, ns)
+    dc = next(iter(_by_kind(rendered, "DeploymentConfig")))
+    pod = dc["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    container = pod["containers"][0]
+    mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
+    out += [
+        "# Pause rollouts so the volume and env changes roll out once",
+        f"oc -n {nsq} rollout pause {OCP3_DC}",
+        "",
+    ]
+    for name, vol in volumes.items():
+        if "persistentVolumeClaim" in vol:
+            kind_args = f"-t pvc --claim-name={shlex.quote(vol['persistentVolumeClaim']['claimName'])}"
+        else:
+            kind_args = f"-t secret --secret-name={shlex.quote(vol['secret']['secretName'])}"
+        out.append(
+            f"oc -n {nsq} set volume {OCP3_DC} --add --name={shlex.quote(name)} {kind_args} "
+            f"-m {shlex.quote(mounts[name])} --overwrite"
+        )
+    env = [f"{e['name']}={e['value']}" for e in container.get("env", [])]
+    set_names = {e["name"] for e in container.get("env", [])}
+    removals = [
+        f"{n}-" for n in ("REGISTRY_STORAGE", "REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS") if n not in set_names
+    ]
+    out += [
+        "",
+        "# Env: point the registry at the mounted config; drop overrides of its storage section",
+        f"oc -n {nsq} set env {OCP3_DC} " + " ".join(shlex.quote(a) for a in env + removals),
+        f"# Check no other REGISTRY_STORAGE_* override is left: oc -n {ns} set env {OCP3_DC} --list",
+        "",
+        "# Replicas and strategy (replacing the strategy drops the old one's parameters)",
+        f"oc -n {nsq} patch {OCP3_DC} --type=json -p "
+        + shlex.quote(
+            json.dumps(
+                [
+                    {"op": "replace", "path": "/spec/replicas", "value": dc["spec"]["replicas"]},
+                    {"op": "replace", "path": "/spec/strategy", "value": dc["spec"]["strategy"]},
+                ],
+                separators=(",", ":"),
+            )
+        ),
+        "",
+        f"oc -n {nsq} rollout resume {OCP3_DC}",
+        f"# Mounted at {CONFIG_MOUNT}; watch it: oc -n {ns} rollout status {OCP3_DC}",
+    ]
+    return out
+
+
+def _config_without_secrets(rendered: Rendered) -> tuple[str, bool]:
+    """config.yml with each secret replaced by a shell expansion of its source; (text, needs expansion)."""
+    import base64
+
+    from regplan import render as render_mod
+
+    secrets = rendered.values.secrets
+    tokens = {f"REGPLANSECRETPLACEHOLDER{i}": s for i, s in enumerate(secrets.values())}
+    placeholder_values = replace(
+        rendered.values,
+        secrets={s.key: SecretValue(s.key, s.source, tok) for tok, s in tokens.items()},
+    )
+    again = render_mod.render(placeholder_values, rendered.target)
+    secret = next(o for o in again.objects if o["kind"] == "Secret")
+    text = base64.b64decode(secret["data"]["config.yml"]).decode()
+    expand = bool(tokens)
+    if expand:
+        # escape first (the heredoc expands), then put the references in: they must expand
+        text = text.replace("\\", "\\\\").replace("$", "\\$").replace("`", "\\`")
+        for tok, s in tokens.items():
+            text = text.replace(tok, '"' + _shell_ref(s) + '"')
+    return text, expand

@@ -1,0 +1,138 @@
+"""Values -> desired objects. The ONLY module that imports jinja2.
+
+Templates live in ``templates/<target>/*.yaml.j2`` (shipped in the package), rendered in name order by a
+sandboxed environment with ``StrictUndefined``: a template never sees more than the values and a few
+pure helpers, and a typo is an error naming the template and line instead of an empty string. Each
+template yields zero or one object. The offline rules run first (``rules.validate``): nothing is
+rendered from values that break them. Templates emit YAML (values through ``tojson``, so quoting is never
+a template's problem); it is parsed back into plain dicts and sorted with ``model.sort_key``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from regplan import rules, yamlio
+from regplan.errors import InvalidInput, ValidationFailed
+from regplan.model import REGISTRY_NAMESPACE, Obj, Target, sort_key
+from regplan.values import Values, builtin_dir
+
+CONFIG_SECRET = "registry-config"  # ocp3: the Secret holding config.yml
+CONFIG_MOUNT = "/etc/registryconfig"  # ocp3: where it is mounted
+
+
+@dataclass
+class Rendered:
+    """The desired objects of one profile on one target (``values`` are the normalised values)."""
+
+    target: Target
+    profile: str
+    values: Values
+    objects: list[Obj]
+
+
+def parse_target(text: str) -> Target:
+    """``ocp4`` / ``ocp3`` (render has no cluster to detect ``auto`` from)."""
+    try:
+        return Target(text)
+    except ValueError:
+        raise InvalidInput(f"--target {text!r}: valid for render: ocp4, ocp3") from None
+
+
+def template_dir(target: Target) -> Path:
+    return builtin_dir("templates") / target.value
+
+
+def _b64(value: Any) -> str:
+    return base64.b64encode(str(value).encode()).decode()
+
+
+def _tojson(value: Any) -> str:
+    # Plain JSON (a valid YAML flow scalar or collection); jinja's own tojson HTML-escapes <>&'.
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _pick(mapping: Mapping[str, Any] | None, *keys: str) -> dict[str, Any]:
+    """The given keys that are set: not missing, None or "" (unset S3 fields are the operator's to fill)."""
+    src = mapping or {}
+    return {k: src[k] for k in keys if src.get(k) is not None and src.get(k) != ""}
+
+
+def _env() -> Any:
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(builtin_dir("templates"))),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["b64"] = _b64
+    env.filters["tojson"] = _tojson
+    env.filters["toyaml"] = lambda doc: yamlio.dump(doc, reorder=False)  # the template's key order
+    env.globals["pick"] = _pick
+    return env
+
+
+def render(values: Values, target: Target) -> Rendered:
+    """Validate (every problem at once, exit 3), then render every template of the target."""
+    norm = rules.validate(values, target)
+    backend = rules.backend_of(norm.data)
+    context = {
+        "v": norm.data,
+        "secrets": {k.split(".", 1)[1]: s.value for k, s in norm.secrets.items()},
+        "backend": backend,
+        "backends": rules.CONFIG_BACKENDS,
+        "target": target.value,
+        "namespace": REGISTRY_NAMESPACE[target],
+        "profile": norm.profile,
+        "operator_claim": rules.OPERATOR_CLAIM,
+        "config_secret": CONFIG_SECRET,
+        "config_mount": CONFIG_MOUNT,
+    }
+    env = _env()
+    names = sorted(p.name for p in template_dir(target).glob("*.yaml.j2"))
+    if not names:
+        raise InvalidInput(f"no templates for target {target.value} in {template_dir(target)}")
+    objects = [obj for name in names for obj in _render_one(env, f"{target.value}/{name}", context)]
+    problems = rules.check_rendered(objects)
+    if problems:
+        raise ValidationFailed(problems)
+    objects.sort(key=sort_key)
+    return Rendered(target=target, profile=norm.profile, values=norm, objects=objects)
+
+
+def _render_one(env: Any, name: str, context: dict[str, Any]) -> list[Obj]:
+    from jinja2 import TemplateError, TemplateSyntaxError
+
+    where = f"templates/{name}"
+    try:
+        text = env.get_template(name).render(context)
+    except TemplateSyntaxError as err:
+        raise InvalidInput(f"{where}:{err.lineno}: template error: {err.message}") from None
+    except TemplateError as err:
+        raise InvalidInput(f"{where}:{_template_line(err, name)}: template error: {err}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as err:  # e.g. a helper given a wrong type
+        raise InvalidInput(f"{where}:{_template_line(err, name)}: template error: {err}") from None
+    docs = [d for d in yamlio.load_all_safe(text, f"{where} (rendered)") if d is not None]
+    if len(docs) > 1:
+        raise InvalidInput(f"{where}: a template renders at most one object, got {len(docs)}")
+    for doc in docs:
+        if not isinstance(doc, dict) or not {"apiVersion", "kind", "metadata"} <= set(doc):
+            raise InvalidInput(f"{where}: rendered something that is not a Kubernetes object")
+    return docs
+
+
+def _template_line(err: BaseException, name: str) -> str:
+    """The template line of a runtime error: jinja rewrites tracebacks to point into the template file."""
+    for frame in reversed(traceback.extract_tb(err.__traceback__)):
+        if frame.filename.replace("\\", "/").endswith(name):
+            return str(frame.lineno)
+    return "?"

@@ -1,0 +1,738 @@
+"""The schema of the values and the domain rules of DOMAIN.md ("Rules a correct tool enforces"), as DATA.
+
+Three tables drive every check, one row per rule with its reason:
+- ``SCHEMA``: each value key, its type (with enum / pattern / range) and what would be valid;
+- ``DERIVED_DEFAULTS``: defaults that depend on other values (storage ``managementState``);
+- ``DOMAIN_RULES``: predicates over the normalised values, each naming the DOMAIN.md rule it enforces;
+plus ``PROVISIONER_ACCESS_MODES`` for the live check of a StorageClass (``check_storage_class``), which the
+plan engine calls with the class it read, and ``RENDERED_CHECKS`` over the rendered objects (a safety net
+against template bugs). ``check`` collects ALL problems; ``validate`` raises ``ValidationFailed`` (exit 3).
+Diagnostics name the key and its origin, never a secret value.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import fnmatch
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from regplan.errors import Diagnostic, ValidationFailed
+from regplan.model import Obj, Target
+from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values
+
+# --- value schema ------------------------------------------------------------------------------------
+
+DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
+REGION = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$")
+ACCESS_MODES = ("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One value key. ``type``: int, bool, str, quantity. ``empty_ok``: "" is a valid (meaningful) value."""
+
+    key: str
+    type: str
+    doc: str
+    hint: str = ""
+    enum: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    max_len: int | None = None
+    empty_ok: bool = False
+    targets: tuple[str, ...] = ("ocp4", "ocp3")
+
+
+SCHEMA: tuple[Field, ...] = (
+    Field("replicas", "int", "registry replicas", "an integer >= 1", minimum=1),
+    Field(
+        "rolloutStrategy",
+        "str",
+        "how replicas are replaced (ocp3: RollingUpdate is the DC's Rolling)",
+        "RollingUpdate or Recreate",
+        enum=("RollingUpdate", "Recreate"),
+    ),
+    Field(
+        "storage.managementState",
+        "str",
+        "ocp4: Managed lets the operator delete the storage on removal",
+        "Managed or Unmanaged",
+        enum=("Managed", "Unmanaged"),
+        targets=("ocp4",),
+    ),
+    Field(
+        "claim.name",
+        "str",
+        "PVC name",
+        "a DNS-1123 subdomain, e.g. image-registry-storage",
+        pattern=DNS1123_SUBDOMAIN,
+        max_len=253,
+    ),
+    Field("claim.size", "quantity", "PVC size (canonicalised: 0.5Ti -> 512Gi)", "a quantity such as 100Gi"),
+    Field(
+        "claim.storageClass",
+        "str",
+        'StorageClass name; "" for none (static PV)',
+        'a DNS-1123 subdomain, or "" for no class',
+        pattern=DNS1123_SUBDOMAIN,
+        max_len=253,
+        empty_ok=True,
+    ),
+    Field("claim.accessMode", "str", "PVC access mode", " or ".join(ACCESS_MODES), enum=ACCESS_MODES),
+    Field(
+        "s3.bucket",
+        "str",
+        'bucket; "" (with region "") lets the ocp4 operator create and manage one',
+        'a bucket name (3-63 lowercase letters, digits, dots, hyphens) or ""',
+        empty_ok=True,
+    ),
+    Field(
+        "s3.region",
+        "str",
+        "bucket region, e.g. us-east-1",
+        'a region such as us-east-1, or ""',
+        pattern=REGION,
+        empty_ok=True,
+    ),
+    Field("s3.regionEndpoint", "str", "S3-compatible endpoint URL", "an http(s):// URL", pattern=URL),
+    Field("s3.encrypt", "bool", "server-side encryption", "true or false"),
+    Field("s3.keyID", "str", "KMS key id for encryption", "a KMS key id or ARN"),
+    Field(
+        "s3.chunkSizeMiB", "int", "multipart chunk size in MiB", "an integer 5..5120", minimum=5, maximum=5120
+    ),
+    Field("s3.virtualHostedStyle", "bool", "virtual-hosted-style bucket addressing", "true or false"),
+    Field(
+        "s3.accessKeyFrom",
+        "str",
+        "source of the access key id",
+        "env:VAR or file:PATH",
+        pattern=SECRET_SOURCE,
+        empty_ok=True,
+    ),
+    Field(
+        "s3.secretKeyFrom",
+        "str",
+        "source of the secret access key",
+        "env:VAR or file:PATH",
+        pattern=SECRET_SOURCE,
+        empty_ok=True,
+    ),
+    Field(
+        "registry.maxThreads",
+        "int",
+        "ocp3 filesystem driver maxthreads (env)",
+        "an integer >= 25",
+        minimum=25,
+        targets=("ocp3",),
+    ),
+)
+SCHEMA_BY_KEY: dict[str, Field] = {f.key: f for f in SCHEMA}
+GROUPS: frozenset[str] = frozenset(k.rsplit(".", 1)[0] for k in SCHEMA_BY_KEY if "." in k)
+
+_BIN = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DEC = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+
+
+def canonical_quantity(text: str) -> str:
+    """A storage quantity in Kubernetes' canonical form: whole bytes, largest exact suffix.
+
+    The suffix family of the input is kept (binary in, binary out; decimal or none in, decimal out), like
+    the API server does, so ``100Gi`` stays ``100Gi``, ``0.5Ti`` becomes ``512Gi``, ``1000M`` becomes ``1G``.
+    """
+    m = _QUANTITY.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a quantity")
+    number, suffix = m.group(1), m.group(2) or ""
+    try:
+        total = Decimal(number) * (_BIN.get(suffix) or _DEC.get(suffix) or 1)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a quantity") from None
+    if total <= 0 or total != total.to_integral_value():
+        raise ValueError(f"{text!r} is not a positive whole number of bytes")
+    n = int(total)
+    units = _BIN if suffix in _BIN else _DEC
+    for name, size in sorted(units.items(), key=lambda kv: -kv[1]):
+        if n % size == 0:
+            return f"{n // size}{name}"
+    return str(n)
+
+
+def quantity_bytes(text: str) -> int:
+    """Bytes of a canonical (or any valid) quantity."""
+    canon = canonical_quantity(text)
+    m = _QUANTITY.match(canon)
+    assert m is not None
+    return int(m.group(1)) * (_BIN.get(m.group(2) or "") or _DEC.get(m.group(2) or "") or 1)
+
+
+def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
+    """(normalised value, problem or None). ``--set`` values arrive as strings: typed here by the schema."""
+    if f.type == "int":
+        if from_set and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return value, f"expected an integer, got {_show(value)}"
+        if f.minimum is not None and value < f.minimum:
+            return value, f"{value} is below the minimum {f.minimum}"
+        if f.maximum is not None and value > f.maximum:
+            return value, f"{value} is above the maximum {f.maximum}"
+        return value, None
+    if f.type == "bool":
+        if from_set and isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        if not isinstance(value, bool):
+            return value, f"expected true or false, got {_show(value)}"
+        return value, None
+    if not isinstance(value, str):
+        return value, f"expected a string, got {_show(value)}" + (" (quote it)" if value is not None else "")
+    if f.type == "quantity":
+        try:
+            return canonical_quantity(value), None
+        except ValueError as err:
+            return value, str(err)
+    if value == "":
+        return value, None if f.empty_ok else "must not be empty"
+    if f.enum and value not in f.enum:
+        close = difflib.get_close_matches(value, f.enum, n=1, cutoff=0.5)
+        return value, f"{value!r} is not allowed" + (f" (did you mean {close[0]!r}?)" if close else "")
+    if f.max_len is not None and len(value) > f.max_len:
+        return value, f"longer than {f.max_len} characters"
+    if f.pattern is not None and not f.pattern.match(value):
+        return value, f"{value!r} is not valid"
+    return value, None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+# --- derived defaults ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A default that depends on other values; applied only when the key was not given anywhere."""
+
+    key: str
+    applies: Callable[[Ctx], bool]
+    value: Callable[[Ctx], Any]
+    why: str
+
+
+# --- domain rules ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    """What a rule sees: the normalised values and the target."""
+
+    values: Values
+    target: Target
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def has(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    @property
+    def backend(self) -> str | None:
+        return backend_of(self.data)
+
+
+def backend_of(data: Mapping[str, Any]) -> str | None:
+    """``pvc`` when the values configure a claim, ``s3`` when they configure S3, None if neither/both."""
+    has_claim, has_s3 = isinstance(data.get("claim"), Mapping), isinstance(data.get("s3"), Mapping)
+    if has_claim == has_s3:
+        return None
+    return "pvc" if has_claim else "s3"
+
+
+EBS_CLASSES: frozenset[str] = frozenset({"gp2", "gp3", "gp2-csi", "gp3-csi", "io1", "io2", "st1", "sc1"})
+
+
+def _bucket_problem(name: str) -> str | None:
+    """AWS bucket naming rules (general purpose buckets), as (test, message) rows."""
+    checks: tuple[tuple[Callable[[str], bool], str], ...] = (
+        (lambda n: 3 <= len(n) <= 63, "must be 3 to 63 characters long"),
+        (
+            lambda n: re.fullmatch(r"[a-z0-9.-]+", n) is not None,
+            "may hold only lowercase letters, digits, '.', '-'",
+        ),
+        (lambda n: n[0].isalnum() and n[-1].isalnum(), "must begin and end with a letter or digit"),
+        (lambda n: ".." not in n, "must not contain '..'"),
+        (lambda n: not _is_ip(n), "must not be formatted as an IP address"),
+        (lambda n: not n.startswith(("xn--", "sthree-")), "must not start with 'xn--' or 'sthree-'"),
+        (lambda n: not n.endswith(("-s3alias", "--ol-s3")), "must not end with '-s3alias' or '--ol-s3'"),
+    )
+    for ok, message in checks:
+        if not ok(name):
+            return message
+    return None
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One domain rule: ``violated(ctx)`` returns a message (the problem) or None."""
+
+    id: str
+    key: str  # the value key reported (its origin is shown)
+    violated: Callable[[Ctx], str | None]
+    hint: str
+    ref: str  # where the fact comes from: DOMAIN.md "Rules a correct tool enforces" number, or its source
+    targets: tuple[str, ...] = ("ocp4", "ocp3")
+
+
+def _msg(cond: bool, message: str) -> str | None:
+    return message if cond else None
+
+
+DOMAIN_RULES: tuple[Rule, ...] = (
+    Rule(
+        "one-backend",
+        "claim",
+        lambda c: _msg(
+            isinstance(c.get("claim"), Mapping) and isinstance(c.get("s3"), Mapping),
+            "both claim.* and s3.* are set: the registry takes exactly one storage backend",
+        ),
+        "unset one of them (a values file can set `s3: null` or `claim: null`)",
+        "DOMAIN.md rule 1",
+    ),
+    Rule(
+        "no-backend",
+        "claim",
+        lambda c: _msg(
+            not isinstance(c.get("claim"), Mapping) and not isinstance(c.get("s3"), Mapping),
+            "the profile configures no storage backend",
+        ),
+        "set claim.* (a PVC) or s3.* (object storage)",
+        "DOMAIN.md rule 1",
+    ),
+    Rule(
+        "rwo-replicas",
+        "replicas",
+        lambda c: _msg(
+            c.backend == "pvc"
+            and c.get("claim.accessMode") == "ReadWriteOnce"
+            and isinstance(c.get("replicas"), int)
+            and c.get("replicas") > 1,
+            "cannot use ReadWriteOnce access mode with more than one replica of the image registry",
+        ),
+        "set replicas=1, or use a ReadWriteMany class (cephfs-rwx, glusterfs)",
+        "DOMAIN.md rules 2, 8",
+    ),
+    Rule(
+        "rwo-recreate",
+        "rolloutStrategy",
+        lambda c: _msg(
+            c.backend == "pvc"
+            and c.get("claim.accessMode") == "ReadWriteOnce"
+            and c.get("rolloutStrategy") != "Recreate",
+            "cannot use ReadWriteOnce access mode with RollingUpdate rollout strategy"
+            " (a new pod cannot mount the claim the old one holds)",
+        ),
+        "set rolloutStrategy=Recreate",
+        "DOMAIN.md rules 2, 8",
+    ),
+    Rule(
+        "ebs-rwx",
+        "claim.accessMode",
+        lambda c: _msg(
+            c.backend == "pvc"
+            and c.get("claim.storageClass") in EBS_CLASSES
+            and c.get("claim.accessMode") == "ReadWriteMany",
+            f"StorageClass {c.get('claim.storageClass')!r} is AWS EBS, which only supports"
+            " ReadWriteOnce (the claim would never bind)",
+        ),
+        "use claim.accessMode=ReadWriteOnce with replicas=1 and Recreate, or an RWX class (CephFS)",
+        "DOMAIN.md rule 3",
+    ),
+    Rule(
+        "rox",
+        "claim.accessMode",
+        lambda c: _msg(
+            c.backend == "pvc" and c.get("claim.accessMode") == "ReadOnlyMany",
+            "the registry writes to its storage: a ReadOnlyMany claim cannot hold pushed images",
+        ),
+        "use ReadWriteOnce (one replica) or ReadWriteMany",
+        "registry needs write access",
+    ),
+    Rule(
+        "bucket-name",
+        "s3.bucket",
+        lambda c: (
+            (f"bucket name {c.get('s3.bucket')!r} " + p)
+            if c.backend == "s3"
+            and isinstance(c.get("s3.bucket"), str)
+            and c.get("s3.bucket")
+            and (p := _bucket_problem(c.get("s3.bucket")))
+            else None
+        ),
+        "a valid S3 bucket name: 3-63 chars of a-z 0-9 . -, no '..', not an IP address",
+        "AWS bucket naming",
+    ),
+    Rule(
+        "bucket-region",
+        "s3.region",
+        lambda c: _msg(
+            c.backend == "s3" and bool(c.get("s3.bucket")) != bool(c.get("s3.region")),
+            "s3.bucket and s3.region must be given together",
+        ),
+        "set both, or leave both empty so the operator creates and manages its own bucket",
+        "operator S3 driver",
+    ),
+    Rule(
+        "ocp3-bucket",
+        "s3.bucket",
+        lambda c: _msg(
+            c.backend == "s3" and not c.get("s3.bucket"), "OpenShift 3 has no operator to create a bucket"
+        ),
+        "set s3.bucket and s3.region",
+        "DOMAIN.md, OpenShift 3.x docker-registry",
+        targets=("ocp3",),
+    ),
+    Rule(
+        "credentials-pair",
+        "s3.accessKeyFrom",
+        lambda c: _msg(
+            bool(c.get("s3.accessKeyFrom")) != bool(c.get("s3.secretKeyFrom")),
+            "give both S3 credential sources or neither (the operator fails on a secret with one key)",
+        ),
+        "set s3.accessKeyFrom and s3.secretKeyFrom, or neither to use the cluster's credentials",
+        "DOMAIN.md rule 6",
+    ),
+    Rule(
+        "keyid-encrypt",
+        "s3.keyID",
+        lambda c: _msg(
+            bool(c.get("s3.keyID")) and c.get("s3.encrypt") is not True,
+            "s3.keyID is only used with encryption",
+        ),
+        "set s3.encrypt=true, or drop s3.keyID",
+        "operator S3 driver",
+    ),
+    Rule(
+        "s3-keys-without-s3",
+        "s3.accessKeyFrom",
+        lambda c: _msg(
+            c.backend == "pvc" and bool(c.get("s3.accessKeyFrom") or c.get("s3.secretKeyFrom")),
+            "S3 credentials given for a PVC profile",
+        ),
+        "drop s3.accessKeyFrom / s3.secretKeyFrom",
+        "DOMAIN.md rule 1",
+    ),
+    Rule(
+        "maxthreads-filesystem",
+        "registry.maxThreads",
+        lambda c: _msg(
+            c.backend == "s3" and c.has("registry.maxThreads"),
+            "registry.maxThreads tunes the filesystem driver; this profile uses S3",
+        ),
+        "drop registry.maxThreads",
+        "DOMAIN.md filesystem.maxthreads",
+        targets=("ocp3",),
+    ),
+)
+
+
+DERIVED_DEFAULTS: tuple[Derived, ...] = (
+    Derived(
+        "storage.managementState",
+        lambda c: c.backend == "s3",
+        lambda c: "Unmanaged" if c.get("s3.bucket") else "Managed",
+        "an operator-created bucket is Managed; a bucket you bring is Unmanaged",
+    ),
+    Derived(
+        "storage.managementState",
+        lambda c: c.backend == "pvc",
+        lambda c: "Unmanaged",
+        "a claim regplan creates is yours: the operator must not delete it",
+    ),
+)
+
+
+def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
+    """Normalise the values (types, canonical quantities, derived defaults) and list EVERY problem."""
+    problems: list[Diagnostic] = list(values.problems)
+    data: dict[str, Any] = _deep_copy(values.data)
+    origins = dict(values.origins)
+    bad_keys: set[str] = set()
+    leaves: dict[str, Any] = {}
+    _flatten(data, "", leaves)
+    for key, value in sorted(leaves.items()):
+        origin = values.origin(key)
+        f = SCHEMA_BY_KEY.get(key)
+        if f is None:
+            if key in GROUPS and isinstance(value, Mapping):
+                continue  # an empty group such as `s3: {}`
+            problems.append(_unknown(key, origin))
+            continue
+        if target.value not in f.targets:
+            problems.append(
+                Diagnostic(
+                    key,
+                    f"does not apply to target {target.value}",
+                    origin,
+                    f"valid only for {', '.join(f.targets)}",
+                )
+            )
+            continue
+        norm, problem = _coerce(f, value, origin == ORIGIN_SET)
+        if problem:
+            problems.append(Diagnostic(key, problem, origin, f"valid: {f.hint}"))
+            bad_keys.add(key)
+            _delete(data, key)  # domain rules below see it as unset, not as a wrong type
+        else:
+            _assign(data, key, norm)
+    for group in GROUPS:
+        if group in data and not isinstance(data[group], Mapping):
+            problems.append(
+                Diagnostic(
+                    group,
+                    f"expected a mapping of {group}.* keys",
+                    values.origin(group),
+                    f"e.g. {group}: {{...}} in a values file",
+                )
+            )
+    ctx = Ctx(values, target, data)
+    for d in DERIVED_DEFAULTS:
+        if ctx.get(d.key) is None and d.applies(ctx) and target.value in SCHEMA_BY_KEY[d.key].targets:
+            _assign(data, d.key, d.value(ctx))
+            origins[d.key] = f"default: {d.why}"
+    if target.value not in values.targets:
+        problems.append(
+            Diagnostic(
+                "--target",
+                f"profile {values.profile} does not support {target.value}",
+                f"profile {values.profile}",
+                f"valid: {', '.join(values.targets)}",
+            )
+        )
+    # Every rule runs, so the user sees all problems at once; a rule about a key whose value was already
+    # refused above would only repeat that problem in other words.
+    for rule in DOMAIN_RULES:
+        if target.value not in rule.targets or rule.key in bad_keys:
+            continue
+        message = rule.violated(ctx)
+        if message:
+            problems.append(
+                Diagnostic(
+                    rule.key,
+                    f"{message} [{rule.id}: {rule.ref}]",
+                    values.origin(rule.key) or _rule_origin(values, rule),
+                    rule.hint,
+                )
+            )
+    normalised = Values(values.profile, data, origins, dict(values.secrets), values.targets, [])
+    return normalised, problems
+
+
+def validate(values: Values, target: Target) -> Values:
+    """The normalised values, or ``ValidationFailed`` with every problem (exit 3)."""
+    normalised, problems = check(values, target)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise ValidationFailed(errors)
+    return normalised
+
+
+def _rule_origin(values: Values, rule: Rule) -> str:
+    return values.origins.get(rule.key, f"profile {values.profile}")
+
+
+def _unknown(key: str, origin: str) -> Diagnostic:
+    if key in SECRET_SOURCES:  # already reported by values (literal secret); keep the hint
+        return Diagnostic(key, "a literal secret is refused", origin, f"use {SECRET_SOURCES[key]}=env:VAR")
+    close = difflib.get_close_matches(key, list(SCHEMA_BY_KEY), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else "see docs/values.md for the keys"
+    return Diagnostic(key, "unknown value key", origin, hint)
+
+
+def _flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(node, Mapping) and node:
+        for k, v in node.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+    else:
+        out[prefix] = node
+
+
+def _assign(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = value
+
+
+def _delete(data: dict[str, Any], dotted: str) -> None:
+    *parents, last = dotted.split(".")
+    node: Any = data
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(last, None)
+
+
+def _deep_copy(node: Any) -> Any:
+    if isinstance(node, Mapping):
+        return {k: _deep_copy(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_deep_copy(v) for v in node]
+    return node
+
+
+# --- live context: the StorageClass the claim names ---------------------------------------------------
+
+# provisioner (fnmatch pattern) -> access modes it can provision for filesystem volumes, and the source.
+PROVISIONER_ACCESS_MODES: tuple[tuple[str, frozenset[str], str], ...] = (
+    ("kubernetes.io/aws-ebs", frozenset({"ReadWriteOnce"}), "AWS EBS (in-tree)"),
+    ("ebs.csi.aws.com", frozenset({"ReadWriteOnce"}), "AWS EBS CSI driver"),
+    ("rbd.csi.ceph.com", frozenset({"ReadWriteOnce", "ReadOnlyMany"}), "Ceph RBD CSI (block)"),
+    ("*.rbd.csi.ceph.com", frozenset({"ReadWriteOnce", "ReadOnlyMany"}), "Ceph RBD CSI (block)"),
+    ("kubernetes.io/rbd", frozenset({"ReadWriteOnce", "ReadOnlyMany"}), "Ceph RBD (in-tree)"),
+    ("kubernetes.io/gce-pd", frozenset({"ReadWriteOnce", "ReadOnlyMany"}), "GCE PD"),
+    ("pd.csi.storage.gke.io", frozenset({"ReadWriteOnce", "ReadOnlyMany"}), "GCE PD CSI"),
+    ("kubernetes.io/azure-disk", frozenset({"ReadWriteOnce"}), "Azure Disk"),
+    ("disk.csi.azure.com", frozenset({"ReadWriteOnce"}), "Azure Disk CSI"),
+    ("kubernetes.io/cinder", frozenset({"ReadWriteOnce"}), "OpenStack Cinder"),
+    ("cinder.csi.openstack.org", frozenset({"ReadWriteOnce"}), "OpenStack Cinder CSI"),
+)
+
+
+def check_storage_class(values: Values, storage_class: Obj | None) -> list[Diagnostic]:
+    """Live check: can the class the claim names provision the access mode asked for?
+
+    ``storage_class`` is the StorageClass object read from the cluster, or None when it does not exist.
+    """
+    name = values.get("claim.storageClass")
+    mode = values.get("claim.accessMode")
+    if backend_of(values.data) != "pvc" or not name:
+        return []
+    origin = values.origin("claim.storageClass")
+    if storage_class is None:
+        return [
+            Diagnostic(
+                "claim.storageClass",
+                f"StorageClass {name!r} does not exist in the cluster",
+                origin,
+                "name an existing class (oc get storageclass)",
+            )
+        ]
+    provisioner = str(storage_class.get("provisioner", ""))
+    for pattern, modes, what in PROVISIONER_ACCESS_MODES:
+        if fnmatch.fnmatchcase(provisioner, pattern) and mode not in modes:
+            return [
+                Diagnostic(
+                    "claim.accessMode",
+                    f"StorageClass {name!r} ({provisioner}, {what}) cannot provision {mode}",
+                    f"{values.origin('claim.accessMode')}; live StorageClass/{name}",
+                    f"valid for this class: {', '.join(sorted(modes))}",
+                )
+            ]
+    return []
+
+
+# --- rendered objects: a safety net against template bugs ---------------------------------------------
+
+CONFIG_BACKENDS: tuple[str, ...] = ("azure", "emptyDir", "gcs", "ibmcos", "oss", "pvc", "s3", "swift")
+OPERATOR_CLAIM = "image-registry-storage"
+OPERATOR_ANNOTATION = "imageregistry.openshift.io"
+
+
+def _check_config(obj: Obj) -> list[str]:
+    storage = (obj.get("spec") or {}).get("storage") or {}
+    set_ = [b for b in CONFIG_BACKENDS if storage.get(b) is not None]
+    missing = [b for b in CONFIG_BACKENDS if b not in storage]
+    out = []
+    if len(set_) != 1:
+        out.append(f"spec.storage must set exactly one backend, sets {set_}")
+    if missing:
+        out.append(f"spec.storage must remove (null) every other backend; missing {missing}")
+    if "managementState" in (obj.get("spec") or {}):
+        out.append("spec.managementState belongs to the operator's user, not to regplan")
+    return out
+
+
+def _check_pvc(obj: Obj) -> list[str]:
+    meta = obj.get("metadata") or {}
+    if (
+        meta.get("name") == OPERATOR_CLAIM
+        and (meta.get("annotations") or {}).get(OPERATOR_ANNOTATION) != "true"
+    ):
+        return [f'a claim named {OPERATOR_CLAIM} needs annotation {OPERATOR_ANNOTATION}: "true" (rule 4)']
+    return []
+
+
+def _check_registry_config(obj: Obj) -> list[str]:
+    raw = (obj.get("data") or {}).get("config.yml")
+    if raw is None:
+        return []
+    from regplan import yamlio  # only for this safety net; yamlio is already loaded by render
+
+    cfg = yamlio.load_all_safe(base64.b64decode(raw).decode(), "config.yml")[0] or {}
+    storage = cfg.get("storage") or {}
+    drivers = [k for k in storage if k not in ("delete", "cache", "maintenance", "redirect")]
+    out = []
+    if len(drivers) != 1:
+        out.append(f"config.yml must have exactly one storage driver, has {drivers}")
+    if (storage.get("delete") or {}).get("enabled") is not True:
+        out.append("config.yml must keep storage.delete.enabled: true")
+    if "openshift" not in (cfg.get("auth") or {}):
+        out.append("config.yml must keep auth.openshift")
+    if not cfg.get("middleware"):
+        out.append("config.yml must keep the openshift middleware")
+    return out
+
+
+# kind -> check over the rendered object (messages name the object).
+RENDERED_CHECKS: dict[str, Callable[[Obj], list[str]]] = {
+    "Config": _check_config,
+    "PersistentVolumeClaim": _check_pvc,
+    "Secret": _check_registry_config,
+}
+
+
+def check_rendered(objects: list[Obj]) -> list[Diagnostic]:
+    out = []
+    for obj in objects:
+        checker = RENDERED_CHECKS.get(str(obj.get("kind")))
+        if checker is None:
+            continue
+        meta = obj.get("metadata") or {}
+        for message in checker(obj):
+            out.append(
+                Diagnostic(f"{obj.get('kind')}/{meta.get('name')}", message, "rendered", "a template bug")
+            )
+    return out

@@ -1,0 +1,398 @@
+"""Profiles and values: profile defaults < values files (in order) < ``--set``, each key with its origin.
+
+A profile is ``profiles/<name>.yaml`` (built in, shipped in the package) or a file in a user profiles
+directory (``--profiles-dir`` / ``REGPLAN_PROFILES_DIR``), which may add profiles or shadow built-ins and
+may ``extends:`` a built-in to inherit its defaults. Secret inputs (S3 keys) are never values: values name
+their SOURCE (``env:VAR`` or ``file:PATH``) and this module reads them into ``SecretValue``s, whose value is
+only ever used by the renderer. Type and domain checks live in ``rules``; problems met here that are
+about values (a missing environment variable, a literal secret) are collected as diagnostics, so that
+the user sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from regplan import yamlio
+from regplan.errors import Diagnostic, InvalidInput
+
+PROFILES_ENV = "REGPLAN_PROFILES_DIR"
+PROFILE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+SET_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$")
+
+# Secret inputs: the value key a template sees -> the key that names its source.
+SECRET_SOURCES: dict[str, str] = {"s3.accessKey": "s3.accessKeyFrom", "s3.secretKey": "s3.secretKeyFrom"}
+ORIGIN_SET = "--set"
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """A secret read from its source. ``value`` is for the renderer only: never print or store it."""
+
+    key: str
+    source: str
+    value: str = field(repr=False)
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(self.value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    targets: tuple[str, ...]
+    path: Path
+    builtin: bool
+    extends: str | None = None
+
+
+@dataclass
+class Values:
+    """The merged values of one profile: ``data`` nested, ``origins`` by dotted leaf key."""
+
+    profile: str
+    data: dict[str, Any]
+    origins: dict[str, str]
+    secrets: dict[str, SecretValue] = field(default_factory=dict)
+    targets: tuple[str, ...] = ("ocp4", "ocp3")
+    problems: list[Diagnostic] = field(default_factory=list)  # found while loading; rules reports them
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value at a dotted key, or ``default``."""
+        node: Any = self.data
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def origin(self, key: str) -> str:
+        """Where the value at ``key`` (or its nearest parent with an origin) came from."""
+        parts = key.split(".")
+        while parts:
+            found = self.origins.get(".".join(parts))
+            if found:
+                return found
+            parts.pop()
+        return ""
+
+    def digest(self) -> str:
+        """Stable digest of the inputs; secrets contribute their digest only."""
+        doc = {
+            "profile": self.profile,
+            "data": self.data,
+            "secrets": {k: s.digest for k, s in sorted(self.secrets.items())},
+        }
+        return "sha256:" + hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def builtin_dir(kind: str) -> Path:
+    """``profiles`` or ``templates``: inside the installed package if shipped there, else the repo's."""
+    import regplan
+
+    pkg = Path(regplan.__file__).parent
+    inside = pkg / kind
+    return inside if inside.is_dir() else pkg.parent / kind
+
+
+def _profile_files(profiles_dir: Path | None) -> dict[str, tuple[Path, bool]]:
+    found: dict[str, tuple[Path, bool]] = {}
+    base = builtin_dir("profiles")
+    for p in sorted(base.glob("*.yaml")):
+        found[p.stem] = (p, True)
+    if profiles_dir is not None:
+        if not profiles_dir.is_dir():
+            raise InvalidInput(f"{profiles_dir}: profiles directory not found")
+        for p in sorted([*profiles_dir.glob("*.yaml"), *profiles_dir.glob("*.yml")]):
+            found[p.stem] = (p, False)  # a user profile shadows the built-in of the same name
+    return found
+
+
+def _display(path: Path, builtin: bool) -> str:
+    return f"profiles/{path.name}" if builtin else str(path)
+
+
+def _read_profile(name: str, path: Path, builtin: bool) -> tuple[Profile, Any]:
+    shown = _display(path, builtin)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InvalidInput(f"{shown}: cannot read profile: {err.strerror}") from None
+    doc = yamlio.load_rt(text, shown)
+    if not isinstance(doc, Mapping):
+        raise InvalidInput(f"{shown}: a profile is a mapping with description, targets and values")
+    unknown = sorted(set(doc) - {"description", "targets", "values", "extends"})
+    if unknown:
+        raise InvalidInput(
+            f"{shown}:{yamlio.line_of(doc, unknown[0])}: unknown profile field {unknown[0]!r}; "
+            "valid: description, targets, values, extends"
+        )
+    extends = doc.get("extends")
+    if extends is not None and not isinstance(extends, str):
+        raise InvalidInput(f"{shown}:{yamlio.line_of(doc, 'extends')}: extends must be a profile name")
+    description = doc.get("description")
+    if description is None and extends is None:
+        raise InvalidInput(f"{shown}: profile needs a one-line description")
+    if description is not None and (not isinstance(description, str) or "\n" in description.strip()):
+        raise InvalidInput(f"{shown}:{yamlio.line_of(doc, 'description')}: description must be one line")
+    targets = doc.get("targets", ["ocp4", "ocp3"])
+    if not isinstance(targets, list) or not set(targets) <= {"ocp4", "ocp3"} or not targets:
+        raise InvalidInput(f"{shown}:{yamlio.line_of(doc, 'targets')}: targets must be a list of ocp4, ocp3")
+    vals = doc.get("values")
+    if vals is None:
+        vals = {}
+    if not isinstance(vals, Mapping):
+        raise InvalidInput(f"{shown}:{yamlio.line_of(doc, 'values')}: values must be a mapping")
+    prof = Profile(
+        name=name,
+        description=str(description or "").strip(),
+        targets=tuple(str(t) for t in targets),
+        path=path,
+        builtin=builtin,
+        extends=extends,
+    )
+    return prof, vals
+
+
+def list_profiles(*, profiles_dir: Path | None = None) -> list[tuple[str, str]]:
+    """(name, one-line description) of every profile, built-in and user, sorted by name."""
+    rows = []
+    for name, (path, builtin) in sorted(_profile_files(profiles_dir).items()):
+        prof, _ = _read_profile(name, path, builtin)
+        description = prof.description
+        if not description and prof.extends:
+            description = f"(extends {prof.extends})"
+        rows.append((name, description))
+    return rows
+
+
+def _unknown_profile(name: str, known: Sequence[str]) -> InvalidInput:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return InvalidInput(f"unknown profile {name!r}{hint} (known: {', '.join(sorted(known))})")
+
+
+def _flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
+    """Dotted leaf keys of a nested mapping; an empty mapping is a leaf (``s3: {}``)."""
+    if isinstance(node, Mapping) and node:
+        for k, v in node.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+    else:
+        out[prefix] = node
+
+
+def _merge_layer(
+    data: dict[str, Any], origins: dict[str, str], layer: Any, origin_of: Any, prefix: str
+) -> None:
+    """Deep-merge a round-trip mapping into ``data``, recording each leaf's origin.
+
+    ``null`` unsets a key (back to "not given"), so a later file can undo an earlier one.
+    """
+    for key, val in layer.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        line = yamlio.line_of(layer, key)
+        if val is None:
+            _delete(data, dotted)
+            for k in [k for k in origins if k == dotted or k.startswith(dotted + ".")]:
+                del origins[k]
+            continue
+        if isinstance(val, Mapping) and not val and isinstance(_lookup(data, dotted), dict):
+            continue  # `s3: {}` in a later layer adds nothing; it must not wipe the earlier keys
+        if isinstance(val, Mapping) and val:
+            existing = _lookup(data, dotted)
+            if not isinstance(existing, dict):
+                _assign(data, dotted, {})
+                for k in [k for k in origins if k == dotted]:
+                    del origins[k]
+            _merge_layer(data, origins, val, origin_of, dotted)
+        else:
+            for k in [k for k in origins if k.startswith(dotted + ".")]:
+                del origins[k]
+            _assign(data, dotted, yamlio.to_plain(val))
+            origins[dotted] = origin_of(line)
+
+
+def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _assign(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = value
+
+
+def _delete(data: dict[str, Any], dotted: str) -> None:
+    parts = dotted.split(".")
+    node: Any = data
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
+
+
+def parse_set(item: str) -> tuple[str, str]:
+    """``KEY=VALUE`` -> (key, raw string). Types are applied by the schema (rules), not guessed here."""
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not SET_KEY.match(key):
+        raise InvalidInput(
+            f"--set {item.split('=')[0]!r}: expected KEY=VALUE with a dotted key, e.g. replicas=1"
+        )
+    return key, raw
+
+
+def load_values(
+    profile: str,
+    *,
+    files: Sequence[Path],
+    sets: Sequence[str],
+    profiles_dir: Path | None,
+    environ: Mapping[str, str],
+) -> Values:
+    """Merge profile defaults, values files (in order) and ``--set``; read secret sources."""
+    known = _profile_files(profiles_dir)
+    if profile not in known:
+        raise _unknown_profile(profile, list(known))
+    path, builtin = known[profile]
+    prof, prof_vals = _read_profile(profile, path, builtin)
+
+    data: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    layers: list[tuple[Profile, Any]] = []
+    if prof.extends is not None:
+        builtins = _profile_files(None)
+        if prof.extends not in builtins:
+            raise InvalidInput(
+                f"{_display(path, builtin)}: extends: {_unknown_profile(prof.extends, list(builtins))}"
+            )
+        base_path, _ = builtins[prof.extends]
+        base, base_vals = _read_profile(prof.extends, base_path, True)
+        layers.append((base, base_vals))
+        if not prof.description:
+            prof = Profile(prof.name, base.description, base.targets, prof.path, prof.builtin, prof.extends)
+    layers.append((prof, prof_vals))
+    for p, vals in layers:
+        shown = _display(p.path, p.builtin)
+        _merge_layer(
+            data, origins, vals, lambda line, p=p, shown=shown: f"profile {p.name} ({shown}:{line})", ""
+        )
+
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8")
+        except OSError as err:
+            raise InvalidInput(f"{f}: cannot read values file: {err.strerror}") from None
+        doc = yamlio.load_rt(text, str(f))
+        if doc is None:
+            continue
+        if not isinstance(doc, Mapping):
+            raise InvalidInput(f"{f}:1: a values file is a mapping of keys (see docs/values.md)")
+        _merge_layer(data, origins, doc, lambda line, f=f: f"{f}:{line}", "")
+
+    for item in sets:
+        key, raw = parse_set(item)
+        for k in [k for k in origins if k.startswith(key + ".")]:
+            del origins[k]
+        _assign(data, key, raw)
+        origins[key] = ORIGIN_SET
+
+    vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets)
+    _read_secrets(vals, environ, files)
+    return vals
+
+
+def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path]) -> None:
+    """Resolve ``*From`` sources; refuse literal secrets (they would sit in shell history and files)."""
+    for key, source_key in SECRET_SOURCES.items():
+        if vals.get(key) is not None:
+            vals.problems.append(
+                Diagnostic(
+                    key,
+                    "a literal secret is refused (it would be kept in shell history or a file)",
+                    vals.origin(key),
+                    f"name its source instead: {source_key}=env:VAR or {source_key}=file:PATH",
+                )
+            )
+            _delete(vals.data, key)  # never carry the literal further
+            vals.origins.pop(key, None)
+            group = key.split(".")[0]
+            if vals.data.get(group) == {} and group not in vals.origins:
+                del vals.data[group]  # `--set s3.accessKey=` alone must not look like an S3 backend
+        source = vals.get(source_key)
+        if source is None or source == "":
+            continue
+        origin = vals.origin(source_key)
+        if not isinstance(source, str):
+            continue  # rules reports the type error
+        kind, _, ref = source.partition(":")
+        if kind == "env" and ref:
+            if ref not in environ or environ[ref] == "":
+                vals.problems.append(
+                    Diagnostic(
+                        source_key,
+                        f"environment variable {ref} is not set or empty",
+                        origin,
+                        f"export {ref}=... before running regplan",
+                    )
+                )
+                continue
+            vals.secrets[key] = SecretValue(key, source, environ[ref])
+        elif kind == "file" and ref:
+            p = Path(ref).expanduser()
+            if not p.is_absolute():
+                p = _relative_to_origin(p, origin, files)
+            try:
+                content = p.read_text(encoding="utf-8").strip()
+            except OSError as err:
+                vals.problems.append(
+                    Diagnostic(
+                        source_key,
+                        f"cannot read {p}: {err.strerror}",
+                        origin,
+                        "name a readable file holding only the key",
+                    )
+                )
+                continue
+            if not content:
+                vals.problems.append(
+                    Diagnostic(source_key, f"{p} is empty", origin, "the file must hold the key")
+                )
+                continue
+            vals.secrets[key] = SecretValue(key, f"file:{p}", content)
+        else:
+            vals.problems.append(
+                Diagnostic(
+                    source_key, f"unknown secret source {source!r}", origin, "valid: env:VAR or file:PATH"
+                )
+            )
+
+
+def _relative_to_origin(p: Path, origin: str, files: Sequence[Path]) -> Path:
+    """A relative ``file:`` source in a values file is relative to that file; on the command line, to cwd."""
+    for f in files:
+        if origin.startswith(f"{f}:"):
+            return f.parent / p
+    return p
