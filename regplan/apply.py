@@ -20,9 +20,10 @@ this step that talks to the user.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -433,16 +434,6 @@ def report_json(report: ApplyReport) -> str:
 # Command
 
 
-def _stderr(msg: str) -> None:
-    sys.stderr.write(f"regplan: {msg}\n")
-    sys.stderr.flush()
-
-
-def _stdout(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
-
-
 def apply_command(
     *,
     planfile: Path | None,
@@ -459,36 +450,51 @@ def apply_command(
     timeout: float,
     lock_timeout: float,
     output: str,
-    out: Callable[[str], None] = _stdout,
-    progress: Progress = _stderr,
+    reporter: Any = None,
     confirm: Callable[[str], bool] | None = None,
     is_tty: bool | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ExitCode:
-    """``regplan apply``: a saved plan, or plan the profile, show it, confirm, apply."""
-    from regplan import workflow
+    """``regplan apply``: a saved plan, or plan the profile, show it, confirm, apply.
+
+    Output goes through workflow's ``Reporter``: the plan (for ``-p``) and the report on stdout, each
+    write and wait as it happens on stderr. With ``-o json`` stdout holds only the JSON report.
+    """
+    from regplan import views, workflow
 
     if output not in ("text", "json"):
-        raise InvalidInput(f"--output {output!r}: expected text or json")
-    cluster = Cluster(kubeconfig=kubeconfig, context=context)
+        raise InvalidInput(f"--output {output!r}: valid: text, json")
+    rep: workflow.Reporter = reporter or workflow.Reporter.for_terminal()
+    env = os.environ if environ is None else environ
+
+    def say(msg: str) -> None:
+        rep.err(f"regplan: {msg}\n")
+
+    live = workflow.Live(snapshot=None, kubeconfig=kubeconfig, context=context)
     try:
         if planfile is not None:
-            plan = workflow.load_plan_file(planfile, profiles_dir=profiles_dir)
-            tgt = cluster.detect_target() if target == "auto" else Target(target)
+            plan = workflow.load_plan(planfile, environ=env)
+            tgt = live.target(target)
             if tgt is not plan.target:
-                raise InvalidInput(f"{planfile}: the plan is for {plan.target}, the cluster is {tgt}")
+                raise InvalidInput(f"{planfile}: the plan is for {plan.target} but the cluster is {tgt}")
         else:
             assert profile is not None
-            plan = workflow.make_live_plan(
-                cluster,
+            plan = workflow.make_plan(
                 profile=profile,
-                values_files=list(values_files),
-                sets=list(sets),
+                values_files=values_files,
+                sets=sets,
                 profiles_dir=profiles_dir,
                 target=target,
+                live=live,
+                environ=env,
+                progress=rep.err,
             )
+            shown = views.plan_text(plan, color=rep.color)
+            if output == "json":
+                rep.err(shown)
+            else:
+                rep.out(shown)
             refused = refusals(plan, allow_replace=allow_replace)
-            progress_view = workflow.plan_text(plan)
-            (progress if output == "json" else out)(progress_view)
             if refused is not None:
                 raise refused
             if plan.writes and not yes:
@@ -498,21 +504,21 @@ def apply_command(
                         "apply -p needs confirmation: run on a terminal or pass --yes (nothing was written)"
                     )
                 ask = confirm or _typer_confirm
-                if not ask(f"Apply these {len(plan.writes)} writes to {cluster.host}?"):
-                    progress("not confirmed; nothing was written")
+                if not ask(f"Apply these {len(plan.writes)} write(s) to {live.cluster.host}?"):
+                    say("not confirmed; nothing was written")
                     return ExitCode.OK
         report = apply_plan(
             plan,
-            cluster,
+            live.cluster,
             allow_replace=allow_replace,
             wait=wait,
             timeout=timeout,
             lock_timeout=lock_timeout,
-            progress=progress,
+            progress=say,
         )
     finally:
-        cluster.close()
-    out(report_json(report) if output == "json" else report_text(report))
+        live.close()
+    rep.out(report_json(report) if output == "json" else report_text(report))
     return report.exit_code
 
 
