@@ -1,0 +1,468 @@
+"""Diff rules as data: what a live object may carry that must never show as a change, and what must go.
+
+Before two objects are compared (``diff.py``) both pass through ``normalize``. Every rule is one row of
+a table below, with the reason it exists, in the spirit of kapp's rebase/ignore/mask rules:
+
+- IGNORE: server-managed bookkeeping (uid, resourceVersion, status, ...) is dropped from both sides.
+- REBASE: server- or controller-set fields (a PVC's volumeName, its defaulted class, ...) are copied from
+  live into desired when desired leaves them unset, so a full-object body (PUT, plan file) keeps them.
+- NAMED_LISTS: lists that Kubernetes merges by ``name`` (DC volumes, containers, mounts, env) become
+  ``NamedList`` maps, so "merge by name" and "keep what regplan does not own" fall out of a map diff.
+- SET_LISTS: lists whose order carries no meaning (accessModes, finalizers) compare as sets.
+- QUANTITIES: resource quantities compare canonically ("100Gi" == "107374182400").
+- MASK: Secret ``data``/``stringData`` values become digests before anyone can see them.
+- REMOVALS: fields regplan does not set but must remove (another backend under ``spec.storage``,
+  ``REGISTRY_STORAGE*`` env vars overriding the 3.x config file) are marked ``None`` in desired.
+
+Comparison is left-scoped (diff.py): only what desired holds (plus the ``None`` removals) is compared.
+Pure functions over plain dicts; no I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import fnmatch
+import hashlib
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from regplan.model import Obj
+
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A path segment addressing the element named ``name`` of a NamedList."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"[{self.name}]"
+
+
+Segment = str | Item
+FieldPath = tuple[Segment, ...]
+
+
+class NamedList(dict[str, Any]):
+    """A list of ``{name: ...}`` items held as a map keyed by name (insertion order = list order)."""
+
+
+def format_path(path: FieldPath) -> str:
+    """``spec.template.spec.containers[registry].env[X]``; keys with dots or slashes are quoted."""
+    out = ""
+    for seg in path:
+        if isinstance(seg, Item):
+            out += f"[{seg.name}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", seg):
+            out += f".{seg}" if out else seg
+        else:
+            out += f'["{seg}"]'
+    return out
+
+
+def _match(pattern: tuple[str, ...], path: FieldPath) -> bool:
+    """A rule path matches when each segment matches (``*`` = any key or item)."""
+    if len(pattern) != len(path):
+        return False
+    for pat, seg in zip(pattern, path, strict=True):
+        name = seg.name if isinstance(seg, Item) else seg
+        if pat != ANY and not fnmatch.fnmatchcase(name, pat):
+            return False
+    return True
+
+
+def _p(dotted: str) -> tuple[str, ...]:
+    return tuple(dotted.split("."))
+
+
+# --- the tables ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PathRule:
+    kind: str  # object kind, or "*"
+    path: tuple[str, ...]  # key segments; "*" matches any key/item; fnmatch patterns allowed
+    reason: str
+
+
+IGNORE: tuple[PathRule, ...] = (
+    PathRule(ANY, _p("metadata.uid"), "assigned by the server at creation"),
+    PathRule(ANY, _p("metadata.resourceVersion"), "server concurrency token; a precondition, not content"),
+    PathRule(ANY, _p("metadata.generation"), "server counter of spec changes"),
+    PathRule(ANY, _p("metadata.creationTimestamp"), "set by the server at creation"),
+    PathRule(ANY, _p("metadata.deletionTimestamp"), "set by the server on delete (plan reads it from live)"),
+    PathRule(ANY, _p("metadata.deletionGracePeriodSeconds"), "set by the server on delete"),
+    PathRule(ANY, _p("metadata.managedFields"), "server-side apply bookkeeping"),
+    PathRule(ANY, _p("metadata.selfLink"), "legacy server-set link (3.x)"),
+    PathRule(
+        ANY,
+        ("metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"),
+        "kubectl client bookkeeping",
+    ),
+    PathRule(ANY, ("status",), "written by controllers, never by regplan"),
+)
+
+REBASE: tuple[PathRule, ...] = (
+    PathRule("PersistentVolumeClaim", _p("spec.volumeName"), "set by the binder when the claim binds"),
+    PathRule(
+        "PersistentVolumeClaim",
+        _p("spec.storageClassName"),
+        "defaulted by admission to the default StorageClass when unset",
+    ),
+    PathRule("PersistentVolumeClaim", _p("spec.volumeMode"), "defaulted by the server to Filesystem"),
+    PathRule(
+        "PersistentVolumeClaim",
+        ("metadata", "annotations", "pv.kubernetes.io/*"),
+        "bind bookkeeping of the PV controller",
+    ),
+    PathRule(
+        "PersistentVolumeClaim",
+        ("metadata", "annotations", "volume.kubernetes.io/*"),
+        "provisioner hand-off set by the PV controller",
+    ),
+    PathRule(
+        "PersistentVolumeClaim",
+        ("metadata", "annotations", "volume.beta.kubernetes.io/*"),
+        "provisioner hand-off set by the PV controller (older servers)",
+    ),
+    PathRule(
+        "PersistentVolumeClaim", _p("metadata.finalizers"), "kubernetes.io/pvc-protection, added by admission"
+    ),
+    PathRule("Secret", ("type",), "defaulted by the server to Opaque"),
+    PathRule("Secret", ("metadata", "labels", ANY), "labels others put on the Secret are kept on PUT"),
+    PathRule(
+        "Secret", ("metadata", "annotations", ANY), "annotations others put on the Secret are kept on PUT"
+    ),
+)
+
+NAMED_LISTS: tuple[PathRule, ...] = (
+    PathRule("DeploymentConfig", _p("spec.template.spec.volumes"), "merge key: name"),
+    PathRule("DeploymentConfig", _p("spec.template.spec.containers"), "merge key: name"),
+    PathRule("DeploymentConfig", _p("spec.template.spec.initContainers"), "merge key: name"),
+    PathRule("DeploymentConfig", ("spec", "template", "spec", "containers", ANY, "env"), "merge key: name"),
+    PathRule(
+        "DeploymentConfig",
+        ("spec", "template", "spec", "containers", ANY, "volumeMounts"),
+        "regplan owns mounts by volume name (one mount per volume)",
+    ),
+)
+
+SET_LISTS: tuple[PathRule, ...] = (
+    PathRule("PersistentVolumeClaim", _p("spec.accessModes"), "a set: order carries no meaning"),
+    PathRule(ANY, _p("metadata.finalizers"), "a set: order carries no meaning"),
+)
+
+QUANTITIES: tuple[PathRule, ...] = (
+    PathRule(
+        "PersistentVolumeClaim", _p("spec.resources.requests.storage"), "a quantity: 100Gi == 107374182400"
+    ),
+    PathRule("PersistentVolumeClaim", _p("spec.resources.limits.storage"), "a quantity"),
+)
+
+MASK: tuple[PathRule, ...] = (
+    PathRule("Secret", ("data", ANY), "secret value: compared and shown by digest only"),
+    PathRule("Secret", ("stringData", ANY), "secret value: merged into data by the server"),
+)
+
+
+@dataclass(frozen=True)
+class RemovalRule:
+    """Keys under ``container`` in live, matching ``pattern``, that desired does not set, are removed.
+
+    ``container`` segments name map keys or NamedList items; ``*`` stands for each key desired holds
+    there. ``only_if`` (path, value) limits the rule to a desired object that sets path to a value other
+    than the one given (e.g. drop ``rollingParams`` only when the strategy stops being Rolling).
+    """
+
+    kind: str
+    container: tuple[str, ...]
+    pattern: str
+    keep: tuple[str, ...]
+    reason: str
+    only_if: tuple[tuple[str, ...], str] | None = None
+
+
+REMOVALS: tuple[RemovalRule, ...] = (
+    RemovalRule(
+        "Config",
+        _p("spec.storage"),
+        "*",
+        ("managementState",),
+        "the operator accepts exactly one storage backend under spec.storage",
+    ),
+    RemovalRule(
+        "DeploymentConfig",
+        ("spec", "template", "spec", "containers", "registry", "env"),
+        "REGISTRY_STORAGE*",
+        (),
+        "a REGISTRY_STORAGE* env var overrides the mounted registry config file",
+    ),
+    RemovalRule(
+        "DeploymentConfig",
+        ("spec", "template", "spec", "volumes", ANY),
+        "*",
+        ("name",),
+        "a volume has exactly one source: a claim replacing emptyDir removes emptyDir",
+    ),
+    RemovalRule(
+        "DeploymentConfig",
+        ("spec", "strategy"),
+        "rollingParams",
+        (),
+        "rollingParams are only valid with the Rolling strategy",
+        only_if=(("spec", "strategy", "type"), "Rolling"),
+    ),
+)
+
+
+# --- quantities -----------------------------------------------------------------------------------
+
+_SUFFIX: dict[str, Decimal] = {
+    "": Decimal(1),
+    "Ki": Decimal(2**10),
+    "Mi": Decimal(2**20),
+    "Gi": Decimal(2**30),
+    "Ti": Decimal(2**40),
+    "Pi": Decimal(2**50),
+    "Ei": Decimal(2**60),
+    "m": Decimal("0.001"),
+    "k": Decimal(10**3),
+    "M": Decimal(10**6),
+    "G": Decimal(10**9),
+    "T": Decimal(10**12),
+    "P": Decimal(10**15),
+    "E": Decimal(10**18),
+}
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
+
+
+def parse_quantity(value: Any) -> Decimal | None:
+    """A Kubernetes quantity as a number of base units, or None when it is not one."""
+    text = str(value).strip()
+    m = _QUANTITY.match(text)
+    if not m:
+        return None
+    try:
+        number = Decimal(m.group(1))
+    except InvalidOperation:
+        return None
+    # An exponent form with a suffix ("1e3Gi") is not valid; the regex only lets "e" through without one.
+    return number * _SUFFIX[m.group(2) or ""]
+
+
+def is_quantity_path(kind: str, path: FieldPath) -> bool:
+    return any(r.kind in (ANY, kind) and _match(r.path, path) for r in QUANTITIES)
+
+
+def is_set_path(kind: str, path: FieldPath) -> bool:
+    return any(r.kind in (ANY, kind) and _match(r.path, path) for r in SET_LISTS)
+
+
+def is_masked_path(kind: str, path: FieldPath) -> bool:
+    return any(r.kind in (ANY, kind) and _match(r.path, path) for r in MASK)
+
+
+def equal(kind: str, path: FieldPath, desired: Any, live: Any) -> bool:
+    """Equality as the server means it for this field (quantities canonical, sets unordered)."""
+    if is_quantity_path(kind, path):
+        a, b = parse_quantity(desired), parse_quantity(live)
+        if a is not None and b is not None:
+            return a == b
+    if is_set_path(kind, path) and isinstance(desired, list) and isinstance(live, list):
+        return sorted(map(str, desired)) == sorted(map(str, live))
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return type(desired) is type(live) and desired == live
+    return bool(desired == live)
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+
+def digest_bytes(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def secret_digests(secret: Obj) -> dict[str, str]:
+    """Key -> digest of the decoded value, ``stringData`` merged over ``data`` as the server does."""
+    out: dict[str, str] = {}
+    for key, value in sorted((secret.get("data") or {}).items()):
+        try:
+            raw = base64.b64decode(str(value), validate=True)
+        except (binascii.Error, ValueError):
+            raw = str(value).encode()  # not base64: the server would refuse it; still never show it
+        out[key] = digest_bytes(raw)
+    for key, value in sorted((secret.get("stringData") or {}).items()):
+        out[key] = digest_bytes(str(value).encode())
+    return out
+
+
+def mask_secret(secret: Obj) -> Obj:
+    """A copy of a Secret whose values are digests: safe to show, store and compare."""
+    masked = copy.deepcopy(secret)
+    masked.pop("stringData", None)
+    if secret.get("data") or secret.get("stringData"):
+        masked["data"] = secret_digests(secret)
+    return masked
+
+
+# --- named lists --------------------------------------------------------------------------------
+
+
+def _named(kind: str, path: FieldPath, value: Any) -> Any:
+    """Recursively turn the NAMED_LISTS paths of ``value`` into NamedList maps."""
+    if isinstance(value, dict):
+        out = NamedList() if isinstance(value, NamedList) else {}
+        for k, v in value.items():
+            seg: Segment = Item(k) if isinstance(value, NamedList) else k
+            out[k] = _named(kind, (*path, seg), v)
+        return out
+    if isinstance(value, list) and any(r.kind in (ANY, kind) and _match(r.path, path) for r in NAMED_LISTS):
+        names = [i.get("name") for i in value if isinstance(i, dict)]
+        if (
+            len(names) == len(value)
+            and all(isinstance(n, str) for n in names)
+            and len(set(names)) == len(names)
+        ):
+            nl = NamedList()
+            for item in value:
+                nl[item["name"]] = _named(kind, (*path, Item(item["name"])), item)
+            return nl
+    return value
+
+
+def denormalize(value: Any) -> Any:
+    """Back to API form: NamedList -> list (in order), ``None`` removals dropped."""
+    if isinstance(value, NamedList):
+        return [denormalize(v) for v in value.values() if v is not None]
+    if isinstance(value, dict):
+        return {k: denormalize(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [denormalize(v) for v in value]
+    return value
+
+
+# --- the passes ---------------------------------------------------------------------------------
+
+
+def _drop(kind: str, obj: Any, path: FieldPath, rules: tuple[PathRule, ...]) -> Any:
+    if not isinstance(obj, dict):
+        return obj
+    out = NamedList() if isinstance(obj, NamedList) else {}
+    for k, v in obj.items():
+        seg: Segment = Item(k) if isinstance(obj, NamedList) else k
+        sub = (*path, seg)
+        if any(r.kind in (ANY, kind) and _match(r.path, sub) for r in rules):
+            continue
+        out[k] = _drop(kind, v, sub, rules)
+    return out
+
+
+def _get(obj: Any, keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        if not isinstance(obj, dict) or k not in obj:
+            return None
+        obj = obj[k]
+    return obj
+
+
+def _rebase(kind: str, desired: Any, live: Any, path: FieldPath) -> None:
+    """Copy REBASE fields from live into desired where desired leaves them unset (in place)."""
+    if not isinstance(desired, dict) or not isinstance(live, dict):
+        return
+    for k, lv in live.items():
+        seg: Segment = Item(k) if isinstance(live, NamedList) else k
+        sub = (*path, seg)
+        if k not in desired:
+            if any(r.kind in (ANY, kind) and _match(r.path, sub) for r in REBASE):
+                desired[k] = copy.deepcopy(lv)
+        elif desired[k] is not None:
+            _rebase(kind, desired[k], lv, sub)
+    # A map that desired lacks entirely but whose rebase rules match below it (metadata.annotations)
+    for r in REBASE:
+        if r.kind not in (ANY, kind) or len(r.path) != len(path) + 2:
+            continue
+        head = r.path[: len(path) + 1]
+        for k, lv in live.items():
+            if k in desired or not isinstance(lv, dict) or not _match(head, (*path, k)):
+                continue
+            kept = {ck: cv for ck, cv in lv.items() if _match(r.path, (*path, k, ck))}
+            if kept:
+                desired.setdefault(k, {}).update(copy.deepcopy(kept))
+
+
+def _containers(
+    desired: Any, live: Any, keys: tuple[str, ...]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Pairs (desired map, live map) at ``keys``, ``*`` expanded over the keys desired holds."""
+    if not keys:
+        return [(desired, live)] if isinstance(desired, dict) and isinstance(live, dict) else []
+    if not isinstance(desired, dict) or not isinstance(live, dict):
+        return []
+    head, rest = keys[0], keys[1:]
+    names = list(desired) if head == ANY else [head]
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for name in names:
+        if name in desired and name in live and desired[name] is not None:
+            out.extend(_containers(desired[name], live[name], rest))
+    return out
+
+
+def _removals(kind: str, desired: Obj, live: Obj) -> None:
+    """Mark with ``None`` the keys REMOVALS says desired must delete (in place).
+
+    A container desired does not reach into (a DC patch without the registry container) is not owned,
+    so nothing under it is removed.
+    """
+    for rule in REMOVALS:
+        if rule.kind != kind:
+            continue
+        if rule.only_if is not None:
+            value = _get(desired, rule.only_if[0])
+            if value is None or value == rule.only_if[1]:
+                continue
+        for d_map, l_map in _containers(desired, live, rule.container):
+            for key in l_map:
+                if key in d_map or key in rule.keep or not fnmatch.fnmatchcase(key, rule.pattern):
+                    continue
+                d_map[key] = None
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Both sides of one comparison, ready for ``diff.diff_objects``."""
+
+    kind: str
+    desired: Obj  # rebased, named lists as maps, secret values as digests, None = remove
+    live: Obj | None  # None when the object does not exist
+
+
+def normalize(desired: Obj, live: Obj | None) -> Normalized:
+    """Apply every table to one (desired, live) pair. Inputs are not modified."""
+    kind = str(desired.get("kind", ""))
+    d = copy.deepcopy(desired)
+    lv = copy.deepcopy(live) if live is not None else None
+    if kind == "Secret":
+        d = mask_secret(d)
+        lv = mask_secret(lv) if lv is not None else None
+    d = _drop(kind, _named(kind, (), d), (), IGNORE)
+    if lv is None:
+        return Normalized(kind, d, None)
+    lv = _drop(kind, _named(kind, (), lv), (), IGNORE)
+    _rebase(kind, d, lv, ())
+    _removals(kind, d, lv)
+    return Normalized(kind, d, lv)
+
+
+def rebased_body(desired: Obj, live: Obj) -> Obj:
+    """The full body a PUT sends: desired plus the REBASE fields of live, in API form (secrets intact)."""
+    kind = str(desired.get("kind", ""))
+    d = _named(kind, (), copy.deepcopy(desired))
+    _rebase(kind, d, _named(kind, (), copy.deepcopy(live)), ())
+    body: Obj = denormalize(d)
+    return body

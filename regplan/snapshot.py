@@ -1,0 +1,144 @@
+"""Live state from a file instead of a cluster: ``regplan plan --snapshot FILE`` and ``status --snapshot``.
+
+The file is what ``oc get <kinds> -o yaml`` prints: a ``v1 List`` (any ``*List``) of items, a
+multi-document YAML stream, or a single object; these may be mixed. ``load`` answers a
+``model.LiveQuery`` exactly as ``cluster.Cluster.read`` does (same keys, same shapes, events oldest
+first), and nothing more, so a plan made from a snapshot of a cluster equals the plan made live.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+from regplan import yamlio
+from regplan.errors import InvalidInput
+from regplan.model import LiveQuery, LiveState, Obj, Ref, Target
+
+TARGET_MARKERS: tuple[tuple[str, str, str, Target], ...] = (
+    # (apiVersion group, kind, name) present in the snapshot -> target; first match wins
+    ("imageregistry.operator.openshift.io", "Config", "cluster", Target.OCP4),
+    ("apps.openshift.io", "DeploymentConfig", "docker-registry", Target.OCP3),
+)
+
+
+def _plain(value: Any) -> Any:
+    """YAML timestamps back to the RFC 3339 strings the API serves; everything else plain."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def read_objects(path: Path) -> list[Obj]:
+    """Every object in the file, Lists flattened. Each must carry apiVersion, kind and metadata.name."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InvalidInput(f"{path}: cannot read snapshot: {err.strerror}") from None
+    out: list[Obj] = []
+    for n, doc in enumerate(yamlio.load_all_safe(text, str(path)), start=1):
+        if doc is None:
+            continue
+        doc = _plain(doc)
+        items = (
+            doc.get("items") if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") else [doc]
+        )
+        for i, item in enumerate(items or []):
+            if (
+                not isinstance(item, dict)
+                or not item.get("kind")
+                or not item.get("apiVersion")
+                or not (item.get("metadata") or {}).get("name")
+            ):
+                raise InvalidInput(
+                    f"{path}: document {n}, item {i}: not a Kubernetes object "
+                    "(apiVersion, kind and metadata.name are required; use `oc get ... -o yaml`)"
+                )
+            out.append(item)
+    return out
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def detect_target(objects: list[Obj], source: str) -> Target:
+    """ocp4 when the snapshot holds Config/cluster, ocp3 when it holds dc/docker-registry."""
+    for group, kind, name, target in TARGET_MARKERS:
+        for obj in objects:
+            if (
+                obj.get("kind") == kind
+                and _group(str(obj.get("apiVersion"))) == group
+                and obj["metadata"]["name"] == name
+            ):
+                return target
+    raise InvalidInput(
+        f"{source}: cannot detect the target: the snapshot holds neither "
+        "configs.imageregistry.operator.openshift.io/cluster (4.x) nor "
+        "deploymentconfig/docker-registry (3.x); pass --target ocp4 or --target ocp3"
+    )
+
+
+def _event_time(event: Obj) -> str:
+    return str(
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+        or ""
+    )
+
+
+def answer(objects: list[Obj], query: LiveQuery, *, source: str) -> LiveState:
+    """The LiveState a cluster would return for ``query``, taken from ``objects``."""
+    live = LiveState(target=query.target, server_dry_run=False, source=source)
+    by_id: dict[tuple[str, str, str, str], Obj] = {}
+    for obj in objects:
+        meta = obj["metadata"]
+        by_id[
+            (_group(str(obj["apiVersion"])), str(obj["kind"]), meta.get("namespace") or "", meta["name"])
+        ] = obj
+    for ref in query.refs:
+        found = by_id.get((_group(ref.api_version), ref.kind, ref.namespace, ref.name))
+        if found is not None:
+            live.objects[ref] = found
+    for name in query.storage_classes:
+        sc = by_id.get(("storage.k8s.io", "StorageClass", "", name))
+        if sc is not None:
+            live.storage_classes[name] = sc
+    for ns, name in query.claims:
+        claim = Ref("v1", "PersistentVolumeClaim", ns, name)
+        events = [
+            o
+            for o in objects
+            if o.get("kind") == "Event"
+            and (o.get("metadata") or {}).get("namespace", ns) == ns
+            and (o.get("involvedObject") or {}).get("kind") == "PersistentVolumeClaim"
+            and (o.get("involvedObject") or {}).get("name") == name
+        ]
+        live.events[claim] = sorted(events, key=_event_time)
+        users = sorted(
+            str(p["metadata"]["name"])
+            for p in objects
+            if p.get("kind") == "Pod"
+            and (p.get("metadata") or {}).get("namespace") == ns
+            and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            and any(
+                (v.get("persistentVolumeClaim") or {}).get("claimName") == name
+                for v in (p.get("spec") or {}).get("volumes") or []
+            )
+        )
+        if users:
+            live.pods_using_claim[name] = users
+    return live
+
+
+def load(path: Path, query: LiveQuery) -> LiveState:
+    """Read ``path`` and answer ``query`` from it."""
+    return answer(read_objects(path), query, source=str(path))

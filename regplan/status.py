@@ -1,0 +1,256 @@
+"""``regplan status``: what the registry uses now, summarised from live state. Pure: no I/O.
+
+Reading happens in two rounds (workflow): ``first_query`` asks for ``Config/cluster`` (4.x) or
+``dc/docker-registry`` (3.x) plus the objects the profiles would touch; ``second_query`` then asks for
+the claim the registry actually mounts (its events and pods) and, on 3.x, the Secret holding the
+mounted registry config. ``summarize`` turns the answers into a JSON-ready dict; secret-looking env
+values and registry-config credentials are redacted. Which profile the live state matches is decided
+by the caller with ``plan.make_plan`` (a profile matches when its defaults plan to no-op, Secrets
+aside since their values cannot be compared without the sources).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+from typing import Any
+
+from regplan import yamlio
+from regplan.errors import InvalidInput
+from regplan.model import REGISTRY_NAMESPACE, LiveQuery, LiveState, Obj, Ref, Target
+
+CONFIG_REF = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
+DC_REF = Ref("apps.openshift.io/v1", "DeploymentConfig", REGISTRY_NAMESPACE[Target.OCP3], "docker-registry")
+OPERATOR_CLAIM = "image-registry-storage"  # the name the operator gives claim: ""
+STORAGE_MOUNT = "/registry"  # where both generations keep the filesystem driver's data
+NOT_DRIVERS = ("delete", "cache", "maintenance", "redirect")  # storage: sections that are not drivers
+REDACT_NAMES = ("*SECRET*", "*KEY", "*ACCESSKEY*", "*PASSWORD*", "*TOKEN*")  # env names whose values hide
+REDACT_CONFIG_KEYS = ("accesskey", "secretkey", "password", "key", "accountkey", "secret", "sessiontoken")
+EVENTS_SHOWN = 5
+
+
+def registry_ref(target: Target) -> Ref:
+    return CONFIG_REF if target is Target.OCP4 else DC_REF
+
+
+def first_query(target: Target, extra_refs: tuple[Ref, ...] = ()) -> LiveQuery:
+    refs = tuple(dict.fromkeys((registry_ref(target), *extra_refs)))
+    return LiveQuery(target=target, refs=refs)
+
+
+def _container(dc: Obj, name: str = "registry") -> Obj:
+    containers = (((dc.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    for c in containers:
+        if c.get("name") == name:
+            return dict(c)
+    return dict(containers[0]) if containers else {}
+
+
+def _volumes(dc: Obj) -> list[Obj]:
+    return list((((dc.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or [])
+
+
+def _env_value(container: Obj, name: str) -> str | None:
+    for e in container.get("env") or []:
+        if e.get("name") == name:
+            return None if e.get("value") is None else str(e.get("value"))
+    return None
+
+
+def _volume_at(dc: Obj, mount_prefix: str) -> Obj | None:
+    """The volume mounted at (or above) ``mount_prefix`` in the registry container."""
+    best: tuple[int, str] | None = None
+    for m in _container(dc).get("volumeMounts") or []:
+        path = str(m.get("mountPath", "")).rstrip("/")
+        covers = path and (mount_prefix == path or mount_prefix.startswith(path + "/"))
+        if covers and (best is None or len(path) > best[0]):
+            best = (len(path), str(m.get("name")))
+    if best is None:
+        return None
+    return next((v for v in _volumes(dc) if v.get("name") == best[1]), None)
+
+
+def used_claim(target: Target, registry: Obj | None) -> tuple[str, str] | None:
+    """(namespace, claim) the registry mounts now, or None (object storage, emptyDir, nothing)."""
+    if registry is None:
+        return None
+    ns = REGISTRY_NAMESPACE[target]
+    if target is Target.OCP4:
+        pvc = ((registry.get("spec") or {}).get("storage") or {}).get("pvc")
+        if not isinstance(pvc, dict):
+            return None
+        return ns, str(pvc.get("claim") or OPERATOR_CLAIM)
+    volume = _volume_at(registry, STORAGE_MOUNT)
+    claim = ((volume or {}).get("persistentVolumeClaim") or {}).get("claimName")
+    return (ns, str(claim)) if claim else None
+
+
+def config_secret_name(dc: Obj) -> tuple[str, str] | None:
+    """3.x: (secret name, file name) of the registry config the container is told to read."""
+    path = _env_value(_container(dc), "REGISTRY_CONFIGURATION_PATH")
+    if not path:
+        return None
+    volume = _volume_at(dc, path)
+    secret = ((volume or {}).get("secret") or {}).get("secretName")
+    return (str(secret), path.rsplit("/", 1)[-1]) if secret else None
+
+
+def second_query(target: Target, live: LiveState) -> LiveQuery:
+    """The claim in use (events, pods, its class) and, on 3.x, the mounted config Secret."""
+    registry = live.objects.get(registry_ref(target))
+    refs: list[Ref] = []
+    claims: tuple[tuple[str, str], ...] = ()
+    claim = used_claim(target, registry)
+    if claim is not None:
+        refs.append(Ref("v1", "PersistentVolumeClaim", *claim))
+        claims = (claim,)
+    if target is Target.OCP3 and registry is not None:
+        secret = config_secret_name(registry)
+        if secret is not None:
+            refs.append(Ref("v1", "Secret", REGISTRY_NAMESPACE[target], secret[0]))
+    return LiveQuery(target=target, refs=tuple(refs), claims=claims)
+
+
+def _redact_env(e: Obj) -> str:
+    name = str(e.get("name"))
+    if "valueFrom" in e:
+        src = e["valueFrom"]
+        ref = src.get("secretKeyRef") or src.get("configMapKeyRef") or src.get("fieldRef") or {}
+        return f"{name} from {next(iter(src), '?')} {ref.get('name') or ref.get('fieldPath') or ''}".rstrip()
+    if any(fnmatch.fnmatchcase(name.upper(), p) for p in REDACT_NAMES):
+        return f"{name}=(redacted)"
+    return f"{name}={e.get('value', '')}"
+
+
+def _redact_config(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: ("(redacted)" if str(k).lower() in REDACT_CONFIG_KEYS else _redact_config(v))
+            for k, v in node.items()
+        }
+    return node
+
+
+def _registry_config(secret: Obj | None, key: str) -> dict[str, Any] | None:
+    if secret is None:
+        return None
+    raw = (secret.get("data") or {}).get(key)
+    if raw is None:
+        return None
+    try:
+        docs = yamlio.load_all_safe(base64.b64decode(str(raw)).decode(), f"Secret {key}")
+    except (binascii.Error, UnicodeDecodeError, InvalidInput):
+        return None
+    return docs[0] if docs and isinstance(docs[0], dict) else None
+
+
+def _claim_summary(ns: str, name: str, live: LiveState) -> dict[str, Any]:
+    ref = Ref("v1", "PersistentVolumeClaim", ns, name)
+    obj = live.objects.get(ref)
+    out: dict[str, Any] = {"namespace": ns, "name": name}
+    if obj is None:
+        out["missing"] = True
+        return out
+    spec, st = obj.get("spec") or {}, obj.get("status") or {}
+    out.update(
+        {
+            "phase": st.get("phase", ""),
+            "capacity": (st.get("capacity") or {}).get("storage", ""),
+            "requested": ((spec.get("resources") or {}).get("requests") or {}).get("storage", ""),
+            "accessModes": list(spec.get("accessModes") or []),
+            "storageClass": spec.get("storageClassName") or "",
+            "operatorOwned": ((obj.get("metadata") or {}).get("annotations") or {}).get(
+                "imageregistry.openshift.io"
+            )
+            == "true",
+            "mountedBy": live.pods_using_claim.get(name, []),
+            "events": [
+                {
+                    "type": e.get("type", ""),
+                    "reason": e.get("reason", ""),
+                    "message": e.get("message", ""),
+                    "count": e.get("count", 1),
+                }
+                for e in live.events.get(ref, [])[-EVENTS_SHOWN:]
+            ],
+        }
+    )
+    return out
+
+
+def summarize(target: Target, live: LiveState) -> dict[str, Any]:
+    """A JSON-ready summary of the registry's storage (no secret values)."""
+    registry = live.objects.get(registry_ref(target))
+    out: dict[str, Any] = {"target": str(target), "source": live.source}
+    if registry is None:
+        out["error"] = f"{registry_ref(target)} not found"
+        return out
+    spec = registry.get("spec") or {}
+    claim = used_claim(target, registry)
+    if target is Target.OCP4:
+        storage = spec.get("storage") or {}
+        backends = sorted(k for k in storage if k != "managementState" and storage[k] is not None)
+        out["backend"] = ", ".join(backends) if backends else None
+        if len(backends) == 1 and isinstance(storage[backends[0]], dict):
+            out["settings"] = _redact_config(storage[backends[0]])
+        elif len(backends) > 1:
+            out["settings"] = {"problem": "exactly one storage type should be configured at the same time"}
+        out["replicas"] = spec.get("replicas")
+        out["rolloutStrategy"] = spec.get("rolloutStrategy") or ""
+        out["managementState"] = spec.get("managementState") or ""
+        out["storageManagementState"] = storage.get("managementState") or ""
+        st = registry.get("status") or {}
+        out["storageManaged"] = st.get("storageManaged")
+        out["conditions"] = [
+            {
+                "type": c.get("type", ""),
+                "status": c.get("status", ""),
+                "reason": c.get("reason", ""),
+                "message": c.get("message", ""),
+            }
+            for c in st.get("conditions") or []
+        ]
+    else:
+        container = _container(registry)
+        env_driver = _env_value(container, "REGISTRY_STORAGE")
+        secret_file = config_secret_name(registry)
+        cfg = None
+        if secret_file is not None:
+            cfg = _registry_config(
+                live.objects.get(Ref("v1", "Secret", REGISTRY_NAMESPACE[target], secret_file[0])),
+                secret_file[1],
+            )
+        storage_cfg = (cfg or {}).get("storage") or {}
+        drivers = [k for k in storage_cfg if k not in NOT_DRIVERS]
+        driver = env_driver or (drivers[0] if len(drivers) == 1 else None) or "filesystem"
+        volume = _volume_at(registry, STORAGE_MOUNT)
+        settings: dict[str, Any] = {}
+        if driver == "filesystem":
+            source = next((k for k in (volume or {}) if k != "name"), "none")
+            settings["volume"] = f"{(volume or {}).get('name', '-')} ({source})"
+        elif driver in storage_cfg:
+            settings = dict(_redact_config(storage_cfg[driver]))
+        settings["config"] = f"Secret {secret_file[0]}" if secret_file else "the image's built-in config.yml"
+        if env_driver:
+            settings["override"] = f"env REGISTRY_STORAGE={env_driver} overrides the config file"
+        out["backend"] = driver if not claim else f"{driver} on claim {claim[1]}"
+        out["settings"] = settings
+        out["replicas"] = spec.get("replicas")
+        out["rolloutStrategy"] = (spec.get("strategy") or {}).get("type", "")
+        out["volumes"] = [
+            f"{v.get('name')}: {next((k for k in v if k != 'name'), '?')}" for v in _volumes(registry)
+        ]
+        out["env"] = [_redact_env(e) for e in container.get("env") or []]
+        out["conditions"] = [
+            {
+                "type": c.get("type", ""),
+                "status": c.get("status", ""),
+                "reason": c.get("reason", ""),
+                "message": c.get("message", ""),
+            }
+            for c in (registry.get("status") or {}).get("conditions") or []
+        ]
+    if claim is not None:
+        out["claim"] = _claim_summary(claim[0], claim[1], live)
+    return out

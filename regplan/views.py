@@ -1,0 +1,174 @@
+"""Plans and status as human text or JSON. Returns strings; never prints (workflow and cli do).
+
+The text plan reads like terraform's: one block per object with its glyph (``+`` create, ``~`` update,
+``-/+`` replace, ``!`` blocked, ``=`` no-op), the reason, each field path with ``old -> new``, then the
+diagnostics and a summary line. Colour only when the caller asks (a terminal without NO_COLOR).
+Secret values never appear: a sensitive field shows as "(value changed)" / "(sensitive value)".
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from regplan.diff import ChangeKind, FieldChange
+from regplan.errors import Diagnostic
+from regplan.plan import Action, ObjectChange, Plan, glyph
+
+COLORS: dict[str, str] = {
+    "+": "32",
+    "~": "33",
+    "-/+": "31",
+    "-": "31",
+    "!": "35",
+    "=": "2",
+    "error": "31",
+    "warning": "33",
+    "bold": "1",
+}
+# The identity of a created object is in its header already.
+IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
+VALUE_WIDTH = 160  # longer values are cut in text (the JSON plan keeps them whole)
+
+
+def _c(text: str, key: str, color: bool) -> str:
+    return f"\x1b[{COLORS[key]}m{text}\x1b[0m" if color else text
+
+
+def fmt_value(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
+
+
+def field_line(f: FieldChange, color: bool) -> str:
+    sign = {ChangeKind.ADDED: "+", ChangeKind.CHANGED: "~", ChangeKind.REMOVED: "-"}[f.kind]
+    if f.sensitive:
+        shown = "(value changed)" if f.kind is ChangeKind.CHANGED else "(sensitive value)"
+    elif f.kind is ChangeKind.ADDED:
+        shown = fmt_value(f.new)
+    elif f.kind is ChangeKind.REMOVED:
+        shown = f"{fmt_value(f.old)} -> (removed)"
+    else:
+        shown = f"{fmt_value(f.old)} -> {fmt_value(f.new)}"
+    return f"      {_c(sign, sign, color)} {f.dotted}: {shown}"
+
+
+def _header(c: ObjectChange, color: bool) -> list[str]:
+    g = glyph(c.action)
+    head = f"{_c(g.rjust(3), g, color)} {_c(str(c.ref), 'bold', color)}"
+    match c.action:
+        case Action.CREATE:
+            note = "will be created"
+        case Action.UPDATE:
+            note = "will be updated in place"
+        case Action.REPLACE:
+            note = "must be replaced (delete, then create)"
+        case Action.NOOP:
+            note = "no changes"
+        case Action.BLOCKED:
+            note = "cannot be changed"
+    lines = [f"{head}  {note}"]
+    if c.action in (Action.REPLACE, Action.BLOCKED) and c.reason:
+        lines.append(f"      # {c.reason}")
+    if c.destructive:
+        lines.append(
+            "      " + _c("# DESTRUCTIVE: data on this object is lost unless copied first", "-/+", color)
+        )
+    return lines
+
+
+def diagnostic_line(d: Diagnostic, color: bool) -> str:
+    return (
+        f"  {_c(d.severity, d.severity, color)}: {d.key}: {d.message}"
+        + (f" [{d.origin}]" if d.origin else "")
+        + (f"; {d.hint}" if d.hint else "")
+    )
+
+
+def summary_line(plan: Plan) -> str:
+    n = plan.counts()
+    destructive = sum(1 for c in plan.changes if c.destructive)
+    return (
+        f"Plan: {n[Action.CREATE]} to create, {n[Action.UPDATE]} to update, {n[Action.REPLACE]} to replace"
+        f" ({destructive} destructive), {n[Action.BLOCKED]} blocked."
+    )
+
+
+def plan_text(plan: Plan, *, color: bool = False) -> str:
+    """The human plan. Deterministic (goldens compare it byte for byte when color is off)."""
+    out = [f"regplan plan: profile {plan.profile}, target {plan.target}, live state from {plan.source}", ""]
+    for c in plan.changes:
+        out.extend(_header(c, color))
+        if c.action is not Action.NOOP:
+            shown = [f for f in c.fields if not (c.action is Action.CREATE and f.path in IDENTITY_PATHS)]
+            out.extend(field_line(f, color) for f in shown)
+        out.append("")
+    if plan.diagnostics:
+        out.append("Diagnostics:")
+        out.extend(diagnostic_line(d, color) for d in plan.diagnostics)
+        out.append("")
+    if not plan.has_changes:
+        out.append("No changes: the live state matches the profile.")
+    out.append(summary_line(plan))
+    if plan.errors:
+        out.append(_c(f"{len(plan.errors)} error(s): apply would refuse this plan.", "error", color))
+    return "\n".join(out) + "\n"
+
+
+def plan_json(plan: Plan) -> str:
+    """The versioned JSON plan (docs/plan-format.md); also the plan file."""
+    return plan.dumps()
+
+
+# --- status ---------------------------------------------------------------------------------------
+
+
+def status_text(status: dict[str, Any], *, color: bool = False) -> str:
+    """``regplan status`` for people: one fact a line, the claim and its events, conditions, match."""
+    out = [f"Target:    {status['target']}  (live state from {status['source']})"]
+    out.append(f"Backend:   {status.get('backend') or 'none'}")
+    for key, value in sorted((status.get("settings") or {}).items()):
+        out.append(f"  {key}: {fmt_value(value)}")
+    out.append(f"Replicas:  {status.get('replicas')}")
+    out.append(f"Rollout:   {status.get('rolloutStrategy') or '(default)'}")
+    if status.get("managementState"):
+        out.append(f"Managed:   {status['managementState']}")
+    claim = status.get("claim")
+    if claim:
+        out.append(f"Claim:     {claim['namespace']}/{claim['name']}")
+        if claim.get("missing"):
+            out.append("  (not found)")
+        else:
+            out.append(
+                f"  phase: {claim.get('phase')}, capacity: {claim.get('capacity') or '-'}, "
+                f"requested: {claim.get('requested')}, "
+                f"access modes: {', '.join(claim.get('accessModes', []))}, "
+                f"class: {claim.get('storageClass') or '(default)'}"
+            )
+            if claim.get("mountedBy"):
+                out.append(f"  mounted by: {', '.join(claim['mountedBy'])}")
+            for e in claim.get("events", []):
+                sev = "warning" if e.get("type") == "Warning" else "="
+                out.append(f"  {_c(e.get('type', ''), sev, color)} {e.get('reason')}: {e.get('message')}")
+    for volume in status.get("volumes") or []:
+        out.append(f"Volume:    {volume}")
+    for env in status.get("env") or []:
+        out.append(f"Env:       {env}")
+    conds = status.get("conditions") or []
+    if conds:
+        out.append("Conditions:")
+        for cond in conds:
+            out.append(
+                f"  {cond['type']}={cond['status']}"
+                + (f" ({cond['reason']})" if cond.get("reason") else "")
+                + (f": {cond['message']}" if cond.get("message") else "")
+            )
+    match = status.get("matches") or []
+    out.append(f"Profile:   {', '.join(match) if match else 'matches no profile (with default values)'}")
+    if status.get("matchNote"):
+        out.append(f"  {status['matchNote']}")
+    return "\n".join(out) + "\n"
+
+
+def status_json(status: dict[str, Any]) -> str:
+    return json.dumps(status, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,327 @@
+"""Command orchestration for ``plan`` and ``status`` (and the plan half of ``apply``).
+
+Stages, each a call into a pure module: load values -> resolve the target -> render -> read live state
+(cluster or snapshot) -> make the plan -> server dry run (4.x) -> show -> save. Printing happens only
+through a ``Reporter`` (stdout for data, stderr for progress), the CLI's arm.
+
+Exit codes of ``regplan plan`` (README "Exit codes"): 0 no changes (or changes without
+``--detailed-exitcode``); 2 changes with ``--detailed-exitcode``; 3 the plan holds errors (a blocked
+change, a live-context error such as a missing StorageClass, or a write the apiserver's dry run
+refuses) - the plan is still printed (and saved with ``--out``), and apply refuses it; 4 cluster errors.
+
+The ``kubernetes`` client is imported only on the cluster path (``regplan.cluster``), lazily.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from regplan import plan as planmod
+from regplan import snapshot as snapmod
+from regplan import status as statusmod
+from regplan import views
+from regplan.errors import ExitCode, InvalidInput, RegplanError, StaleError
+from regplan.model import LiveQuery, LiveState, Obj, Ref, Target
+
+if TYPE_CHECKING:
+    from regplan.cluster import Cluster
+    from regplan.values import Values
+
+OUTPUTS = ("text", "json")
+
+
+@dataclass
+class Reporter:
+    """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr)."""
+
+    out: Callable[[str], Any] = field(default=sys.stdout.write)
+    err: Callable[[str], Any] = field(default=sys.stderr.write)
+    color: bool = False
+
+    @classmethod
+    def for_terminal(cls, environ: Mapping[str, str] = os.environ) -> Reporter:
+        return cls(color=sys.stdout.isatty() and "NO_COLOR" not in environ)
+
+
+@dataclass
+class _Objects:
+    """A RenderedLike over plain objects (status matching, tests)."""
+
+    objects: list[Obj]
+    target: Target
+    profile: str
+
+
+class Live:
+    """Where live state comes from: a snapshot file, or a cluster (connected lazily, once)."""
+
+    def __init__(self, *, snapshot: Path | None, kubeconfig: str | None, context: str | None) -> None:
+        self.snapshot = snapshot
+        self.kubeconfig, self.context = kubeconfig, context
+        self._objects: list[Obj] | None = None
+        self._cluster: Cluster | None = None
+
+    @property
+    def cluster(self) -> Cluster:
+        if self._cluster is None:
+            from regplan.cluster import Cluster
+
+            self._cluster = Cluster(kubeconfig=self.kubeconfig, context=self.context)
+        return self._cluster
+
+    def snapshot_objects(self) -> list[Obj]:
+        assert self.snapshot is not None
+        if self._objects is None:
+            self._objects = snapmod.read_objects(self.snapshot)
+        return self._objects
+
+    def target(self, text: str) -> Target:
+        if text != "auto":
+            try:
+                return Target(text)
+            except ValueError:
+                raise InvalidInput(f"--target {text!r}: valid: auto, ocp4, ocp3") from None
+        if self.snapshot is not None:
+            return snapmod.detect_target(self.snapshot_objects(), str(self.snapshot))
+        return self.cluster.detect_target()
+
+    def read(self, query: LiveQuery) -> LiveState:
+        if self.snapshot is not None:
+            return snapmod.answer(self.snapshot_objects(), query, source=str(self.snapshot))
+        return self.cluster.read(query)
+
+    def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+# --- values record: what a plan file keeps so apply can re-render (secrets by source only) -------------
+
+
+def values_record(vals: Values) -> dict[str, Any]:
+    data = copy.deepcopy(vals.data)
+    return {
+        "profile": vals.profile,
+        "targets": list(vals.targets),
+        "data": data,
+        "secretSources": {k: s.source for k, s in sorted(vals.secrets.items())},
+        "secretDigests": {k: s.digest for k, s in sorted(vals.secrets.items())},
+    }
+
+
+def values_from_record(record: Mapping[str, Any], environ: Mapping[str, str]) -> Values:
+    """Rebuild Values from a plan file's record, reading each secret again from its recorded source."""
+    from regplan import values
+
+    data = copy.deepcopy(dict(record.get("data") or {}))
+    for key, source in (record.get("secretSources") or {}).items():
+        group, _, leaf = str(values.SECRET_SOURCES.get(key, "")).partition(".")
+        if group and leaf:
+            data.setdefault(group, {})[leaf] = source  # the resolved source (absolute file path)
+    vals = values.Values(
+        profile=str(record.get("profile", "")),
+        data=data,
+        origins={},
+        targets=tuple(record.get("targets") or ("ocp4", "ocp3")),
+    )
+    values._read_secrets(vals, environ, [])
+    if vals.problems:
+        raise StaleError(
+            "the plan's secret sources cannot be read again: " + "; ".join(str(d) for d in vals.problems)
+        )
+    return vals
+
+
+# --- plan -------------------------------------------------------------------------------------------
+
+
+def make_plan(
+    *,
+    profile: str,
+    values_files: Sequence[Path],
+    sets: Sequence[str],
+    profiles_dir: Path | None,
+    target: str,
+    live: Live,
+    environ: Mapping[str, str],
+    progress: Callable[[str], Any] | None = None,
+) -> planmod.Plan:
+    """Load, render, read, plan and (4.x) dry-run. The helper ``apply -p`` calls too."""
+    from regplan import render, values
+
+    vals = values.load_values(
+        profile, files=list(values_files), sets=list(sets), profiles_dir=profiles_dir, environ=environ
+    )
+    tgt = live.target(target)
+    rendered = render.render(vals, tgt)
+    state = live.read(planmod.query_for(rendered))
+    result = planmod.make_plan(
+        rendered, state, values_digest=rendered.values.digest(), values_record=values_record(rendered.values)
+    )
+    if state.server_dry_run and live.snapshot is None and result.writes and not result.errors:
+        if progress:
+            progress(f"checking {len(result.writes)} write(s) with a server-side dry run\n")
+        result.diagnostics.extend(live.cluster.dry_run(result.writes))
+    return result
+
+
+def plan_command(
+    *,
+    profile: str,
+    values_files: Sequence[Path],
+    sets: Sequence[str],
+    profiles_dir: Path | None,
+    target: str,
+    kubeconfig: str | None,
+    context: str | None,
+    snapshot: Path | None,
+    out: Path | None,
+    output: str,
+    detailed_exitcode: bool,
+    reporter: Reporter | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ExitCode:
+    if output not in OUTPUTS:
+        raise InvalidInput(f"--output {output!r}: valid: {', '.join(OUTPUTS)}")
+    rep = reporter or Reporter.for_terminal()
+    env = os.environ if environ is None else environ
+    live = Live(snapshot=snapshot, kubeconfig=kubeconfig, context=context)
+    try:
+        result = make_plan(
+            profile=profile,
+            values_files=values_files,
+            sets=sets,
+            profiles_dir=profiles_dir,
+            target=target,
+            live=live,
+            environ=env,
+            progress=rep.err,
+        )
+    finally:
+        live.close()
+    rep.out(views.plan_json(result) if output == "json" else views.plan_text(result, color=rep.color))
+    if out is not None:
+        save_plan(result, out)
+        rep.err(f"plan saved to {out}; run `regplan apply {out}` to execute it\n")
+    if result.errors:
+        return ExitCode.INVALID
+    return ExitCode.CHANGES if detailed_exitcode and result.has_changes else ExitCode.OK
+
+
+def save_plan(result: planmod.Plan, path: Path) -> None:
+    try:
+        path.write_text(result.dumps(), encoding="utf-8")
+    except OSError as err:
+        raise InvalidInput(f"{path}: cannot write the plan: {err.strerror}") from None
+
+
+def load_plan(path: Path, *, environ: Mapping[str, str]) -> planmod.Plan:
+    """A saved plan with its Secret bodies rebuilt from the recorded sources (StaleError if they changed)."""
+    from regplan import render
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise InvalidInput(f"{path}: cannot read the plan: {err.strerror}") from None
+    except json.JSONDecodeError as err:
+        raise InvalidInput(f"{path}:{err.lineno}: not a plan file (JSON): {err.msg}") from None
+    if not isinstance(doc, dict):
+        raise InvalidInput(f"{path}: not a plan file")
+    loaded = planmod.plan_from_json(doc, origin=str(path))
+    if loaded.secrets_resolved:
+        return loaded
+    vals = values_from_record(loaded.values_record, environ)
+    rendered = render.render(vals, loaded.target)
+    resolved = planmod.resolve_secrets(loaded, rendered.objects)
+    if loaded.values_digest and rendered.values.digest() != loaded.values_digest:
+        raise StaleError(f"{path}: the values no longer give the digest the plan was made with")
+    return resolved
+
+
+# --- status -----------------------------------------------------------------------------------------
+
+
+def _profile_objects(
+    target: Target, profiles_dir: Path | None, environ: Mapping[str, str]
+) -> tuple[dict[str, list[Obj]], list[str]]:
+    """Each profile's non-Secret objects rendered with its defaults; names of those that cannot render."""
+    from regplan import render, values
+
+    out: dict[str, list[Obj]] = {}
+    skipped: list[str] = []
+    for name, _ in values.list_profiles(profiles_dir=profiles_dir):
+        try:
+            vals = values.load_values(name, files=[], sets=[], profiles_dir=profiles_dir, environ=environ)
+            if target.value not in vals.targets:
+                continue
+            rendered = render.render(vals, target)
+        except RegplanError:
+            skipped.append(name)
+            continue
+        out[name] = [o for o in rendered.objects if o.get("kind") != "Secret"]
+    return out, skipped
+
+
+def _merge(a: LiveState, b: LiveState) -> LiveState:
+    a.objects.update(b.objects)
+    a.storage_classes.update(b.storage_classes)
+    a.events.update(b.events)
+    a.pods_using_claim.update(b.pods_using_claim)
+    return a
+
+
+def status_data(
+    *, target: str, live: Live, profiles_dir: Path | None, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    tgt = live.target(target)
+    by_profile, skipped = _profile_objects(tgt, profiles_dir, environ)
+    extra = tuple(dict.fromkeys(Ref.of(o) for objs in by_profile.values() for o in objs))
+    state = live.read(statusmod.first_query(tgt, extra))
+    state = _merge(state, live.read(statusmod.second_query(tgt, state)))
+    summary = statusmod.summarize(tgt, state)
+    matches = []
+    for name, objs in sorted(by_profile.items()):
+        result = planmod.make_plan(_Objects(objs, tgt, name), state)
+        if not result.has_changes:
+            matches.append(name)
+    summary["matches"] = matches
+    note = "a profile matches when its default values plan to no changes (Secret values are not compared)"
+    if skipped:
+        note += f"; not checked (cannot render with defaults): {', '.join(skipped)}"
+    summary["matchNote"] = note
+    return summary
+
+
+def status_command(
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    target: str,
+    snapshot: Path | None,
+    profiles_dir: Path | None,
+    output: str,
+    reporter: Reporter | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ExitCode:
+    if output not in OUTPUTS:
+        raise InvalidInput(f"--output {output!r}: valid: {', '.join(OUTPUTS)}")
+    rep = reporter or Reporter.for_terminal()
+    live = Live(snapshot=snapshot, kubeconfig=kubeconfig, context=context)
+    try:
+        data = status_data(
+            target=target,
+            live=live,
+            profiles_dir=profiles_dir,
+            environ=os.environ if environ is None else environ,
+        )
+    finally:
+        live.close()
+    rep.out(views.status_json(data) if output == "json" else views.status_text(data, color=rep.color))
+    return ExitCode.OK
