@@ -132,7 +132,11 @@ def status_text(status: dict[str, Any], *, color: bool = False) -> str:
     out.append(f"Replicas:  {status.get('replicas')}")
     out.append(f"Rollout:   {status.get('rolloutStrategy') or '(default)'}")
     if status.get("managementState"):
-        out.append(f"Managed:   {status['managementState']}")
+        storage_state = status.get("storageManagementState") or "-"
+        out.append(
+            f"Operator:  managementState {status['managementState']}, storage.managementState "
+            f"{storage_state}, storageManaged {str(status.get('storageManaged')).lower()}"
+        )
     claim = status.get("claim")
     if claim:
         out.append(f"Claim:     {claim['namespace']}/{claim['name']}")

@@ -62,8 +62,11 @@ class _Objects:
 class Live:
     """Where live state comes from: a snapshot file, or a cluster (connected lazily, once)."""
 
-    def __init__(self, *, snapshot: Path | None, kubeconfig: str | None, context: str | None) -> None:
+    def __init__(
+        self, *, snapshot: Path | None, kubeconfig: str | None, context: str | None, source: str | None = None
+    ) -> None:
         self.snapshot = snapshot
+        self.source = source or (str(snapshot) if snapshot is not None else None)  # how messages name it
         self.kubeconfig, self.context = kubeconfig, context
         self._objects: list[Obj] | None = None
         self._cluster: Cluster | None = None
@@ -89,12 +92,12 @@ class Live:
             except ValueError:
                 raise InvalidInput(f"--target {text!r}: valid: auto, ocp4, ocp3") from None
         if self.snapshot is not None:
-            return snapmod.detect_target(self.snapshot_objects(), str(self.snapshot))
+            return snapmod.detect_target(self.snapshot_objects(), str(self.source))
         return self.cluster.detect_target()
 
     def read(self, query: LiveQuery) -> LiveState:
         if self.snapshot is not None:
-            return snapmod.answer(self.snapshot_objects(), query, source=str(self.snapshot))
+            return snapmod.answer(self.snapshot_objects(), query, source=str(self.source))
         return self.cluster.read(query)
 
     def close(self) -> None:
@@ -325,3 +328,60 @@ def status_command(
         live.close()
     rep.out(views.status_json(data) if output == "json" else views.status_text(data, color=rep.color))
     return ExitCode.OK
+
+
+# --- scenario folders -> golden plans (golden/plan/<case>/plan.txt, plan.json) -----------------------
+
+SCENARIOS = Path("tests/scenarios")
+
+
+def scenario_outputs(root: Path, case_dir: Path) -> dict[str, str]:
+    """Plan one scenario folder (``live.yaml`` + ``case.yaml``): {"plan.txt": ..., "plan.json": ...}.
+
+    ``case.yaml``: ``profile``, ``target`` (auto|ocp4|ocp3), ``sets`` (list of KEY=VALUE), ``values``
+    (files relative to the folder). Secret sources read golden.FAKE_ENV. An error is the expected output
+    too: ``plan.txt`` then holds the exit code and message.
+    """
+    from regplan import golden, yamlio
+
+    rel = case_dir.relative_to(root).as_posix() if case_dir.is_absolute() else case_dir.as_posix()
+    spec = yamlio.load_all_safe((case_dir / "case.yaml").read_text(encoding="utf-8"), f"{rel}/case.yaml")[0]
+    live = Live(snapshot=case_dir / "live.yaml", kubeconfig=None, context=None, source=f"{rel}/live.yaml")
+    try:
+        result = make_plan(
+            profile=str(spec["profile"]),
+            values_files=[case_dir / f for f in spec.get("values") or []],
+            sets=[str(s) for s in spec.get("sets") or []],
+            profiles_dir=None,
+            target=str(spec.get("target") or "auto"),
+            live=live,
+            environ=golden.FAKE_ENV,
+        )
+    except RegplanError as err:
+        return {"plan.txt": f"exit {int(err.exit_code)}\n{err}\n".replace(str(root) + "/", "")}
+    code = ExitCode.INVALID if result.errors else (ExitCode.CHANGES if result.has_changes else ExitCode.OK)
+    text = views.plan_text(result) + f"(regplan plan --detailed-exitcode: exit {int(code)})\n"
+    return {"plan.txt": text, "plan.json": views.plan_json(result)}
+
+
+def scenario_cases(root: Path) -> list[Path]:
+    base = root / SCENARIOS
+    return sorted(p for p in base.iterdir() if (p / "case.yaml").is_file()) if base.is_dir() else []
+
+
+def scenario_plans(root: Path) -> list[tuple[str, str]]:
+    """The golden set ``plan``: every scenario folder's plan text and JSON."""
+    out: list[tuple[str, str]] = []
+    for case_dir in scenario_cases(root):
+        for name, text in scenario_outputs(root, case_dir).items():
+            out.append((f"plan/{case_dir.name}/{name}", text))
+    return out
+
+
+def _register_goldens() -> None:
+    from regplan import golden
+
+    golden.register("plan")(scenario_plans)
+
+
+_register_goldens()

@@ -1,0 +1,119 @@
+"""workflow.plan_command against recorded snapshots: exit codes, -o json, --out and load_plan."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from regplan import workflow
+from regplan.errors import ExitCode, StaleError
+from regplan.model import Verb
+
+ROOT = Path(__file__).resolve().parents[2]
+FRESH = ROOT / "examples/snapshots/ocp4-aws-fresh.yaml"
+ENV = {"MY_AK": "AKIA-unit-test-access", "MY_SK": "unit-test-secret-key-value"}
+OWN_BUCKET = [
+    "s3.bucket=registry-unit-tests",
+    "s3.region=eu-west-1",
+    "s3.accessKeyFrom=env:MY_AK",
+    "s3.secretKeyFrom=env:MY_SK",
+]
+
+
+def run(
+    profile: str,
+    *,
+    sets: list[str] | None = None,
+    snapshot: Path = FRESH,
+    out: Path | None = None,
+    output: str = "text",
+    detailed: bool = True,
+    env: dict[str, str] | None = None,
+) -> tuple[ExitCode, str]:
+    got: list[str] = []
+    code = workflow.plan_command(
+        profile=profile,
+        values_files=[],
+        sets=sets or [],
+        profiles_dir=None,
+        target="auto",
+        kubeconfig=None,
+        context=None,
+        snapshot=snapshot,
+        out=out,
+        output=output,
+        detailed_exitcode=detailed,
+        reporter=workflow.Reporter(out=got.append, err=lambda _: None),
+        environ=env or ENV,
+    )
+    return code, "".join(got)
+
+
+def test_exit_codes() -> None:
+    assert run("aws-s3")[0] is ExitCode.OK
+    assert run("ebs-gp2-rwo")[0] is ExitCode.CHANGES
+    assert run("ebs-gp2-rwo", detailed=False)[0] is ExitCode.OK
+    code, text = run("glusterfs")  # no such class on an AWS cluster
+    assert code is ExitCode.INVALID and "StorageClass glusterfs-storage not found" in text
+
+
+def test_json_output_and_no_secret_anywhere(tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    code, text = run("aws-s3", sets=OWN_BUCKET, output="json", out=plan_file)
+    assert code is ExitCode.CHANGES
+    doc = json.loads(text)
+    assert doc["formatVersion"] == 1 and doc["summary"]["create"] == 1
+    saved = plan_file.read_text()
+    assert json.loads(saved) == doc
+    for value in ENV.values():
+        assert value not in text and value not in saved
+
+
+def test_saved_plan_loads_with_secrets_from_sources_and_refuses_rotated(tmp_path: Path) -> None:
+    plan_file = tmp_path / "plan.json"
+    run("aws-s3", sets=OWN_BUCKET, out=plan_file)
+    plan = workflow.load_plan(plan_file, environ=ENV)
+    assert plan.secrets_resolved
+    secret_write = next(w for w in plan.writes if w.secret)
+    assert secret_write.verb is Verb.CREATE
+    assert set(secret_write.body["data"]) == {
+        "REGISTRY_STORAGE_S3_ACCESSKEY",
+        "REGISTRY_STORAGE_S3_SECRETKEY",
+    }
+    assert not secret_write.body["data"]["REGISTRY_STORAGE_S3_ACCESSKEY"].startswith("sha256:")
+    with pytest.raises(StaleError, match="REGISTRY_STORAGE_S3_SECRETKEY changed"):
+        workflow.load_plan(plan_file, environ={**ENV, "MY_SK": "rotated"})
+    with pytest.raises(StaleError, match="cannot be read again"):
+        workflow.load_plan(plan_file, environ={"MY_AK": "x"})
+
+
+def test_plan_without_secrets_loads_as_is(tmp_path: Path) -> None:
+    plan_file = tmp_path / "p.json"
+    run("ebs-gp2-rwo", out=plan_file)
+    plan = workflow.load_plan(plan_file, environ={})
+    assert [w.verb for w in plan.writes] == [Verb.CREATE, Verb.PATCH]
+    assert plan.writes[1].resource_version == "31874"
+
+
+def test_colour_only_with_a_coloured_reporter() -> None:
+    got: list[str] = []
+    workflow.plan_command(
+        profile="ebs-gp2-rwo",
+        values_files=[],
+        sets=[],
+        profiles_dir=None,
+        target="auto",
+        kubeconfig=None,
+        context=None,
+        snapshot=FRESH,
+        out=None,
+        output="text",
+        detailed_exitcode=False,
+        reporter=workflow.Reporter(out=got.append, err=lambda _: None, color=True),
+        environ={},
+    )
+    assert "\x1b[" in "".join(got)
+    assert "\x1b[" not in run("ebs-gp2-rwo")[1]
+    assert not workflow.Reporter.for_terminal({"NO_COLOR": "1"}).color

@@ -1,0 +1,85 @@
+"""status: what the registry uses now, from recorded snapshots; secret values redacted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from regplan import snapshot, status, workflow
+from regplan.model import Target
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _summary(path: str, target: Target) -> dict[str, object]:
+    objs = snapshot.read_objects(ROOT / path)
+    live = snapshot.answer(objs, status.first_query(target), source=path)
+    second = snapshot.answer(objs, status.second_query(target, live), source=path)
+    live.objects.update(second.objects)
+    live.events.update(second.events)
+    live.pods_using_claim.update(second.pods_using_claim)
+    return status.summarize(target, live)
+
+
+def test_ocp4_pending_claim_shows_phase_events_and_conditions() -> None:
+    s = _summary("examples/snapshots/ocp4-pvc-pending.yaml", Target.OCP4)
+    assert s["backend"] == "pvc" and s["replicas"] == 2
+    claim = s["claim"]
+    assert isinstance(claim, dict)
+    assert claim["phase"] == "Pending" and claim["accessModes"] == ["ReadWriteMany"]
+    assert claim["events"][-1]["reason"] == "ProvisioningFailed"
+    assert claim["mountedBy"] == ["image-registry-5f8d9c7b6-q2mzx"]
+    assert {
+        "type": "Progressing",
+        "status": "True",
+        "reason": "DeploymentNotCompleted",
+        "message": "The deployment has not completed",
+    } in s["conditions"]  # type: ignore[operator]
+
+
+def test_ocp3_emptydir_reads_volumes_and_redacts_secret_env() -> None:
+    s = _summary("examples/snapshots/ocp3-emptydir.yaml", Target.OCP3)
+    assert s["backend"] == "filesystem"
+    assert s["settings"] == {
+        "volume": "registry-storage (emptyDir)",
+        "config": "the image's built-in config.yml",
+    }
+    assert "registry-certificates: secret" in s["volumes"]  # type: ignore[operator]
+    text = json.dumps(s)
+    assert "REGISTRY_HTTP_SECRET=(redacted)" in text
+    assert "c2VjcmV0LXJlcGxhY2VkLWJ5LXRoZS1yZWNvcmRlcg" not in text
+
+
+def test_ocp3_applied_reads_the_mounted_config_secret() -> None:
+    s = _summary("tests/scenarios/ocp3-applied-glusterfs/live.yaml", Target.OCP3)
+    assert s["backend"] == "filesystem on claim image-registry-storage"
+    assert s["settings"]["config"] == "Secret registry-config"  # type: ignore[index]
+
+
+def test_status_command_matches_profiles(capsys: object) -> None:
+    out: list[str] = []
+    rep = workflow.Reporter(out=out.append, err=lambda _: None)
+    workflow.status_command(
+        kubeconfig=None,
+        context=None,
+        target="auto",
+        snapshot=ROOT / "examples/snapshots/ocp4-aws-fresh.yaml",
+        profiles_dir=None,
+        output="json",
+        reporter=rep,
+        environ={},
+    )
+    doc = json.loads("".join(out))
+    assert doc["backend"] == "s3" and doc["matches"] == ["aws-s3"]
+    out.clear()
+    workflow.status_command(
+        kubeconfig=None,
+        context=None,
+        target="auto",
+        snapshot=ROOT / "tests/scenarios/ocp4-applied-ebs-gp2-rwo/live.yaml",
+        profiles_dir=None,
+        output="text",
+        reporter=rep,
+        environ={},
+    )
+    assert "Profile:   ebs-gp2-rwo" in "".join(out)
