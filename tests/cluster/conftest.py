@@ -1,0 +1,107 @@
+"""Fixtures of the cluster tier: a real etcd + kube-apiserver + kube-controller-manager per target.
+
+Every test under tests/cluster/ is marked ``cluster``. Fixtures (details in docs/control-plane.md):
+- ``cluster_pool`` (session): starts control planes lazily, tears them down at the end.
+- ``ocp4_cluster`` / ``ocp3_cluster``: a ``TargetCluster`` reset to its seed state before the test.
+- ``cluster``: ocp4 by default; ``@pytest.mark.parametrize("cluster", ["ocp4", "ocp3"], indirect=True)``
+  runs a test on both.
+- ``audit``: the cluster's ``AuditLog`` with a mark taken at test start (skips on a brought cluster).
+- ``limited``: the ``Kube`` client of the user with no rights (skips on a brought cluster).
+
+Binaries missing: fail with the build command when CI is set, skip with the same message otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harness import (
+    AuditLog,
+    BinariesMissing,
+    ClusterPool,
+    Kube,
+    TargetCluster,
+    TargetUnavailable,
+    find_binaries,
+)
+
+HERE = Path(__file__).resolve().parent
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture(scope="session")
+def cluster_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterPool]:
+    root = tmp_path_factory.mktemp("controlplane")
+    byo = os.environ.get("REGPLAN_TEST_KUBECONFIG")
+    if byo:
+        yield ClusterPool(root, byo_kubeconfig=Path(byo))
+        return
+    try:
+        binaries = find_binaries()
+    except BinariesMissing as e:
+        if in_ci():
+            pytest.fail(str(e), pytrace=False)
+        pytest.skip(str(e))
+    pool = ClusterPool(root, binaries)
+    try:
+        yield pool
+    finally:
+        pool.close()
+        _TIMINGS.update(pool.timings)
+
+
+_TIMINGS: dict[str, dict[str, float]] = {}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for target, t in _TIMINGS.items():
+        parts = ", ".join(f"{k} {v:.1f}s" for k, v in t.items())
+        terminalreporter.write_line(f"control plane {target} start-up: {parts}")
+
+
+def _get(pool: ClusterPool, target: str) -> TargetCluster:
+    try:
+        return pool.get(target)
+    except TargetUnavailable as e:
+        pytest.skip(str(e))
+
+
+@pytest.fixture
+def ocp4_cluster(cluster_pool: ClusterPool) -> TargetCluster:
+    return _get(cluster_pool, "ocp4")
+
+
+@pytest.fixture
+def ocp3_cluster(cluster_pool: ClusterPool) -> TargetCluster:
+    return _get(cluster_pool, "ocp3")
+
+
+@pytest.fixture
+def cluster(request: pytest.FixtureRequest, cluster_pool: ClusterPool) -> TargetCluster:
+    return _get(cluster_pool, getattr(request, "param", "ocp4"))
+
+
+@pytest.fixture
+def audit(cluster: TargetCluster) -> AuditLog:
+    if cluster.audit is None:
+        pytest.skip("no audit log on a brought cluster (REGPLAN_TEST_KUBECONFIG)")
+    return cluster.audit
+
+
+@pytest.fixture
+def limited(cluster: TargetCluster) -> Kube:
+    if cluster.limited is None:
+        pytest.skip("no limited user on a brought cluster (REGPLAN_TEST_KUBECONFIG)")
+    return cluster.limited

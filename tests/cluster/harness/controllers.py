@@ -1,0 +1,188 @@
+"""Stand-ins for controllers the test control plane does not run (no provisioner, no operator).
+
+- ``bind_pvc``: what a provisioner does: create a PV matching the claim, pre-bound to it; the real
+  PV binder in kube-controller-manager then binds both (phase Bound, spec.volumeName, annotations).
+- ``report_condition`` / ``patch_config_status``: what the image-registry operator reports on
+  ``Config/cluster`` status.
+- ``emit_provisioning_failed``: the Warning event gp2 (EBS) gives a ReadWriteMany claim (DOMAIN.md).
+- ``grant``: give the ``limited`` user some rights (Role/ClusterRole + binding).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from .kube import Kube, Obj
+
+EBS_RWX_WHY = "invalid AccessModes [ReadWriteMany]: only AccessModes [ReadWriteOnce] are supported"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def bind_pvc(
+    kube: Kube, name: str, namespace: str, *, timeout: float = 30.0, capacity: str | None = None
+) -> str:
+    """Create a PV for claim ``namespace/name`` and wait until the claim is Bound; returns the PV name."""
+    pvc = kube.get("PersistentVolumeClaim", name, namespace)
+    spec = pvc["spec"]
+    cls = spec.get("storageClassName") or ""
+    provisioner = ""
+    if cls:
+        sc = kube.get_or_none("StorageClass", cls)
+        provisioner = (sc or {}).get("provisioner", "")
+    pv_name = f"pvc-{pvc['metadata']['uid']}"  # the name dynamic provisioners use
+    pv: Obj = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolume",
+        "metadata": {
+            "name": pv_name,
+            "annotations": {"pv.kubernetes.io/provisioned-by": provisioner} if provisioner else {},
+        },
+        "spec": {
+            "capacity": {"storage": capacity or spec["resources"]["requests"]["storage"]},
+            "accessModes": spec["accessModes"],
+            "storageClassName": cls,
+            "volumeMode": spec.get("volumeMode", "Filesystem"),
+            # Retain: with Delete the binder would try to delete through a plugin that is not there.
+            "persistentVolumeReclaimPolicy": "Retain",
+            "hostPath": {"path": f"/tmp/regplan-test-pv/{pv_name}"},
+            "claimRef": {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "namespace": namespace,
+                "name": name,
+                "uid": pvc["metadata"]["uid"],
+            },
+        },
+    }
+    kube.create(pv)
+
+    def bound() -> bool:
+        cur = kube.get("PersistentVolumeClaim", name, namespace)
+        return (cur.get("status") or {}).get("phase") == "Bound"
+
+    kube.wait_for(f"PVC {namespace}/{name} Bound to {pv_name}", bound, timeout)
+    return pv_name
+
+
+def patch_config_status(kube: Kube, patch: dict[str, Any]) -> Obj:
+    """Merge-patch ``Config/cluster`` status (e.g. ``{"storage": {"pvc": {"claim": "x"}, "s3": None}}``)."""
+    return kube.patch("Config", "cluster", {"status": patch}, sub="status")
+
+
+def report_condition(kube: Kube, type_: str, status: str, reason: str = "", message: str = "") -> Obj:
+    """Set one operator condition on ``Config/cluster`` (replacing the one of the same type)."""
+    cfg = kube.get("Config", "cluster")
+    conds: list[dict[str, Any]] = list((cfg.get("status") or {}).get("conditions") or [])
+    old = next((c for c in conds if c.get("type") == type_), None)
+    new = {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": old["lastTransitionTime"] if old and old.get("status") == status else now(),
+    }
+    conds = [c for c in conds if c.get("type") != type_] + [new]
+    cfg.setdefault("status", {})["conditions"] = conds
+    return kube.replace(cfg, sub="status")
+
+
+def emit_event(
+    kube: Kube,
+    involved: Obj,
+    *,
+    reason: str,
+    message: str,
+    type_: str = "Warning",
+    component: str = "persistentvolume-controller",
+) -> Obj:
+    md = involved["metadata"]
+    ts = now()
+    return kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{md['name']}.", "namespace": md["namespace"]},
+            "involvedObject": {
+                "apiVersion": involved.get("apiVersion", "v1"),
+                "kind": involved["kind"],
+                "namespace": md["namespace"],
+                "name": md["name"],
+                "uid": md["uid"],
+                "resourceVersion": md["resourceVersion"],
+            },
+            "reason": reason,
+            "message": message,
+            "type": type_,
+            "source": {"component": component},
+            "reportingComponent": component,
+            "firstTimestamp": ts,
+            "lastTimestamp": ts,
+            "count": 1,
+        }
+    )
+
+
+def emit_provisioning_failed(kube: Kube, name: str, namespace: str, *, why: str = EBS_RWX_WHY) -> Obj:
+    """The event gp2 gives an RWX claim: ``Failed to provision volume with StorageClass "gp2": ...``."""
+    pvc = kube.get("PersistentVolumeClaim", name, namespace)
+    pvc.setdefault("kind", "PersistentVolumeClaim")
+    cls = pvc["spec"].get("storageClassName") or ""
+    return emit_event(
+        kube,
+        pvc,
+        reason="ProvisioningFailed",
+        message=f'Failed to provision volume with StorageClass "{cls}": {why}',
+    )
+
+
+def grant(
+    kube: Kube,
+    rules: list[dict[str, Any]],
+    *,
+    user: str = "limited",
+    namespace: str | None = None,
+    name: str = "regplan-test-grant",
+) -> None:
+    """Give ``user`` the RBAC ``rules`` (namespaced Role if ``namespace``, else ClusterRole).
+    Removed by the next reset, like everything a test creates."""
+    role_kind, binding_kind = ("Role", "RoleBinding") if namespace else ("ClusterRole", "ClusterRoleBinding")
+    md: dict[str, Any] = {"name": name}
+    if namespace:
+        md["namespace"] = namespace
+    kube.create(
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": role_kind, "metadata": md, "rules": rules}
+    )
+    kube.create(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": binding_kind,
+            "metadata": dict(md),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": name},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        }
+    )
+    # The RBAC authorizer reads through an informer: wait until the first rule is in effect, so the
+    # test's next request does not race it.
+    r = rules[0]
+    attrs: dict[str, Any] = {
+        "verb": r["verbs"][0],
+        "group": r.get("apiGroups", [""])[0],
+        "resource": r["resources"][0],
+    }
+    if namespace:
+        attrs["namespace"] = namespace
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SubjectAccessReview",
+        "spec": {"user": user, "resourceAttributes": attrs},
+    }
+
+    def allowed() -> bool:
+        res = kube.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
+        return bool(res.get("status", {}).get("allowed"))
+
+    kube.wait_for(f"RBAC grant {name} for {user}", allowed, 10.0)
