@@ -24,6 +24,7 @@ Write strategy, per kind (and why):
 from __future__ import annotations
 
 import copy
+import fnmatch
 import json
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -44,6 +45,7 @@ from regplan.normalize import (
     rebased_body,
     secret_digests,
 )
+from regplan.rules import PROVISIONER_ACCESS_MODES
 
 FORMAT_VERSION = 1
 OPERATOR_ANNOTATION = "imageregistry.openshift.io"
@@ -179,22 +181,13 @@ IMMUTABLE: tuple[ImmutableRule, ...] = tuple(
 )
 IMMUTABLE += (ImmutableRule("Secret", ("type",), False, "the Secret is recreated from its sources"),)
 
-# Provisioners and the access modes they can give (DOMAIN.md, "Kubernetes storage facts").
-PROVISIONER_MODES: dict[str, frozenset[str]] = {
-    "kubernetes.io/aws-ebs": frozenset({"ReadWriteOnce"}),
-    "ebs.csi.aws.com": frozenset({"ReadWriteOnce", "ReadWriteOncePod"}),
-    "rbd.csi.ceph.com": frozenset({"ReadWriteOnce", "ReadOnlyMany", "ReadWriteOncePod"}),
-    "kubernetes.io/rbd": frozenset({"ReadWriteOnce", "ReadOnlyMany"}),
-    "cephfs.csi.ceph.com": frozenset({"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}),
-    "kubernetes.io/glusterfs": frozenset({"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany"}),
-}
-
 # Events of a Pending claim worth quoting, and how serious each is.
 CLAIM_EVENTS: dict[str, str] = {
     "ProvisioningFailed": "warning",  # terminal mismatch: the claim will never bind as it is
     "ExternalProvisioning": "warning",  # still waiting on an external provisioner
 }
 
+CONTAINERS_PATH: FieldPath = ("spec", "template", "spec", "containers")
 SIZE_PATH: FieldPath = ("spec", "resources", "requests", "storage")
 
 
@@ -352,6 +345,12 @@ def _plan_object(
         blocked = _claim_resize_block(fields, live_obj, live)
         if blocked:
             return made(Action.BLOCKED, blocked)
+    if kind == "DeploymentConfig":
+        # regplan patches the registry container; adding a container of its own would deploy a broken one.
+        for f in fields:
+            if f.kind is ChangeKind.ADDED and len(f.path) == 5 and f.path[:4] == CONTAINERS_PATH:
+                name = f.path[4].name if isinstance(f.path[4], Item) else f.path[4]
+                return made(Action.BLOCKED, f"{ref} has no container {name}: is this the registry's DC?")
     match kind:
         case "Secret":
             body = rebased_body(desired, live_obj)
@@ -589,19 +588,23 @@ def _class_checks(ref: Ref, spec: Obj, live: LiveState) -> list[Diagnostic]:
             )
         ]
     provisioner = str(sc.get("provisioner", ""))
-    supported = PROVISIONER_MODES.get(provisioner)
-    bad = [m for m in spec.get("accessModes") or [] if supported is not None and m not in supported]
-    if bad:
-        return [
-            Diagnostic(
-                f"{ref} spec.accessModes",
-                f"provisioner {provisioner} of StorageClass {name} cannot give {', '.join(bad)}: "
-                f'the claim would stay Pending (Failed to provision volume with StorageClass "{name}")',
-                origin=f"live StorageClass/{name}",
-                hint=f"use {' or '.join(sorted(supported or ()))}",
-                severity="error",
-            )
-        ]
+    # The provisioner table is the domain rules' (rules.PROVISIONER_ACCESS_MODES): one source of truth.
+    for pattern, supported, what in PROVISIONER_ACCESS_MODES:
+        if not fnmatch.fnmatchcase(provisioner, pattern):
+            continue
+        bad = [m for m in spec.get("accessModes") or [] if m not in supported]
+        if bad:
+            return [
+                Diagnostic(
+                    f"{ref} spec.accessModes",
+                    f"StorageClass {name} ({provisioner}, {what}) cannot give {', '.join(bad)}: the claim "
+                    f'would stay Pending (Failed to provision volume with StorageClass "{name}")',
+                    origin=f"live StorageClass/{name}",
+                    hint=f"valid for this class: {', '.join(sorted(supported))}",
+                    severity="error",
+                )
+            ]
+        break
     return []
 
 

@@ -346,3 +346,26 @@ def test_plan_file_version_is_checked() -> None:
         plan_from_json({"formatVersion": 99})
     with pytest.raises(InvalidInput, match="not a regplan plan"):
         plan_from_json({"formatVersion": 1})
+
+
+def test_dc_without_the_registry_container_is_blocked() -> None:
+    live = _dc([], [])
+    live["spec"]["template"]["spec"]["containers"] = [{"name": "other", "image": "x"}]
+    desired: Obj = {
+        "apiVersion": "apps.openshift.io/v1",
+        "kind": "DeploymentConfig",
+        "metadata": {"name": "docker-registry", "namespace": "default"},
+        "spec": {"template": {"spec": {"containers": [{"name": "registry", "env": []}]}}},
+    }
+    plan = make_plan(R([desired], Target.OCP3), LiveState(target=Target.OCP3, objects={Ref.of(live): live}))
+    assert plan.changes[0].action is Action.BLOCKED
+    assert "has no container registry" in plan.changes[0].reason
+    assert plan.writes == []
+
+
+def test_odf_rbd_class_cannot_give_rwx() -> None:
+    klass = sc("ocs-storagecluster-ceph-rbd", "openshift-storage.rbd.csi.ceph.com")
+    plan = make_plan(
+        R([pvc(["ReadWriteMany"], klass="ocs-storagecluster-ceph-rbd")]), state(classes=(klass,))
+    )
+    assert any("cannot give ReadWriteMany" in d.message for d in plan.errors)
