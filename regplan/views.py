@@ -13,6 +13,7 @@ from typing import Any
 
 from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic
+from regplan.normalize import Item
 from regplan.plan import Action, ObjectChange, Plan, glyph
 
 COLORS: dict[str, str] = {
@@ -28,7 +29,8 @@ COLORS: dict[str, str] = {
 }
 # The identity of a created object is in its header already.
 IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
-VALUE_WIDTH = 160  # longer values are cut in text (the JSON plan keeps them whole)
+VALUE_WIDTH = 160
+EXPAND_OVER = 80  # added/removed maps longer than this (as JSON) are listed leaf by leaf
 
 
 def _c(text: str, key: str, color: bool) -> str:
@@ -38,6 +40,25 @@ def _c(text: str, key: str, color: bool) -> str:
 def fmt_value(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 3] + "..."
+
+
+def expand(f: FieldChange) -> list[FieldChange]:
+    """A long added/removed map shows as one line per leaf (like terraform), not one cut-off JSON blob."""
+    value = f.new if f.kind is ChangeKind.ADDED else f.old
+    if f.sensitive or f.kind is ChangeKind.CHANGED or not isinstance(value, dict) or not value:
+        return [f]
+    if len(json.dumps(value)) <= EXPAND_OVER or (f.path and isinstance(f.path[-1], Item)):
+        return [f]  # short, or a named list item (env var, volume): one line reads better
+    out: list[FieldChange] = []
+    for key, sub in value.items():
+        child = FieldChange(
+            (*f.path, key),
+            f.kind,
+            sub if f.kind is ChangeKind.REMOVED else None,
+            sub if f.kind is ChangeKind.ADDED else None,
+        )
+        out.extend(expand(child))
+    return out
 
 
 def field_line(f: FieldChange, color: bool) -> str:
@@ -101,7 +122,7 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
         out.extend(_header(c, color))
         if c.action is not Action.NOOP:
             shown = [f for f in c.fields if not (c.action is Action.CREATE and f.path in IDENTITY_PATHS)]
-            out.extend(field_line(f, color) for f in shown)
+            out.extend(field_line(leaf, color) for f in shown for leaf in expand(f))
         out.append("")
     if plan.diagnostics:
         out.append("Diagnostics:")

@@ -144,3 +144,28 @@ def test_status_text_lists_backend_claim_events_and_match() -> None:
     assert "Warning ProvisioningFailed: m" in text
     assert "Available=True (Ready)" in text
     assert "matches no profile" in text
+
+
+def test_long_removed_map_is_listed_leaf_by_leaf() -> None:
+    s3 = {
+        "bucket": "a-rather-long-generated-bucket-name-for-the-registry",
+        "region": "us-east-1",
+        "encrypt": True,
+    }
+    plan = Plan(
+        profile="p",
+        target=Target.OCP4,
+        values_digest="",
+        source="s",
+        changes=[
+            ObjectChange(
+                CFG, Action.UPDATE, fields=(FieldChange(("spec", "storage", "s3"), ChangeKind.REMOVED, s3),)
+            )
+        ],
+    )
+    text = plan_text(plan)
+    assert (
+        '- spec.storage.s3.bucket: "a-rather-long-generated-bucket-name-for-the-registry" -> (removed)'
+        in text
+    )
+    assert "- spec.storage.s3.encrypt: true -> (removed)" in text
