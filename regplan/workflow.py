@@ -29,6 +29,7 @@ from regplan import status as statusmod
 from regplan import views
 from regplan.errors import ExitCode, InvalidInput, RegplanError, StaleError
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target
+from regplan.normalize import mask_secret
 
 if TYPE_CHECKING:
     from regplan.cluster import Cluster
@@ -114,9 +115,15 @@ def values_record(vals: Values) -> dict[str, Any]:
         "profile": vals.profile,
         "targets": list(vals.targets),
         "data": data,
-        "secretSources": {k: s.source for k, s in sorted(vals.secrets.items())},
+        "secretSources": {k: _absolute_source(s.source) for k, s in sorted(vals.secrets.items())},
         "secretDigests": {k: s.digest for k, s in sorted(vals.secrets.items())},
     }
+
+
+def _absolute_source(source: str) -> str:
+    """``file:`` sources as absolute paths: apply may run from another directory than plan."""
+    kind, _, ref = source.partition(":")
+    return f"file:{Path(ref).expanduser().resolve()}" if kind == "file" else source
 
 
 def values_from_record(record: Mapping[str, Any], environ: Mapping[str, str]) -> Values:
@@ -238,13 +245,23 @@ def load_plan(path: Path, *, environ: Mapping[str, str]) -> planmod.Plan:
     if not isinstance(doc, dict):
         raise InvalidInput(f"{path}: not a plan file")
     loaded = planmod.plan_from_json(doc, origin=str(path))
-    if loaded.secrets_resolved:
+    if not loaded.values_record:
+        if not loaded.secrets_resolved:
+            raise InvalidInput(
+                f"{path}: the plan has Secret writes but no values record to rebuild them from"
+            )
         return loaded
     vals = values_from_record(loaded.values_record, environ)
     rendered = render.render(vals, loaded.target)
     resolved = planmod.resolve_secrets(loaded, rendered.objects)
-    if loaded.values_digest and rendered.values.digest() != loaded.values_digest:
-        raise StaleError(f"{path}: the values no longer give the digest the plan was made with")
+    # The recorded values must still render the recorded objects (templates or profiles may have changed
+    # since: then the plan no longer says what apply would write).
+    fresh = [mask_secret(o) if o.get("kind") == "Secret" else o for o in rendered.objects]
+    if loaded.desired and fresh != loaded.desired:
+        changed = sorted({str(Ref.of(o)) for o in fresh if o not in loaded.desired}) or ["(objects removed)"]
+        raise StaleError(
+            f"{path}: the profile no longer renders what the plan was made from: {', '.join(changed)}"
+        )
     return resolved
 
 

@@ -117,3 +117,36 @@ def test_colour_only_with_a_coloured_reporter() -> None:
     assert "\x1b[" in "".join(got)
     assert "\x1b[" not in run("ebs-gp2-rwo")[1]
     assert not workflow.Reporter.for_terminal({"NO_COLOR": "1"}).color
+
+
+def test_saved_plan_with_relative_file_sources_loads_from_another_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ak").write_text("file-access-key\n")
+    (tmp_path / "sk").write_text("file-secret-key\n")
+    monkeypatch.chdir(tmp_path)
+    plan_file = tmp_path / "plan.json"
+    sets = [
+        "s3.bucket=registry-unit-tests",
+        "s3.region=eu-west-1",
+        "s3.accessKeyFrom=file:ak",
+        "s3.secretKeyFrom=file:sk",
+    ]
+    assert run("aws-s3", sets=sets, out=plan_file)[0] is ExitCode.CHANGES
+    assert "file-secret-key" not in plan_file.read_text()
+    monkeypatch.chdir(ROOT)
+    plan = workflow.load_plan(plan_file, environ={})
+    assert plan.secrets_resolved and any(w.secret for w in plan.writes)
+    (tmp_path / "sk").write_text("rotated\n")
+    with pytest.raises(StaleError, match="changed since the plan"):
+        workflow.load_plan(plan_file, environ={})
+
+
+def test_saved_plan_refuses_when_the_profile_renders_differently(tmp_path: Path) -> None:
+    plan_file = tmp_path / "p.json"
+    run("ebs-gp2-rwo", out=plan_file)
+    doc = json.loads(plan_file.read_text())
+    doc["values"]["data"]["claim"]["size"] = "300Gi"
+    plan_file.write_text(json.dumps(doc))
+    with pytest.raises(StaleError, match="no longer renders"):
+        workflow.load_plan(plan_file, environ={})
