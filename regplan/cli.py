@@ -78,19 +78,14 @@ def render_cmd(
     ] = None,
 ) -> None:
     """Render the profile as manifests that `oc apply -f -` accepts (or as `oc` commands)."""
-    from regplan import output as out
-    from regplan import render, values
+    from regplan import entry  # the same body as the typer-free fast path of the console script
 
     try:
-        vals = values.load_values(
-            profile, files=values_files or [], sets=sets or [], profiles_dir=profiles_dir, environ=os.environ
+        entry.render_command(
+            profile=profile, values_files=values_files or [], sets=sets or [], profiles_dir=profiles_dir,
+            target=target, output=output, out_dir=out_dir, environ=os.environ, stdout=sys.stdout,
+            stderr=sys.stderr,
         )
-        rendered = render.render(vals, render.parse_target(target))
-        if out_dir is not None:
-            for path in out.write_dir(rendered, out_dir):
-                typer.echo(f"wrote {path}", err=True)
-            return
-        sys.stdout.write(out.format_rendered(rendered, output))
     except RegplanError as err:
         _fail(err)
 
@@ -104,16 +99,15 @@ def validate_cmd(
     target: Annotated[str, typer.Option("--target", help="ocp4 or ocp3.")] = "ocp4",
 ) -> None:
     """Check values against the schema and the domain rules, without a cluster."""
-    from regplan import render, values
+    from regplan import entry
 
     try:
-        vals = values.load_values(
-            profile, files=values_files or [], sets=sets or [], profiles_dir=profiles_dir, environ=os.environ
+        entry.validate_command(
+            profile=profile, values_files=values_files or [], sets=sets or [], profiles_dir=profiles_dir,
+            target=target, environ=os.environ, stderr=sys.stderr,
         )
-        render.render(vals, render.parse_target(target))
     except RegplanError as err:
         _fail(err)
-    typer.echo(f"{profile}: valid", err=True)
 
 
 @app.command("plan")

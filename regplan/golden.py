@@ -59,14 +59,18 @@ class Result:
     report: str  # unified diff (check) or list of written files (update)
 
 
-def run(*, root: Path, update: bool) -> Result:
-    """Check (``update=False``) or rewrite the golden tree under ``root/golden``."""
+def run(*, root: Path, update: bool, only: str | None = None) -> Result:
+    """Check (``update=False``) or rewrite the golden tree under ``root/golden`` (``only``: one producer)."""
+    import regplan.workflow  # noqa: F401  (registers the plan goldens: golden/plan/, scenario folders)
+
     golden = root / "golden"
     if not (root / "pyproject.toml").exists() and not golden.is_dir():
         raise InvalidInput(f"--root {root}: not the project root (no golden/ or pyproject.toml)")
     wanted: dict[str, str] = {}
     owned: list[str] = []
     for producer in PRODUCERS:
+        if only is not None and producer.prefix != only:
+            continue
         owned.append(producer.prefix)
         for rel, text in producer.produce(root):
             if not rel.startswith(producer.prefix + "/"):

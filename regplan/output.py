@@ -14,14 +14,13 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import replace
 from pathlib import Path
 
 from regplan import yamlio
 from regplan.errors import InvalidInput
 from regplan.model import REGISTRY_NAMESPACE, Obj, Target
 from regplan.render import CONFIG_MOUNT, CONFIG_SECRET, Rendered
-from regplan.values import SecretValue
+from regplan.values import SecretValue, Values
 
 FORMATS = ("yaml", "json", "oc")
 OCP4_CONFIG = "configs.imageregistry.operator.openshift.io/cluster"
@@ -34,6 +33,11 @@ OCP4_SECRET_KEYS: dict[str, str] = {
 _OUT_FILE = re.compile(r"^[0-9]{2}-[a-z]+-[a-z0-9.-]+\.yaml$")
 
 
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise InvalidInput(f"--output {fmt!r}: valid for render: {', '.join(FORMATS)}")
+
+
 def format_rendered(rendered: Rendered, fmt: str) -> str:
     """The rendered objects as ``yaml`` (multi-document), ``json`` (a List) or ``oc`` (commands)."""
     if fmt == "yaml":
@@ -41,9 +45,8 @@ def format_rendered(rendered: Rendered, fmt: str) -> str:
     if fmt == "json":
         doc = {"apiVersion": "v1", "kind": "List", "items": rendered.objects}
         return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    if fmt == "oc":
-        return oc_commands(rendered)
-    raise InvalidInput(f"--output {fmt!r}: valid for render: {', '.join(FORMATS)}")
+    check_format(fmt)
+    return oc_commands(rendered)
 
 
 def file_name(index: int, obj: Obj) -> str:
@@ -224,9 +227,13 @@ def _config_without_secrets(rendered: Rendered) -> tuple[str, bool]:
 
     secrets = rendered.values.secrets
     tokens = {f"REGPLANSECRETPLACEHOLDER{i}": s for i, s in enumerate(secrets.values())}
-    placeholder_values = replace(
-        rendered.values,
-        secrets={s.key: SecretValue(s.key, s.source, tok) for tok, s in tokens.items()},
+    v = rendered.values
+    placeholder_values = Values(
+        v.profile,
+        v.data,
+        v.origins,
+        {s.key: SecretValue(s.key, s.source, tok) for tok, s in tokens.items()},
+        v.targets,
     )
     again = render_mod.render(placeholder_values, rendered.target)
     secret = next(o for o in again.objects if o["kind"] == "Secret")

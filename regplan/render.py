@@ -10,11 +10,8 @@ a template's problem); it is parsed back into plain dicts and sorted with ``mode
 
 from __future__ import annotations
 
-import base64
 import json
-import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +24,19 @@ CONFIG_SECRET = "registry-config"  # ocp3: the Secret holding config.yml
 CONFIG_MOUNT = "/etc/registryconfig"  # ocp3: where it is mounted
 
 
-@dataclass
 class Rendered:
     """The desired objects of one profile on one target (``values`` are the normalised values)."""
 
-    target: Target
-    profile: str
-    values: Values
-    objects: list[Obj]
+    __slots__ = ("objects", "profile", "target", "values")
+
+    def __init__(self, *, target: Target, profile: str, values: Values, objects: list[Obj]) -> None:
+        self.target = target
+        self.profile = profile
+        self.values = values
+        self.objects = objects
+
+    def __repr__(self) -> str:
+        return f"Rendered(target={self.target!r}, profile={self.profile!r}, objects={len(self.objects)})"
 
 
 def parse_target(text: str) -> Target:
@@ -50,6 +52,8 @@ def template_dir(target: Target) -> Path:
 
 
 def _b64(value: Any) -> str:
+    import base64
+
     return base64.b64encode(str(value).encode()).decode()
 
 
@@ -65,11 +69,14 @@ def _pick(mapping: Mapping[str, Any] | None, *keys: str) -> dict[str, Any]:
 
 
 def _env() -> Any:
-    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2 import FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(
         loader=FileSystemLoader(str(builtin_dir("templates"))),
+        # compiled templates keyed by their source checksum, in jinja's per-user temp dir (it checks the
+        # owner and mode): saves compiling every template on each run (start-up budget)
+        bytecode_cache=_bytecode_cache(FileSystemBytecodeCache),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -79,6 +86,13 @@ def _env() -> Any:
     env.filters["toyaml"] = lambda doc: yamlio.dump(doc, reorder=False)  # the template's key order
     env.globals["pick"] = _pick
     return env
+
+
+def _bytecode_cache(cls: Any) -> Any:
+    try:
+        return cls()
+    except (OSError, RuntimeError):  # no usable temp dir: compile every time, still correct
+        return None
 
 
 def render(values: Values, target: Target) -> Rendered:
@@ -132,6 +146,8 @@ def _render_one(env: Any, name: str, context: dict[str, Any]) -> list[Obj]:
 
 def _template_line(err: BaseException, name: str) -> str:
     """The template line of a runtime error: jinja rewrites tracebacks to point into the template file."""
+    import traceback
+
     for frame in reversed(traceback.extract_tb(err.__traceback__)):
         if frame.filename.replace("\\", "/").endswith(name):
             return str(frame.lineno)

@@ -12,19 +12,16 @@ Diagnostics name the key and its origin, never a secret value.
 
 from __future__ import annotations
 
-import base64
-import difflib
-import fnmatch
-import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from regplan.errors import Diagnostic, ValidationFailed
 from regplan.model import Obj, Target
 from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values
+
+# Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
+# budgeted (a dataclass costs ~1 ms to define; see bench/render_startup.py).
 
 # --- value schema ------------------------------------------------------------------------------------
 
@@ -35,8 +32,7 @@ SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$")
 ACCESS_MODES = ("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany")
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """One value key. ``type``: int, bool, str, quantity. ``empty_ok``: "" is a valid (meaningful) value."""
 
     key: str
@@ -149,6 +145,8 @@ def canonical_quantity(text: str) -> str:
     The suffix family of the input is kept (binary in, binary out; decimal or none in, decimal out), like
     the API server does, so ``100Gi`` stays ``100Gi``, ``0.5Ti`` becomes ``512Gi``, ``1000M`` becomes ``1G``.
     """
+    from decimal import Decimal, InvalidOperation
+
     m = _QUANTITY.match(text.strip())
     if not m:
         raise ValueError(f"{text!r} is not a quantity")
@@ -203,6 +201,8 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
     if value == "":
         return value, None if f.empty_ok else "must not be empty"
     if f.enum and value not in f.enum:
+        import difflib
+
         close = difflib.get_close_matches(value, f.enum, n=1, cutoff=0.5)
         return value, f"{value!r} is not allowed" + (f" (did you mean {close[0]!r}?)" if close else "")
     if f.max_len is not None and len(value) > f.max_len:
@@ -223,8 +223,7 @@ def _show(value: Any) -> str:
 # --- derived defaults ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Derived:
+class Derived(NamedTuple):
     """A default that depends on other values; applied only when the key was not given anywhere."""
 
     key: str
@@ -236,13 +235,15 @@ class Derived:
 # --- domain rules ------------------------------------------------------------------------------------
 
 
-@dataclass
 class Ctx:
     """What a rule sees: the normalised values and the target."""
 
-    values: Values
-    target: Target
-    data: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("data", "target", "values")
+
+    def __init__(self, values: Values, target: Target, data: dict[str, Any]) -> None:
+        self.values = values
+        self.target = target
+        self.data = data
 
     def get(self, key: str, default: Any = None) -> Any:
         node: Any = self.data
@@ -292,6 +293,8 @@ def _bucket_problem(name: str) -> str | None:
 
 
 def _is_ip(name: str) -> bool:
+    import ipaddress
+
     try:
         ipaddress.IPv4Address(name)
     except ValueError:
@@ -299,8 +302,7 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One domain rule: ``violated(ctx)`` returns a message (the problem) or None."""
 
     id: str
@@ -569,6 +571,8 @@ def _rule_origin(values: Values, rule: Rule) -> str:
 
 
 def _unknown(key: str, origin: str) -> Diagnostic:
+    import difflib
+
     if key in SECRET_SOURCES:  # already reported by values (literal secret); keep the hint
         return Diagnostic(key, "a literal secret is refused", origin, f"use {SECRET_SOURCES[key]}=env:VAR")
     close = difflib.get_close_matches(key, list(SCHEMA_BY_KEY), n=1, cutoff=0.6)
@@ -650,6 +654,8 @@ def check_storage_class(values: Values, storage_class: Obj | None) -> list[Diagn
                 "name an existing class (oc get storageclass)",
             )
         ]
+    import fnmatch
+
     provisioner = str(storage_class.get("provisioner", ""))
     for pattern, modes, what in PROVISIONER_ACCESS_MODES:
         if fnmatch.fnmatchcase(provisioner, pattern) and mode not in modes:
@@ -699,6 +705,8 @@ def _check_registry_config(obj: Obj) -> list[str]:
     raw = (obj.get("data") or {}).get("config.yml")
     if raw is None:
         return []
+    import base64
+
     from regplan import yamlio  # only for this safety net; yamlio is already loaded by render
 
     cfg = yamlio.load_all_safe(base64.b64decode(raw).decode(), "config.yml")[0] or {}

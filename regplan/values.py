@@ -11,14 +11,10 @@ the user sees every problem at once.
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from regplan import yamlio
 from regplan.errors import Diagnostic, InvalidInput
@@ -32,21 +28,28 @@ SECRET_SOURCES: dict[str, str] = {"s3.accessKey": "s3.accessKeyFrom", "s3.secret
 ORIGIN_SET = "--set"
 
 
-@dataclass(frozen=True)
-class SecretValue:
+# Plain classes and NamedTuples, not dataclasses: a dataclass costs ~1 ms to define, and `regplan render`
+# start-up time is budgeted (bench/render_startup.py).
+
+
+class SecretValue(NamedTuple):
     """A secret read from its source. ``value`` is for the renderer only: never print or store it."""
 
     key: str
     source: str
-    value: str = field(repr=False)
+    value: str
+
+    def __repr__(self) -> str:  # the value never shows up in a traceback, log or assertion message
+        return f"SecretValue(key={self.key!r}, source={self.source!r}, digest={self.digest!r})"
 
     @property
     def digest(self) -> str:
+        import hashlib
+
         return "sha256:" + hashlib.sha256(self.value.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     name: str
     description: str
     targets: tuple[str, ...]
@@ -55,16 +58,36 @@ class Profile:
     extends: str | None = None
 
 
-@dataclass
 class Values:
     """The merged values of one profile: ``data`` nested, ``origins`` by dotted leaf key."""
 
-    profile: str
-    data: dict[str, Any]
-    origins: dict[str, str]
-    secrets: dict[str, SecretValue] = field(default_factory=dict)
-    targets: tuple[str, ...] = ("ocp4", "ocp3")
-    problems: list[Diagnostic] = field(default_factory=list)  # found while loading; rules reports them
+    __slots__ = ("data", "origins", "problems", "profile", "secrets", "targets")
+
+    def __init__(
+        self,
+        profile: str,
+        data: dict[str, Any],
+        origins: dict[str, str],
+        secrets: dict[str, SecretValue] | None = None,
+        targets: tuple[str, ...] = ("ocp4", "ocp3"),
+        problems: list[Diagnostic] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.data = data
+        self.origins = origins
+        self.secrets: dict[str, SecretValue] = secrets if secrets is not None else {}
+        self.targets = targets
+        self.problems: list[Diagnostic] = problems if problems is not None else []  # rules reports them
+
+    def __repr__(self) -> str:
+        return f"Values(profile={self.profile!r}, data={self.data!r}, secrets={sorted(self.secrets)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Values):
+            return NotImplemented
+        return all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value at a dotted key, or ``default``."""
@@ -87,6 +110,9 @@ class Values:
 
     def digest(self) -> str:
         """Stable digest of the inputs; secrets contribute their digest only."""
+        import hashlib
+        import json
+
         doc = {
             "profile": self.profile,
             "data": self.data,
@@ -176,6 +202,8 @@ def list_profiles(*, profiles_dir: Path | None = None) -> list[tuple[str, str]]:
 
 
 def _unknown_profile(name: str, known: Sequence[str]) -> InvalidInput:
+    import difflib
+
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return InvalidInput(f"unknown profile {name!r}{hint} (known: {', '.join(sorted(known))})")

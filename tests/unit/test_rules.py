@@ -1,0 +1,217 @@
+"""rules: schema, quantities, every domain rule (as a table of cases), live StorageClass check. Pure."""
+
+from __future__ import annotations
+
+import pytest
+
+from regplan import rules, values
+from regplan.errors import ValidationFailed
+from regplan.model import Target
+
+
+def vals(profile: str, *sets: str, environ: dict[str, str] | None = None) -> values.Values:
+    return values.load_values(profile, files=[], sets=list(sets), profiles_dir=None, environ=environ or {})
+
+
+def problems(profile: str, *sets: str, target: Target = Target.OCP4) -> list[str]:
+    _, found = rules.check(vals(profile, *sets, environ={"A": "a", "B": "b"}), target)
+    return [f"{p.key}|{p.message}" for p in found]
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("100Gi", "100Gi"),
+        ("0.5Ti", "512Gi"),
+        ("1024Mi", "1Gi"),
+        ("1536Mi", "1536Mi"),
+        ("1000M", "1G"),
+        ("1000", "1k"),
+        ("1500000000", "1500M"),
+        ("1.5Gi", "1536Mi"),
+        ("7", "7"),
+    ],
+)
+def test_canonical_quantity(text: str, canonical: str) -> None:
+    assert rules.canonical_quantity(text) == canonical
+
+
+@pytest.mark.parametrize("bad", ["100GB", "0", "-1Gi", "0.1", "1e9", "Gi", "1.5"])
+def test_bad_quantities(bad: str) -> None:
+    with pytest.raises(ValueError):
+        rules.canonical_quantity(bad)
+
+
+def test_defaults_of_every_profile_are_valid_on_ocp4() -> None:
+    for name, _ in values.list_profiles():
+        assert problems(name) == [], name
+
+
+# (profile, --set..., target, expected rule id or schema key in the message)
+DOMAIN_CASES = [
+    ("ebs-gp2-rwo", ["replicas=2"], Target.OCP4, "rwo-replicas"),
+    ("ebs-gp2-rwo", ["replicas=2"], Target.OCP3, "rwo-replicas"),
+    ("ebs-gp2-rwo", ["rolloutStrategy=RollingUpdate"], Target.OCP4, "rwo-recreate"),
+    ("ebs-gp2-rwo", ["claim.accessMode=ReadWriteMany"], Target.OCP4, "ebs-rwx"),
+    ("cephfs-rwx", ["claim.storageClass=gp3-csi"], Target.OCP4, "ebs-rwx"),
+    ("cephfs-rwx", ["claim.accessMode=ReadOnlyMany"], Target.OCP4, "rox"),
+    ("aws-s3", ["s3.bucket=My_Bucket", "s3.region=us-east-1"], Target.OCP4, "bucket-name"),
+    ("aws-s3", ["s3.bucket=192.168.1.1", "s3.region=us-east-1"], Target.OCP4, "bucket-name"),
+    ("aws-s3", ["s3.bucket=a..b", "s3.region=us-east-1"], Target.OCP4, "bucket-name"),
+    ("aws-s3", ["s3.bucket=ab", "s3.region=us-east-1"], Target.OCP4, "bucket-name"),
+    ("aws-s3", ["s3.bucket=my-bucket"], Target.OCP4, "bucket-region"),
+    ("aws-s3", ["s3.region=us-east-1"], Target.OCP4, "bucket-region"),
+    ("aws-s3", [], Target.OCP3, "ocp3-bucket"),
+    ("aws-s3", ["s3.accessKeyFrom=env:A"], Target.OCP4, "credentials-pair"),
+    ("aws-s3", ["s3.keyID=k"], Target.OCP4, "keyid-encrypt"),
+    ("aws-s3", ["claim.name=x"], Target.OCP4, "one-backend"),
+    ("ebs-gp2-rwo", ["s3.accessKeyFrom=env:A", "s3.secretKeyFrom=env:B"], Target.OCP4, "one-backend"),
+    (
+        "aws-s3",
+        ["s3.bucket=b-1", "s3.region=r", "registry.maxThreads=100"],
+        Target.OCP3,
+        "maxthreads-filesystem",
+    ),
+]
+
+
+@pytest.mark.parametrize(("profile", "sets", "target", "rule_id"), DOMAIN_CASES)
+def test_domain_rules(profile: str, sets: list[str], target: Target, rule_id: str) -> None:
+    found = problems(profile, *sets, target=target)
+    assert any(f"[{rule_id}:" in p for p in found), found
+
+
+def test_every_domain_rule_has_a_case() -> None:
+    covered = {case[3] for case in DOMAIN_CASES}
+    assert {r.id for r in rules.DOMAIN_RULES} - covered <= {"no-backend", "s3-keys-without-s3"}
+
+
+def test_valid_variants_pass() -> None:
+    assert (
+        problems(
+            "aws-s3",
+            "s3.bucket=my.bucket-1",
+            "s3.region=eu-west-1",
+            "s3.encrypt=true",
+            "s3.keyID=arn:k",
+            "s3.chunkSizeMiB=10",
+            "s3.accessKeyFrom=env:A",
+            "s3.secretKeyFrom=env:B",
+        )
+        == []
+    )
+    assert problems("ebs-gp2-rwo", "registry.maxThreads=25", target=Target.OCP3) == []
+    assert problems("cephfs-rwx", "claim.storageClass=", "replicas=4") == []
+
+
+@pytest.mark.parametrize(
+    ("sets", "key", "fragment"),
+    [
+        (["replicas=two"], "replicas", "expected an integer"),
+        (["s3.chunkSizeMiB=4"], "s3.chunkSizeMiB", "below the minimum 5"),
+        (["s3.chunkSizeMiB=6000"], "s3.chunkSizeMiB", "above the maximum 5120"),
+        (["s3.encrypt=yes"], "s3.encrypt", "expected true or false"),
+        (["s3.regionEndpoint=ftp://x"], "s3.regionEndpoint", "not valid"),
+        (["s3.accessKeyFrom=vault:x", "s3.secretKeyFrom=env:B"], "s3.accessKeyFrom", "not valid"),
+        (["s3.bucktet=x"], "s3.bucktet", "unknown value key"),
+        (["storage.managementState=Removed"], "storage.managementState", "not allowed"),
+    ],
+)
+def test_schema(sets: list[str], key: str, fragment: str) -> None:
+    found = problems("aws-s3", *sets)
+    assert any(p.startswith(f"{key}|") and fragment in p for p in found), found
+
+
+def test_unknown_key_suggests_the_close_one() -> None:
+    _, found = rules.check(vals("ebs-gp2-rwo", "claim.storageclass=gp3"), Target.OCP4)
+    assert found[0].hint == "did you mean 'claim.storageClass'?"
+    assert found[0].origin == "--set"
+
+
+def test_all_problems_collected_with_origins() -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        rules.validate(
+            vals("ebs-gp2-rwo", "replicas=3", "claim.size=lots", "claim.accessMode=ReadWriteMany"),
+            Target.OCP4,
+        )
+    keys = sorted(d.key for d in exc.value.diagnostics)
+    assert keys == ["claim.accessMode", "claim.size"]  # a schema error and a domain rule, both reported
+    assert all(
+        d.origin == "--set" for d in exc.value.diagnostics if d.key in ("claim.size", "claim.accessMode")
+    )
+    assert exc.value.exit_code == 3
+
+
+def test_ocp4_only_key_refused_on_ocp3() -> None:
+    assert any(
+        p.startswith("storage.managementState|does not apply")
+        for p in problems("ebs-gp2-rwo", "storage.managementState=Managed", target=Target.OCP3)
+    )
+    assert any(
+        p.startswith("registry.maxThreads|does not apply")
+        for p in problems("ebs-gp2-rwo", "registry.maxThreads=30")
+    )
+
+
+def test_normalised_values_are_typed_and_canonical() -> None:
+    norm = rules.validate(vals("cephfs-rwx", "replicas=3", "claim.size=0.5Ti"), Target.OCP4)
+    assert norm.data["replicas"] == 3
+    assert norm.data["claim"]["size"] == "512Gi"
+    assert norm.data["storage"]["managementState"] == "Unmanaged"
+
+
+@pytest.mark.parametrize(
+    ("sets", "state"),
+    [
+        ([], "Managed"),
+        (["s3.bucket=b-1", "s3.region=r"], "Unmanaged"),
+        (["s3.bucket=b-1", "s3.region=r", "storage.managementState=Managed"], "Managed"),
+    ],
+)
+def test_s3_management_state_default(sets: list[str], state: str) -> None:
+    norm = rules.validate(vals("aws-s3", *sets), Target.OCP4)
+    assert norm.data["storage"]["managementState"] == state
+
+
+@pytest.mark.parametrize(
+    ("provisioner", "mode", "bad"),
+    [
+        ("kubernetes.io/aws-ebs", "ReadWriteMany", True),
+        ("ebs.csi.aws.com", "ReadWriteMany", True),
+        ("rbd.csi.ceph.com", "ReadWriteMany", True),
+        ("openshift-storage.rbd.csi.ceph.com", "ReadWriteMany", True),
+        ("cephfs.csi.ceph.com", "ReadWriteMany", False),
+        ("ebs.csi.aws.com", "ReadWriteOnce", False),
+        ("openshift-storage.cephfs.csi.ceph.com", "ReadWriteMany", False),
+    ],
+)
+def test_check_storage_class(provisioner: str, mode: str, bad: bool) -> None:
+    v = vals("cephfs-rwx", f"claim.accessMode={mode}")
+    found = rules.check_storage_class(v, {"kind": "StorageClass", "provisioner": provisioner})
+    assert bool(found) == bad
+    if bad:
+        assert found[0].key == "claim.accessMode" and "live StorageClass/" in found[0].origin
+
+
+def test_check_storage_class_missing_and_s3() -> None:
+    assert "does not exist" in rules.check_storage_class(vals("cephfs-rwx"), None)[0].message
+    assert rules.check_storage_class(vals("aws-s3"), None) == []
+
+
+def test_rendered_checks_catch_template_bugs() -> None:
+    bad_config = {
+        "apiVersion": "x",
+        "kind": "Config",
+        "metadata": {"name": "cluster"},
+        "spec": {"managementState": "Managed", "storage": {"s3": {}, "pvc": {"claim": "a"}}},
+    }
+    bad_pvc = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "image-registry-storage", "namespace": "n"},
+    }
+    msgs = [d.message for d in rules.check_rendered([bad_config, bad_pvc])]
+    assert any("exactly one backend" in m for m in msgs)
+    assert any("must remove (null)" in m for m in msgs)
+    assert any("spec.managementState" in m for m in msgs)
+    assert any("imageregistry.openshift.io" in m for m in msgs)
