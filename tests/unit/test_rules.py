@@ -215,3 +215,13 @@ def test_rendered_checks_catch_template_bugs() -> None:
     assert any("must remove (null)" in m for m in msgs)
     assert any("spec.managementState" in m for m in msgs)
     assert any("imageregistry.openshift.io" in m for m in msgs)
+
+
+def test_docs_list_every_key_and_rule() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "values.md").read_text()
+    for f in rules.SCHEMA:
+        assert f"| `{f.key}` |" in doc, f.key
+    for r in rules.DOMAIN_RULES:
+        assert f"`{r.id}`" in doc, r.id
