@@ -46,6 +46,7 @@ class Field(NamedTuple):
     max_len: int | None = None
     empty_ok: bool = False
     targets: tuple[str, ...] = ("ocp4", "ocp3")
+    echo: bool = True  # False: never repeat the value in a message (a secret pasted where a source belongs)
 
 
 SCHEMA: tuple[Field, ...] = (
@@ -113,6 +114,7 @@ SCHEMA: tuple[Field, ...] = (
         "env:VAR or file:PATH",
         pattern=SECRET_SOURCE,
         empty_ok=True,
+        echo=False,
     ),
     Field(
         "s3.secretKeyFrom",
@@ -121,6 +123,7 @@ SCHEMA: tuple[Field, ...] = (
         "env:VAR or file:PATH",
         pattern=SECRET_SOURCE,
         empty_ok=True,
+        echo=False,
     ),
     Field(
         "registry.maxThreads",
@@ -208,7 +211,10 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
     if f.max_len is not None and len(value) > f.max_len:
         return value, f"longer than {f.max_len} characters"
     if f.pattern is not None and not f.pattern.match(value):
-        return value, f"{value!r} is not valid"
+        return (
+            value,
+            f"{value!r} is not valid" if f.echo else "is not valid (value not shown: it may be a secret)",
+        )
     return value, None
 
 

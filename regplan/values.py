@@ -410,12 +410,7 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
                 )
                 continue
             vals.secrets[key] = SecretValue(key, f"file:{p}", content)
-        else:
-            vals.problems.append(
-                Diagnostic(
-                    source_key, f"unknown secret source {source!r}", origin, "valid: env:VAR or file:PATH"
-                )
-            )
+        # anything else is not a source: the schema (rules.SCHEMA) reports it, without echoing the value
 
 
 def _relative_to_origin(p: Path, origin: str, files: Sequence[Path]) -> Path:

@@ -225,3 +225,9 @@ def test_docs_list_every_key_and_rule() -> None:
         assert f"| `{f.key}` |" in doc, f.key
     for r in rules.DOMAIN_RULES:
         assert f"`{r.id}`" in doc, r.id
+
+
+def test_a_secret_pasted_as_source_is_not_echoed() -> None:
+    found = problems("aws-s3", "s3.accessKeyFrom=AKIAPASTEDBYMISTAKE", "s3.secretKeyFrom=env:B")
+    assert any(p.startswith("s3.accessKeyFrom|") for p in found)
+    assert not any("AKIAPASTEDBYMISTAKE" in p for p in found)
