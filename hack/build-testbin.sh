@@ -11,7 +11,8 @@
 #   REGPLAN_TESTBIN   cache root        (default ~/.cache/regplan/testbin)
 #   K8S_VERSION       k8s.io/kubernetes (default v1.37.2; fallback v1.36.3 on failure)
 #   ETCD_VERSION      go.etcd.io/etcd   (default v3.6.16)
-#   OPENSHIFT_API_VERSION  github.com/openshift/api version query (default latest)
+#   OPENSHIFT_API_VERSION  github.com/openshift/api version (default: a pinned pseudo-version; the
+#                     module has no recent tags, so `latest` means v3.9.0+incompatible from 2018)
 #
 # Layout produced:
 #   $REGPLAN_TESTBIN/<k8s-version>/kube-apiserver
@@ -26,7 +27,9 @@ CACHE_ROOT="${REGPLAN_TESTBIN:-$HOME/.cache/regplan/testbin}"
 K8S_VERSION="${K8S_VERSION:-v1.37.2}"
 K8S_FALLBACK="${K8S_FALLBACK:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
-OPENSHIFT_API_VERSION="${OPENSHIFT_API_VERSION:-latest}"
+# The version github.com/openshift/client-go's newest pseudo-version requires. Its Config CRD has the same
+# schema as ../shared/crds/ (commit 2a3d739, not on the module proxy); only toleration descriptions differ.
+OPENSHIFT_API_VERSION="${OPENSHIFT_API_VERSION:-v0.0.0-20251015095338-264e80a2b6e7}"
 
 export GOFLAGS="-mod=mod"
 export CGO_ENABLED=0

@@ -192,7 +192,8 @@ def test_reset_restores_seed_and_removes_test_objects(ocp4_cluster: TargetCluste
 
     cfg = c.admin.get("Config", "cluster")
     assert cfg["spec"] == seed_cfg["spec"]
-    assert cfg["status"] == seed_cfg["status"]
+    if not c.byo:  # on a brought cluster the operator owns the status: reset leaves it alone
+        assert cfg["status"] == seed_cfg["status"]
     assert c.admin.list("PersistentVolumeClaim", c.namespace) == []
     assert c.admin.list("PersistentVolume") == []
     assert c.admin.get_or_none("Secret", "image-registry-private-configuration-user", c.namespace) is None
@@ -223,7 +224,11 @@ def test_bind_pvc_makes_the_real_binder_bind(ocp4_cluster: TargetCluster) -> Non
             {"spec": {"resources": {"requests": {"storage": "1Gi"}}}},
             c.namespace,
         )
-    assert "field can not be less than previous value" in err.value.message
+    # Kubernetes >= 1.34 (RecoverVolumeExpansionFailure GA) compares with status.capacity; older
+    # servers (and DOMAIN.md) say "field can not be less than previous value".
+    assert "spec.resources.requests.storage: Forbidden: field can not be less than status.capacity" in (
+        err.value.message
+    )
 
 
 def test_provisioning_failed_event_and_operator_condition(ocp4_cluster: TargetCluster) -> None:
@@ -321,6 +326,8 @@ def test_kubeconfig_contexts_work_with_kubectl(cluster: TargetCluster) -> None:
 
 
 def test_proxy_adds_latency_and_injects_faults(cluster: TargetCluster) -> None:
+    if cluster.control_plane is None:
+        pytest.skip("the proxy serves with the local apiserver's cert: not on a brought cluster")
     with cluster.proxy(latency_ms=100) as p:
         assert p.kubeconfig is not None
         via = Kube(p.url, str(cluster.control_plane.ca_file), cluster.control_plane.admin_token)  # type: ignore[union-attr]

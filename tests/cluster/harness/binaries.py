@@ -61,6 +61,6 @@ def find_binaries(environ: Mapping[str, str] | None = None) -> Binaries:
     looked = ", ".join(str(c) for c in candidates)
     raise BinariesMissing(
         f"test control plane binaries not found (looked in {looked}). Build them with "
-        f"`{BUILD_COMMAND}` (Go >= 1.24 and the Go module proxy; ~15 min cold on 2 cores), or set "
+        f"`{BUILD_COMMAND}` (Go >= 1.24 and the Go module proxy; about 8 min cold on 2 cores), or set "
         "REGPLAN_TESTBIN to a cache that has them, or REGPLAN_TEST_KUBECONFIG to use your own cluster."
     )

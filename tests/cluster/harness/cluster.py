@@ -195,6 +195,8 @@ class ClusterPool:
         self.clusters: dict[str, TargetCluster] = {}
         self.timings: dict[str, dict[str, float]] = {}
         self._byo: TargetCluster | None = None
+        # A target whose start failed fails every later test the same way instead of retrying.
+        self.failed: dict[str, BaseException] = {}
 
     def get(self, target: str) -> TargetCluster:
         """The cluster for ``target``, started and seeded on first use, reset to its seed state."""
@@ -204,8 +206,14 @@ class ClusterPool:
                 raise TargetUnavailable(
                     f"REGPLAN_TEST_KUBECONFIG is an {c.target} cluster; this test needs {target}"
                 )
+        elif target in self.failed:
+            raise RuntimeError(f"the {target} control plane failed to start earlier: {self.failed[target]}")
         elif target not in self.clusters:
-            self.clusters[target] = self._start(target)
+            try:
+                self.clusters[target] = self._start(target)
+            except Exception as e:
+                self.failed[target] = e
+                raise
             return self.clusters[target]  # fresh from seeding: already clean
         else:
             c = self.clusters[target]

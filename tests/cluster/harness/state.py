@@ -49,6 +49,16 @@ META_CONTENT = ("labels", "annotations", "finalizers", "ownerReferences")
 
 Key = tuple[str, str, str]  # kind, namespace, name
 
+# Created by the apiserver itself, possibly just after the baseline was taken: never "extras".
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+
+
+def protected(k: Key) -> bool:
+    kind, _, name = k
+    if kind == "Namespace":
+        return name in PROTECTED_NAMESPACES
+    return kind in ("ClusterRole", "ClusterRoleBinding") and name.startswith("system:")
+
 
 def key_of(obj: Obj, kind: str) -> Key:
     md = obj["metadata"]
@@ -123,7 +133,7 @@ class Snapshot:
                 continue
             if base is not None and k[0] in RESTORE:
                 continue  # same name, recreated by the test: restored below (PUT) instead
-            if self.byo and not made_by_us(o):
+            if protected(k) or (self.byo and not made_by_us(o)):
                 continue
             extras.append((k, o))
         self._delete_all(kube, extras, timeout)
