@@ -161,6 +161,11 @@ def _read_profile(name: str, path: Path, builtin: bool) -> tuple[Profile, Any]:
         raise InvalidInput(
             f"{shown}:{yamlio.line_of(doc, unknown[0])}: unknown profile field {unknown[0]!r}; "
             "valid: description, targets, values, extends"
+            + (
+                "; templates are shared by all profiles: use `extends: <profile>`"
+                if "template" in unknown
+                else ""
+            )
         )
     extends = doc.get("extends")
     if extends is not None and not isinstance(extends, str):

@@ -164,3 +164,17 @@ def test_deploymentconfig_valid() -> None:
             "template": dc["spec"]["template"],
         }
         kubernetes_validate.validate(pod_template, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize(
+    "script",
+    sorted((ROOT / "golden" / "render").rglob("*.oc.sh")),
+    ids=lambda p: str(p.relative_to(ROOT / "golden")),
+)
+def test_oc_scripts_are_valid_shell_without_secret_values(script: Path) -> None:
+    import subprocess
+
+    text = script.read_text()
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    for fake in golden.FAKE_ENV.values():
+        assert fake not in text  # -o oc references the sources, never the values
