@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import JSON_PATCH, ApiError, AuditLog, Kube, TargetCluster, is_write
+from harness import APPLY_PATCH, JSON_PATCH, ApiError, AuditLog, Kube, TargetCluster, is_write
 from harness.audit import parse_line
 from harness.cluster import kubectl
 from harness.process import ManagedProcess, ProcessDied
@@ -163,6 +163,48 @@ def test_ocp3_seed_has_the_dc_and_no_operator_api(ocp3_cluster: TargetCluster) -
             content_type="application/strategic-merge-patch+json",
         )
     assert err.value.status == 415
+
+
+def test_stale_resource_version_is_a_real_conflict(cluster: TargetCluster) -> None:
+    cm = cluster.admin.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": cluster.namespace}}
+    )
+    cluster.admin.patch("ConfigMap", "x", {"data": {"k": "v"}}, cluster.namespace)  # someone else writes
+    cm["data"] = {"k": "mine"}
+    with pytest.raises(ApiError) as err:
+        cluster.admin.replace(cm)  # PUT with the old resourceVersion
+    assert err.value.status == 409 and err.value.reason == "Conflict"
+    assert (
+        "the object has been modified; please apply your changes to the latest version" in err.value.message
+    )
+
+
+def test_server_side_apply_reports_field_manager_conflicts(ocp4_cluster: TargetCluster) -> None:
+    c = ocp4_cluster
+    body = {
+        "apiVersion": "imageregistry.operator.openshift.io/v1",
+        "kind": "Config",
+        "metadata": {"name": "cluster"},
+        "spec": {"replicas": 1},
+    }
+    # force: the seed's creator owns spec.replicas (2) until "operator" takes it.
+    c.admin.patch(
+        "Config",
+        "cluster",
+        body,
+        content_type=APPLY_PATCH,
+        query={"fieldManager": "operator", "force": "true"},
+    )
+    with pytest.raises(ApiError) as err:
+        c.admin.patch(
+            "Config",
+            "cluster",
+            dict(body, spec={"replicas": 3}),
+            content_type=APPLY_PATCH,
+            query={"fieldManager": "regplan"},
+        )
+    assert err.value.status == 409
+    assert 'conflict with "operator"' in err.value.message and ".spec.replicas" in err.value.message
 
 
 # -- reset ---------------------------------------------------------------------------------------------
@@ -326,11 +368,12 @@ def test_kubeconfig_contexts_work_with_kubectl(cluster: TargetCluster) -> None:
 
 
 def test_proxy_adds_latency_and_injects_faults(cluster: TargetCluster) -> None:
-    if cluster.control_plane is None:
+    cp = cluster.control_plane
+    if cp is None:
         pytest.skip("the proxy serves with the local apiserver's cert: not on a brought cluster")
     with cluster.proxy(latency_ms=100) as p:
         assert p.kubeconfig is not None
-        via = Kube(p.url, str(cluster.control_plane.ca_file), cluster.control_plane.admin_token)  # type: ignore[union-attr]
+        via = Kube(p.url, str(cp.ca_file), cp.admin_token)
         t0 = time.monotonic()
         via.get("Namespace", cluster.namespace)
         assert time.monotonic() - t0 >= 0.1

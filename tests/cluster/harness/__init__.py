@@ -12,10 +12,11 @@ from __future__ import annotations
 from .audit import AuditLog, AuditWrite
 from .binaries import BinariesMissing, find_binaries
 from .cluster import ClusterPool, TargetCluster, TargetUnavailable
-from .kube import JSON_PATCH, MERGE_PATCH, ApiError, Kube
+from .kube import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, ApiError, Kube
 from .proxy import ApiProxy, is_write, matching
 
 __all__ = [
+    "APPLY_PATCH",
     "JSON_PATCH",
     "MERGE_PATCH",
     "ApiError",
