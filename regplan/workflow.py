@@ -28,7 +28,7 @@ from regplan import snapshot as snapmod
 from regplan import status as statusmod
 from regplan import views
 from regplan.errors import ExitCode, InvalidInput, RegplanError, StaleError
-from regplan.model import LiveQuery, LiveState, Obj, Ref, Target
+from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, Verb
 from regplan.normalize import mask_secret
 
 if TYPE_CHECKING:
@@ -175,10 +175,16 @@ def make_plan(
     result = planmod.make_plan(
         rendered, state, values_digest=rendered.values.digest(), values_record=values_record(rendered.values)
     )
-    if state.server_dry_run and live.snapshot is None and result.writes and not result.errors:
+    # DELETEs are never dry-run from plan: the apiserver ignores the dryRun query parameter of a DELETE
+    # that has a body (DeleteOptions with preconditions), so a "dry" delete would really delete. What
+    # the delete's preconditions would check (uid, resourceVersion) apply re-checks before writing.
+    # The create half of a replace is skipped too: until the delete runs the server can only say "exists".
+    replaced = {w.ref for w in result.writes if w.verb is Verb.DELETE}
+    checked = [w for w in result.writes if w.ref not in replaced]
+    if state.server_dry_run and live.snapshot is None and checked and not result.errors:
         if progress:
-            progress(f"checking {len(result.writes)} write(s) with a server-side dry run\n")
-        result.diagnostics.extend(live.cluster.dry_run(result.writes))
+            progress(f"checking {len(checked)} write(s) with a server-side dry run\n")
+        result.diagnostics.extend(live.cluster.dry_run(checked))
     return result
 
 

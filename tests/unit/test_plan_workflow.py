@@ -150,3 +150,46 @@ def test_saved_plan_refuses_when_the_profile_renders_differently(tmp_path: Path)
     plan_file.write_text(json.dumps(doc))
     with pytest.raises(StaleError, match="no longer renders"):
         workflow.load_plan(plan_file, environ={})
+
+
+class FakeCluster:
+    """Stands in for cluster.Cluster: answers reads from a snapshot, records what is dry-run."""
+
+    def __init__(self, snapshot_path: Path) -> None:
+        from regplan import snapshot
+
+        self.objects = snapshot.read_objects(snapshot_path)
+        self.dry_runs: list[list[object]] = []
+
+    def read(self, query: object) -> object:
+        from regplan import snapshot
+
+        live = snapshot.answer(self.objects, query, source="cluster fake")  # type: ignore[arg-type]
+        live.server_dry_run = True
+        return live
+
+    def dry_run(self, writes: list[object]) -> list[object]:
+        self.dry_runs.append(list(writes))
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def test_plan_never_dry_runs_a_delete_nor_the_create_of_a_replace() -> None:
+    # A DELETE with a DeleteOptions body ignores ?dryRun=All on the apiserver: it would really delete.
+    fake = FakeCluster(ROOT / "examples/snapshots/ocp4-pvc-pending.yaml")
+    live = workflow.Live(snapshot=None, kubeconfig=None, context=None)
+    live._cluster = fake  # type: ignore[assignment]
+    plan = workflow.make_plan(
+        profile="ebs-gp2-rwo",
+        values_files=[],
+        sets=[],
+        profiles_dir=None,
+        target="ocp4",
+        live=live,
+        environ={},
+    )
+    assert [w.verb for w in plan.writes] == [Verb.DELETE, Verb.CREATE, Verb.PATCH]
+    (checked,) = fake.dry_runs
+    assert [w.verb for w in checked] == [Verb.PATCH]  # type: ignore[attr-defined]
