@@ -118,7 +118,9 @@ def _redact_env(e: Obj) -> str:
         src = e["valueFrom"]
         ref = src.get("secretKeyRef") or src.get("configMapKeyRef") or src.get("fieldRef") or {}
         return f"{name} from {next(iter(src), '?')} {ref.get('name') or ref.get('fieldPath') or ''}".rstrip()
-    if any(fnmatch.fnmatchcase(name.upper(), p) for p in REDACT_NAMES):
+    value = str(e.get("value", ""))
+    # A file path (REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key) names where a secret is, not the secret.
+    if any(fnmatch.fnmatchcase(name.upper(), p) for p in REDACT_NAMES) and not value.startswith("/"):
         return f"{name}=(redacted)"
     return f"{name}={e.get('value', '')}"
 

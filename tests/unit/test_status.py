@@ -47,6 +47,7 @@ def test_ocp3_emptydir_reads_volumes_and_redacts_secret_env() -> None:
     assert "registry-certificates: secret" in s["volumes"]  # type: ignore[operator]
     text = json.dumps(s)
     assert "REGISTRY_HTTP_SECRET=(redacted)" in text
+    assert "REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key" in text  # a path is not a secret
     assert "c2VjcmV0LXJlcGxhY2VkLWJ5LXRoZS1yZWNvcmRlcg" not in text
 
 
