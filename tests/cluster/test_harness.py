@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import APPLY_PATCH, JSON_PATCH, ApiError, AuditLog, Kube, TargetCluster, is_write
+from harness import (
+    APPLY_PATCH,
+    JSON_PATCH,
+    ApiError,
+    AuditLog,
+    ClusterPool,
+    Kube,
+    TargetCluster,
+    controlplane,
+    is_write,
+)
 from harness.audit import parse_line
 from harness.cluster import kubectl
 from harness.process import ManagedProcess, ProcessDied
@@ -417,3 +428,25 @@ def test_a_dying_process_reports_its_log(tmp_path: Path) -> None:
         p.check()
     assert "exited with code 3" in str(err.value)
     assert "bind: address already in use" in str(err.value)
+
+
+def test_start_retries_when_a_free_port_was_taken(
+    cluster_pool: ClusterPool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if cluster_pool.binaries is None:
+        pytest.skip("needs the local binaries")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    real = controlplane.free_port
+    ports = iter([taken.getsockname()[1]])  # etcd's client port: already in use
+    monkeypatch.setattr(controlplane, "free_port", lambda: next(ports, None) or real())
+    cp = controlplane.ControlPlane(cluster_pool.binaries, tmp_path / "cp")
+    try:
+        cp.start()
+        assert cp.admin().request("GET", "/readyz", timeout=5) is not None
+        assert "address already in use" in (tmp_path / "cp" / "etcd.log").read_text()
+    finally:
+        cp.stop()
+        taken.close()
+    assert not any(p.alive() for p in cp.processes)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -132,7 +133,20 @@ class ControlPlane:
         )
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    def start(self, timeout: float = 120.0) -> None:
+    def start(self, timeout: float = 120.0, attempts: int = 3) -> None:
+        """Start all three; retried when a port picked free was taken meanwhile (other sessions on
+        the machine start control planes too)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(timeout)
+                return
+            except ProcessDied as e:
+                if "address already in use" not in str(e) or attempt == attempts:
+                    raise
+                self.processes.clear()
+                shutil.rmtree(self.workdir / "etcd", ignore_errors=True)
+
+    def _start_once(self, timeout: float) -> None:
         t0 = time.monotonic()
         w = self.workdir
         w.mkdir(parents=True, exist_ok=True)
