@@ -33,6 +33,20 @@ OCP4_SECRET_KEYS: dict[str, str] = {
 _OUT_FILE = re.compile(r"^[0-9]{2}-[a-z]+-[a-z0-9.-]+\.yaml$")
 
 
+# The partial DeploymentConfig relies on a strategic merge (lists merged by name), which `oc apply` does for
+# the DeploymentConfigs it knows; a client that does not know the type (kubectl) sends a JSON merge patch,
+# which REPLACES the lists: volumes such as registry-certificates and the container's image would be lost.
+# Measured with kubectl against the test control plane's DeploymentConfig CRD (docs in the README).
+DC_NOTE = (
+    "# The DeploymentConfig below is PARTIAL (what regplan owns): apply it with `oc apply`, which merges\n"
+    "# volumes, containers and env by name; kubectl would replace those lists. Or use `regplan apply`.\n"
+)
+
+
+def _dc_note(objects: list[Obj]) -> str:
+    return DC_NOTE if any(o.get("kind") == "DeploymentConfig" for o in objects) else ""
+
+
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise InvalidInput(f"--output {fmt!r}: valid for render: {', '.join(FORMATS)}")
@@ -41,7 +55,7 @@ def check_format(fmt: str) -> None:
 def format_rendered(rendered: Rendered, fmt: str) -> str:
     """The rendered objects as ``yaml`` (multi-document), ``json`` (a List) or ``oc`` (commands)."""
     if fmt == "yaml":
-        return yamlio.dump_all(rendered.objects)
+        return _dc_note(rendered.objects) + yamlio.dump_all(rendered.objects)
     if fmt == "json":
         doc = {"apiVersion": "v1", "kind": "List", "items": rendered.objects}
         return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
@@ -66,7 +80,7 @@ def write_dir(rendered: Rendered, out_dir: Path) -> list[Path]:
     written: list[Path] = []
     for name, obj in zip(names, rendered.objects, strict=True):
         path = out_dir / name
-        path.write_text(yamlio.dump(obj), encoding="utf-8")
+        path.write_text(_dc_note([obj]) + yamlio.dump(obj), encoding="utf-8")
         written.append(path)
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
