@@ -245,6 +245,7 @@ def make_plan(
         live_obj = _find(live, ref)
         change = _plan_object(desired, live_obj, live, diags)
         changes.append(change)
+    changes = _operator_safe_order(changes, live)
     diags.extend(_context_checks(objects, changes, live))
     for c in changes:
         if c.action is Action.BLOCKED:
@@ -259,6 +260,30 @@ def make_plan(
         desired=objects,
         values_record=values_record or {},
     )
+
+
+def _operator_safe_order(changes: list[ObjectChange], live: LiveState) -> list[ObjectChange]:
+    """Dependency order, except one case: on 4.x, while ``spec.storage.pvc.claim`` is "" the operator
+    creates a missing image-registry-storage claim itself (ReadWriteMany, DOMAIN.md), so deleting the
+    claim before the Config names it would race the operator into recreating the very claim being
+    replaced. Then the Config patch (which names the claim) goes first."""
+    cfg = next((c for c in changes if c.ref.kind == "Config" and c.action is Action.UPDATE), None)
+    first_replace = next(
+        (
+            i
+            for i, c in enumerate(changes)
+            if c.ref.kind == "PersistentVolumeClaim" and c.action is Action.REPLACE
+        ),
+        None,
+    )
+    if cfg is None or first_replace is None:
+        return changes
+    live_cfg = _find(live, cfg.ref) or {}
+    pvc = ((live_cfg.get("spec") or {}).get("storage") or {}).get("pvc")
+    if not isinstance(pvc, dict) or pvc.get("claim"):
+        return changes
+    rest = [c for c in changes if c is not cfg]
+    return [*rest[:first_replace], cfg, *rest[first_replace:]]
 
 
 def _find(live: LiveState, ref: Ref) -> Obj | None:

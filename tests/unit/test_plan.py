@@ -369,3 +369,16 @@ def test_odf_rbd_class_cannot_give_rwx() -> None:
         R([pvc(["ReadWriteMany"], klass="ocs-storagecluster-ceph-rbd")]), state(classes=(klass,))
     )
     assert any("cannot give ReadWriteMany" in d.message for d in plan.errors)
+
+
+def test_config_naming_the_claim_goes_before_a_replace_while_the_operator_would_recreate_it() -> None:
+    desired = [pvc(["ReadWriteOnce"]), cfg({"pvc": {"claim": "image-registry-storage"}, "s3": None})]
+    pending = pvc(["ReadWriteMany"], phase="Pending")
+    unnamed = make_plan(R(desired), state(pending, cfg({"pvc": {"claim": ""}}, replicas=2, rv="8")))
+    assert [(w.ref.kind, w.verb) for w in unnamed.writes] == [
+        ("Config", Verb.PATCH),
+        ("PersistentVolumeClaim", Verb.DELETE),
+        ("PersistentVolumeClaim", Verb.CREATE),
+    ]
+    named = make_plan(R(desired), state(pending, cfg({"pvc": {"claim": "image-registry-storage"}}, 2, "8")))
+    assert [w.ref.kind for w in named.writes] == ["PersistentVolumeClaim", "PersistentVolumeClaim", "Config"]
