@@ -607,7 +607,7 @@ def _class_checks(ref: Ref, spec: Obj, live: LiveState) -> list[Diagnostic]:
             Diagnostic(
                 f"{ref} spec.storageClassName",
                 f"StorageClass {name} not found on the cluster",
-                origin=live.source,
+                origin="live StorageClasses",  # not the source: a snapshot plan must equal the live one
                 hint="create it or set claim.storageClass",
                 severity="error",
             )
