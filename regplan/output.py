@@ -12,6 +12,7 @@ with placeholder secrets that are then replaced by shell expansions of their sou
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 from pathlib import Path
@@ -71,28 +72,40 @@ def write_dir(rendered: Rendered, out_dir: Path) -> list[Path]:
     """One file per object plus ``kustomization.yaml`` listing them, ready for a GitOps tool.
 
     Files from an earlier run that look like ours (``NN-kind-name.yaml``) and are no longer rendered are
-    removed, so the directory is exactly the rendered state; other files are left alone.
+    removed, so the directory is exactly the rendered state; other files are left alone. Secret files are
+    created readable by their owner only (they hold the keys).
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InvalidInput(f"--out-dir {out_dir}: exists and is not a directory")
-    out_dir.mkdir(parents=True, exist_ok=True)
     names = [file_name(i, obj) for i, obj in enumerate(rendered.objects, start=1)]
-    written: list[Path] = []
-    for name, obj in zip(names, rendered.objects, strict=True):
-        path = out_dir / name
-        path.write_text(_dc_note([obj]) + yamlio.dump(obj), encoding="utf-8")
-        written.append(path)
+    files = [
+        (name, _dc_note([obj]) + yamlio.dump(obj), obj["kind"] == "Secret")
+        for name, obj in zip(names, rendered.objects, strict=True)
+    ]
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": names,
     }
-    kpath = out_dir / "kustomization.yaml"
-    kpath.write_text(yamlio.dump(kustomization), encoding="utf-8")
-    written.append(kpath)
-    for old in sorted(out_dir.iterdir()):
-        if _OUT_FILE.match(old.name) and old.name not in names:
-            old.unlink()
+    files.append(("kustomization.yaml", yamlio.dump(kustomization), False))
+    written: list[Path] = []
+    try:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise InvalidInput(f"--out-dir {out_dir}: exists and is not a directory")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, text, secret in files:
+            path = out_dir / name
+            if secret:
+                path.unlink(missing_ok=True)  # a new file gets the mode below; an old one might be wider
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(text)
+            else:
+                path.write_text(text, encoding="utf-8")
+            written.append(path)
+        for old in sorted(out_dir.iterdir()):
+            if _OUT_FILE.match(old.name) and old.name not in names:
+                old.unlink()
+    except OSError as err:
+        raise InvalidInput(f"--out-dir {out_dir}: {err.strerror or err}") from None
     return written
 
 

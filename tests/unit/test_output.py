@@ -131,3 +131,17 @@ def test_kubectl_kustomize_accepts_out_dir(tmp_path: Path, profile: str, target:
     )
     assert p.returncode == 0, p.stderr
     assert list(yaml.safe_load_all(p.stdout)) == r.objects  # kustomize keeps the nulls that mean "remove"
+
+
+def test_write_dir_secret_files_are_private_and_errors_are_invalid_input(tmp_path: Path) -> None:
+    r = rendered(
+        "aws-s3", "s3.bucket=b-1", "s3.region=r", "s3.accessKeyFrom=env:AK", "s3.secretKeyFrom=env:SK"
+    )
+    written = output.write_dir(r, tmp_path / "out")
+    secret = next(p for p in written if "-secret-" in p.name)
+    assert secret.stat().st_mode & 0o777 == 0o600
+    (tmp_path / "file").write_text("")
+    with pytest.raises(InvalidInput, match="not a directory"):
+        output.write_dir(r, tmp_path / "file")
+    with pytest.raises(InvalidInput, match="--out-dir"):
+        output.write_dir(r, tmp_path / "file" / "sub")
