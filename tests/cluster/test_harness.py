@@ -301,6 +301,20 @@ def test_provisioning_failed_event_and_operator_condition(ocp4_cluster: TargetCl
     assert conds["Available"]["status"] == "True"  # others kept
 
 
+@pytest.mark.parametrize("cluster", ["ocp4", "ocp3"], indirect=True)
+def test_no_spurious_provisioning_events_and_external_provisioning(cluster: TargetCluster) -> None:
+    cluster.admin.create(pvc("registry", cluster.namespace, cls="glusterfs-storage", mode="ReadWriteMany"))
+    time.sleep(1.5)  # the binder syncs a new claim at once; nothing may come of it (no provisioners)
+    assert cluster.events("registry") == []
+    cluster.emit_external_provisioning("registry")
+    (ev,) = cluster.events("registry")
+    assert ev["reason"] == "ExternalProvisioning" and ev["type"] == "Normal"
+    assert ev["message"].startswith(
+        "Waiting for a volume to be created either by the external provisioner 'kubernetes.io/glusterfs' or "
+        "manually by the system administrator."
+    )
+
+
 # -- audit ---------------------------------------------------------------------------------------------
 
 

@@ -115,6 +115,9 @@ class TargetCluster:
     def emit_provisioning_failed(self, name: str, namespace: str | None = None, **kw: Any) -> Obj:
         return controllers.emit_provisioning_failed(self.admin, name, namespace or self.namespace, **kw)
 
+    def emit_external_provisioning(self, name: str, namespace: str | None = None) -> Obj:
+        return controllers.emit_external_provisioning(self.admin, name, namespace or self.namespace)
+
     def grant(self, rules: list[dict[str, Any]], namespace: str | None = None, **kw: Any) -> None:
         controllers.grant(self.admin, rules, namespace=namespace, **kw)
 

@@ -5,6 +5,8 @@
 - ``report_condition`` / ``patch_config_status``: what the image-registry operator reports on
   ``Config/cluster`` status.
 - ``emit_provisioning_failed``: the Warning event gp2 (EBS) gives a ReadWriteMany claim (DOMAIN.md).
+- ``emit_external_provisioning``: the Normal event the binder gives a claim whose CSI provisioner has
+  not answered yet (kube-controller-manager runs with dynamic provisioning off, see controlplane.py).
 - ``grant``: give the ``limited`` user some rights (Role/ClusterRole + binding).
 """
 
@@ -136,6 +138,26 @@ def emit_provisioning_failed(kube: Kube, name: str, namespace: str, *, why: str 
         pvc,
         reason="ProvisioningFailed",
         message=f'Failed to provision volume with StorageClass "{cls}": {why}',
+    )
+
+
+def emit_external_provisioning(kube: Kube, name: str, namespace: str) -> Obj:
+    """``ExternalProvisioning``: the claim waits for its CSI provisioner (text of pv_controller.go)."""
+    pvc = kube.get("PersistentVolumeClaim", name, namespace)
+    pvc.setdefault("kind", "PersistentVolumeClaim")
+    cls = pvc["spec"].get("storageClassName") or ""
+    sc = kube.get_or_none("StorageClass", cls) if cls else None
+    provisioner = (sc or {}).get("provisioner", "")
+    return emit_event(
+        kube,
+        pvc,
+        reason="ExternalProvisioning",
+        type_="Normal",
+        message=(
+            f"Waiting for a volume to be created either by the external provisioner '{provisioner}' or "
+            "manually by the system administrator. If volume creation is delayed, please verify that the "
+            "provisioner is running and correctly registered."
+        ),
     )
 
 

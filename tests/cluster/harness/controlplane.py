@@ -250,8 +250,13 @@ class ControlPlane:
                 f"--controllers={','.join(KCM_CONTROLLERS)}",
                 "--use-service-account-credentials=false",
                 "--leader-elect=false",
-                # Resync unbound claims every second so pre-bound PVs (controllers.bind_pvc) bind fast.
-                "--pvclaimbinder-sync-period=1s",
+                # No provisioning attempts: there are no provisioners here, and kcm 1.37 answers the
+                # in-tree names of the seed classes (kubernetes.io/glusterfs, removed in 1.26) with a
+                # repeated "ProvisioningFailed: no volume plugin matched" a real 3.11 cluster never
+                # shows. The harness plays the provisioner (controllers.bind_pvc / emit_*), so the
+                # events a test sees are the ones it asked for, plus the binder's real
+                # WaitForFirstConsumer.
+                "--enable-dynamic-provisioning=false",
                 "--bind-address=127.0.0.1",
                 f"--secure-port={free_port()}",
                 f"--cert-dir={w / 'kcm-certs'}",
