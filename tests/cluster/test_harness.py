@@ -428,6 +428,22 @@ def test_proxy_adds_latency_and_injects_faults(cluster: TargetCluster) -> None:
             assert out.stdout.split() == ["persistentvolumeclaim/one"]
 
 
+def test_proxy_callback_races_a_write_into_a_real_conflict(ocp4_cluster: TargetCluster) -> None:
+    c = ocp4_cluster
+    cp = c.control_plane
+    if cp is None:
+        pytest.skip("needs the local control plane")
+    with c.proxy() as p:
+        via = Kube(p.url, str(cp.ca_file), cp.admin_token, user_agent="regplan/0.0-test")
+        cfg = via.get("Config", "cluster")
+        p.on_nth(1, lambda req: c.touch("Config", "cluster"))  # someone writes just before us
+        cfg["spec"]["replicas"] = 1
+        with pytest.raises(ApiError) as err:
+            via.replace(cfg)
+        assert err.value.status == 409
+    assert c.admin.get("Config", "cluster")["spec"]["replicas"] == 2
+
+
 def test_a_dying_process_reports_its_log(tmp_path: Path) -> None:
     p = ManagedProcess(
         "fake",

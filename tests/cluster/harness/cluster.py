@@ -31,7 +31,7 @@ from . import controllers
 from .audit import AuditLog
 from .binaries import Binaries, cache_root
 from .controlplane import ControlPlane
-from .kube import ApiError, Kube, Obj
+from .kube import KINDS, ApiError, Kube, Obj
 from .proxy import ApiProxy
 from .seed import REGISTRY_NAMESPACE, seed
 from .state import Snapshot
@@ -117,6 +117,10 @@ class TargetCluster:
 
     def emit_external_provisioning(self, name: str, namespace: str | None = None) -> Obj:
         return controllers.emit_external_provisioning(self.admin, name, namespace or self.namespace)
+
+    def touch(self, kind: str, name: str, namespace: str | None = None) -> Obj:
+        ns = namespace if namespace is not None else (self.namespace if KINDS[kind].namespaced else None)
+        return controllers.touch(self.admin, kind, name, ns)
 
     def grant(self, rules: list[dict[str, Any]], namespace: str | None = None, **kw: Any) -> None:
         controllers.grant(self.admin, rules, namespace=namespace, **kw)

@@ -161,6 +161,13 @@ def emit_external_provisioning(kube: Kube, name: str, namespace: str) -> Obj:
     )
 
 
+def touch(kube: Kube, kind: str, name: str, namespace: str | None = None) -> Obj:
+    """Write the object without changing its content that matters (an annotation): a new
+    resourceVersion, as when someone else writes between regplan's read and its write."""
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")
+    return kube.patch(kind, name, {"metadata": {"annotations": {"regplan.test/touched": stamp}}}, namespace)
+
+
 def grant(
     kube: Kube,
     rules: list[dict[str, Any]],

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-Action = Literal["reset", "503"]
+Action = Literal["reset", "503", "call"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,9 @@ class Fault:
     seen: int = 0
     fired: list[Request] = field(default_factory=list)
     repeat: bool = False  # also fire on every later match
+    # For action "call": run before the request is forwarded (it is then forwarded normally), e.g. to
+    # change the object behind the client's back between its read and its write.
+    callback: Callable[[Request], object] | None = None
 
 
 class _Closed(Exception):
@@ -148,6 +151,20 @@ class ApiProxy:
             self.faults.append(f)
         return f
 
+    def on_nth(
+        self,
+        nth: int,
+        callback: Callable[[Request], object],
+        predicate: Callable[[Request], bool] = is_write,
+        *,
+        repeat: bool = False,
+    ) -> Fault:
+        """Run ``callback`` just before forwarding the ``nth`` request matching ``predicate``."""
+        f = Fault(predicate, nth, "call", repeat=repeat, callback=callback)
+        with self._lock:
+            self.faults.append(f)
+        return f
+
     def clear(self) -> None:
         with self._lock:
             self.faults.clear()
@@ -194,6 +211,8 @@ class ApiProxy:
             threading.Thread(target=self._serve, args=(c,), name="api-proxy-conn", daemon=True).start()
 
     def _decide(self, req: Request) -> Action | None:
+        callbacks: list[Callable[[Request], object]] = []
+        action: Action | None = None
         with self._lock:
             self.requests.append(req)
             for f in self.faults:
@@ -201,8 +220,13 @@ class ApiProxy:
                     f.seen += 1
                     if f.seen == f.nth or (f.repeat and f.seen > f.nth):
                         f.fired.append(req)
-                        return f.action
-        return None
+                        if f.action == "call" and f.callback is not None:
+                            callbacks.append(f.callback)
+                        elif action is None:
+                            action = f.action
+        for cb in callbacks:  # outside the lock: a callback may talk to the apiserver
+            cb(req)
+        return action
 
     def _serve(self, raw: socket.socket) -> None:
         up: ssl.SSLSocket | None = None
