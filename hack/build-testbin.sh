@@ -39,6 +39,16 @@ LDFLAGS="-s -w"
 start_all=$(date +%s)
 log() { printf '[build-testbin %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# `go mod download -json MOD@VER` -> one field of its answer; Go's own error (and exit 1) if it failed.
+modfield() {
+    go mod download -json "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if d.get("Error") or sys.argv[1] not in d:
+    sys.exit("go mod download " + sys.argv[2] + ": " + str(d.get("Error", "no " + sys.argv[1])))
+print(d[sys.argv[1]])' "$2" "$1"
+}
+
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/regplan-testbin.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -85,7 +95,7 @@ build_k8s() {
     # to its published tag instead. The list comes from its own go.mod; exact
     # v0.0.0 only (k8s.io/utils and kube-openapi use real pseudo-versions).
     local gomod
-    gomod="$(go mod download -json "k8s.io/kubernetes@$ver" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')" || return 1
+    gomod="$(modfield "k8s.io/kubernetes@$ver" GoMod)" || { rmdir "$dir" 2>/dev/null; return 1; }
     {
         echo "require k8s.io/kubernetes $ver"
         grep -E '^\s*k8s\.io/[A-Za-z0-9._/-]+ v0\.0\.0(\s|$)' "$gomod" | awk -v s="$staging" '{print "replace " $1 " => " $1 " " s}' | sort -u
@@ -110,7 +120,7 @@ fetch_crd() {
     fi
     mkdir -p "$dir"
     local src
-    src="$(go mod download -json "github.com/openshift/api@$OPENSHIFT_API_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+    src="$(modfield "github.com/openshift/api@$OPENSHIFT_API_VERSION" Dir)"
     cp "$src/imageregistry/v1/zz_generated.crd-manifests/00_configs.crd.yaml" "$f.tmp"
     chmod 644 "$f.tmp"
     mv "$f.tmp" "$f"
