@@ -296,6 +296,9 @@ def apply_plan(
 
     from regplan import lock as lease
 
+    # Checked before the lock too, so that a stale plan is refused without a single write (the Lease is
+    # one), and again under the lock, where no other apply can change things between check and writes.
+    check_fresh(plan, cluster)
     namespace = REGISTRY_NAMESPACE[plan.target]
     held = lease.acquire(cluster, namespace, timeout=lock_timeout, progress=say)
     cluster.on_retry = say
@@ -324,7 +327,9 @@ def apply_plan(
                 break
     finally:
         cluster.on_retry = None
-        held.release()
+        problem = held.release()
+        if problem:
+            say(problem)
     report.objects = object_states(plan, report.steps)
     if report.exit_code is ExitCode.OK and wait:
         _wait(plan, cluster, report, timeout=timeout, poll=poll, say=say)

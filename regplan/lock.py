@@ -12,7 +12,6 @@ a no-op apply makes zero write requests.
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
 import socket
@@ -140,14 +139,14 @@ class Lock:
         if self.lost:
             raise StaleError(f"lost the apply lock Lease {self.ref}: {self.lost}")
 
-    def release(self) -> None:
+    def release(self) -> str:
+        """Give the lock back; returns "" or why it could not be deleted (it then expires by itself)."""
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
         with self._mutex:
             meta = self.lease.get("metadata") or {}
-            # someone took it over after expiry, it is gone, or the cluster is down: it expires anyway
-            with contextlib.suppress(ClusterError, StaleError):
+            try:
                 self.cluster.write(
                     Write(
                         self.ref,
@@ -156,6 +155,13 @@ class Lock:
                         resource_version=meta.get("resourceVersion"),
                     )
                 )
+            except ConflictError:
+                return ""  # taken over after expiry, or already gone: not ours any more
+            except (ClusterError, StaleError) as err:
+                return (
+                    f"could not release the lock Lease {self.ref} ({err}); it expires after {self.duration}s"
+                )
+        return ""
 
     def __enter__(self) -> Lock:
         return self
