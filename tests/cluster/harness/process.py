@@ -10,6 +10,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGKILL when the parent dies (Linux), so a pytest killed with
+    SIGKILL (a CI timeout) leaves no apiserver behind; fixtures' teardown covers every other exit."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class ProcessDied(RuntimeError):
     """A control plane process exited while it was supposed to be running."""
 
@@ -39,6 +51,7 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         finally:
             log.close()
