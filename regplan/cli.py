@@ -41,7 +41,7 @@ ProfilesDirOpt = Annotated[
     typer.Option("--profiles-dir", envvar="REGPLAN_PROFILES_DIR", help="Directory of user profiles."),
 ]
 KubeconfigOpt = Annotated[
-    str | None, typer.Option("--kubeconfig", help="Kubeconfig file(s); default $KUBECONFIG or ~/.kube/config.")
+    str | None, typer.Option("--kubeconfig", help="Kubeconfig file(s); default $KUBECONFIG, ~/.kube/config.")
 ]
 ContextOpt = Annotated[str | None, typer.Option("--context", help="Kubeconfig context to use.")]
 
@@ -207,7 +207,7 @@ def status_cmd(
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     target: Annotated[str, typer.Option("--target", help="auto, ocp4 or ocp3.")] = "auto",
-    snapshot: Annotated[Path | None, typer.Option("--snapshot", help="Read live state from this file.")] = None,
+    snapshot: Annotated[Path | None, typer.Option("--snapshot", help="Read live state from a file.")] = None,
     profiles_dir: ProfilesDirOpt = None,
     output: Annotated[str, typer.Option("--output", "-o", help="text or json.")] = "text",
 ) -> None:
@@ -229,7 +229,7 @@ def status_cmd(
 
 @app.command("golden")
 def golden_cmd(
-    check: Annotated[bool, typer.Option("--check", help="Compare with golden/; exit 2 on differences.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Compare with golden/; exit 2 on a diff.")] = False,
     update: Annotated[bool, typer.Option("--update", help="Rewrite the files under golden/.")] = False,
     root: Annotated[Path, typer.Option("--root", help="Project root holding golden/.")] = Path("."),
 ) -> None:

@@ -122,4 +122,4 @@ class LiveQuery:
     target: Target
     refs: tuple[Ref, ...] = ()
     storage_classes: tuple[str, ...] = ()
-    claims: tuple[tuple[str, str], ...] = ()  # (namespace, name): read their events and the pods mounting them
+    claims: tuple[tuple[str, str], ...] = ()  # (namespace, name): their events, pods mounting them
