@@ -11,6 +11,7 @@ the user sees every problem at once.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -354,6 +355,29 @@ def load_values(
 
     vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets)
     _read_secrets(vals, environ, files)
+    return vals
+
+
+def from_record(
+    *,
+    profile: str,
+    data: Mapping[str, Any],
+    secret_sources: Mapping[str, str],
+    targets: Sequence[str],
+    environ: Mapping[str, str],
+) -> Values:
+    """Rebuild the Values a plan file recorded, reading each secret again from its recorded source.
+
+    ``secret_sources`` maps a secret key (``s3.accessKey``) to its resolved source (``env:VAR`` or
+    ``file:/abs/path``). Problems (an unset variable, a missing file) land in ``Values.problems``.
+    """
+    merged: dict[str, Any] = copy.deepcopy(dict(data))
+    for key, source in secret_sources.items():
+        group, _, leaf = SECRET_SOURCES.get(key, "").partition(".")
+        if group and leaf:
+            merged.setdefault(group, {})[leaf] = source
+    vals = Values(profile=profile, data=merged, origins={}, targets=tuple(targets))
+    _read_secrets(vals, environ, [])
     return vals
 
 

@@ -130,18 +130,13 @@ def values_from_record(record: Mapping[str, Any], environ: Mapping[str, str]) ->
     """Rebuild Values from a plan file's record, reading each secret again from its recorded source."""
     from regplan import values
 
-    data = copy.deepcopy(dict(record.get("data") or {}))
-    for key, source in (record.get("secretSources") or {}).items():
-        group, _, leaf = str(values.SECRET_SOURCES.get(key, "")).partition(".")
-        if group and leaf:
-            data.setdefault(group, {})[leaf] = source  # the resolved source (absolute file path)
-    vals = values.Values(
+    vals = values.from_record(
         profile=str(record.get("profile", "")),
-        data=data,
-        origins={},
+        data=record.get("data") or {},
+        secret_sources=record.get("secretSources") or {},
         targets=tuple(record.get("targets") or ("ocp4", "ocp3")),
+        environ=environ,
     )
-    values._read_secrets(vals, environ, [])
     if vals.problems:
         raise StaleError(
             "the plan's secret sources cannot be read again: " + "; ".join(str(d) for d in vals.problems)
