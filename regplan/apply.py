@@ -78,7 +78,7 @@ class Check:
     """One post-write wait (claim bound, operator available, rollout)."""
 
     ref: Ref
-    ok: bool
+    ok: bool | None  # None: not waited for (an earlier check failed)
     detail: str
 
     def to_json(self) -> dict[str, Any]:
@@ -369,8 +369,14 @@ def _wait(
             del pending[ref]
             report.checks.append(Check(ref, verdict, detail))
             if not verdict:
+                # a terminal failure (ProvisioningFailed, Degraded): report it now, not at the timeout
                 report.error = f"{ref}: {detail}"
                 report.exit_code = ExitCode.CLUSTER
+                for other, last_seen in pending.items():
+                    report.checks.append(
+                        Check(other, None, f"not waited for after the failure above: {last_seen}")
+                    )
+                return
         if not pending:
             break
         if time.monotonic() >= deadline:
@@ -417,7 +423,8 @@ def report_text(report: ApplyReport) -> str:
         )
         lines.append(f"Objects: {states}")
     for c in report.checks:
-        lines.append(f"  {'ok' if c.ok else 'FAILED':<8} {c.ref}: {c.detail}")
+        mark = "ok" if c.ok else "skipped" if c.ok is None else "FAILED"
+        lines.append(f"  {mark:<8} {c.ref}: {c.detail}")
     done = report.writes_done
     total = len(report.steps)
     if report.exit_code is ExitCode.OK:
