@@ -451,3 +451,16 @@ def test_load_configuration_merges_several_files(tmp_path: Any) -> None:
     assert cfg.host == "https://two.example:6443"
     assert cfg.verify_ssl is True
     assert cfg.auth_settings()["BearerToken"]["value"] == "Bearer t2"
+
+
+def test_lean_import_only_in_the_cli_process() -> None:
+    import os
+
+    cli = ["/usr/bin/regplan", "plan"]
+    main = [os.path.join("site-packages", "regplan", "__main__.py"), "plan"]
+    assert c._lean_import_allowed({}, cli, {})
+    assert c._lean_import_allowed({}, main, {})
+    assert not c._lean_import_allowed({"pytest": object()}, cli, {})  # a host process may need the models
+    assert not c._lean_import_allowed({"kubernetes": object()}, cli, {})  # already imported in full
+    assert not c._lean_import_allowed({}, ["python", "-c"], {})
+    assert not c._lean_import_allowed({}, cli, {"REGPLAN_FULL_KUBERNETES_IMPORT": "1"})
