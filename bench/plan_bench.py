@@ -55,9 +55,9 @@ class Figures:
     def line(self) -> str:
         r = self.runs[-1]
         reqs = sorted({x.requests for x in self.runs})
+        lo, hi = (f(x.seconds for x in self.runs) * 1000 for f in (min, max))
         return (
-            f"{self.label:<48} median {self.median * 1000:7.0f} ms  "
-            f"(min {min(x.seconds for x in self.runs) * 1000:.0f}, max {max(x.seconds for x in self.runs) * 1000:.0f})  "
+            f"{self.label:<48} median {self.median * 1000:7.0f} ms  (min {lo:.0f}, max {hi:.0f})  "
             f"requests {'/'.join(map(str, reqs)):>5}  writes {r.writes}  dry-runs {r.dry_runs}  exit {r.code}"
         )
 
@@ -72,8 +72,14 @@ def control_plane(target: str = "ocp4") -> Iterator[TargetCluster]:
             pool.close()
 
 
-def timed(argv: Sequence[str], proxy: ApiProxy, agent: str, *, env: dict[str, str] | None = None,
-          stdin: str | None = None) -> Run:
+def timed(
+    argv: Sequence[str],
+    proxy: ApiProxy,
+    agent: str,
+    *,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+) -> Run:
     """Run one command through the proxy; count the requests whose user agent starts with ``agent``."""
     before = len(proxy.requests)
     t0 = time.perf_counter()
@@ -107,12 +113,26 @@ def add_noise(c: TargetCluster, n: int, namespaces: int = 10) -> float:
 
     def one(i: int) -> None:
         ns = names[i % namespaces]
-        c.admin.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"s-{i}", "namespace": ns},
-                        "stringData": {"k": "v"}})
-        c.admin.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                        "metadata": {"name": f"c-{i}", "namespace": ns},
-                        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "",
-                                 "resources": {"requests": {"storage": "1Gi"}}}})
+        c.admin.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": f"s-{i}", "namespace": ns},
+                "stringData": {"k": "v"},
+            }
+        )
+        c.admin.create(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": f"c-{i}", "namespace": ns},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": "",
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            }
+        )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(one, range(have, n)))
@@ -139,34 +159,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         results: list[Figures] = []
 
         add_noise(c, 10)
-        results.append(Figures(f"regplan plan, 10 noise objects x2", repeat(args.runs, lambda: timed(plan, p, "regplan/", env=env))))
+        results.append(
+            Figures(
+                "regplan plan, 10 noise objects x2",
+                repeat(args.runs, lambda: timed(plan, p, "regplan/", env=env)),
+            )
+        )
         took = add_noise(c, args.noise)
-        print(f"(created {args.noise} PVCs + {args.noise} Secrets in 10 namespaces in {took:.0f}s)", file=sys.stderr)
-        results.append(Figures(f"regplan plan, {args.noise} noise objects x2",
-                               repeat(args.runs, lambda: timed(plan, p, "regplan/", env=env))))
+        print(
+            f"(created {args.noise} PVCs + {args.noise} Secrets in 10 namespaces in {took:.0f}s)",
+            file=sys.stderr,
+        )
+        results.append(
+            Figures(
+                f"regplan plan, {args.noise} noise objects x2",
+                repeat(args.runs, lambda: timed(plan, p, "regplan/", env=env)),
+            )
+        )
 
         kubectl_fig: Figures | None = None
         if kube:
-            rendered = subprocess.run(regplan_argv("render", "-p", args.profile), capture_output=True, text=True,
-                                      check=True).stdout
+            rendered = subprocess.run(
+                regplan_argv("render", "-p", args.profile), capture_output=True, text=True, check=True
+            ).stdout
             with tempfile.TemporaryDirectory() as cache:
                 diff = [kube, "--kubeconfig", cfg, "--cache-dir", cache, "diff", "-f", "-"]
-                timed(diff, p, "kubectl/", env=env, stdin=rendered)  # warm kubectl's discovery cache, like an admin's
-                kubectl_fig = Figures("kubectl diff -f <rendered> (warm cache)",
-                                      repeat(args.runs, lambda: timed(diff, p, "kubectl/", env=env, stdin=rendered)))
+                timed(
+                    diff, p, "kubectl/", env=env, stdin=rendered
+                )  # warm kubectl's discovery cache, like an admin's
+                kubectl_fig = Figures(
+                    "kubectl diff -f <rendered> (warm cache)",
+                    repeat(args.runs, lambda: timed(diff, p, "kubectl/", env=env, stdin=rendered)),
+                )
             results.append(kubectl_fig)
 
-    print(f"\nregplan plan -p {args.profile} vs kubectl diff, {args.latency_ms:.0f} ms added per request, "
-          f"{args.runs} runs each (ocp4 seed state, test control plane)")
+    print(
+        f"\nregplan plan -p {args.profile} vs kubectl diff, {args.latency_ms:.0f} ms added per request, "
+        f"{args.runs} runs each (ocp4 seed state, test control plane)"
+    )
     for f in results:
         print("  " + f.line())
     small, big = results[0], results[1]
     same = {r.requests for r in small.runs} == {r.requests for r in big.runs}
-    print(f"  requests independent of cluster size: {'yes' if same else 'NO'} "
-          f"({small.runs[0].requests} with 10, {big.runs[0].requests} with {args.noise})")
+    print(
+        f"  requests independent of cluster size: {'yes' if same else 'NO'} "
+        f"({small.runs[0].requests} with 10, {big.runs[0].requests} with {args.noise})"
+    )
     if kubectl_fig is not None:
         ratio = big.median / kubectl_fig.median
-        print(f"  ratio regplan plan / kubectl diff: {ratio:.2f}x (aim <= 0.50x) {'OK' if ratio <= 0.5 else 'MISSED'}")
+        print(
+            f"  ratio regplan plan / kubectl diff: {ratio:.2f}x (aim <= 0.50x) "
+            f"{'OK' if ratio <= 0.5 else 'MISSED'}"
+        )
     else:
         print("  kubectl not found (hack/get-kubectl.sh): no ratio")
     return 0

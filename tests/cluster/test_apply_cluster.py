@@ -369,3 +369,45 @@ def test_wait_reports_provisioning_failed_at_once(ocp4_cluster: TargetCluster) -
     )
     assert "skipped  Config/cluster" in out
     assert emitted and done - emitted[0] < 15, done - emitted[0] if emitted else None
+
+
+def _act_as_dc_controller(c: TargetCluster, stop: threading.Event) -> None:
+    """Stand-in for the 3.x DeploymentConfig controller: roll out each new generation."""
+    start = c.admin.get("DeploymentConfig", "docker-registry", "default")["metadata"]["generation"]
+    while not stop.is_set():
+        dc = c.admin.get("DeploymentConfig", "docker-registry", "default")
+        gen = dc["metadata"]["generation"]
+        if gen > start:
+            want = dc["spec"].get("replicas", 1)
+            status = dict(
+                dc.get("status") or {},
+                observedGeneration=gen,
+                latestVersion=2,
+                replicas=want,
+                updatedReplicas=want,
+                availableReplicas=want,
+                readyReplicas=want,
+            )
+            c.admin.replace(dict(dc, status=status), sub="status")
+            return
+        time.sleep(0.2)
+
+
+def test_wait_for_dc_rollout_on_3x(ocp3_cluster: TargetCluster) -> None:
+    c = ocp3_cluster
+    stop = threading.Event()
+    t = threading.Thread(target=_act_as_dc_controller, args=(c, stop), daemon=True)
+    t.start()
+    try:
+        # aws-s3: no claim to wait for (nothing binds claims here), only the rollout
+        r = c.run_regplan(
+            "apply", "-p", "aws-s3", *EXTRA[("ocp3", "aws-s3")], "--yes", "--timeout", "60", "-o", "json"
+        )
+    finally:
+        stop.set()
+        t.join(5)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    checks = {ch["object"]: ch for ch in report["checks"]}
+    dc = checks["DeploymentConfig/default/docker-registry"]
+    assert dc["ok"] and "rolled out (latestVersion 2" in dc["detail"], checks
