@@ -253,8 +253,9 @@ def dc_verdict(dc: Obj | None) -> tuple[bool | None, str]:
 def check_fresh(plan: Plan, cluster: Cluster) -> None:
     """Re-read every object the plan touches; StaleError (exit 5) naming the first that changed."""
     touched = [c for c in plan.changes if c.writes]
+    lives = cluster.get_many([c.ref for c in touched])
     for change in touched:
-        live = cluster.get(change.ref)
+        live = lives[change.ref]
         creating = change.action is Action.CREATE
         why = stale_reason(change.uid, change.resource_version, creating, live)
         if why:
@@ -273,6 +274,7 @@ def apply_plan(
     lock_timeout: float = 60.0,
     progress: Progress | None = None,
     poll: float = 1.0,
+    precheck: bool = True,
 ) -> ApplyReport:
     """Execute ``plan.writes`` in order. Raises (before any write) on refusals; write failures are in the
     report (``exit_code`` 4 or 5), not raised, so the caller can show what was done."""
@@ -296,9 +298,11 @@ def apply_plan(
 
     from regplan import lock as lease
 
-    # Checked before the lock too, so that a stale plan is refused without a single write (the Lease is
-    # one), and again under the lock, where no other apply can change things between check and writes.
-    check_fresh(plan, cluster)
+    # A saved plan is checked before the lock too, so that a stale one is refused without a single write
+    # (the Lease is one); every plan is checked again under the lock, where no other apply can change
+    # things between the check and the writes. (``apply -p`` skips the first: its plan is seconds old.)
+    if precheck:
+        check_fresh(plan, cluster)
     namespace = REGISTRY_NAMESPACE[plan.target]
     held = lease.acquire(cluster, namespace, timeout=lock_timeout, progress=say)
     cluster.on_retry = say
@@ -527,6 +531,7 @@ def apply_command(
             timeout=timeout,
             lock_timeout=lock_timeout,
             progress=say,
+            precheck=planfile is not None,
         )
     finally:
         live.close()

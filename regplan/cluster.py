@@ -698,6 +698,14 @@ class Cluster:
                 live.pods_using_claim[name] = users
         return live
 
+    def get_many(self, refs: Sequence[Ref]) -> dict[Ref, Obj | None]:
+        """GET each object by name, concurrently (one round trip for all)."""
+        tasks: dict[str, Callable[[], Any]] = {
+            str(i): functools.partial(self.get, r) for i, r in enumerate(refs)
+        }
+        results = self._concurrently(tasks)
+        return {r: results[str(i)] for i, r in enumerate(refs)}
+
     def _concurrently(self, tasks: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         if not tasks:
             return {}

@@ -12,6 +12,7 @@ a no-op apply makes zero write requests.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import socket
@@ -189,6 +190,12 @@ def acquire(
     ref = Ref("coordination.k8s.io/v1", "Lease", namespace, LEASE_NAME)
     deadline = time.monotonic() + timeout
     told = ""
+    # Optimistic first attempt: usually nobody holds the lock, so create it straight away; a 409 costs no
+    # more than the GET it saves, and the loop then reads who holds it.
+    with contextlib.suppress(ConflictError):
+        created = cluster.write(Write(ref, Verb.CREATE, body=lease_body(namespace, me, duration, _now())))
+        if created is not None:
+            return Lock(cluster, created, duration)
     while True:
         now = _now()
         live = cluster.get(ref)

@@ -42,6 +42,9 @@ class MemoryCluster:
         obj = self.objects.get(ref)
         return copy.deepcopy(obj) if obj is not None else None
 
+    def get_many(self, refs: list[Ref]) -> dict[Ref, Obj | None]:
+        return {r: self.get(r) for r in refs}
+
     def events_for(self, ref: Ref) -> list[Obj]:
         self.requests.add("GET")
         return list(self.events.get(ref, []))
