@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import yaml
-
 from plan_bench import Figures, control_plane, kubectl, regplan_argv, repeat, timed
 
 
