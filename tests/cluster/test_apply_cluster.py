@@ -411,3 +411,71 @@ def test_wait_for_dc_rollout_on_3x(ocp3_cluster: TargetCluster) -> None:
     checks = {ch["object"]: ch for ch in report["checks"]}
     dc = checks["DeploymentConfig/default/docker-registry"]
     assert dc["ok"] and "rolled out (latestVersion 2" in dc["detail"], checks
+
+
+def test_replace_waits_while_a_pod_holds_the_claim(ocp4_cluster: TargetCluster) -> None:
+    """The pvc-protection finalizer keeps a deleted claim while a scheduled pod mounts it: apply says which
+    pod, waits, and creates the new claim only once the old one is really gone."""
+    c = ocp4_cluster
+    old = operator_claim(c)
+    c.admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "image-registry-7d9f-abcde", "namespace": c.namespace},
+            "spec": {
+                "nodeName": "node-1",  # scheduled (no kubelet here: it stays Pending, holding the claim)
+                "containers": [{"name": "registry", "image": "registry.example/registry:1"}],
+                "volumes": [{"name": "registry-storage", "persistentVolumeClaim": {"claimName": CLAIM}}],
+            },
+        }
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "regplan",
+            "apply",
+            "-p",
+            "ebs-gp2-rwo",
+            "--yes",
+            "--allow-replace",
+            "--no-wait",
+            "--timeout",
+            "60",
+        ],
+        env=c.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the claim is Terminating, held by the finalizer
+            claim = c.admin.get_or_none("PersistentVolumeClaim", CLAIM, c.namespace)
+            if claim is not None and claim["metadata"].get("deletionTimestamp"):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the claim was never marked for deletion")
+        time.sleep(2)
+        assert proc.poll() is None  # still waiting
+        assert (
+            c.admin.get("PersistentVolumeClaim", CLAIM, c.namespace)["metadata"]["uid"]
+            == old["metadata"]["uid"]
+        )
+        c.admin.request(
+            "DELETE",
+            f"/api/v1/namespaces/{c.namespace}/pods/image-registry-7d9f-abcde",
+            {"gracePeriodSeconds": 0},
+        )
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "used by pod image-registry-7d9f-abcde" in err
+    claim = c.admin.get("PersistentVolumeClaim", CLAIM, c.namespace)
+    assert claim["metadata"]["uid"] != old["metadata"]["uid"] and claim["spec"]["accessModes"] == [
+        "ReadWriteOnce"
+    ]
