@@ -344,3 +344,91 @@ def test_api_error_is_exit_4_in_report() -> None:
     mem.fail_on[0] = ApiError("forbidden (403): cannot delete", status=403)
     report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False)
     assert report.exit_code is ExitCode.CLUSTER and "forbidden" in report.error
+
+
+# ---- apply_command: the stages around apply_plan, with workflow's Live and make_plan faked ----------------
+
+
+class FakeLive:
+    def __init__(self, mem: MemoryCluster) -> None:
+        self.cluster = mem
+        self.closed = False
+
+    def target(self, text: str) -> Target:
+        return Target.OCP4
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def run_command(
+    monkeypatch: pytest.MonkeyPatch, mem: MemoryCluster, plan: Plan, **kw: Any
+) -> tuple[int, str, str]:
+    from regplan import workflow
+
+    live = FakeLive(mem)
+    monkeypatch.setattr(workflow, "Live", lambda **_: live)
+    monkeypatch.setattr(workflow, "make_plan", lambda **_: plan)
+    out: list[str] = []
+    err: list[str] = []
+    rep = workflow.Reporter(out=out.append, err=err.append)
+    args: dict[str, Any] = dict(
+        planfile=None,
+        profile="ebs-gp2-rwo",
+        values_files=[],
+        sets=[],
+        profiles_dir=None,
+        target="auto",
+        kubeconfig=None,
+        context=None,
+        yes=False,
+        allow_replace=True,
+        wait=False,
+        timeout=5,
+        lock_timeout=1,
+        output="text",
+        reporter=rep,
+    )
+    args.update(kw)
+    code = ap.apply_command(**args)
+    assert live.closed
+    return int(code), "".join(out), "".join(err)
+
+
+def test_command_without_terminal_or_yes_refuses_after_showing_the_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mem = MemoryCluster(live_objects())
+    with pytest.raises(InvalidInput, match="--yes"):
+        run_command(monkeypatch, mem, switch_plan(), is_tty=False)
+    assert mem.log == []
+
+
+def test_command_declined_confirmation_writes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    mem = MemoryCluster(live_objects())
+    asked: list[str] = []
+
+    def no(question: str) -> bool:
+        asked.append(question)
+        return False
+
+    code, out, err = run_command(monkeypatch, mem, switch_plan(), is_tty=True, confirm=no)
+    assert code == 0 and mem.log == [] and "nothing was written" in err
+    assert asked and "3 write(s)" in asked[0]
+    assert "-/+" in out  # the plan was shown before asking
+
+
+def test_command_yes_applies_and_json_keeps_stdout_for_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    mem = MemoryCluster(live_objects())
+    code, out, err = run_command(monkeypatch, mem, switch_plan(), yes=True, output="json")
+    assert code == 0
+    report = json.loads(out)  # stdout is only the JSON report; the plan went to stderr
+    assert report["writesDone"] == 3
+    assert "-/+" in err and "delete PersistentVolumeClaim" in err
+
+
+def test_command_replace_without_allow_is_exit_6_before_confirmation(monkeypatch: pytest.MonkeyPatch) -> None:
+    mem = MemoryCluster(live_objects())
+    with pytest.raises(DestructiveRefused):
+        run_command(monkeypatch, mem, switch_plan(), allow_replace=False, yes=True)
+    assert mem.log == []
