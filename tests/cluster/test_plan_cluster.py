@@ -281,3 +281,15 @@ def test_request_count_does_not_grow_with_the_cluster(ocp4_cluster: TargetCluste
     after = count()
     assert after == before
     assert len(before) <= 12, before  # discovery + objects by name + class + events + pods + dry runs
+
+
+def test_bad_token_is_exit_4_unauthorized(ocp4_cluster: TargetCluster, tmp_path: Path) -> None:
+    cfg = yaml.safe_load(ocp4_cluster.kubeconfig.read_text())
+    for user in cfg["users"]:
+        user["user"]["token"] = "not-a-valid-token"
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(cfg))
+    r = ocp4_cluster.run_regplan("plan", "-p", "glusterfs", kubeconfig=path)
+    assert r.returncode == 4, r.stderr
+    assert "unauthorized (401)" in r.stderr and "not-a-valid-token" not in r.stderr
+    assert len([ln for ln in r.stderr.splitlines() if ln.startswith("regplan:")]) == 1
