@@ -559,8 +559,15 @@ class Cluster:
             ) from None
         except Exception as err:  # the client wraps TLS errors in its own ApiException(status=0)
             if getattr(err, "status", None) == 0:
+                text = str(err)
+                if "CERTIFICATE_VERIFY_FAILED" in text:
+                    why = text[text.find("certificate verify failed") :].split("(_ssl")[0].strip()
+                    raise ClusterError(
+                        f"TLS verification failed for {self.host} ({verb} {what}): {why}; "
+                        "check certificate-authority(-data) in the kubeconfig"
+                    ) from None
                 raise ClusterError(
-                    f"cannot connect to {self.host} to {verb} {what}: {one_line(str(err), 200)}"
+                    f"cannot connect to {self.host} to {verb} {what}: {one_line(text, 200)}"
                 ) from None
             raise
         payload: Any = None

@@ -293,3 +293,18 @@ def test_bad_token_is_exit_4_unauthorized(ocp4_cluster: TargetCluster, tmp_path:
     assert r.returncode == 4, r.stderr
     assert "unauthorized (401)" in r.stderr and "not-a-valid-token" not in r.stderr
     assert len([ln for ln in r.stderr.splitlines() if ln.startswith("regplan:")]) == 1
+
+
+def test_tls_is_verified(ocp4_cluster: TargetCluster, ocp3_cluster: TargetCluster, tmp_path: Path) -> None:
+    """A kubeconfig whose CA is another cluster's: refused, one line, exit 4 (no silent insecure fallback)."""
+    import base64
+
+    assert ocp3_cluster.control_plane is not None
+    cfg = yaml.safe_load(ocp4_cluster.kubeconfig.read_text())
+    other_ca = ocp3_cluster.control_plane.ca_file.read_bytes()
+    cfg["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(other_ca).decode()
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(cfg))
+    r = ocp4_cluster.run_regplan("plan", "-p", "glusterfs", kubeconfig=path)
+    assert r.returncode == 4, r.stderr
+    assert "TLS verification failed" in r.stderr and "certificate verify failed" in r.stderr
