@@ -6,7 +6,8 @@ reading exactly what a ``LiveQuery`` asks for (concurrently, by name, so the num
 grow with the cluster), server-side dry runs, the writes apply makes, and turning API failures into
 ``ClusterError`` / ``StaleError`` with one redacted line.
 
-Requests go through ``ApiClient.call_api`` with explicit paths (one table, ``RESOURCES``) and raw JSON
+Requests go through the client's REST transport (``kubernetes.client.rest``, with the configuration's
+TLS, token and client-certificate settings) with explicit paths (one table, ``RESOURCES``) and raw JSON
 bodies: CRDs, JSON patch, merge patch, ``dryRun=All`` and delete preconditions all work the same way, and
 no time is spent deserialising into generated models.
 
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from regplan import __version__
 from regplan.errors import ClusterError, Diagnostic, InvalidInput, StaleError
@@ -376,14 +377,17 @@ def _lean_import_allowed(modules: Any, argv: Sequence[str], environ: Any) -> boo
 
 
 def _client_modules() -> tuple[Any, Any, Any]:
-    """(configuration, api_client, kube_config) modules of the official client, imported lean.
+    """(configuration, rest, kube_config) modules of the official client, imported lean.
 
     ``import kubernetes`` runs ``kubernetes/__init__.py``, which imports every API class, ~900 models, the
     dynamic client (and through it jsonschema), watch, stream, informers: about 0.3 s of a ~0.7 s
-    ``regplan plan``. regplan uses three modules of it. When the package is not imported yet, bare package
-    objects are registered for ``kubernetes``, ``kubernetes.client`` (+ ``models``, which only the typed
-    deserialiser regplan never calls needs) and ``kubernetes.config``, so only those modules load; on any
-    surprise (a client version laid out differently) the stubs are removed and the normal import is used.
+    ``regplan plan``. regplan needs the client's configuration (TLS, tokens, client certificates, exec
+    plugins via ``refresh_api_key_hook``), its REST transport and its kubeconfig loader. When the package is
+    not imported yet, bare package objects are registered for ``kubernetes``, ``kubernetes.client`` (+
+    ``models``) and ``kubernetes.config``, so only those modules load; ``ApiClient`` (pydantic, dateutil:
+    ~0.09 s more), which the kubeconfig loader needs only to refresh an OIDC token, is imported when first
+    constructed. On any surprise (a client laid out differently) the stubs are removed and the normal
+    import is used.
     """
     import importlib
     import importlib.util
@@ -391,7 +395,6 @@ def _client_modules() -> tuple[Any, Any, Any]:
     import types
 
     if _lean_import_allowed(sys.modules, sys.argv, os.environ):
-        stubs: list[str] = []
         try:
             spec = importlib.util.find_spec("kubernetes")
             if spec is None or spec.origin is None:
@@ -407,21 +410,26 @@ def _client_modules() -> tuple[Any, Any, Any]:
                 if sub is not None:
                     mod.__path__ = [os.path.join(base, sub)]
                 sys.modules[name] = mod
-                stubs.append(name)
             configuration = importlib.import_module("kubernetes.client.configuration")
-            api_client = importlib.import_module("kubernetes.client.api_client")
-            client_pkg = sys.modules["kubernetes.client"]
-            client_pkg.Configuration = configuration.Configuration  # type: ignore[attr-defined]
-            client_pkg.ApiClient = api_client.ApiClient  # type: ignore[attr-defined]
+            rest = importlib.import_module("kubernetes.client.rest")
+
+            class LazyApiClient:
+                def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+                    real = importlib.import_module("kubernetes.client.api_client").ApiClient
+                    return real(*args, **kwargs)
+
+            client_pkg: Any = sys.modules["kubernetes.client"]
+            client_pkg.Configuration = configuration.Configuration
+            client_pkg.ApiClient = LazyApiClient
             kube_config = importlib.import_module("kubernetes.config.kube_config")
-            return configuration, api_client, kube_config
+            return configuration, rest, kube_config
         except Exception:  # any layout surprise: fall back to the documented import
             for name in [n for n in sys.modules if n == "kubernetes" or n.startswith("kubernetes.")]:
                 del sys.modules[name]
-    from kubernetes.client import api_client, configuration
+    from kubernetes.client import configuration, rest
     from kubernetes.config import kube_config
 
-    return configuration, api_client, kube_config
+    return configuration, rest, kube_config
 
 
 def _load_configuration(kubeconfig: str | None, context: str | None) -> Any:
@@ -501,11 +509,13 @@ class Cluster:
         request_timeout: tuple[float, float] = (5.0, 30.0),
         configuration: Any = None,
     ) -> None:
-        _, api_client, _ = _client_modules()
+        _, rest, _ = _client_modules()
         cfg = configuration if configuration is not None else _load_configuration(kubeconfig, context)
         self.host: str = cfg.host
-        self._api: Any = api_client.ApiClient(configuration=cfg)
-        self._api.user_agent = USER_AGENT
+        self._cfg: Any = cfg
+        # The client's REST transport (urllib3 with the configuration's TLS settings); requests are built
+        # here with explicit paths, so no generated API class or model is involved.
+        self._rest: Any = rest.RESTClientObject(cfg)
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.request_timeout = request_timeout
@@ -513,7 +523,7 @@ class Cluster:
         self.on_retry: Callable[[str], None] | None = None  # apply shows retries as progress
 
     def close(self) -> None:
-        self._api.close()
+        self._rest.close()
 
     # ---- transport -------------------------------------------------------------------------------
 
@@ -531,19 +541,19 @@ class Cluster:
         """One request; returns (status, parsed JSON) for 2xx and 404, raises for everything else."""
         import urllib3
 
-        headers = {"Accept": "application/json", "Content-Type": content_type}
-        req = self._api.param_serialize(
-            method,
-            path,
-            query_params=list(query) or None,
-            header_params=headers,
-            body=body,
-            auth_settings=["BearerToken"],
-        )
+        headers = {"Accept": "application/json", "Content-Type": content_type, "User-Agent": USER_AGENT}
+        # Bearer token (refreshed by the configuration's hook for exec plugins); client certificates are
+        # in the transport's TLS context.
+        for auth in self._cfg.auth_settings().values():
+            if auth.get("in") == "header" and auth.get("value"):
+                headers[auth["key"]] = auth["value"]
+        url = self.host + path + (f"?{urlencode(list(query))}" if query else "")
         self.requests.add(method)
         verb = METHOD_VERB.get(method, method.lower())
         try:
-            resp: Any = self._api.call_api(*req, _request_timeout=self.request_timeout)
+            resp: Any = self._rest.request(
+                method, url, headers=headers, body=body, _request_timeout=self.request_timeout
+            )
             raw = resp.read() or b""
         except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as err:
             raise TransientError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -37,24 +38,16 @@ Handler = Callable[[str, str, Any], Any]
 
 
 class FakeApi:
-    """Answers requests from a handler(method, url, body) -> FakeResp | Exception."""
+    """The client's REST transport, answering from handler(method, url, body) -> FakeResp | Exception."""
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self.sent: list[tuple[str, str, Any, dict[str, str]]] = []
-        self.user_agent = ""
 
-    def param_serialize(
-        self, method: str, path: str, *, query_params: Any, header_params: Any, body: Any, auth_settings: Any
-    ) -> tuple[Any, ...]:
-        url = path
-        if query_params:
-            url += "?" + "&".join(f"{k}={v}" for k, v in query_params)
-        return (method, url, header_params, body, None)
-
-    def call_api(self, method: str, url: str, headers: Any, body: Any, post: Any, **_: Any) -> FakeResp:
-        self.sent.append((method, url, body, headers))
-        out = self.handler(method, url, body)
+    def request(self, method: str, url: str, *, headers: Any, body: Any, _request_timeout: Any) -> FakeResp:
+        path = url.removeprefix("https://127.0.0.1:6443")
+        self.sent.append((method, path, body, headers))
+        out = self.handler(method, path, body)
         if isinstance(out, BaseException):
             raise out
         assert isinstance(out, FakeResp)
@@ -67,11 +60,11 @@ class FakeApi:
 def make(handler: Handler, attempts: int = 3) -> tuple[c.Cluster, FakeApi]:
     from kubernetes import client
 
-    cl = c.Cluster(
-        configuration=client.Configuration(host="https://127.0.0.1:6443"), attempts=attempts, backoff=0.0
-    )
+    cfg = client.Configuration(host="https://127.0.0.1:6443")
+    cfg.api_key = {"authorization": "Bearer t0ken"}
+    cl = c.Cluster(configuration=cfg, attempts=attempts, backoff=0.0)
     api = FakeApi(handler)
-    cl._api = api
+    cl._rest = api
     return cl, api
 
 
@@ -302,6 +295,7 @@ def test_write_bodies_carry_preconditions_and_content_types() -> None:
     assert put[0] == "PUT" and put[2]["metadata"]["resourceVersion"] == "41"
     assert delete[2]["preconditions"] == {"uid": "u", "resourceVersion": "42"}
     assert jpatch[3]["Content-Type"] == "application/json-patch+json"
+    assert put[3]["User-Agent"].startswith("regplan/") and put[3]["authorization"] == "Bearer t0ken"
     assert mpatch[3]["Content-Type"] == "application/merge-patch+json" and "dryRun=All" in mpatch[1]
     assert "dryRun" not in jpatch[1]
 
@@ -351,10 +345,10 @@ def test_read_answers_query_with_bounded_requests() -> None:
         if "/storageclasses/gp2" in url:
             return FakeResp(200, {"metadata": {"name": "gp2"}, "provisioner": "kubernetes.io/aws-ebs"})
         if "/events" in url:
-            assert (
-                "fieldSelector=involvedObject.kind=PersistentVolumeClaim,involvedObject.name=image-registry-storage"
-                in url
-            )
+            query = urllib.parse.parse_qs(url.split("?", 1)[1])
+            assert query["fieldSelector"] == [
+                "involvedObject.kind=PersistentVolumeClaim,involvedObject.name=image-registry-storage"
+            ]
             return FakeResp(
                 200,
                 {
