@@ -258,10 +258,12 @@ def _usage(message: str) -> RegplanError:
 
 def main() -> None:
     """Console-script entry point: click's usage errors become exit 3 (invalid input), not click's 2."""
-    try:
-        from typer import _click as click  # typer >= 0.20 vendors click
-    except ImportError:  # pragma: no cover - older typer
-        import click  # type: ignore[no-redef]
+    import importlib
+    import importlib.util
+
+    # typer 0.29 bundles its own click as typer._click (plain click is then not installed at all).
+    bundled = importlib.util.find_spec("typer._click") is not None
+    click = importlib.import_module("typer._click" if bundled else "click")
 
     try:
         code = app(standalone_mode=False)
