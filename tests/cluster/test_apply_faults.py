@@ -101,3 +101,23 @@ def test_fault_at_each_write(
     assert {"claim": claim_state(c, old_uid), "config": config_state(c)} == {"claim": "new", "config": "new"}
     done = c.run_regplan("plan", "-p", "ebs-gp2-rwo", "--detailed-exitcode")
     assert done.returncode == 0, done.stdout
+
+
+def test_reads_failing_before_the_first_write_leave_everything_untouched(
+    ocp4_cluster: TargetCluster, tmp_path: Path
+) -> None:
+    """Every GET answers 503 while applying a saved plan: retried, then exit 4 with no write at all."""
+    c = ocp4_cluster
+    assert c.audit is not None
+    plan_file = tmp_path / "plan.json"
+    r = c.run_regplan("plan", "-p", "ebs-gp2-rwo", "--out", str(plan_file), "--target", "ocp4")
+    assert r.returncode == 0, r.stderr
+    mark = c.audit.mark()
+    with c.proxy() as p:
+        p.fail_nth(1, "503", lambda q: q.method == "GET" and q.user_agent.startswith("regplan/"), repeat=True)
+        r = c.run_regplan("apply", str(plan_file), "--target", "ocp4", "--no-wait", kubeconfig=p.kubeconfig)
+        gets = [q for q in p.requests if q.method == "GET" and q.user_agent.startswith("regplan/")]
+    assert r.returncode == 4, r.stderr
+    assert "HTTP 503" in r.stderr and "Traceback" not in r.stderr
+    assert len(gets) >= 4  # retried with backoff before giving up
+    assert c.audit.writes(mark, agent="regplan/") == []
