@@ -311,8 +311,12 @@ def write_landed(write: Write, live: Obj | None) -> bool:
     return False  # pragma: no cover - Verb is closed
 
 
-def _with_precondition(write: Write) -> Any:
-    """The body as sent: updates carry ``metadata.resourceVersion`` so the server checks it."""
+def _with_precondition(write: Write, *, dry_run: bool = False) -> Any:
+    """The body as sent: updates carry ``metadata.resourceVersion`` so the server checks it.
+
+    A DELETE carries DeleteOptions in its body; the apiserver then reads ``dryRun`` from that body and
+    ignores the query parameter, so a dry-run delete must say so in the body (else it really deletes).
+    """
     if write.verb is Verb.UPDATE and isinstance(write.body, dict) and write.resource_version:
         body = dict(write.body)
         meta = dict(body.get("metadata") or {})
@@ -332,6 +336,8 @@ def _with_precondition(write: Write) -> Any:
         }
         if pre:
             body_del["preconditions"] = pre
+        if dry_run:
+            body_del["dryRun"] = ["All"]
         return body_del
     return write.body
 
@@ -752,7 +758,7 @@ class Cluster:
             VERB_METHOD[write.verb],
             path,
             query=query,
-            body=_with_precondition(write),
+            body=_with_precondition(write, dry_run=dry_run),
             content_type=content_type,
             what=what,
             secrets=secrets,

@@ -308,3 +308,25 @@ def test_tls_is_verified(ocp4_cluster: TargetCluster, ocp3_cluster: TargetCluste
     r = ocp4_cluster.run_regplan("plan", "-p", "glusterfs", kubeconfig=path)
     assert r.returncode == 4, r.stderr
     assert "TLS verification failed" in r.stderr and "certificate verify failed" in r.stderr
+
+
+def test_dry_run_delete_leaves_the_claim(ocp4_cluster: TargetCluster) -> None:
+    """DELETE options travel in the body, where the apiserver reads dryRun: a dry run must not delete."""
+    from regplan.cluster import Cluster
+    from regplan.model import Ref, Verb, Write
+
+    ns = ocp4_cluster.namespace
+    claim = ocp4_cluster.admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "dry-run-probe", "namespace": ns},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+        }
+    )
+    ref = Ref("v1", "PersistentVolumeClaim", ns, "dry-run-probe")
+    meta = claim["metadata"]
+    delete = Write(ref, Verb.DELETE, uid=meta["uid"], resource_version=meta["resourceVersion"])
+    assert Cluster(kubeconfig=str(ocp4_cluster.kubeconfig), context="admin").dry_run([delete]) == []
+    still = ocp4_cluster.admin.get_or_none("PersistentVolumeClaim", "dry-run-probe", ns)
+    assert still is not None and still["metadata"]["uid"] == meta["uid"]
