@@ -170,9 +170,9 @@ def make_plan(
     result = planmod.make_plan(
         rendered, state, values_digest=rendered.values.digest(), values_record=values_record(rendered.values)
     )
-    # DELETEs are never dry-run from plan: the apiserver ignores the dryRun query parameter of a DELETE
-    # that has a body (DeleteOptions with preconditions), so a "dry" delete would really delete. What
-    # the delete's preconditions would check (uid, resourceVersion) apply re-checks before writing.
+    # DELETEs are never dry-run from plan: a dry-run delete is the one request that loses data if the
+    # dry-run flag is dropped (the apiserver reads it from the DeleteOptions body, not the query: see
+    # cluster._with_precondition), and what it would check (uid, resourceVersion) apply re-checks anyway.
     # The create half of a replace is skipped too: until the delete runs the server can only say "exists".
     replaced = {w.ref for w in result.writes if w.verb is Verb.DELETE}
     checked = [w for w in result.writes if w.ref not in replaced]
