@@ -49,6 +49,7 @@ from regplan.model import (
     Target,
     Verb,
     Write,
+    event_time,
 )
 
 USER_AGENT = f"regplan/{__version__}"
@@ -340,15 +341,6 @@ def _with_precondition(write: Write, *, dry_run: bool = False) -> Any:
             body_del["dryRun"] = ["All"]
         return body_del
     return write.body
-
-
-def _event_time(event: Obj) -> str:
-    return str(
-        event.get("lastTimestamp")
-        or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-        or ""
-    )
 
 
 def pods_mounting(pods: Iterable[Obj]) -> dict[str, list[str]]:
@@ -657,7 +649,7 @@ class Cluster:
         """Events about one object, oldest first (a field selector: one request, whatever the cluster)."""
         selector = f"involvedObject.kind={ref.kind},involvedObject.name={ref.name}"
         events = self.list_objects("v1", "Event", ref.namespace, field_selector=selector)
-        return sorted(events, key=_event_time)
+        return sorted(events, key=event_time)
 
     def pods_using(self, namespace: str) -> dict[str, list[str]]:
         """Pods of one namespace by claim they mount. A field selector cannot match volumes, so this lists

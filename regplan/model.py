@@ -123,3 +123,13 @@ class LiveQuery:
     refs: tuple[Ref, ...] = ()
     storage_classes: tuple[str, ...] = ()
     claims: tuple[tuple[str, str], ...] = ()  # (namespace, name): their events, pods mounting them
+
+
+def event_time(event: Obj) -> str:
+    """When an event last happened, as its RFC 3339 text (sorts chronologically); "" when unknown."""
+    return str(
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+        or ""
+    )

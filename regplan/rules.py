@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from regplan.errors import Diagnostic, ValidationFailed
 from regplan.model import Obj, Target
-from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values
+from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values, assign, delete
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
 # budgeted (a dataclass costs ~1 ms to define; see bench/render_startup.py).
@@ -517,9 +517,9 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
         if problem:
             problems.append(Diagnostic(key, problem, origin, f"valid: {f.hint}"))
             bad_keys.add(key)
-            _delete(data, key)  # domain rules below see it as unset, not as a wrong type
+            delete(data, key)  # domain rules below see it as unset, not as a wrong type
         else:
-            _assign(data, key, norm)
+            assign(data, key, norm)
     for group in GROUPS:
         if group in data and not isinstance(data[group], Mapping):
             problems.append(
@@ -533,7 +533,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
     ctx = Ctx(values, target, data)
     for d in DERIVED_DEFAULTS:
         if ctx.get(d.key) is None and d.applies(ctx) and target.value in SCHEMA_BY_KEY[d.key].targets:
-            _assign(data, d.key, d.value(ctx))
+            assign(data, d.key, d.value(ctx))
             origins[d.key] = f"default: {d.why}"
     if target.value not in values.targets:
         problems.append(
@@ -592,27 +592,6 @@ def _flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
             _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
     else:
         out[prefix] = node
-
-
-def _assign(data: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node = data
-    for part in parts[:-1]:
-        nxt = node.get(part)
-        if not isinstance(nxt, dict):
-            nxt = {}
-            node[part] = nxt
-        node = nxt
-    node[parts[-1]] = value
-
-
-def _delete(data: dict[str, Any], dotted: str) -> None:
-    *parents, last = dotted.split(".")
-    node: Any = data
-    for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict):
-        node.pop(last, None)
 
 
 def _deep_copy(node: Any) -> Any:

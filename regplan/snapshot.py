@@ -14,7 +14,7 @@ from typing import Any
 
 from regplan import yamlio
 from regplan.errors import InvalidInput
-from regplan.model import LiveQuery, LiveState, Obj, Ref, Target
+from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, event_time
 
 TARGET_MARKERS: tuple[tuple[str, str, str, Target], ...] = (
     # (apiVersion group, kind, name) present in the snapshot -> target; first match wins
@@ -86,15 +86,6 @@ def detect_target(objects: list[Obj], source: str) -> Target:
     )
 
 
-def _event_time(event: Obj) -> str:
-    return str(
-        event.get("lastTimestamp")
-        or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-        or ""
-    )
-
-
 def answer(objects: list[Obj], query: LiveQuery, *, source: str) -> LiveState:
     """The LiveState a cluster would return for ``query``, taken from ``objects``."""
     live = LiveState(target=query.target, server_dry_run=False, source=source)
@@ -122,7 +113,7 @@ def answer(objects: list[Obj], query: LiveQuery, *, source: str) -> LiveState:
             and (o.get("involvedObject") or {}).get("kind") == "PersistentVolumeClaim"
             and (o.get("involvedObject") or {}).get("name") == name
         ]
-        live.events[claim] = sorted(events, key=_event_time)
+        live.events[claim] = sorted(events, key=event_time)
         users = sorted(
             str(p["metadata"]["name"])
             for p in objects

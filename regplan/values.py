@@ -235,7 +235,7 @@ def _merge_layer(
         dotted = f"{prefix}.{key}" if prefix else str(key)
         line = yamlio.line_of(layer, key)
         if val is None:
-            _delete(data, dotted)
+            delete(data, dotted)
             for k in [k for k in origins if k == dotted or k.startswith(dotted + ".")]:
                 del origins[k]
             continue
@@ -244,14 +244,14 @@ def _merge_layer(
         if isinstance(val, Mapping) and val:
             existing = _lookup(data, dotted)
             if not isinstance(existing, dict):
-                _assign(data, dotted, {})
+                assign(data, dotted, {})
                 for k in [k for k in origins if k == dotted]:
                     del origins[k]
             _merge_layer(data, origins, val, origin_of, dotted)
         else:
             for k in [k for k in origins if k.startswith(dotted + ".")]:
                 del origins[k]
-            _assign(data, dotted, yamlio.to_plain(val))
+            assign(data, dotted, yamlio.to_plain(val))
             origins[dotted] = origin_of(line)
 
 
@@ -264,7 +264,8 @@ def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
-def _assign(data: dict[str, Any], dotted: str, value: Any) -> None:
+def assign(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set a dotted key (``claim.size``) in nested values, creating the mappings on the way."""
     parts = dotted.split(".")
     node = data
     for part in parts[:-1]:
@@ -276,7 +277,8 @@ def _assign(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def _delete(data: dict[str, Any], dotted: str) -> None:
+def delete(data: dict[str, Any], dotted: str) -> None:
+    """Remove a dotted key from nested values, if it is there."""
     parts = dotted.split(".")
     node: Any = data
     for part in parts[:-1]:
@@ -350,7 +352,7 @@ def load_values(
         key, raw = parse_set(item)
         for k in [k for k in origins if k.startswith(key + ".")]:
             del origins[k]
-        _assign(data, key, raw)
+        assign(data, key, raw)
         origins[key] = ORIGIN_SET
 
     vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets)
@@ -393,7 +395,7 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
                     f"name its source instead: {source_key}=env:VAR or {source_key}=file:PATH",
                 )
             )
-            _delete(vals.data, key)  # never carry the literal further
+            delete(vals.data, key)  # never carry the literal further
             vals.origins.pop(key, None)
             group = key.split(".")[0]
             if vals.data.get(group) == {} and group not in vals.origins:
