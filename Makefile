@@ -36,7 +36,8 @@ golden: setup
 
 demo: setup
 	$(BIN)/regplan profiles
-	$(BIN)/regplan plan -p ebs-gp2-rwo --snapshot examples/snapshots/ocp4-aws-fresh.yaml
+	$(BIN)/regplan status --snapshot examples/snapshots/ocp4-pvc-pending.yaml
+	$(BIN)/regplan plan -p ebs-gp2-rwo --snapshot examples/snapshots/ocp4-pvc-pending.yaml
 
 bench: setup testbin
 	$(BIN)/python bench/render_startup.py
