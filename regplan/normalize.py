@@ -168,6 +168,15 @@ QUANTITIES: tuple[PathRule, ...] = (
 MASK: tuple[PathRule, ...] = (
     PathRule("Secret", ("data", ANY), "secret value: compared and shown by digest only"),
     PathRule("Secret", ("stringData", ANY), "secret value: merged into data by the server"),
+    *(
+        PathRule(
+            "DeploymentConfig",
+            ("spec", "template", "spec", "containers", ANY, "env", pattern),
+            "a credential set as a plain env var (3.x S3 keys override the config file); the plan may "
+            "remove it but never shows its value",
+        )
+        for pattern in ("*ACCESSKEY*", "*SECRETKEY*", "*SECRET", "*PASSWORD*", "*TOKEN*", "*ACCOUNTKEY*")
+    ),
 )
 
 

@@ -1,0 +1,80 @@
+"""Review: secret values never reach plan text, JSON or plan files, including credentials found in live.
+
+A 3.x DeploymentConfig often carries S3 keys as plain env vars (``REGISTRY_STORAGE_S3_ACCESSKEY`` /
+``_SECRETKEY`` override the config file, DOMAIN.md). regplan removes every ``REGISTRY_STORAGE*`` env var
+it does not set, so the plan lists them as removed fields: their values must not be printed or stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from regplan.model import LiveState, Obj, Ref, Target
+from regplan.plan import make_plan
+from regplan.views import plan_text
+
+ACCESS = "AKIALIVEENVSECRET"
+SECRET = "liveEnvSecretKeyReview"
+
+
+class _Rendered:
+    def __init__(self, objects: list[Obj]) -> None:
+        self.objects = objects
+        self.target = Target.OCP3
+        self.profile = "review"
+
+
+def _dc(env: list[dict[str, Any]]) -> Obj:
+    return {
+        "apiVersion": "apps.openshift.io/v1",
+        "kind": "DeploymentConfig",
+        "metadata": {"name": "docker-registry", "namespace": "default", "resourceVersion": "5", "uid": "d"},
+        "spec": {
+            "replicas": 1,
+            "strategy": {"type": "Recreate"},
+            "template": {"spec": {"containers": [{"name": "registry", "env": env}], "volumes": []}},
+        },
+    }
+
+
+def _desired() -> Obj:
+    return {
+        "apiVersion": "apps.openshift.io/v1",
+        "kind": "DeploymentConfig",
+        "metadata": {"name": "docker-registry", "namespace": "default"},
+        "spec": {
+            "replicas": 1,
+            "template": {
+                "spec": {"containers": [{"name": "registry", "env": [{"name": "P", "value": "/p"}]}]}
+            },
+        },
+    }
+
+
+def _plan_with_live_env(env: list[dict[str, Any]]) -> Any:
+    live = _dc(env)
+    state = LiveState(target=Target.OCP3, objects={Ref.of(live): live})
+    return make_plan(_Rendered([_desired()]), state)
+
+
+def test_live_s3_keys_in_dc_env_are_removed_but_never_shown() -> None:
+    plan = _plan_with_live_env(
+        [
+            {"name": "REGISTRY_STORAGE", "value": "s3"},
+            {"name": "REGISTRY_STORAGE_S3_ACCESSKEY", "value": ACCESS},
+            {"name": "REGISTRY_STORAGE_S3_SECRETKEY", "value": SECRET},
+        ]
+    )
+    (write,) = plan.writes
+    removed = [op["path"] for op in write.body if op["op"] == "remove"]
+    assert len(removed) == 3  # the keys still go: they would override the mounted config file
+    text, doc = plan_text(plan), plan.dumps()
+    for value in (ACCESS, SECRET):
+        assert value not in text
+        assert value not in doc
+    assert "REGISTRY_STORAGE_S3_SECRETKEY" in text  # the plan still says which variable goes
+    fields = {f["path"]: f for c in json.loads(doc)["changes"] for f in c["fields"]}
+    assert fields["spec.template.spec.containers[registry].env[REGISTRY_STORAGE_S3_SECRETKEY]"]["sensitive"]
+    # a non-secret override is still shown with its value (reviewers need it)
+    assert '"s3"' in text
