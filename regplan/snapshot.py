@@ -42,6 +42,8 @@ def read_objects(path: Path) -> list[Obj]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise InvalidInput(f"{path}: cannot read snapshot: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"{path}: not a snapshot: not UTF-8 text (byte {err.start})") from None
     out: list[Obj] = []
     for n, doc in enumerate(yamlio.load_all_safe(text, str(path)), start=1):
         if doc is None:
@@ -50,12 +52,18 @@ def read_objects(path: Path) -> list[Obj]:
         items = (
             doc.get("items") if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") else [doc]
         )
+        if items is not None and not isinstance(items, list):
+            raise InvalidInput(f"{path}: document {n}: items of a {doc.get('kind')} must be a list")
         for i, item in enumerate(items or []):
+            meta = item.get("metadata") if isinstance(item, dict) else None
             if (
                 not isinstance(item, dict)
                 or not item.get("kind")
                 or not item.get("apiVersion")
-                or not (item.get("metadata") or {}).get("name")
+                or not isinstance(meta, dict)
+                or not meta.get("name")
+                or not isinstance(meta.get("name"), str)
+                or not isinstance(meta.get("namespace", ""), str)
             ):
                 raise InvalidInput(
                     f"{path}: document {n}, item {i}: not a Kubernetes object "

@@ -154,6 +154,8 @@ def _read_profile(name: str, path: Path, builtin: bool) -> tuple[Profile, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise InvalidInput(f"{shown}: cannot read profile: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"{shown}: not UTF-8 text (byte {err.start})") from None
     doc = yamlio.load_rt(text, shown)
     if not isinstance(doc, Mapping):
         raise InvalidInput(f"{shown}: a profile is a mapping with description, targets and values")
@@ -341,6 +343,8 @@ def load_values(
             text = f.read_text(encoding="utf-8")
         except OSError as err:
             raise InvalidInput(f"{f}: cannot read values file: {err.strerror}") from None
+        except UnicodeDecodeError as err:
+            raise InvalidInput(f"{f}: not a values file: not UTF-8 text (byte {err.start})") from None
         doc = yamlio.load_rt(text, str(f))
         if doc is None:
             continue
@@ -425,11 +429,13 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
                 p = _relative_to_origin(p, origin, files)
             try:
                 content = p.read_text(encoding="utf-8").strip()
-            except OSError as err:
+            except (OSError, UnicodeDecodeError) as err:
+                # never the decode error's own text: it quotes bytes of the key
+                why = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
                 vals.problems.append(
                     Diagnostic(
                         source_key,
-                        f"cannot read {p}: {err.strerror}",
+                        f"cannot read {p}: {why}",
                         origin,
                         "name a readable file holding only the key",
                     )
