@@ -33,7 +33,18 @@ from typing import Any, Protocol, assert_never
 from regplan import __version__
 from regplan.diff import ChangeKind, FieldChange, diff_objects
 from regplan.errors import Diagnostic, InvalidInput, StaleError
-from regplan.model import LiveQuery, LiveState, Obj, PatchType, Ref, Target, Verb, Write, sort_key
+from regplan.model import (
+    REGISTRY_NAMESPACE,
+    LiveQuery,
+    LiveState,
+    Obj,
+    PatchType,
+    Ref,
+    Target,
+    Verb,
+    Write,
+    sort_key,
+)
 from regplan.normalize import (
     FieldPath,
     Item,
@@ -180,6 +191,31 @@ IMMUTABLE: tuple[ImmutableRule, ...] = tuple(
     )
 )
 IMMUTABLE += (ImmutableRule("Secret", ("type",), False, "the Secret is recreated from its sources"),)
+
+# What a plan may write, per target: (kind, namespace, name or "" for any). A plan file naming anything
+# else was not made by regplan (``deploy/image-registry`` is the operator's: DOMAIN.md rule 7).
+WRITABLE: dict[Target, tuple[tuple[str, str, str], ...]] = {
+    Target.OCP4: (
+        ("Secret", REGISTRY_NAMESPACE[Target.OCP4], ""),
+        ("PersistentVolumeClaim", REGISTRY_NAMESPACE[Target.OCP4], ""),
+        ("Config", "", "cluster"),
+    ),
+    Target.OCP3: (
+        ("Secret", REGISTRY_NAMESPACE[Target.OCP3], ""),
+        ("PersistentVolumeClaim", REGISTRY_NAMESPACE[Target.OCP3], ""),
+        ("DeploymentConfig", REGISTRY_NAMESPACE[Target.OCP3], "docker-registry"),
+    ),
+}
+
+# The requests each action makes, in order: what ``_plan_object`` produces. A DELETE outside a replace
+# would skip apply's --allow-replace refusal, which looks at actions.
+ACTION_VERBS: dict[Action, tuple[tuple[Verb, ...], ...]] = {
+    Action.CREATE: ((Verb.CREATE,),),
+    Action.UPDATE: ((Verb.UPDATE,), (Verb.PATCH,)),
+    Action.REPLACE: ((Verb.DELETE, Verb.CREATE),),
+    Action.NOOP: ((),),
+    Action.BLOCKED: ((),),
+}
 
 # Events of a Pending claim worth quoting, and how serious each is.
 CLAIM_EVENTS: dict[str, str] = {
@@ -759,20 +795,58 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
             Diagnostic(d["key"], d["message"], d.get("origin", ""), d.get("hint", ""), d["severity"])
             for d in doc.get("diagnostics", [])
         ]
+        target = Target(doc["target"])
+        desired = list(doc.get("desired", []))
+        stray = sorted(set(writes_by_ref) - {c.ref for c in changes})
+        if stray:
+            raise InvalidInput(
+                f"{origin}: writes for objects the plan does not change: {', '.join(map(str, stray))}"
+            )
+        for c in changes:
+            why = _write_problem(c, target, desired)
+            if why:
+                raise InvalidInput(
+                    f"{origin}: {c.ref}: {why}; not a plan regplan made (edited?), nothing applied"
+                )
         return Plan(
             profile=doc["profile"],
-            target=Target(doc["target"]),
+            target=target,
             values_digest=doc.get("valuesDigest", ""),
             source=doc.get("source", ""),
             changes=changes,
             diagnostics=diags,
-            desired=list(doc.get("desired", [])),
+            desired=desired,
             values_record=dict(doc.get("values") or {}),
             regplan_version=doc.get("regplanVersion", ""),
             secrets_resolved=not any(w.secret for ws in writes_by_ref.values() for w in ws),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise InvalidInput(f"{origin}: not a regplan plan ({type(err).__name__}: {err})") from err
+
+
+def _write_problem(change: ObjectChange, target: Target, desired: list[Obj]) -> str:
+    """Why the writes of a loaded change are not what ``_plan_object`` would have made, or ""."""
+    ref = change.ref
+    if change.writes and not any(
+        ref.kind == kind and ref.namespace == ns and (not name or ref.name == name)
+        for kind, ns, name in WRITABLE[target]
+    ):
+        return f"regplan never writes {ref.kind} {ref.namespace}/{ref.name} on {target}"
+    if any(w.ref != ref for w in change.writes):
+        return "a write names another object than its change"
+    verbs = tuple(w.verb for w in change.writes)
+    if verbs not in ACTION_VERBS[change.action]:
+        return f"action {change.action} cannot make the requests {', '.join(map(str, verbs)) or '(none)'}"
+    for w in change.writes:
+        if ref.kind == "Secret" and w.verb is not Verb.DELETE and not w.secret:
+            return "a Secret write not marked secret (its data would be written as digests)"
+        if w.verb is not Verb.CREATE:
+            continue
+        # A create sends the desired object as the plan shows it (on disk both hold Secret data as digests).
+        want = next((o for o in desired if Ref.of(o) == ref), None)
+        if want is None or _strip_none(want) != w.body:
+            return "the create body is not the desired object of the plan"
+    return ""
 
 
 def resolve_secrets(plan: Plan, fresh_objects: list[Obj]) -> Plan:
