@@ -199,6 +199,14 @@ class RemovalRule:
 
 REMOVALS: tuple[RemovalRule, ...] = (
     RemovalRule(
+        "Secret",
+        ("data",),
+        "*",
+        (),
+        "regplan owns the Secret whole: its update is a PUT that replaces data, so a key regplan does not "
+        "set is removed, and the plan must say so",
+    ),
+    RemovalRule(
         "Config",
         _p("spec.storage"),
         "*",

@@ -1,0 +1,70 @@
+"""Review: apply writes exactly what the plan shows (no silent side effect of a write)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+
+from regplan.model import LiveState, Obj, Ref, Target, Verb
+from regplan.plan import Action, Plan, make_plan
+from regplan.views import plan_text
+
+NS = "openshift-image-registry"
+
+
+class _Rendered:
+    def __init__(self, objects: list[Obj]) -> None:
+        self.objects = objects
+        self.target = Target.OCP4
+        self.profile = "review"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _secret() -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "image-registry-private-configuration-user", "namespace": NS},
+        "type": "Opaque",
+        "data": {"REGISTRY_STORAGE_S3_ACCESSKEY": _b64("a"), "REGISTRY_STORAGE_S3_SECRETKEY": _b64("s")},
+    }
+
+
+def _plan(live: Obj) -> Plan:
+    return make_plan(_Rendered([_secret()]), LiveState(target=Target.OCP4, objects={Ref.of(live): live}))
+
+
+def test_a_secret_key_the_put_would_drop_is_in_the_plan() -> None:
+    live = copy.deepcopy(_secret())
+    live["metadata"].update(uid="u", resourceVersion="1")
+    live["data"]["EXTRA_KEY"] = _b64("extra-value-review")
+    plan = _plan(live)
+    (change,) = plan.changes
+    assert change.action is Action.UPDATE  # was a no-op while a PUT would have removed EXTRA_KEY
+    (write,) = plan.writes
+    assert write.verb is Verb.UPDATE and "EXTRA_KEY" not in write.body["data"]
+    text = plan_text(plan)
+    assert "- data.EXTRA_KEY: (sensitive value)" in text
+    assert "extra-value-review" not in text and _b64("extra-value-review") not in text
+    doc = plan.dumps()
+    assert "extra-value-review" not in doc and _b64("extra-value-review") not in doc
+    fields = [f for c in json.loads(doc)["changes"] for f in c["fields"]]
+    assert fields == [
+        {
+            "change": "removed",
+            "path": "data.EXTRA_KEY",
+            "segments": ["data", "EXTRA_KEY"],
+            "sensitive": True,
+        }
+    ]
+
+
+def test_a_matching_secret_is_still_a_no_op() -> None:
+    live = copy.deepcopy(_secret())
+    live["metadata"].update(uid="u", resourceVersion="1", labels={"someone": "else"})
+    plan = _plan(live)
+    assert not plan.writes
