@@ -539,6 +539,8 @@ def _context_checks(objects: list[Obj], changes: list[ObjectChange], live: LiveS
         kind, ref = obj.get("kind"), Ref.of(obj)
         if kind == "Config":
             out.extend(_config_checks(obj, _find(live, ref), live))
+        if kind == "DeploymentConfig":
+            out.extend(_mount_checks(ref, obj, _find(live, ref)))
         if kind != "PersistentVolumeClaim":
             continue
         spec = obj.get("spec") or {}
@@ -667,6 +669,44 @@ def _class_checks(ref: Ref, spec: Obj, live: LiveState) -> list[Diagnostic]:
             ]
         break
     return []
+
+
+def _mounts(dc: Obj | None) -> dict[str, dict[str, str]]:
+    """Container name -> {mount name: mountPath} of a DC's pod template."""
+    containers = ((((dc or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")
+    out: dict[str, dict[str, str]] = {}
+    for c in containers or []:
+        if isinstance(c, dict):
+            mounts = c.get("volumeMounts") or []
+            out[str(c.get("name"))] = {
+                str(m.get("name")): str(m.get("mountPath")) for m in mounts if isinstance(m, dict)
+            }
+    return out
+
+
+def _mount_checks(ref: Ref, desired: Obj, live_dc: Obj | None) -> list[Diagnostic]:
+    """A mount regplan adds must not land on a path a mount it keeps already uses: the apiserver refuses a
+    pod template whose mountPaths repeat (the hand-made 3.x config volume ``dockersecrets`` sits at
+    ``/etc/registryconfig``, DOMAIN.md), so the DC patch would fail after the Secret and PVC writes."""
+    live_mounts = _mounts(live_dc)
+    out: list[Diagnostic] = []
+    for container, wanted in _mounts(desired).items():
+        kept = {n: p for n, p in live_mounts.get(container, {}).items() if n not in wanted}
+        for name, path in sorted(wanted.items()):
+            clash = sorted(n for n, p in kept.items() if p.rstrip("/") == path.rstrip("/"))
+            if clash:
+                out.append(
+                    Diagnostic(
+                        f"{ref} spec.template.spec.containers[{container}].volumeMounts[{name}]",
+                        f"mountPath {path} is already used by volume {', '.join(clash)}, which regplan "
+                        "keeps: the apiserver refuses a pod template with a repeated mountPath",
+                        origin=f"live {ref}",
+                        hint=f"remove the volume {', '.join(clash)} and its mount from the DC first "
+                        "(oc set volume dc/docker-registry --remove --name=...)",
+                        severity="error",
+                    )
+                )
+    return out
 
 
 def _config_checks(desired: Obj, live_cfg: Obj | None, live: LiveState) -> list[Diagnostic]:

@@ -68,3 +68,65 @@ def test_a_matching_secret_is_still_a_no_op() -> None:
     live["metadata"].update(uid="u", resourceVersion="1", labels={"someone": "else"})
     plan = _plan(live)
     assert not plan.writes
+
+
+def _dc(mounts: list[Obj], volumes: list[Obj]) -> Obj:
+    return {
+        "apiVersion": "apps.openshift.io/v1",
+        "kind": "DeploymentConfig",
+        "metadata": {"name": "docker-registry", "namespace": "default", "uid": "d", "resourceVersion": "4"},
+        "spec": {
+            "replicas": 1,
+            "template": {
+                "spec": {
+                    "containers": [{"name": "registry", "volumeMounts": mounts}],
+                    "volumes": volumes,
+                }
+            },
+        },
+    }
+
+
+def _desired_dc() -> Obj:
+    dc = _dc(
+        [{"name": "registry-config", "mountPath": "/etc/registryconfig"}],
+        [{"name": "registry-config", "secret": {"secretName": "registry-config"}}],
+    )
+    del dc["metadata"]["uid"], dc["metadata"]["resourceVersion"]
+    return dc
+
+
+class _Rendered3(_Rendered):
+    def __init__(self, objects: list[Obj]) -> None:
+        super().__init__(objects)
+        self.target = Target.OCP3
+
+
+def test_a_mount_landing_on_a_kept_mounts_path_is_a_plan_error() -> None:
+    # DOMAIN.md's hand-made 3.x setup: volume dockersecrets mounted at /etc/registryconfig
+    live = _dc(
+        [
+            {"name": "registry-certificates", "mountPath": "/etc/secrets"},
+            {"name": "dockersecrets", "mountPath": "/etc/registryconfig/"},
+        ],
+        [
+            {"name": "registry-certificates", "secret": {"secretName": "registry-certificates"}},
+            {"name": "dockersecrets", "secret": {"secretName": "dockerregistry"}},
+        ],
+    )
+    plan = make_plan(_Rendered3([_desired_dc()]), LiveState(target=Target.OCP3, objects={Ref.of(live): live}))
+    (error,) = plan.errors
+    assert "dockersecrets" in error.message and "/etc/registryconfig" in error.message
+    assert "volumeMounts[registry-config]" in error.key
+
+
+def test_remounting_regplans_own_volume_is_fine() -> None:
+    live = _dc(
+        [
+            {"name": "registry-certificates", "mountPath": "/etc/secrets"},
+            {"name": "registry-config", "mountPath": "/etc/registryconfig"},
+        ],
+        [{"name": "registry-config", "secret": {"secretName": "old"}}],
+    )
+    plan = make_plan(_Rendered3([_desired_dc()]), LiveState(target=Target.OCP3, objects={Ref.of(live): live}))
+    assert not plan.errors and plan.has_changes
