@@ -26,6 +26,9 @@ OPERATOR_CLAIM = "image-registry-storage"  # the name the operator gives claim: 
 STORAGE_MOUNT = "/registry"  # where both generations keep the filesystem driver's data
 NOT_DRIVERS = ("delete", "cache", "maintenance", "redirect")  # storage: sections that are not drivers
 REDACT_NAMES = ("*SECRET*", "*KEY", "*ACCESSKEY*", "*PASSWORD*", "*TOKEN*")  # env names whose values hide
+# ... except these, whose value is the path of a file (REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key): a
+# value's leading "/" proves nothing, an AWS secret access key may start with one.
+PATH_NAMES = ("*_TLS_KEY", "*_TLS_CERTIFICATE", "*_TLS_CLIENTCAS_*", "*_FILE", "*_PATH")
 REDACT_CONFIG_KEYS = ("accesskey", "secretkey", "password", "key", "accountkey", "secret", "sessiontoken")
 EVENTS_SHOWN = 5
 
@@ -119,8 +122,9 @@ def _redact_env(e: Obj) -> str:
         ref = src.get("secretKeyRef") or src.get("configMapKeyRef") or src.get("fieldRef") or {}
         return f"{name} from {next(iter(src), '?')} {ref.get('name') or ref.get('fieldPath') or ''}".rstrip()
     value = str(e.get("value", ""))
-    # A file path (REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key) names where a secret is, not the secret.
-    if any(fnmatch.fnmatchcase(name.upper(), p) for p in REDACT_NAMES) and not value.startswith("/"):
+    upper = name.upper()
+    is_path = value.startswith("/") and any(fnmatch.fnmatchcase(upper, p) for p in PATH_NAMES)
+    if any(fnmatch.fnmatchcase(upper, p) for p in REDACT_NAMES) and not is_path:
         return f"{name}=(redacted)"
     return f"{name}={e.get('value', '')}"
 

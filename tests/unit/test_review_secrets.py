@@ -78,3 +78,16 @@ def test_live_s3_keys_in_dc_env_are_removed_but_never_shown() -> None:
     assert fields["spec.template.spec.containers[registry].env[REGISTRY_STORAGE_S3_SECRETKEY]"]["sensitive"]
     # a non-secret override is still shown with its value (reviewers need it)
     assert '"s3"' in text
+
+
+def test_status_redacts_a_secret_env_value_even_when_it_starts_with_a_slash() -> None:
+    from regplan import status
+
+    # AWS secret access keys are base64-like and may start with "/": not a file path
+    secret = "/wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    assert status._redact_env({"name": "REGISTRY_STORAGE_S3_SECRETKEY", "value": secret}).endswith(
+        "(redacted)"
+    )
+    # a TLS key file setting names where the key is, and stays readable
+    shown = status._redact_env({"name": "REGISTRY_HTTP_TLS_KEY", "value": "/etc/secrets/registry.key"})
+    assert shown == "REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key"
