@@ -105,6 +105,7 @@ class Lock:
         self.lease = lease
         self.duration = duration
         self.lost: str | None = None  # why the renewal failed, if it did
+        self.renewed_at = time.monotonic()  # last time the Lease was known to be ours (created/renewed)
         self._stop = threading.Event()
         self._mutex = threading.Lock()
         self._thread = threading.Thread(target=self._renew_loop, name="regplan-lease-renew", daemon=True)
@@ -134,11 +135,20 @@ class Lock:
             )
             if updated is not None:
                 self.lease = updated
+            self.renewed_at = time.monotonic()
 
     def check(self) -> None:
         """Raise if the lock was lost (renewal failed): no further write may be made under it."""
         if self.lost:
             raise StaleError(f"lost the apply lock Lease {self.ref}: {self.lost}")
+        # A renewal stuck in retries sets no ``lost`` while the Lease runs out; stop once two renewals
+        # were missed, before another apply (whose clock may be ahead of ours) can see it expired.
+        idle = time.monotonic() - self.renewed_at
+        if idle > self.duration * 2 / 3:
+            raise StaleError(
+                f"the apply lock Lease {self.ref} was not renewed for {idle:.0f}s "
+                f"(it expires after {self.duration}s); stopping before another write"
+            )
 
     def release(self) -> str:
         """Give the lock back; returns "" or why it could not be deleted (it then expires by itself)."""
