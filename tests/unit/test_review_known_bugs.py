@@ -25,3 +25,18 @@ def test_unreadable_kubeconfig_is_an_expected_error(tmp_path: Path, content: byt
     kubeconfig.write_bytes(content)
     with pytest.raises(RegplanError, match="kubeconfig"):
         cluster._load_configuration(str(kubeconfig), None)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="workflow.load_plan catches OSError and JSONDecodeError only: a plan file that is not UTF-8 "
+    "escapes as 'unexpected error', exit 1 (regplan apply PLANFILE)",
+)
+def test_plan_file_not_utf8_is_invalid_input(tmp_path: Path) -> None:
+    from regplan import workflow
+    from regplan.errors import InvalidInput
+
+    planfile = tmp_path / "plan.json"
+    planfile.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(InvalidInput, match="plan"):
+        workflow.load_plan(planfile, environ={})
