@@ -195,6 +195,11 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
             return value, f"expected true or false, got {_show(value)}"
         return value, None
     if not isinstance(value, str):
+        if not f.echo:  # a secret pasted where its source belongs, maybe unquoted: never repeat it
+            return (
+                value,
+                f"expected a string, got a {type(value).__name__} value (not shown: it may be a secret)",
+            )
         return value, f"expected a string, got {_show(value)}" + (" (quote it)" if value is not None else "")
     if f.type == "quantity":
         try:

@@ -8,6 +8,7 @@ it does not set, so the plan lists them as removed fields: their values must not
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from regplan.model import LiveState, Obj, Ref, Target
@@ -91,3 +92,18 @@ def test_status_redacts_a_secret_env_value_even_when_it_starts_with_a_slash() ->
     # a TLS key file setting names where the key is, and stays readable
     shown = status._redact_env({"name": "REGISTRY_HTTP_TLS_KEY", "value": "/etc/secrets/registry.key"})
     assert shown == "REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key"
+
+
+def test_a_secret_pasted_with_the_wrong_type_is_not_echoed(tmp_path: Path) -> None:
+    from regplan import rules, values
+
+    f = tmp_path / "v.yaml"
+    f.write_text(
+        "s3:\n  bucket: abc-def\n  region: us-east-1\n  accessKeyFrom: 98765432\n  secretKeyFrom: [987]\n"
+    )
+    vals = values.load_values("aws-s3", files=[f], sets=[], profiles_dir=None, environ={})
+    _, problems = rules.check(vals, Target.OCP4)
+    text = " ".join(str(p) for p in problems)
+    assert "s3.accessKeyFrom" in text and "s3.secretKeyFrom" in text  # still named, with file:line
+    assert "v.yaml:4" in text
+    assert "98765432" not in text and "987" not in text
