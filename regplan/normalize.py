@@ -273,16 +273,21 @@ def parse_quantity(value: Any) -> Decimal | None:
     return number * _SUFFIX[m.group(2) or ""]
 
 
+def _applies(rules: tuple[PathRule, ...], kind: str, path: FieldPath) -> bool:
+    """Does a row of ``rules`` cover this field of this kind?"""
+    return any(r.kind in (ANY, kind) and _match(r.path, path) for r in rules)
+
+
 def is_quantity_path(kind: str, path: FieldPath) -> bool:
-    return any(r.kind in (ANY, kind) and _match(r.path, path) for r in QUANTITIES)
+    return _applies(QUANTITIES, kind, path)
 
 
 def is_set_path(kind: str, path: FieldPath) -> bool:
-    return any(r.kind in (ANY, kind) and _match(r.path, path) for r in SET_LISTS)
+    return _applies(SET_LISTS, kind, path)
 
 
 def is_masked_path(kind: str, path: FieldPath) -> bool:
-    return any(r.kind in (ANY, kind) and _match(r.path, path) for r in MASK)
+    return _applies(MASK, kind, path)
 
 
 def equal(kind: str, path: FieldPath, desired: Any, live: Any) -> bool:
@@ -339,7 +344,7 @@ def _named(kind: str, path: FieldPath, value: Any) -> Any:
             seg: Segment = Item(k) if isinstance(value, NamedList) else k
             out[k] = _named(kind, (*path, seg), v)
         return out
-    if isinstance(value, list) and any(r.kind in (ANY, kind) and _match(r.path, path) for r in NAMED_LISTS):
+    if isinstance(value, list) and _applies(NAMED_LISTS, kind, path):
         names = [i.get("name") for i in value if isinstance(i, dict)]
         if (
             len(names) == len(value)
@@ -374,7 +379,7 @@ def _drop(kind: str, obj: Any, path: FieldPath, rules: tuple[PathRule, ...]) -> 
     for k, v in obj.items():
         seg: Segment = Item(k) if isinstance(obj, NamedList) else k
         sub = (*path, seg)
-        if any(r.kind in (ANY, kind) and _match(r.path, sub) for r in rules):
+        if _applies(rules, kind, sub):
             continue
         out[k] = _drop(kind, v, sub, rules)
     return out
@@ -396,7 +401,7 @@ def _rebase(kind: str, desired: Any, live: Any, path: FieldPath) -> None:
         seg: Segment = Item(k) if isinstance(live, NamedList) else k
         sub = (*path, seg)
         if k not in desired:
-            if any(r.kind in (ANY, kind) and _match(r.path, sub) for r in REBASE):
+            if _applies(REBASE, kind, sub):
                 desired[k] = copy.deepcopy(lv)
         elif desired[k] is not None:
             _rebase(kind, desired[k], lv, sub)
