@@ -476,6 +476,18 @@ DOMAIN_RULES: tuple[Rule, ...] = (
 )
 
 
+# Keys the templates read for a backend (None: every backend). Missing, they used to surface as a
+# template error naming a template line ("StrictUndefined is not JSON serializable"), not the key.
+REQUIRED: tuple[tuple[str, str | None], ...] = (
+    ("replicas", None),
+    ("rolloutStrategy", None),
+    ("claim.name", "pvc"),
+    ("claim.size", "pvc"),
+    ("claim.accessMode", "pvc"),
+    ("claim.storageClass", "pvc"),
+)
+
+
 DERIVED_DEFAULTS: tuple[Derived, ...] = (
     Derived(
         "storage.managementState",
@@ -536,6 +548,19 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 )
             )
     ctx = Ctx(values, target, data)
+    for key, backend in REQUIRED:
+        if key in bad_keys or ctx.get(key) is not None or ctx.backend is None:
+            continue  # refused above, set, or no single backend (the backend rules say so)
+        if backend is None or backend == ctx.backend:
+            problems.append(
+                Diagnostic(
+                    key,
+                    "is required",
+                    values.origin(key) or f"profile {values.profile}",  # where its group was set
+                    f"valid: {SCHEMA_BY_KEY[key].hint}",
+                )
+            )
+            bad_keys.add(key)  # the domain rules would only repeat it ("RollingUpdate" for a missing one)
     for d in DERIVED_DEFAULTS:
         if ctx.get(d.key) is None and d.applies(ctx) and target.value in SCHEMA_BY_KEY[d.key].targets:
             assign(data, d.key, d.value(ctx))
