@@ -4,7 +4,7 @@ Against the real test control plane (ocp4 seed state), both through the harness 
 every request. Prints requests, write requests and wall time of each, and the ratios.
 Aim: a no-op `regplan apply` makes zero writes and takes at most 0.5x kubectl's wall time.
 
-    python bench/apply_bench.py [--runs 5] [--latency-ms 50] [--profile ebs-gp2-rwo]
+    python bench/apply_bench.py [--runs 5] [--latency-ms 50] [--profile ebs-gp2-rwo] [--entry script|module]
 
 kubectl gets `--force-conflicts`: the seed's fields belong to another field manager (the installer), so a
 server-side apply that takes them over must force, which is what an admin doing this by hand types.
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import yaml
-from plan_bench import Figures, control_plane, kubectl, regplan_argv, repeat, timed
+from plan_bench import ENTRY, Figures, add_entry_option, control_plane, kubectl, regplan_argv, repeat, timed
 
 
 def _strip_nulls(node: Any) -> Any:
@@ -36,7 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--profile", default="ebs-gp2-rwo")
+    add_entry_option(ap)
     args = ap.parse_args(argv)
+    ENTRY["how"] = args.entry
     kube = kubectl()
     rendered = subprocess.run(
         regplan_argv("render", "-p", args.profile), capture_output=True, text=True, check=True
@@ -93,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         f"\nregplan apply -p {args.profile} vs kubectl apply --server-side, {args.latency_ms:.0f} ms added "
-        f"per request, {args.runs} runs each (ocp4 seed state, test control plane)"
+        f"per request, {args.runs} runs each (ocp4 seed state, test control plane; regplan started as "
+        f"{args.entry})"
     )
     for f in results:
         print("  " + f.line())

@@ -7,6 +7,7 @@ both through the harness proxy adding 50 ms before every request. Prints the fig
 Aim: regplan plan at most 0.5x kubectl diff's wall time at 50 ms.
 
     python bench/plan_bench.py [--runs 5] [--latency-ms 50] [--noise 10000] [--profile ebs-gp2-rwo]
+                               [--entry script|module]
 
 Needs hack/build-testbin.sh (and hack/get-kubectl.sh for the kubectl column). A benchmark, not a test:
 it prints figures and exits 0 unless something could not run.
@@ -19,6 +20,7 @@ import contextlib
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -139,8 +141,28 @@ def add_noise(c: TargetCluster, n: int, namespaces: int = 10) -> float:
     return time.perf_counter() - t0
 
 
+# How the benchmarks start regplan: "script" is the console script users run (`regplan`, regplan.entry:
+# the typer-free path for render/validate/plan/apply/status), "module" is `python -m regplan` (the typer
+# CLI, as the tests run it). Set by --entry.
+ENTRY = {"how": "script"}
+
+
 def regplan_argv(*args: str) -> list[str]:
+    if ENTRY["how"] == "script":
+        script = Path(sysconfig.get_path("scripts")) / "regplan"
+        if script.is_file():
+            return [str(script), *args]
+        print(f"  ! {script} not found (pip install -e .): timing `python -m regplan`", file=sys.stderr)
     return [sys.executable, "-m", "regplan", *args]
+
+
+def add_entry_option(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument(
+        "--entry",
+        choices=("script", "module"),
+        default="script",
+        help="run the `regplan` console script (default) or `python -m regplan` (the typer CLI)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,7 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--noise", type=int, default=10_000)
     ap.add_argument("--profile", default="ebs-gp2-rwo")
+    add_entry_option(ap)
     args = ap.parse_args(argv)
+    ENTRY["how"] = args.entry
     kube = kubectl()
 
     with control_plane("ocp4") as c, c.proxy(latency_ms=args.latency_ms) as p:
@@ -195,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         f"\nregplan plan -p {args.profile} vs kubectl diff, {args.latency_ms:.0f} ms added per request, "
-        f"{args.runs} runs each (ocp4 seed state, test control plane)"
+        f"{args.runs} runs each (ocp4 seed state, test control plane; regplan started as {args.entry})"
     )
     for f in results:
         print("  " + f.line())

@@ -25,11 +25,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
+import importlib.util
 import json
 import os
 import re
+import sys
 import threading
 import time
+import types
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -384,8 +388,11 @@ def _client_modules() -> tuple[Any, Any, Any]:
     not imported yet, bare package objects are registered for ``kubernetes``, ``kubernetes.client`` (+
     ``models``) and ``kubernetes.config``, so only those modules load; ``ApiClient`` (pydantic, dateutil:
     ~0.09 s more), which the kubeconfig loader needs only to refresh an OIDC token, is imported when first
-    constructed. On any surprise (a client laid out differently) the stubs are removed and the normal
-    import is used.
+    constructed. ``kubernetes.utils`` is a bare package too (the transport needs its ``retry`` and
+    ``keepalive`` modules, not ``create_from_yaml`` and the metrics helpers), and ``oauthlib`` /
+    ``requests_oauthlib`` (which pull in ``requests``: ~40 ms), which the kubeconfig loader uses only to
+    refresh an OIDC token, are deferred modules imported on first use (``_Deferred``). On any surprise (a
+    client laid out differently) the stubs are removed and the normal import is used.
     """
     import importlib
     import importlib.util
@@ -403,11 +410,13 @@ def _client_modules() -> tuple[Any, Any, Any]:
                 ("kubernetes.client", "client"),
                 ("kubernetes.client.models", None),
                 ("kubernetes.config", "config"),
+                ("kubernetes.utils", "utils"),
             ):
                 mod = types.ModuleType(name)
                 if sub is not None:
                     mod.__path__ = [os.path.join(base, sub)]
                 sys.modules[name] = mod
+            _defer_oauthlib()
             configuration = importlib.import_module("kubernetes.client.configuration")
             rest = importlib.import_module("kubernetes.client.rest")
 
@@ -422,12 +431,49 @@ def _client_modules() -> tuple[Any, Any, Any]:
             kube_config = importlib.import_module("kubernetes.config.kube_config")
             return configuration, rest, kube_config
         except Exception:  # any layout surprise: fall back to the documented import
+            _undefer()
             for name in [n for n in sys.modules if n == "kubernetes" or n.startswith("kubernetes.")]:
                 del sys.modules[name]
     from kubernetes.client import configuration, rest
     from kubernetes.config import kube_config
 
     return configuration, rest, kube_config
+
+
+class _Deferred(types.ModuleType):
+    """Stands in ``sys.modules`` for a module not imported yet; the first attribute asked for imports the
+    real ones (all deferred modules go at once) and answers from it."""
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        _undefer()
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _undefer() -> None:
+    for name in [n for n, m in list(sys.modules.items()) if isinstance(m, _Deferred)]:
+        del sys.modules[name]
+
+
+def _defer_oauthlib() -> None:
+    """``kube_config`` does ``import oauthlib.oauth2`` and ``from requests_oauthlib import OAuth2Session``
+    at import time but uses them only in ``_refresh_oidc``: register stand-ins unless already imported."""
+    if any(n in sys.modules for n in ("oauthlib", "oauthlib.oauth2", "requests_oauthlib")):
+        return
+    if importlib.util.find_spec("requests_oauthlib") is None or importlib.util.find_spec("oauthlib") is None:
+        return  # not installed: let kube_config's own import fail as it would
+
+    class OAuth2Session:
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            _undefer()
+            real = importlib.import_module("requests_oauthlib").OAuth2Session
+            return real(*args, **kwargs)
+
+    top, oauth2, session = _Deferred("oauthlib"), _Deferred("oauthlib.oauth2"), _Deferred("requests_oauthlib")
+    top.oauth2 = oauth2  # type: ignore[attr-defined]
+    session.OAuth2Session = OAuth2Session  # type: ignore[attr-defined]
+    sys.modules.update({"oauthlib": top, "oauthlib.oauth2": oauth2, "requests_oauthlib": session})
 
 
 def _load_configuration(kubeconfig: str | None, context: str | None) -> Any:

@@ -33,6 +33,7 @@ from regplan.normalize import mask_secret
 
 if TYPE_CHECKING:
     from regplan.cluster import Cluster
+    from regplan.render import Rendered
     from regplan.values import Values
 
 OUTPUTS = ("text", "json")
@@ -101,6 +102,39 @@ class Live:
             return snapmod.answer(self.snapshot_objects(), query, source=str(self.source))
         return self.cluster.read(query)
 
+    def detect_and_read(
+        self, expect: Target, query: Callable[[], LiveQuery | None]
+    ) -> tuple[Target, LiveState | None]:
+        """``target("auto")`` on a cluster, with the reads of the likely target sent at the same time.
+
+        Why: detection is a round trip of its own before the reads, and with --target auto it is almost
+        always ``expect`` (ocp4). Detection's request is sent first; ``query()`` (rendering ``expect``) runs
+        while it is in flight, then the reads go out concurrently with it: one round trip instead of two.
+        Returns (detected target, the state read for ``expect``) - or (target, None) when the cluster is
+        another target or ``query()`` gave None: those reads (and their failures, e.g. a 403 in a namespace
+        the other target does not use) are then dropped and the caller reads again. Errors are reported as
+        without the overlap: detection's first, then the reads'.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        cluster = self.cluster
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            detecting = pool.submit(cluster.detect_target)
+            wanted = query()
+            state: LiveState | None = None
+            failure: RegplanError | None = None
+            if wanted is not None:
+                try:
+                    state = cluster.read(wanted)
+                except RegplanError as err:
+                    failure = err
+            detected = detecting.result()
+        if detected is not expect or wanted is None:
+            return detected, None
+        if failure is not None:
+            raise failure
+        return detected, state
+
     def close(self) -> None:
         if self._cluster is not None:
             self._cluster.close()
@@ -159,14 +193,12 @@ def make_plan(
     progress: Callable[[str], Any] | None = None,
 ) -> planmod.Plan:
     """Load, render, read, plan and (4.x) dry-run. The helper ``apply -p`` calls too."""
-    from regplan import render, values
+    from regplan import values
 
     vals = values.load_values(
         profile, files=list(values_files), sets=list(sets), profiles_dir=profiles_dir, environ=environ
     )
-    tgt = live.target(target)
-    rendered = render.render(vals, tgt)
-    state = live.read(planmod.query_for(rendered))
+    rendered, state = _render_and_read(vals, target, live)
     result = planmod.make_plan(
         rendered, state, values_digest=rendered.values.digest(), values_record=values_record(rendered.values)
     )
@@ -181,6 +213,31 @@ def make_plan(
             progress(f"checking {len(checked)} write(s) with a server-side dry run\n")
         result.diagnostics.extend(live.cluster.dry_run(checked))
     return result
+
+
+def _render_and_read(vals: Values, target: str, live: Live) -> tuple[Rendered, LiveState]:
+    """Resolve the target, render, read live state: with ``--target auto`` on a cluster, detection and
+    the ocp4 reads in one round trip (``Live.detect_and_read``); errors in the same order as sequentially
+    (values, then detection, then the rules of the detected target, then the reads)."""
+    from regplan import render
+
+    if target == "auto" and live.snapshot is None and Target.OCP4.value in vals.targets:
+        guessed: list[Rendered] = []
+
+        def ocp4_query() -> LiveQuery | None:
+            try:
+                guessed.append(render.render(vals, Target.OCP4))
+            except RegplanError:
+                return None  # reported (if ocp4 is detected) by the sequential render below
+            return planmod.query_for(guessed[0])
+
+        detected, state = live.detect_and_read(Target.OCP4, ocp4_query)
+        if state is not None:
+            return guessed[0], state
+        rendered = render.render(vals, detected)
+        return rendered, live.read(planmod.query_for(rendered))
+    rendered = render.render(vals, live.target(target))
+    return rendered, live.read(planmod.query_for(rendered))
 
 
 def plan_command(

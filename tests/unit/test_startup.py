@@ -1,10 +1,12 @@
-"""Start-up: `regplan render` / `validate` take the typer-free path; never import kubernetes or deepdiff."""
+"""Start-up: the console script parses render / validate / plan / apply / status itself (no typer, no
+pydantic); render and validate never import kubernetes or deepdiff; both paths answer the same."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,18 +62,70 @@ def test_other_commands_use_typer() -> None:
     assert code == 0 and "typer" in mods
 
 
+ROOT = Path(__file__).resolve().parents[2]
+SNAP4 = str(ROOT / "examples/snapshots/ocp4-pvc-pending.yaml")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", "-p", "ebs-gp2-rwo", "--snapshot", SNAP4],
+        ["status", "--snapshot", SNAP4, "-o", "json"],
+    ],
+)
+def test_cluster_commands_skip_typer(args: list[str]) -> None:
+    code, out, mods = loaded(*args)
+    assert code == 0 and out
+    assert mods == set(), mods  # a snapshot needs no client either
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
         (["render", "-p", "x"], ("render", {"profile": ["x"]})),
         (
             ["render", "--profile=x", "-f", "a.yaml", "--values", "b.yaml", "--set", "a=b=c", "--set=d=e"],
-            ("render", {"profile": ["x"], "values": ["a.yaml", "b.yaml"], "sets": ["a=b=c", "d=e"]}),
+            ("render", {"profile": ["x"], "values_files": ["a.yaml", "b.yaml"], "sets": ["a=b=c", "d=e"]}),
         ),
         (["validate", "-p", "x", "--target", "ocp3"], ("validate", {"profile": ["x"], "target": ["ocp3"]})),
         (
             ["render", "-p", "x", "--out-dir", "d", "-o", "json"],
             ("render", {"profile": ["x"], "out_dir": ["d"], "output": ["json"]}),
+        ),
+        (
+            ["plan", "-p", "x", "--kubeconfig", "k", "--context=c", "--detailed-exitcode", "--out", "p.json"],
+            (
+                "plan",
+                {
+                    "profile": ["x"],
+                    "kubeconfig": ["k"],
+                    "context": ["c"],
+                    "detailed_exitcode": ["true"],
+                    "out": ["p.json"],
+                },
+            ),
+        ),
+        (
+            ["apply", "p.json", "--allow-replace", "--no-wait", "--timeout", "12.5", "-y"],
+            (
+                "apply",
+                {
+                    "planfile": ["p.json"],
+                    "allow_replace": ["true"],
+                    "wait": ["false"],
+                    "timeout": ["12.5"],
+                    "yes": ["true"],
+                },
+            ),
+        ),
+        (
+            ["apply", "-p", "x", "--set", "a=1", "--lock-timeout=5", "-o", "json"],
+            ("apply", {"profile": ["x"], "sets": ["a=1"], "lock_timeout": ["5"], "output": ["json"]}),
+        ),
+        (["status"], ("status", {})),
+        (
+            ["status", "--target", "ocp3", "--snapshot", "s.yaml"],
+            ("status", {"target": ["ocp3"], "snapshot": ["s.yaml"]}),
         ),
     ],
 )
@@ -83,7 +137,21 @@ def test_parse_plain_invocations(argv: list[str], expected: tuple[str, dict[str,
     "argv",
     [
         [],
-        ["plan", "-p", "x"],
+        ["profiles"],
+        ["plan"],
+        ["plan", "x"],
+        ["plan", "-p", "x", "--yes"],
+        ["plan", "-p", "x", "--detailed-exitcode=1"],
+        ["apply"],
+        ["apply", "p.json", "-p", "x"],
+        ["apply", "a.json", "b.json"],
+        ["apply", "-p", "x", "--timeout", "soon"],
+        ["apply", "-p", "x", "--timeout", "1e3"],
+        ["apply", "-p", "x", "--wait", "--no-wait"],
+        ["apply", "-p", "x", "--kubeconfig", ""],
+        ["apply", "-p", "x", "--", "p.json"],
+        ["status", "--help"],
+        ["status", "-p", "x"],
         ["render"],
         ["render", "-p"],
         ["render", "-p", "x", "--help"],
@@ -119,6 +187,22 @@ def test_anything_else_defers_to_typer(argv: list[str]) -> None:
         ],
         ["render", "-p", "ebs-gp2-rwo", "--set", "replicas=2"],
         ["validate", "-p", "glusterfs"],
+        ["plan", "-p", "ebs-gp2-rwo", "--snapshot", SNAP4],
+        ["plan", "-p", "ebs-gp2-rwo", "--snapshot", SNAP4, "-o", "json", "--detailed-exitcode"],
+        ["plan", "-p", "glusterfs", "--snapshot", SNAP4, "--detailed-exitcode"],
+        ["plan", "-p", "ebs-gp2-rwo", "--snapshot", SNAP4, "-o", "yaml"],
+        ["status", "--snapshot", SNAP4],
+        [
+            "status",
+            "--snapshot",
+            str(ROOT / "examples/snapshots/ocp3-emptydir.yaml"),
+            "--target",
+            "ocp3",
+            "-o",
+            "json",
+        ],
+        ["apply", "-p", "ebs-gp2-rwo", "--kubeconfig", "/nonexistent/kubeconfig", "--yes", "--no-wait"],
+        ["apply", "/nonexistent/plan.json", "--allow-replace", "--timeout", "5"],
     ],
 )
 def test_fast_path_and_typer_path_agree(args: list[str]) -> None:
@@ -132,3 +216,22 @@ def test_fast_path_and_typer_path_agree(args: list[str]) -> None:
         [sys.executable, "-m", "regplan.cli", *args], capture_output=True, text=True, timeout=60
     )
     assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout, full.stderr)
+
+
+LEAN = (
+    "import sys\n"
+    "sys.argv = ['regplan']\n"
+    "from regplan import cluster\n"
+    "cluster._client_modules()\n"
+    "early = sorted({m.split('.')[0] for m in sys.modules} & {'requests', 'pydantic'})\n"
+    "kube_config = sys.modules['kubernetes.config.kube_config']\n"
+    "error = kube_config.oauthlib.oauth2.rfc6749.errors.InvalidClientIdError\n"
+    "session = kube_config.OAuth2Session(client_id='x')\n"
+    "print(early, error.__name__, type(session).__module__, type(sys.modules['oauthlib']).__name__)\n"
+)
+
+
+def test_lean_client_import_defers_oauthlib_until_used() -> None:
+    """Only an OIDC token refresh needs oauthlib / requests_oauthlib (and requests): loaded on first use."""
+    p = subprocess.run([sys.executable, "-c", LEAN], capture_output=True, text=True, timeout=60, check=True)
+    assert p.stdout.split() == ["[]", "InvalidClientIdError", "requests_oauthlib.oauth2_session", "module"]
