@@ -480,6 +480,7 @@ def _load_configuration(kubeconfig: str | None, context: str | None) -> Any:
     """A ``kubernetes.client.Configuration``: --kubeconfig, else $KUBECONFIG, else ~/.kube/config, else
     the in-cluster service account. Several files are joined with os.pathsep and merged as kubectl does."""
     configuration, _, kube_config = _client_modules()
+    import yaml  # what the client's kubeconfig loader parses with
     from kubernetes.config.config_exception import ConfigException
 
     cfg = configuration.Configuration()
@@ -510,6 +511,12 @@ def _load_configuration(kubeconfig: str | None, context: str | None) -> Any:
             )
     except ConfigException as err:
         raise ClusterError(f"invalid kubeconfig: {one_line(str(err), 300)}") from None
+    except UnicodeDecodeError:
+        raise ClusterError(f"invalid kubeconfig {source or default}: not UTF-8 text") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ClusterError(f"invalid kubeconfig {source or default}{where}: not valid YAML") from None
     # Our own retry policy decides what may be repeated (urllib3's default would resend reads silently
     # and hide the count of requests).
     cfg.retries = False

@@ -300,6 +300,8 @@ def load_plan(path: Path, *, environ: Mapping[str, str]) -> planmod.Plan:
         raise InvalidInput(f"{path}: cannot read the plan: {err.strerror}") from None
     except json.JSONDecodeError as err:
         raise InvalidInput(f"{path}:{err.lineno}: not a plan file (JSON): {err.msg}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not a plan file (not UTF-8 text)") from None
     if not isinstance(doc, dict):
         raise InvalidInput(f"{path}: not a plan file")
     loaded = planmod.plan_from_json(doc, origin=str(path))

@@ -1,7 +1,4 @@
-"""Review findings in files another engineer owns (cluster.py): visible as strict xfails until fixed.
-
-When the fix lands these start passing and (strict) fail the suite: then drop the xfail mark.
-"""
+"""Review findings in cluster.py and workflow.py: unreadable inputs are expected errors, not exit 1."""
 
 from __future__ import annotations
 
@@ -12,11 +9,6 @@ import pytest
 from regplan.errors import RegplanError
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cluster._load_configuration catches only ConfigException: a kubeconfig that is not YAML "
-    "(yaml ParserError) or not UTF-8 (UnicodeDecodeError) escapes as 'unexpected error', exit 1",
-)
 @pytest.mark.parametrize("content", [b"garbage: [\n", b"\xff\xfe"], ids=["not-yaml", "not-utf8"])
 def test_unreadable_kubeconfig_is_an_expected_error(tmp_path: Path, content: bytes) -> None:
     from regplan import cluster
@@ -27,11 +19,6 @@ def test_unreadable_kubeconfig_is_an_expected_error(tmp_path: Path, content: byt
         cluster._load_configuration(str(kubeconfig), None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflow.load_plan catches OSError and JSONDecodeError only: a plan file that is not UTF-8 "
-    "escapes as 'unexpected error', exit 1 (regplan apply PLANFILE)",
-)
 def test_plan_file_not_utf8_is_invalid_input(tmp_path: Path) -> None:
     from regplan import workflow
     from regplan.errors import InvalidInput
