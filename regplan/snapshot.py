@@ -23,6 +23,71 @@ TARGET_MARKERS: tuple[tuple[str, str, str, Target], ...] = (
 )
 
 
+# The shape regplan relies on in live objects, one row per field: (kind or "*", dotted path with "*" for
+# each item of a list, type). The apiserver guarantees these; a hand-edited snapshot may not, and a wrong
+# type must be an input error naming the field, not a crash deep in plan or status.
+SHAPES: tuple[tuple[str, str, type], ...] = (
+    ("*", "metadata.labels", dict),
+    ("*", "metadata.annotations", dict),
+    ("*", "spec", dict),
+    ("*", "status", dict),
+    ("*", "status.conditions", list),
+    ("*", "status.conditions.*", dict),
+    ("Secret", "data", dict),
+    ("Event", "involvedObject", dict),
+    ("Event", "reason", str),
+    ("Event", "message", str),
+    ("Pod", "spec.volumes", list),
+    ("Pod", "spec.volumes.*", dict),
+    ("Pod", "spec.volumes.*.persistentVolumeClaim", dict),
+    ("PersistentVolumeClaim", "spec.accessModes", list),
+    ("PersistentVolumeClaim", "spec.accessModes.*", str),
+    ("PersistentVolumeClaim", "spec.resources", dict),
+    ("PersistentVolumeClaim", "spec.resources.requests", dict),
+    ("Config", "spec.storage", dict),
+    ("DeploymentConfig", "spec.strategy", dict),
+    ("DeploymentConfig", "spec.template", dict),
+    ("DeploymentConfig", "spec.template.spec", dict),
+    ("DeploymentConfig", "spec.template.spec.volumes", list),
+    ("DeploymentConfig", "spec.template.spec.volumes.*", dict),
+    ("DeploymentConfig", "spec.template.spec.volumes.*.persistentVolumeClaim", dict),
+    ("DeploymentConfig", "spec.template.spec.volumes.*.secret", dict),
+    ("DeploymentConfig", "spec.template.spec.containers", list),
+    ("DeploymentConfig", "spec.template.spec.containers.*", dict),
+    ("DeploymentConfig", "spec.template.spec.containers.*.env", list),
+    ("DeploymentConfig", "spec.template.spec.containers.*.env.*", dict),
+    ("DeploymentConfig", "spec.template.spec.containers.*.volumeMounts", list),
+    ("DeploymentConfig", "spec.template.spec.containers.*.volumeMounts.*", dict),
+)
+
+
+SHAPE_NAMES: dict[type, str] = {dict: "a mapping", list: "a list", str: "a string"}
+
+
+def _shape_problem(obj: Obj) -> str:
+    """The first field of ``obj`` whose type is not the one SHAPES names, as "field: expected ...", or ""."""
+    kind = str(obj.get("kind"))
+    for rule_kind, dotted, expected in SHAPES:
+        if rule_kind not in ("*", kind):
+            continue
+        nodes: list[tuple[str, Any]] = [("", obj)]
+        for part in dotted.split("."):
+            nxt: list[tuple[str, Any]] = []
+            for where, node in nodes:
+                if part == "*":
+                    nxt.extend(
+                        (f"{where}[{i}]", v) for i, v in enumerate(node if isinstance(node, list) else [])
+                    )
+                elif isinstance(node, dict) and node.get(part) is not None:
+                    nxt.append((f"{where}.{part}" if where else part, node[part]))
+            nodes = nxt
+        for where, node in nodes:
+            if not isinstance(node, expected):
+                what = SHAPE_NAMES[expected]
+                return f"{where}: expected {what}"
+    return ""
+
+
 def _plain(value: Any) -> Any:
     """YAML timestamps back to the RFC 3339 strings the API serves; everything else plain."""
     if isinstance(value, dict):
@@ -68,6 +133,12 @@ def read_objects(path: Path) -> list[Obj]:
                 raise InvalidInput(
                     f"{path}: document {n}, item {i}: not a Kubernetes object "
                     "(apiVersion, kind and metadata.name are required; use `oc get ... -o yaml`)"
+                )
+            problem = _shape_problem(item)
+            if problem:
+                raise InvalidInput(
+                    f"{path}: document {n}, item {i} ({item['kind']} {meta['name']}): {problem} "
+                    "(not what `oc get ... -o yaml` prints)"
                 )
             out.append(item)
     return out

@@ -70,3 +70,46 @@ def test_malformed_snapshot_is_invalid_input(tmp_path: Path, content: bytes, exp
     f = _write(tmp_path / "snap.yaml", content)
     with pytest.raises(InvalidInput, match=expected):
         snapshot.read_objects(f)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "field"),
+    [
+        (
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: n}\nspec: {volumes: 5}\n",
+            "spec.volumes: expected a list",
+        ),
+        (
+            "apiVersion: imageregistry.operator.openshift.io/v1\nkind: Config\nmetadata: {name: cluster}\n"
+            "spec: [1]\n",
+            "spec: expected a mapping",
+        ),
+        (
+            "apiVersion: imageregistry.operator.openshift.io/v1\nkind: Config\nmetadata: {name: cluster}\n"
+            "status: {conditions: [{type: A}, x]}\n",
+            "status.conditions[1]: expected a mapping",
+        ),
+        (
+            "apiVersion: apps.openshift.io/v1\nkind: DeploymentConfig\n"
+            "metadata: {name: d, namespace: default}\n"
+            "spec: {template: {spec: {containers: [{name: registry, env: [{name: A}, null]}]}}}\n",
+            "spec.template.spec.containers[0].env[1]: expected a mapping",
+        ),
+    ],
+)
+def test_snapshot_field_of_the_wrong_type_is_named(tmp_path: Path, yaml_text: str, field: str) -> None:
+    f = _write(tmp_path / "snap.yaml", yaml_text.encode())
+    with pytest.raises(InvalidInput, match=r"snap\.yaml: document 1, item 0 \(") as err:
+        snapshot.read_objects(f)
+    assert field in str(err.value)
+
+
+def test_real_snapshots_pass_the_shape_checks() -> None:
+    root = Path(__file__).resolve().parents[2]
+    files = [
+        *(root / "examples" / "snapshots").glob("*.yaml"),
+        *(root / "tests" / "scenarios").glob("*/live.yaml"),
+    ]
+    assert len(files) > 10
+    for f in files:
+        assert snapshot.read_objects(f)
