@@ -490,6 +490,9 @@ def apply_command(
     try:
         if planfile is not None:
             plan = workflow.load_plan(planfile, environ=env)
+            refused = refusals(plan, allow_replace=allow_replace)
+            if refused is not None:  # before the first request: a refused plan reads nothing either
+                raise refused
             tgt = live.target(target)
             if tgt is not plan.target:
                 raise InvalidInput(f"{planfile}: the plan is for {plan.target} but the cluster is {tgt}")

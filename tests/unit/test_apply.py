@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -432,3 +433,20 @@ def test_command_replace_without_allow_is_exit_6_before_confirmation(monkeypatch
     with pytest.raises(DestructiveRefused):
         run_command(monkeypatch, mem, switch_plan(), allow_replace=False, yes=True)
     assert mem.log == []
+
+
+def test_saved_plan_with_a_replace_is_refused_before_reading_the_cluster(tmp_path: Path) -> None:
+    """Exit 6 even when the cluster cannot be reached: the refusal comes before the first request."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    planfile = root / "golden" / "plan" / "ocp4-pvc-pending-ebs-gp2-rwo" / "plan.json"
+    r = subprocess.run(
+        [sys.executable, "-m", "regplan", "apply", str(planfile), "--kubeconfig", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode == 6, r.stderr
+    assert "--allow-replace" in r.stderr and "kubeconfig" not in r.stderr
