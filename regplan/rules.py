@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from regplan.errors import Diagnostic, ValidationFailed
 from regplan.model import Obj, Target
-from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values, assign, delete
+from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values, assign, delete, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
 # budgeted (a dataclass costs ~1 ms to define; see bench/render_startup.py).
@@ -257,12 +257,7 @@ class Ctx:
         self.data = data
 
     def get(self, key: str, default: Any = None) -> Any:
-        node: Any = self.data
-        for part in key.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return lookup(self.data, key, default)
 
     def has(self, key: str) -> bool:
         return self.get(key) is not None

@@ -92,12 +92,7 @@ class Values:
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value at a dotted key, or ``default``."""
-        node: Any = self.data
-        for part in key.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return lookup(self.data, key, default)
 
     def origin(self, key: str) -> str:
         """Where the value at ``key`` (or its nearest parent with an origin) came from."""
@@ -241,10 +236,10 @@ def _merge_layer(
             for k in [k for k in origins if k == dotted or k.startswith(dotted + ".")]:
                 del origins[k]
             continue
-        if isinstance(val, Mapping) and not val and isinstance(_lookup(data, dotted), dict):
+        if isinstance(val, Mapping) and not val and isinstance(lookup(data, dotted), dict):
             continue  # `s3: {}` in a later layer adds nothing; it must not wipe the earlier keys
         if isinstance(val, Mapping) and val:
-            existing = _lookup(data, dotted)
+            existing = lookup(data, dotted)
             if not isinstance(existing, dict):
                 assign(data, dotted, {})
                 for k in [k for k in origins if k == dotted]:
@@ -257,11 +252,12 @@ def _merge_layer(
             origins[dotted] = origin_of(line)
 
 
-def _lookup(data: Mapping[str, Any], dotted: str) -> Any:
+def lookup(data: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
+    """The value at a dotted key (``claim.size``) in nested values, or ``default``."""
     node: Any = data
     for part in dotted.split("."):
         if not isinstance(node, Mapping) or part not in node:
-            return None
+            return default
         node = node[part]
     return node
 
