@@ -4,8 +4,8 @@ Three tables drive every check, one row per rule with its reason:
 - ``SCHEMA``: each value key, its type (with enum / pattern / range) and what would be valid;
 - ``DERIVED_DEFAULTS``: defaults that depend on other values (storage ``managementState``);
 - ``DOMAIN_RULES``: predicates over the normalised values, each naming the DOMAIN.md rule it enforces;
-plus ``PROVISIONER_ACCESS_MODES`` for the live check of a StorageClass (``check_storage_class``), which the
-plan engine calls with the class it read, and ``RENDERED_CHECKS`` over the rendered objects (a safety net
+plus ``PROVISIONER_ACCESS_MODES``, which the plan engine reads for the live check of the StorageClass it
+read (``plan._class_checks``), and ``RENDERED_CHECKS`` over the rendered objects (a safety net
 against template bugs). ``check`` collects ALL problems; ``validate`` raises ``ValidationFailed`` (exit 3).
 Diagnostics name the key and its origin, never a secret value.
 """
@@ -643,41 +643,6 @@ PROVISIONER_ACCESS_MODES: tuple[tuple[str, frozenset[str], str], ...] = (
     ("kubernetes.io/cinder", frozenset({"ReadWriteOnce"}), "OpenStack Cinder"),
     ("cinder.csi.openstack.org", frozenset({"ReadWriteOnce"}), "OpenStack Cinder CSI"),
 )
-
-
-def check_storage_class(values: Values, storage_class: Obj | None) -> list[Diagnostic]:
-    """Live check: can the class the claim names provision the access mode asked for?
-
-    ``storage_class`` is the StorageClass object read from the cluster, or None when it does not exist.
-    """
-    name = values.get("claim.storageClass")
-    mode = values.get("claim.accessMode")
-    if backend_of(values.data) != "pvc" or not name:
-        return []
-    origin = values.origin("claim.storageClass")
-    if storage_class is None:
-        return [
-            Diagnostic(
-                "claim.storageClass",
-                f"StorageClass {name!r} does not exist in the cluster",
-                origin,
-                "name an existing class (oc get storageclass)",
-            )
-        ]
-    import fnmatch
-
-    provisioner = str(storage_class.get("provisioner", ""))
-    for pattern, modes, what in PROVISIONER_ACCESS_MODES:
-        if fnmatch.fnmatchcase(provisioner, pattern) and mode not in modes:
-            return [
-                Diagnostic(
-                    "claim.accessMode",
-                    f"StorageClass {name!r} ({provisioner}, {what}) cannot provision {mode}",
-                    f"{values.origin('claim.accessMode')}; live StorageClass/{name}",
-                    f"valid for this class: {', '.join(sorted(modes))}",
-                )
-            ]
-    return []
 
 
 # --- rendered objects: a safety net against template bugs ---------------------------------------------

@@ -363,6 +363,26 @@ def test_dc_without_the_registry_container_is_blocked() -> None:
     assert plan.writes == []
 
 
+@pytest.mark.parametrize(
+    ("provisioner", "mode", "refused"),
+    [
+        ("kubernetes.io/aws-ebs", "ReadWriteMany", True),
+        ("ebs.csi.aws.com", "ReadWriteMany", True),
+        ("rbd.csi.ceph.com", "ReadWriteMany", True),
+        ("openshift-storage.rbd.csi.ceph.com", "ReadWriteMany", True),
+        ("cephfs.csi.ceph.com", "ReadWriteMany", False),
+        ("ebs.csi.aws.com", "ReadWriteOnce", False),
+        ("openshift-storage.cephfs.csi.ceph.com", "ReadWriteMany", False),
+    ],
+)
+def test_provisioner_access_modes(provisioner: str, mode: str, refused: bool) -> None:
+    plan = make_plan(R([pvc([mode], klass="c")]), state(classes=(sc("c", provisioner),)))
+    found = [d for d in plan.errors if f"cannot give {mode}" in d.message]
+    assert bool(found) == refused
+    if refused:
+        assert found[0].origin == "live StorageClass/c"
+
+
 def test_odf_rbd_class_cannot_give_rwx() -> None:
     klass = sc("ocs-storagecluster-ceph-rbd", "openshift-storage.rbd.csi.ceph.com")
     plan = make_plan(

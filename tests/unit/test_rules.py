@@ -173,31 +173,6 @@ def test_s3_management_state_default(sets: list[str], state: str) -> None:
     assert norm.data["storage"]["managementState"] == state
 
 
-@pytest.mark.parametrize(
-    ("provisioner", "mode", "bad"),
-    [
-        ("kubernetes.io/aws-ebs", "ReadWriteMany", True),
-        ("ebs.csi.aws.com", "ReadWriteMany", True),
-        ("rbd.csi.ceph.com", "ReadWriteMany", True),
-        ("openshift-storage.rbd.csi.ceph.com", "ReadWriteMany", True),
-        ("cephfs.csi.ceph.com", "ReadWriteMany", False),
-        ("ebs.csi.aws.com", "ReadWriteOnce", False),
-        ("openshift-storage.cephfs.csi.ceph.com", "ReadWriteMany", False),
-    ],
-)
-def test_check_storage_class(provisioner: str, mode: str, bad: bool) -> None:
-    v = vals("cephfs-rwx", f"claim.accessMode={mode}")
-    found = rules.check_storage_class(v, {"kind": "StorageClass", "provisioner": provisioner})
-    assert bool(found) == bad
-    if bad:
-        assert found[0].key == "claim.accessMode" and "live StorageClass/" in found[0].origin
-
-
-def test_check_storage_class_missing_and_s3() -> None:
-    assert "does not exist" in rules.check_storage_class(vals("cephfs-rwx"), None)[0].message
-    assert rules.check_storage_class(vals("aws-s3"), None) == []
-
-
 def test_rendered_checks_catch_template_bugs() -> None:
     bad_config = {
         "apiVersion": "x",
