@@ -305,19 +305,19 @@ def load_plan(path: Path, *, environ: Mapping[str, str]) -> planmod.Plan:
     if not isinstance(doc, dict):
         raise InvalidInput(f"{path}: not a plan file")
     loaded = planmod.plan_from_json(doc, origin=str(path))
-    if not loaded.values_record:
-        if not loaded.secrets_resolved:
-            raise InvalidInput(
-                f"{path}: the plan has Secret writes but no values record to rebuild them from"
-            )
-        return loaded
+    if not loaded.values_record or not loaded.desired:
+        # Without them nothing ties the writes to what the profile renders: refuse, do not trust the file.
+        raise InvalidInput(
+            f"{path}: the plan has no values record or desired objects to check it against; "
+            "save plans with `regplan plan --out`"
+        )
     vals = values_from_record(loaded.values_record, environ)
     rendered = render.render(vals, loaded.target)
     resolved = planmod.resolve_secrets(loaded, rendered.objects)
     # The recorded values must still render the recorded objects (templates or profiles may have changed
     # since: then the plan no longer says what apply would write).
     fresh = [mask_secret(o) if o.get("kind") == "Secret" else o for o in rendered.objects]
-    if loaded.desired and fresh != loaded.desired:
+    if fresh != loaded.desired:
         changed = sorted({str(Ref.of(o)) for o in fresh if o not in loaded.desired}) or ["(objects removed)"]
         raise StaleError(
             f"{path}: the profile no longer renders what the plan was made from: {', '.join(changed)}"

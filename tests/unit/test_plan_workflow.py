@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from regplan import workflow
-from regplan.errors import ExitCode, StaleError
+from regplan.errors import ExitCode, InvalidInput, StaleError
 from regplan.model import Verb
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,6 +149,18 @@ def test_saved_plan_refuses_when_the_profile_renders_differently(tmp_path: Path)
     doc["values"]["data"]["claim"]["size"] = "300Gi"
     plan_file.write_text(json.dumps(doc))
     with pytest.raises(StaleError, match="no longer renders"):
+        workflow.load_plan(plan_file, environ={})
+
+
+@pytest.mark.parametrize("dropped", ["values", "desired"])
+def test_saved_plan_without_what_checks_it_is_refused(tmp_path: Path, dropped: str) -> None:
+    """A plan file whose writes cannot be checked against a fresh render is not executed."""
+    plan_file = tmp_path / "p.json"
+    run("ebs-gp2-rwo", out=plan_file)
+    doc = json.loads(plan_file.read_text())
+    del doc[dropped]
+    plan_file.write_text(json.dumps(doc))
+    with pytest.raises(InvalidInput, match=r"no values record or desired objects|not a plan regplan made"):
         workflow.load_plan(plan_file, environ={})
 
 
