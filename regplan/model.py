@@ -43,6 +43,15 @@ class Ref:
         return f"{self.kind}/{ns}{self.name}"
 
 
+# Kubernetes quantity suffixes (resource.Quantity): binary and decimal multipliers of the base unit.
+BINARY_SUFFIXES: dict[str, int] = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+DECIMAL_SUFFIXES: dict[str, int] = {
+    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+}
+
+
 # Objects are written in this order (a Secret and a PVC before the Config or DC that uses them).
 KIND_ORDER: dict[str, int] = {
     "Namespace": 0,

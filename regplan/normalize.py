@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from regplan.model import Obj
+from regplan.model import BINARY_SUFFIXES, DECIMAL_SUFFIXES, Obj
 
 ANY = "*"
 
@@ -242,19 +242,8 @@ REMOVALS: tuple[RemovalRule, ...] = (
 
 _SUFFIX: dict[str, Decimal] = {
     "": Decimal(1),
-    "Ki": Decimal(2**10),
-    "Mi": Decimal(2**20),
-    "Gi": Decimal(2**30),
-    "Ti": Decimal(2**40),
-    "Pi": Decimal(2**50),
-    "Ei": Decimal(2**60),
     "m": Decimal("0.001"),
-    "k": Decimal(10**3),
-    "M": Decimal(10**6),
-    "G": Decimal(10**9),
-    "T": Decimal(10**12),
-    "P": Decimal(10**15),
-    "E": Decimal(10**18),
+    **{k: Decimal(v) for k, v in (BINARY_SUFFIXES | DECIMAL_SUFFIXES).items()},
 }
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
 

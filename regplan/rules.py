@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from regplan.errors import Diagnostic, ValidationFailed
-from regplan.model import Obj, Target
-from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values, assign, delete, lookup
+from regplan.model import BINARY_SUFFIXES, DECIMAL_SUFFIXES, Obj, Target
+from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values, assign, delete, flatten, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
 # budgeted (a dataclass costs ~1 ms to define; see bench/render_startup.py).
@@ -137,8 +137,6 @@ SCHEMA: tuple[Field, ...] = (
 SCHEMA_BY_KEY: dict[str, Field] = {f.key: f for f in SCHEMA}
 GROUPS: frozenset[str] = frozenset(k.rsplit(".", 1)[0] for k in SCHEMA_BY_KEY if "." in k)
 
-_BIN = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DEC = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
@@ -155,25 +153,17 @@ def canonical_quantity(text: str) -> str:
         raise ValueError(f"{text!r} is not a quantity")
     number, suffix = m.group(1), m.group(2) or ""
     try:
-        total = Decimal(number) * (_BIN.get(suffix) or _DEC.get(suffix) or 1)
+        total = Decimal(number) * (BINARY_SUFFIXES.get(suffix) or DECIMAL_SUFFIXES.get(suffix) or 1)
     except InvalidOperation:
         raise ValueError(f"{text!r} is not a quantity") from None
     if total <= 0 or total != total.to_integral_value():
         raise ValueError(f"{text!r} is not a positive whole number of bytes")
     n = int(total)
-    units = _BIN if suffix in _BIN else _DEC
+    units = BINARY_SUFFIXES if suffix in BINARY_SUFFIXES else DECIMAL_SUFFIXES
     for name, size in sorted(units.items(), key=lambda kv: -kv[1]):
         if n % size == 0:
             return f"{n // size}{name}"
     return str(n)
-
-
-def quantity_bytes(text: str) -> int:
-    """Bytes of a canonical (or any valid) quantity."""
-    canon = canonical_quantity(text)
-    m = _QUANTITY.match(canon)
-    assert m is not None
-    return int(m.group(1)) * (_BIN.get(m.group(2) or "") or _DEC.get(m.group(2) or "") or 1)
 
 
 def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
@@ -506,7 +496,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
     origins = dict(values.origins)
     bad_keys: set[str] = set()
     leaves: dict[str, Any] = {}
-    _flatten(data, "", leaves)
+    flatten(data, "", leaves)
     for key, value in sorted(leaves.items()):
         origin = values.origin(key)
         f = SCHEMA_BY_KEY.get(key)
@@ -609,14 +599,6 @@ def _unknown(key: str, origin: str) -> Diagnostic:
     close = difflib.get_close_matches(key, list(SCHEMA_BY_KEY), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}?" if close else "see docs/values.md for the keys"
     return Diagnostic(key, "unknown value key", origin, hint)
-
-
-def _flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(node, Mapping) and node:
-        for k, v in node.items():
-            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
-    else:
-        out[prefix] = node
 
 
 def _deep_copy(node: Any) -> Any:

@@ -212,11 +212,11 @@ def _unknown_profile(name: str, known: Sequence[str]) -> InvalidInput:
     return InvalidInput(f"unknown profile {name!r}{hint} (known: {', '.join(sorted(known))})")
 
 
-def _flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
+def flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
     """Dotted leaf keys of a nested mapping; an empty mapping is a leaf (``s3: {}``)."""
     if isinstance(node, Mapping) and node:
         for k, v in node.items():
-            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+            flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
     else:
         out[prefix] = node
 
