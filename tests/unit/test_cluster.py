@@ -21,6 +21,7 @@ from regplan.model import LiveQuery, PatchType, Ref, Target, Verb, Write
 
 PVC = Ref("v1", "PersistentVolumeClaim", "openshift-image-registry", "image-registry-storage")
 CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
+DC = Ref("apps.openshift.io/v1", "DeploymentConfig", "default", "docker-registry")
 
 
 class FakeResp:
@@ -64,7 +65,7 @@ def make(handler: Handler, attempts: int = 3) -> tuple[c.Cluster, FakeApi]:
     cfg.api_key = {"authorization": "Bearer t0ken"}
     cl = c.Cluster(configuration=cfg, attempts=attempts, backoff=0.0)
     api = FakeApi(handler)
-    cl._rest = api
+    cl._transport.rest = api
     return cl, api
 
 
@@ -283,12 +284,11 @@ def test_write_with_lost_answer_resends_when_not_landed() -> None:
 
 def test_write_bodies_carry_preconditions_and_content_types() -> None:
     cl, api = make(lambda m, u, b: FakeResp(200, {}))
-    cl.write(Write(PVC, Verb.UPDATE, body={"metadata": {"name": "n"}, "spec": {}}, resource_version="41"))
+    secret = Ref("v1", "Secret", "openshift-image-registry", "s")
+    cl.write(Write(secret, Verb.UPDATE, body={"metadata": {"name": "s"}, "data": {}}, resource_version="41"))
     cl.write(Write(PVC, Verb.DELETE, uid="u", resource_version="42"))
     cl.write(
-        Write(
-            CONFIG, Verb.PATCH, body=[{"op": "remove", "path": "/spec/storage/s3"}], patch_type=PatchType.JSON
-        )
+        Write(DC, Verb.PATCH, body=[{"op": "remove", "path": "/spec/strategy"}], patch_type=PatchType.JSON)
     )
     cl.write(Write(CONFIG, Verb.PATCH, body={"spec": {}}, patch_type=PatchType.MERGE), dry_run=True)
     put, delete, jpatch, mpatch = api.sent
