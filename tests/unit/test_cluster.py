@@ -1,7 +1,7 @@
 """Cluster adapter logic without a cluster: paths, redaction, error mapping, retry decisions, reads.
 
-The transport is faked at the ApiClient seam (``param_serialize`` / ``call_api``), so ``Cluster``'s own
-status handling, retry policy and request counting run for real.
+The REST transport is faked (``fakes.FakeRest``: the client's ``RESTClientObject.request``), so
+``Cluster``'s own status handling, retry policy and request counting run for real.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import base64
 import json
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import urllib3
+from fakes import FakeResp, make, status
 
 from regplan import cluster as c
 from regplan.errors import ClusterError, InvalidInput, StaleError
@@ -22,55 +22,6 @@ from regplan.model import LiveQuery, PatchType, Ref, Target, Verb, Write
 PVC = Ref("v1", "PersistentVolumeClaim", "openshift-image-registry", "image-registry-storage")
 CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
 DC = Ref("apps.openshift.io/v1", "DeploymentConfig", "default", "docker-registry")
-
-
-class FakeResp:
-    def __init__(self, status: int, body: Any) -> None:
-        self.status = status
-        self._raw = (
-            body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
-        )
-
-    def read(self) -> bytes:
-        return self._raw
-
-
-Handler = Callable[[str, str, Any], Any]
-
-
-class FakeApi:
-    """The client's REST transport, answering from handler(method, url, body) -> FakeResp | Exception."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.sent: list[tuple[str, str, Any, dict[str, str]]] = []
-
-    def request(self, method: str, url: str, *, headers: Any, body: Any, _request_timeout: Any) -> FakeResp:
-        path = url.removeprefix("https://127.0.0.1:6443")
-        self.sent.append((method, path, body, headers))
-        out = self.handler(method, path, body)
-        if isinstance(out, BaseException):
-            raise out
-        assert isinstance(out, FakeResp)
-        return out
-
-    def close(self) -> None:
-        pass
-
-
-def make(handler: Handler, attempts: int = 3) -> tuple[c.Cluster, FakeApi]:
-    from kubernetes import client
-
-    cfg = client.Configuration(host="https://127.0.0.1:6443")
-    cfg.api_key = {"authorization": "Bearer t0ken"}
-    cl = c.Cluster(configuration=cfg, attempts=attempts, backoff=0.0)
-    api = FakeApi(handler)
-    cl._transport.rest = api
-    return cl, api
-
-
-def status(code: int, message: str, reason: str = "") -> FakeResp:
-    return FakeResp(code, {"kind": "Status", "code": code, "message": message, "reason": reason})
 
 
 # ---- pure helpers --------------------------------------------------------------------------------
