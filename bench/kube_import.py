@@ -29,7 +29,9 @@ def sample(full: bool, runs: int) -> tuple[float, int]:
         env["REGPLAN_FULL_KUBERNETES_IMPORT"] = "1"
     times, modules = [], 0
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
+        )
         seconds, count = out.stdout.split()
         times.append(float(seconds))
         modules = int(count)

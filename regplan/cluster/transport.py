@@ -84,7 +84,7 @@ def retrying(
     on_retry: Callable[[str], None] | None = None,
     before_resend: Callable[[TransientError], tuple[bool, T | None]] | None = None,
     note: Callable[[TransientError], str] = lambda err: "retrying",
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     rand: Callable[[], float] = random.random,
 ) -> T:
     """``call()`` until it succeeds, fails for good, or ``policy.attempts`` are spent.
@@ -99,7 +99,7 @@ def retrying(
                 raise
             if on_retry is not None:
                 on_retry(f"{err}; {note(err)} (attempt {attempt + 1}/{policy.attempts})")
-            sleep(backoff_delay(policy, attempt, err.retry_after, rand))
+            (sleep or time.sleep)(backoff_delay(policy, attempt, err.retry_after, rand))
             if before_resend is not None:
                 done, value = before_resend(err)
                 if done:
