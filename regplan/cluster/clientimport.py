@@ -41,7 +41,7 @@ LAYOUT: dict[str, tuple[str, ...]] = {
     "kubernetes.client.configuration": ("Configuration",),
     "kubernetes.client.rest": ("RESTClientObject",),
     "kubernetes.client.api_client": ("ApiClient",),
-    "kubernetes.config.kube_config": ("load_kube_config", "KubeConfigLoader", "KubeConfigMerger"),
+    "kubernetes.config.kube_config": ("load_kube_config", "KubeConfigLoader", "ConfigNode"),
     "kubernetes.config.config_exception": ("ConfigException",),
     "kubernetes.config.incluster_config": ("load_incluster_config",),
 }

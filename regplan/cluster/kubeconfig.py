@@ -6,7 +6,8 @@ regplan reads and checks it itself (``read_kubeconfig``, ``resolve``): size, enc
 shape, the context and the cluster/user it names, base64 fields and referenced files. Every failure is a
 ``ClusterError`` (exit 4) with one sentence naming the file, never the loader's or the YAML library's
 wording. The context is chosen as kubectl does (``--context``, else the first file's current-context) and
-passed to the loader explicitly (the loader alone would take the last file's).
+passed to the client's ``KubeConfigLoader`` explicitly (its own merger would take the last file's), with
+the documents already parsed (``_merged``).
 """
 
 from __future__ import annotations
@@ -235,12 +236,12 @@ def load_configuration(
         resolved = resolve(files, context)
         warnings = resolved.warnings
         try:
-            kube_config.load_kube_config(
-                config_file=os.pathsep.join(present),
-                context=resolved.context,
-                client_configuration=cfg,
-                persist_config=False,
+            loader = kube_config.KubeConfigLoader(
+                config_dict=_merged(files, kube_config.ConfigNode),
+                active_context=resolved.context,
+                config_base_path=None,  # relative paths: from the file each entry came from
             )
+            loader.load_and_set(cfg)
         except (ConfigException, ValueError, TypeError, KeyError, AttributeError, OSError) as err:
             # the checks above cover the known mistakes; anything else still names the file, exit 4
             raise ClusterError(
@@ -266,6 +267,22 @@ def load_configuration(
     # and hide the count of requests).
     cfg.retries = False
     return cfg, warnings
+
+
+def _merged(files: Sequence[Kubeconfig], config_node: Any) -> Any:
+    """The files merged as the client's ``KubeConfigMerger`` does (first entry of a name wins; each entry
+    remembers its file, for relative paths), from the documents already read: the files are not parsed a
+    second time (the client's parser is the pure-Python one: ~7 ms for a 6 KB kubeconfig)."""
+    first = files[0]
+    merged: dict[str, Any] = {**first.doc, "clusters": [], "contexts": [], "users": []}
+    for section in ("clusters", "contexts", "users"):
+        seen: set[str] = set()
+        for f in files:
+            for entry in f.doc.get(section) or []:
+                if entry["name"] not in seen:
+                    seen.add(entry["name"])
+                    merged[section].append(config_node(f"{f.path}/{entry['name']}", entry, f.path))
+    return config_node(first.path, merged, first.path)
 
 
 def _plain(err: BaseException) -> str:

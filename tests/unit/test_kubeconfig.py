@@ -255,3 +255,19 @@ def test_insecure_skip_tls_verify_is_honoured_with_one_warning(
         'TLS verification is off for https://127.0.0.1:1 (insecure-skip-tls-verify in cluster "c1" of '
         f"{path}): the server's identity is not checked"
     )
+
+
+def test_relative_paths_are_relative_to_the_file_naming_them(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    (two / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\n")
+    first = good()
+    first["current-context"] = "other"
+    second = good(**{"certificate-authority": "ca.crt"})
+    second["clusters"][0]["name"] = "c2"
+    second["contexts"] = [{"name": "other", "context": {"cluster": "c2", "user": "u1"}}]
+    (one / "config").write_text(yaml.safe_dump(first))
+    (two / "config").write_text(yaml.safe_dump(second))
+    cfg, _ = c.load_configuration(f"{one / 'config'}{os.pathsep}{two / 'config'}", None, environ={})
+    assert cfg.ssl_ca_cert == str(two / "ca.crt")
