@@ -12,7 +12,6 @@ reads simply go again; a write whose answer was lost is re-read and resent only 
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
 import threading
@@ -70,6 +69,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     text = value.strip()
     if text.isdigit():
         return float(text)
+    import email.utils  # only on this rare path: not part of every run's start-up
+
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
