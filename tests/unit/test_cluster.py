@@ -596,3 +596,37 @@ def test_dry_run_write_is_resent_without_a_reread() -> None:
     cl, api = make(lambda m, u, b: answers.pop(0))
     cl.write(Write(CONFIG, Verb.PATCH, body={"spec": {}}), dry_run=True)
     assert [s[0] for s in api.sent] == ["PATCH", "PATCH"]
+
+
+# ---- the Protocol, the adapter and the shared fake agree --------------------------------------------------
+
+
+def _members(cls: type) -> dict[str, object]:
+    import inspect
+
+    out: dict[str, object] = {}
+    for name, value in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, property):
+            out[name] = "property"
+        elif callable(value):
+            out[name] = [(p.name, p.kind, p.default) for p in inspect.signature(value).parameters.values()]
+    return out
+
+
+def test_cluster_and_the_shared_fake_implement_the_protocol() -> None:
+    import fakes
+
+    wanted = _members(c.ClusterAPI)
+    attributes = set(getattr(c.ClusterAPI, "__annotations__", {}))
+    for impl in (c.Cluster, fakes.MemoryCluster):
+        have = _members(impl)
+        for name, signature in wanted.items():
+            if signature != "property":  # properties and attributes: checked on instances below
+                assert have.get(name) == signature, (impl, name, have.get(name), signature)
+    cl, _ = make(lambda m, u, b: FakeResp(200, {}))
+    mem = fakes.MemoryCluster()
+    for obj in (cl, mem):
+        for name in attributes | {"requests"}:
+            assert hasattr(obj, name), (obj, name)
