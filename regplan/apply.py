@@ -20,13 +20,10 @@ this step that talks to the user.
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from regplan.cluster.protocol import ClusterAPI
@@ -445,105 +442,3 @@ def report_text(report: ApplyReport) -> str:
 
 def report_json(report: ApplyReport) -> str:
     return json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n"
-
-
-# --------------------------------------------------------------------------------------------------
-# Command
-
-
-def apply_command(
-    *,
-    planfile: Path | None,
-    profile: str | None,
-    values_files: Sequence[Path],
-    sets: Sequence[str],
-    profiles_dir: Path | None,
-    target: str,
-    kubeconfig: str | None,
-    context: str | None,
-    yes: bool,
-    allow_replace: bool,
-    wait: bool,
-    timeout: float,
-    lock_timeout: float,
-    output: str,
-    reporter: Any = None,
-    confirm: Callable[[str], bool] | None = None,
-    is_tty: bool | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> ExitCode:
-    """``regplan apply``: a saved plan, or plan the profile, show it, confirm, apply.
-
-    Output goes through workflow's ``Reporter``: the plan (for ``-p``) and the report on stdout, each
-    write and wait as it happens on stderr. With ``-o json`` stdout holds only the JSON report.
-    """
-    from regplan import views, workflow
-
-    if output not in ("text", "json"):
-        raise InvalidInput(f"--output {output!r}: valid: text, json")
-    rep: workflow.Reporter = reporter or workflow.Reporter.for_terminal()
-    env = os.environ if environ is None else environ
-
-    def say(msg: str) -> None:
-        rep.err(f"regplan: {msg}\n")
-
-    live = workflow.Live(snapshot=None, kubeconfig=kubeconfig, context=context)
-    try:
-        if planfile is not None:
-            plan = workflow.load_plan(planfile, environ=env)
-            refused = refusals(plan, allow_replace=allow_replace)
-            if refused is not None:  # before the first request: a refused plan reads nothing either
-                raise refused
-            tgt = live.target(target)
-            if tgt is not plan.target:
-                raise InvalidInput(f"{planfile}: the plan is for {plan.target} but the cluster is {tgt}")
-        else:
-            assert profile is not None
-            plan = workflow.make_plan(
-                profile=profile,
-                values_files=values_files,
-                sets=sets,
-                profiles_dir=profiles_dir,
-                target=target,
-                live=live,
-                environ=env,
-                progress=rep.err,
-            )
-            shown = views.plan_text(plan, color=rep.color)
-            if output == "json":
-                rep.err(shown)
-            else:
-                rep.out(shown)
-            refused = refusals(plan, allow_replace=allow_replace)
-            if refused is not None:
-                raise refused
-            if plan.writes and not yes:
-                tty = sys.stdin.isatty() if is_tty is None else is_tty
-                if not tty:
-                    raise InvalidInput(
-                        "apply -p needs confirmation: run on a terminal or pass --yes (nothing was written)"
-                    )
-                ask = confirm or _typer_confirm
-                if not ask(f"Apply these {len(plan.writes)} write(s) to {live.cluster.host}?"):
-                    say("not confirmed; nothing was written")
-                    return ExitCode.OK
-        report = apply_plan(
-            plan,
-            live.cluster,
-            allow_replace=allow_replace,
-            wait=wait,
-            timeout=timeout,
-            lock_timeout=lock_timeout,
-            progress=say,
-            precheck=planfile is not None,
-        )
-    finally:
-        live.close()
-    rep.out(report_json(report) if output == "json" else report_text(report))
-    return report.exit_code
-
-
-def _typer_confirm(question: str) -> bool:
-    import typer
-
-    return bool(typer.confirm(question, default=False, err=True))

@@ -1,290 +1,569 @@
-"""Command-line interface: maps options onto the pipeline and exit codes. No logic lives here.
+"""The command line: the ONE definition of regplan's commands, options, help and completion.
 
-Each command imports the modules it needs inside its body, so that `regplan render` never imports
-`kubernetes` or `deepdiff` (start-up time, DESIGN.md). Expected errors (``RegplanError``) print one
-message on stderr and exit with their documented code; nothing else prints a traceback unless
-``REGPLAN_DEBUG`` is set.
+Built on ``argparse`` (standard library), not typer: typer 0.29 costs 90-120 ms of import plus ~150 ms of
+pydantic adapters per run, more than a whole ``regplan render`` (docs/ARCHITECTURE.md, "The command line",
+has the measurements). This module parses, maps the arguments onto the typed options objects of
+``regplan.commands`` and calls the command bodies there; it holds no logic of its own beyond that.
+
+It is also where printing ends: usage errors and expected errors (``RegplanError``) print one line
+``regplan: ...`` on stderr and exit with their documented code (README, "Exit codes"); a closed stdout
+(``regplan plan | head``) ends quietly with 141; anything else is a bug (exit 1, traceback with
+``REGPLAN_DEBUG=1``).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import sys
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Any, NoReturn
 
-import typer
+from regplan import __version__
+from regplan import commands as cmd
+from regplan.errors import ExitCode, InvalidInput, RegplanError
 
-from regplan.errors import ExitCode, RegplanError
-
-app = typer.Typer(
-    name="regplan",
-    help="Plan and apply OpenShift image-registry storage changes declaratively.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-# Shared option types (value options are the same for render, validate, plan and apply).
-ProfileOpt = Annotated[str, typer.Option("--profile", "-p", help="Profile name (see `regplan profiles`).")]
-ValuesOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--values", "-f", help="Values file (YAML); repeatable, later files win."),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="KEY=VALUE override, applied after the values files; repeatable."),
-]
-ProfilesDirOpt = Annotated[
-    Path | None,
-    typer.Option("--profiles-dir", envvar="REGPLAN_PROFILES_DIR", help="Directory of user profiles."),
-]
-KubeconfigOpt = Annotated[
-    str | None, typer.Option("--kubeconfig", help="Kubeconfig file(s); default $KUBECONFIG, ~/.kube/config.")
-]
-ContextOpt = Annotated[str | None, typer.Option("--context", help="Kubeconfig context to use.")]
-
-def _fail(err: RegplanError) -> None:
-    typer.echo(f"regplan: {err}", err=True)
-    raise typer.Exit(int(err.exit_code))
+PROG = "regplan"
+WIDTH = 80
+EXIT_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
 
 
-@app.command("profiles")
-def profiles_cmd(profiles_dir: ProfilesDirOpt = None) -> None:
-    """List the profiles with a one-line description."""
-    from regplan import values
-
-    try:
-        rows = values.list_profiles(profiles_dir=profiles_dir)
-    except RegplanError as err:
-        _fail(err)
-        return
-    width = max(len(name) for name, _ in rows)
-    for name, description in rows:
-        typer.echo(f"{name:<{width}}  {description}")
+class UsageError(InvalidInput):
+    """A command line argparse refused (exit 3), with the command it belongs to."""
 
 
-@app.command("render")
-def render_cmd(
-    profile: ProfileOpt,
-    values_files: ValuesOpt = None,
-    sets: SetOpt = None,
-    profiles_dir: ProfilesDirOpt = None,
-    target: Annotated[str, typer.Option("--target", help="ocp4 or ocp3.")] = "ocp4",
-    output: Annotated[str, typer.Option("--output", "-o", help="yaml, json or oc.")] = "yaml",
-    out_dir: Annotated[
-        Path | None, typer.Option("--out-dir", help="Write one file per object plus kustomization.yaml.")
-    ] = None,
-) -> None:
-    """Render the profile as manifests that `oc apply -f -` accepts (or as `oc` commands)."""
-    from regplan import entry  # the same body as the typer-free fast path of the console script
+# --- argument types: messages in regplan's words, never a library's ---------------------------------
 
-    try:
-        entry.render_command(
-            profile=profile, values_files=values_files or [], sets=sets or [], profiles_dir=profiles_dir,
-            target=target, output=output, out_dir=out_dir, environ=os.environ, stdout=sys.stdout,
-            stderr=sys.stderr,
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def duration(text: str) -> float:
+    """``30s``, ``5m``, ``1m30s``, ``1.5h``, ``250ms`` or plain seconds (``300``) -> seconds (>= 0)."""
+    s = text.strip()
+    if s.startswith("-"):
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration cannot be negative")
+    if re.fullmatch(r"\d+(\.\d*)?|\.\d+", s):
+        return float(s)
+    pos, total = 0, 0.0
+    for m in _DURATION_PART.finditer(s):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+        pos = m.end()
+    if pos != len(s) or not s:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a duration (e.g. 300, 30s, 5m, 1m30s)")
+    return total
+
+
+def _nonempty(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+# --- parser -----------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors raised as ``UsageError`` (exit 3) instead of printed with exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(
+            f"{self.prog.removeprefix(PROG + ' ') or PROG}: {message} (see `{self.prog} --help`)"
         )
-    except RegplanError as err:
-        _fail(err)
 
 
-@app.command("validate")
-def validate_cmd(
-    profile: ProfileOpt,
-    values_files: ValuesOpt = None,
-    sets: SetOpt = None,
-    profiles_dir: ProfilesDirOpt = None,
-    target: Annotated[str, typer.Option("--target", help="ocp4 or ocp3.")] = "ocp4",
-) -> None:
-    """Check values against the schema and the domain rules, without a cluster."""
-    from regplan import entry
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """80 columns; each option's help ends with its choices and default; examples kept as written."""
 
-    try:
-        entry.validate_command(
-            profile=profile, values_files=values_files or [], sets=sets or [], profiles_dir=profiles_dir,
-            target=target, environ=os.environ, stderr=sys.stderr,
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=WIDTH, max_help_position=30)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.choices and "one of" not in text:
+            text += f" One of: {', '.join(map(str, action.choices))}."
+        default = action.default
+        if (
+            default not in (None, False, argparse.SUPPRESS, [], ())
+            and action.option_strings
+            and "default" not in text.lower()
+            and not isinstance(action, argparse.BooleanOptionalAction)
+        ):
+            text += f" Default: {default}."
+        if isinstance(action, argparse.BooleanOptionalAction):
+            text += f" Default: {'--' if default else '--no-'}{action.dest.replace('_', '-')}."
+        return text
+
+
+def _value_options(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    p.add_argument(
+        "-p",
+        "--profile",
+        required=required,
+        metavar="NAME",
+        type=_nonempty,
+        help="Profile name (see `regplan profiles`).",
+    )
+    p.add_argument(
+        "-f",
+        "--values",
+        dest="values_files",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="Values file (YAML); repeatable, later files win.",
+    )
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Set a value after the values files; repeatable.",
+    )
+    _profiles_dir(p)
+
+
+def _profiles_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profiles-dir",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="Directory of user profiles (env REGPLAN_PROFILES_DIR).",
+    )
+
+
+def _cluster_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--kubeconfig",
+        metavar="FILE[:FILE...]",
+        type=_nonempty,
+        help="Kubeconfig file(s). Default: $KUBECONFIG, ~/.kube/config, in-cluster.",
+    )
+    p.add_argument(
+        "--context", metavar="NAME", type=_nonempty, help="Kubeconfig context. Default: the current context."
+    )
+
+
+def _target(p: argparse.ArgumentParser, *, live: bool) -> None:
+    if live:
+        p.add_argument(
+            "--target",
+            choices=cmd.LIVE_TARGETS,
+            default="auto",
+            metavar="TARGET",
+            help="OpenShift 4 (operator Config) or 3 (DeploymentConfig); auto detects it.",
         )
-    except RegplanError as err:
-        _fail(err)
-
-
-@app.command("plan")
-def plan_cmd(
-    profile: ProfileOpt,
-    values_files: ValuesOpt = None,
-    sets: SetOpt = None,
-    profiles_dir: ProfilesDirOpt = None,
-    target: Annotated[str, typer.Option("--target", help="auto, ocp4 or ocp3.")] = "auto",
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
-    snapshot: Annotated[
-        Path | None, typer.Option("--snapshot", help="Plan against live state read from this file.")
-    ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Save the plan for `regplan apply`.")] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text or json.")] = "text",
-    detailed_exitcode: Annotated[
-        bool, typer.Option("--detailed-exitcode", help="Exit 2 when there are changes.")
-    ] = False,
-) -> None:
-    """Show exactly what apply would change, and why, before anything is touched."""
-    from regplan import workflow
-
-    try:
-        code = workflow.plan_command(
-            profile=profile,
-            values_files=values_files or [],
-            sets=sets or [],
-            profiles_dir=profiles_dir,
-            target=target,
-            kubeconfig=kubeconfig,
-            context=context,
-            snapshot=snapshot,
-            out=out,
-            output=output,
-            detailed_exitcode=detailed_exitcode,
-        )
-    except RegplanError as err:
-        _fail(err)
-        return
-    raise typer.Exit(int(code))
-
-
-@app.command("apply")
-def apply_cmd(
-    planfile: Annotated[Path | None, typer.Argument(help="A plan saved with `regplan plan --out`.")] = None,
-    profile: Annotated[
-        str | None, typer.Option("--profile", "-p", help="Plan this profile, confirm, then apply.")
-    ] = None,
-    values_files: ValuesOpt = None,
-    sets: SetOpt = None,
-    profiles_dir: ProfilesDirOpt = None,
-    target: Annotated[str, typer.Option("--target", help="auto, ocp4 or ocp3.")] = "auto",
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
-    allow_replace: Annotated[
-        bool, typer.Option("--allow-replace", help="Allow delete + create of objects (data loss).")
-    ] = False,
-    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the change took effect.")] = True,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait with --wait.")] = 300.0,
-    lock_timeout: Annotated[
-        float, typer.Option("--lock-timeout", help="Seconds to wait for another apply's lock.")
-    ] = 60.0,
-    output: Annotated[str, typer.Option("--output", "-o", help="text or json (the report).")] = "text",
-) -> None:
-    """Change the cluster to match the profile: exactly the planned writes, nothing lost by surprise."""
-    from regplan import apply as apply_step
-
-    if (planfile is None) == (profile is None):
-        _fail(_usage("apply takes either a PLANFILE or -p PROFILE"))
-    try:
-        code = apply_step.apply_command(
-            planfile=planfile,
-            profile=profile,
-            values_files=values_files or [],
-            sets=sets or [],
-            profiles_dir=profiles_dir,
-            target=target,
-            kubeconfig=kubeconfig,
-            context=context,
-            yes=yes,
-            allow_replace=allow_replace,
-            wait=wait,
-            timeout=timeout,
-            lock_timeout=lock_timeout,
-            output=output,
-        )
-    except RegplanError as err:
-        _fail(err)
-        return
-    raise typer.Exit(int(code))
-
-
-@app.command("status")
-def status_cmd(
-    kubeconfig: KubeconfigOpt = None,
-    context: ContextOpt = None,
-    target: Annotated[str, typer.Option("--target", help="auto, ocp4 or ocp3.")] = "auto",
-    snapshot: Annotated[Path | None, typer.Option("--snapshot", help="Read live state from a file.")] = None,
-    profiles_dir: ProfilesDirOpt = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text or json.")] = "text",
-) -> None:
-    """What storage the registry uses now: backend, replicas, claim phase and events, conditions."""
-    from regplan import workflow
-
-    try:
-        workflow.status_command(
-            kubeconfig=kubeconfig,
-            context=context,
-            target=target,
-            snapshot=snapshot,
-            profiles_dir=profiles_dir,
-            output=output,
-        )
-    except RegplanError as err:
-        _fail(err)
-
-
-@app.command("golden")
-def golden_cmd(
-    check: Annotated[bool, typer.Option("--check", help="Compare with golden/; exit 2 on a diff.")] = False,
-    update: Annotated[bool, typer.Option("--update", help="Rewrite the files under golden/.")] = False,
-    root: Annotated[Path, typer.Option("--root", help="Project root holding golden/.")] = Path("."),
-) -> None:
-    """Check or rewrite the golden files (rendered manifests and plans)."""
-    from regplan import golden
-
-    if check == update:
-        _fail(_usage("golden takes exactly one of --check or --update"))
-    try:
-        result = golden.run(root=root, update=update)
-    except RegplanError as err:
-        _fail(err)
-        return
-    if update:
-        typer.echo(result.report, err=True, nl=False)
     else:
-        sys.stdout.write(result.report)
-    raise typer.Exit(int(result.code))
+        p.add_argument(
+            "--target",
+            choices=cmd.TARGETS,
+            default="ocp4",
+            metavar="TARGET",
+            help="OpenShift 4 (operator Config) or 3 (DeploymentConfig).",
+        )
 
 
-def _usage(message: str) -> RegplanError:
-    from regplan.errors import InvalidInput
-
-    return InvalidInput(message)
+def _output(p: argparse.ArgumentParser, choices: Sequence[str], what: str) -> None:
+    p.add_argument("-o", "--output", choices=choices, default=choices[0], metavar="FORMAT", help=what)
 
 
-def main() -> None:
-    """Console-script entry point: click's usage errors become exit 3 (invalid input), not click's 2."""
-    import importlib
-    import importlib.util
+def _color(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        metavar="WHEN",
+        help="Colour the text output; auto: on a terminal unless NO_COLOR is set.",
+    )
 
-    # typer 0.29 bundles its own click as typer._click (plain click is then not installed at all).
-    bundled = importlib.util.find_spec("typer._click") is not None
-    click = importlib.import_module("typer._click" if bundled else "click")
 
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line. Help, completion and the tests read this one definition."""
+    root = _Parser(
+        prog=PROG,
+        formatter_class=_Help,
+        allow_abbrev=False,
+        description="Plan and apply OpenShift image-registry storage changes declaratively.",
+        epilog=_examples(
+            "regplan profiles",
+            "regplan plan -p ebs-gp2-rwo",
+            "regplan apply -p ebs-gp2-rwo",
+            "regplan render -p glusterfs --target ocp3 > out.yaml",
+        )
+        + "\n\nexit codes: 0 ok; 2 changes (--detailed-exitcode) or golden differs;\n"
+        "3 invalid input; 4 cluster or API error; 5 stale plan, conflict or lock held;\n"
+        "6 replace refused; 1 a bug (REGPLAN_DEBUG=1 shows the traceback).",
+    )
+    root.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = root.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=_Parser)
+    sub.required = True
+
+    def command(name: str, summary: str, examples: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=textwrap.fill(summary, WIDTH),
+            epilog=examples,
+            formatter_class=_Help,
+            allow_abbrev=False,
+        )
+
+    p = command("profiles", "List the profiles with a one-line description.", _examples("regplan profiles"))
+    _profiles_dir(p)
+
+    p = command(
+        "render",
+        "Render a profile as manifests for `oc apply -f -` (or as oc commands). No cluster needed.",
+        _examples(
+            "regplan render -p ebs-gp2-rwo > registry.yaml",
+            "regplan render -p glusterfs --target ocp3",
+            "regplan render -p cephfs-rwx -f values.yaml --set replicas=3",
+            "regplan render -p ebs-gp2-rwo -o oc",
+            "regplan render -p ebs-gp2-rwo --out-dir deploy/",
+        ),
+    )
+    _value_options(p)
+    _target(p, live=False)
+    _output(
+        p,
+        cmd.RENDER_OUTPUTS,
+        "yaml: multi-document; json: a v1 List; oc: the equivalent oc commands; "
+        "inventory: openshift-ansible inventory lines (3.x).",
+    )
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        metavar="DIR",
+        help="Write one YAML file per object plus kustomization.yaml (replaces DIR as a whole).",
+    )
+
+    p = command(
+        "validate",
+        "Check values against the schema and the domain rules, without a cluster.",
+        _examples(
+            "regplan validate -p ebs-gp2-rwo --set replicas=2", "regplan validate -p aws-s3 -f values.yaml"
+        ),
+    )
+    _value_options(p)
+    _target(p, live=False)
+
+    p = command(
+        "plan",
+        "Show exactly what apply would change, and why. Nothing is written.",
+        _examples(
+            "regplan plan -p ebs-gp2-rwo",
+            "regplan plan -p ebs-gp2-rwo -o json --detailed-exitcode",
+            "regplan plan -p ebs-gp2-rwo --out plan.json && regplan apply plan.json",
+            "regplan plan -p glusterfs --snapshot live.yaml",
+        ),
+    )
+    _value_options(p)
+    _target(p, live=True)
+    _cluster_options(p)
+    p.add_argument(
+        "--snapshot",
+        type=Path,
+        metavar="FILE",
+        help="Plan against live state read from this file (`oc get -o yaml` output), offline.",
+    )
+    p.add_argument("--out", type=Path, metavar="PLANFILE", help="Save the plan for `regplan apply PLANFILE`.")
+    _output(p, cmd.PLAN_OUTPUTS, "text for people; json/yaml: the versioned plan document.")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="Exit 2 when there are changes, 0 when there are none.",
+    )
+    _color(p)
+
+    p = command(
+        "apply",
+        "Make the cluster match the profile: exactly the planned writes, nothing lost by surprise.",
+        _examples(
+            "regplan apply plan.json",
+            "regplan apply plan.json --allow-replace",
+            "regplan apply -p aws-s3 -f values.yaml --yes",
+            "regplan apply -p ebs-gp2-rwo --no-wait",
+        ),
+    )
+    p.add_argument(
+        "planfile",
+        nargs="?",
+        type=Path,
+        metavar="PLANFILE",
+        help="A plan saved with `regplan plan --out` (or use -p).",
+    )
+    _value_options(p, required=False)
+    _target(p, live=True)
+    _cluster_options(p)
+    p.add_argument("-y", "--yes", action="store_true", help="Do not ask for confirmation.")
+    p.add_argument(
+        "--allow-replace", action="store_true", help="Allow delete + create of a claim (its data is lost)."
+    )
+    p.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Wait until the claim is Bound and the registry rolled out.",
+    )
+    p.add_argument(
+        "--timeout",
+        type=duration,
+        default=300.0,
+        metavar="DURATION",
+        help="How long --wait waits (300, 30s, 5m). Default: 5m.",
+    )
+    p.add_argument(
+        "--lock-timeout",
+        type=duration,
+        default=60.0,
+        metavar="DURATION",
+        help="How long to wait for another apply's lock. Default: 1m.",
+    )
+    _output(p, cmd.APPLY_OUTPUTS, "The report: text, or json (the plan then goes to stderr).")
+    _color(p)
+
+    p = command(
+        "status",
+        "What storage the registry uses now: backend, replicas, claim phase and events, conditions.",
+        _examples("regplan status", "regplan status -o json", "regplan status --snapshot live.yaml"),
+    )
+    _cluster_options(p)
+    _target(p, live=True)
+    p.add_argument("--snapshot", type=Path, metavar="FILE", help="Read live state from a file, offline.")
+    _profiles_dir(p)
+    _output(p, cmd.STATUS_OUTPUTS, "text for people; json/yaml for scripts.")
+    _color(p)
+
+    p = command(
+        "golden",
+        "Check or rewrite regplan's golden files (rendered manifests and scenario plans).",
+        _examples("regplan golden --check", "regplan golden --update"),
+    )
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument(
+        "--check", action="store_true", help="Compare with golden/; exit 2 and a diff if they differ."
+    )
+    mode.add_argument("--update", action="store_true", help="Rewrite the files under golden/.")
+    p.add_argument(
+        "--root", type=Path, default=Path("."), metavar="DIR", help="Project root holding golden/."
+    )
+
+    p = command(
+        "completion",
+        "Print a shell completion script (profile names, contexts, options).",
+        _examples(
+            "regplan completion bash > ~/.local/share/bash-completion/completions/regplan",
+            "source <(regplan completion bash)",
+            'regplan completion zsh > "${fpath[1]}/_regplan"',
+            "regplan completion fish > ~/.config/fish/completions/regplan.fish",
+        ),
+    )
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish.")
+    return root
+
+
+# --- arguments -> options objects -------------------------------------------------------------------
+
+
+def _values(ns: argparse.Namespace, environ: Mapping[str, str]) -> cmd.ValueOptions:
+    return cmd.ValueOptions(
+        profile=ns.profile,
+        values_files=tuple(ns.values_files),
+        sets=tuple(ns.sets),
+        profiles_dir=_dir(ns, environ),
+    )
+
+
+def _dir(ns: argparse.Namespace, environ: Mapping[str, str]) -> Path | None:
+    if ns.profiles_dir is not None:
+        return Path(ns.profiles_dir)
+    env = environ.get("REGPLAN_PROFILES_DIR")
+    return Path(env) if env else None
+
+
+def _cluster(ns: argparse.Namespace) -> cmd.ClusterOptions:
+    return cmd.ClusterOptions(kubeconfig=ns.kubeconfig, context=ns.context)
+
+
+def color_enabled(when: str, *, isatty: bool, environ: Mapping[str, str]) -> bool:
+    """``--color``: always / never, or auto = a terminal and NO_COLOR unset or empty (no-color.org)."""
+    if when == "always":
+        return True
+    if when == "never":
+        return False
+    return isatty and not environ.get("NO_COLOR")
+
+
+def confirm(question: str) -> bool:
+    """Ask on stderr, read the answer from stdin: only ``y``/``yes`` confirms."""
+    sys.stderr.write(f"{question} [y/N]: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _apply_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.ApplyOptions:
+    if (ns.planfile is None) == (ns.profile is None):
+        raise UsageError("apply: give either a PLANFILE or -p PROFILE (see `regplan apply --help`)")
+    if ns.planfile is not None and (ns.values_files or ns.sets):
+        raise UsageError("apply: -f/--set go with -p PROFILE; a PLANFILE carries its own values")
+    return cmd.ApplyOptions(
+        planfile=ns.planfile,
+        values=_values(ns, env) if ns.profile else None,
+        cluster=_cluster(ns),
+        target=ns.target,
+        yes=ns.yes,
+        allow_replace=ns.allow_replace,
+        wait=ns.wait,
+        timeout=ns.timeout,
+        lock_timeout=ns.lock_timeout,
+        output=ns.output,
+    )
+
+
+def _plan_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.PlanOptions:
+    _no_snapshot_with_cluster(ns)
+    return cmd.PlanOptions(
+        values=_values(ns, env),
+        cluster=_cluster(ns),
+        target=ns.target,
+        snapshot=ns.snapshot,
+        out=ns.out,
+        output=ns.output,
+        detailed_exitcode=ns.detailed_exitcode,
+    )
+
+
+def _status_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.StatusOptions:
+    _no_snapshot_with_cluster(ns)
+    return cmd.StatusOptions(
+        cluster=_cluster(ns),
+        target=ns.target,
+        snapshot=ns.snapshot,
+        profiles_dir=_dir(ns, env),
+        output=ns.output,
+    )
+
+
+# command -> parsed arguments -> its typed options object (the one place the two meet).
+_OPTIONS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], Any]] = {
+    "profiles": lambda ns, env: cmd.ProfilesOptions(profiles_dir=_dir(ns, env)),
+    "render": lambda ns, env: cmd.RenderOptions(
+        values=_values(ns, env), target=ns.target, output=ns.output, out_dir=ns.out_dir
+    ),
+    "validate": lambda ns, env: cmd.ValidateOptions(values=_values(ns, env), target=ns.target),
+    "plan": _plan_options,
+    "apply": _apply_options,
+    "status": _status_options,
+    "golden": lambda ns, env: cmd.GoldenOptions(update=ns.update, root=ns.root),
+    "completion": lambda ns, env: cmd.CompletionOptions(shell=ns.shell),
+}
+
+# command -> how to run its body with the options object, a cmd.Reporter and the environment.
+_RUN: dict[str, Callable[[Any, cmd.Reporter, Mapping[str, str]], ExitCode]] = {
+    "profiles": lambda o, rep, env: cmd.profiles(o, reporter=rep),
+    "render": lambda o, rep, env: cmd.render(o, reporter=rep, environ=env),
+    "validate": lambda o, rep, env: cmd.validate(o, reporter=rep, environ=env),
+    "plan": lambda o, rep, env: cmd.plan(o, reporter=rep, environ=env),
+    "apply": lambda o, rep, env: cmd.apply(o, reporter=rep, confirm=confirm, environ=env),
+    "status": lambda o, rep, env: cmd.status(o, reporter=rep, environ=env),
+    "golden": lambda o, rep, env: cmd.golden(o, reporter=rep),
+    "completion": lambda o, rep, env: cmd.completion(o, reporter=rep),
+}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A parsed command line: the command, its typed options object, and ``--color`` (if it has one)."""
+
+    command: str
+    options: Any
+    color: str = "never"
+
+
+def parse(argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> Parsed:
+    """``argv`` (without the program name) -> ``Parsed``; raises UsageError (exit 3)."""
+    env = os.environ if environ is None else environ
+    ns, extra = build_parser().parse_known_args(list(argv))
+    if extra:  # reported against the command they were given to, not the top-level parser
+        raise UsageError(
+            f"{ns.command}: unknown option or extra argument: {' '.join(extra)} "
+            f"(see `regplan {ns.command} --help`)"
+        )
+    return Parsed(ns.command, _OPTIONS[ns.command](ns, env), getattr(ns, "color", "never"))
+
+
+def run(argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> ExitCode:
+    """Parse ``argv`` and run the command; raises RegplanError."""
+    env = os.environ if environ is None else environ
+    parsed = parse(argv, environ=env)
+    color = color_enabled(parsed.color, isatty=sys.stdout.isatty(), environ=env)
+    rep = cmd.Reporter(out=sys.stdout.write, err=sys.stderr.write, color=color)
+    return _RUN[parsed.command](parsed.options, rep, env)
+
+
+def _no_snapshot_with_cluster(ns: argparse.Namespace) -> None:
+    if ns.snapshot is not None and (ns.kubeconfig or ns.context):
+        raise UsageError(
+            f"{ns.command}: --snapshot reads live state from a file; it cannot be combined with "
+            "--kubeconfig/--context"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: run, map errors to exit codes, never a traceback for expected ones."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = app(standalone_mode=False)
-    except click.exceptions.UsageError as err:
-        err.show()
-        sys.exit(int(ExitCode.INVALID))
-    except typer.Abort:  # typer's vendored click has no exceptions.Abort; typer.Abort is what it raises
-        typer.echo("regplan: aborted", err=True)
-        sys.exit(130)
-    except RegplanError as err:  # raised outside a command body
-        typer.echo(f"regplan: {err}", err=True)
-        sys.exit(int(err.exit_code))
+        if args[:1] == ["__complete"]:
+            from regplan import completion
+
+            sys.stdout.write("".join(f"{c}\n" for c in completion.candidates(build_parser(), args[1:])))
+            code: int = ExitCode.OK
+        else:
+            code = run(args)
+        sys.stdout.flush()
+    except RegplanError as err:
+        _flush_quietly()
+        sys.stderr.write(f"{PROG}: {err}\n")
+        code = err.exit_code
+    except BrokenPipeError:
+        _quiet_pipe()
+        code = EXIT_PIPE
     except KeyboardInterrupt:
-        typer.echo("regplan: interrupted", err=True)
-        sys.exit(130)
+        sys.stderr.write(f"{PROG}: interrupted\n")
+        code = 130
     except Exception as err:  # a bug: say so, keep the traceback for REGPLAN_DEBUG
         if os.environ.get("REGPLAN_DEBUG"):
             raise
-        typer.echo(f"regplan: unexpected error: {type(err).__name__}: {err} (set REGPLAN_DEBUG=1)", err=True)
-        sys.exit(int(ExitCode.UNEXPECTED))
-    sys.exit(code if isinstance(code, int) else 0)
+        sys.stderr.write(f"{PROG}: unexpected error: {type(err).__name__}: {err} (set REGPLAN_DEBUG=1)\n")
+        code = ExitCode.UNEXPECTED
+    sys.exit(int(code))
+
+
+def _flush_quietly() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_pipe()
+
+
+def _quiet_pipe() -> None:
+    # Python flushes stdout again at exit and would report the broken pipe: point it at /dev/null first.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -1,16 +1,13 @@
 """``regplan golden --check | --update``: files under ``golden/`` are what regplan produces, byte for byte.
 
-Golden sets come from PRODUCERS: each owns one directory under ``golden/`` and yields
-``(path relative to golden/, text)``. ``--check`` compares every producer's output with the tree (changed,
-missing and stale files) and returns a unified diff; ``--update`` rewrites the tree. Other modules add
-their own sets with ``register`` (e.g. plans from scenario folders under ``golden/plan/``)::
-
-    @golden.register("plan")
-    def _plans(root: Path) -> Iterator[tuple[str, str]]: ...
+Golden sets come from PRODUCERS (a table at the end of this module): each owns one directory under
+``golden/`` and yields ``(path relative to golden/, text)``. ``--check`` compares every producer's output
+with the tree (changed, missing and stale files) and returns a unified diff; ``--update`` rewrites the tree.
+The sets: ``render`` (below) and ``plan`` (scenario folders, ``regplan.scenarios``).
 
 The built-in set renders every profile x target, with default values and with each fixture values file
 ``tests/fixtures/values/<profile>-<case>.yaml`` (``<profile>-<case>.<target>.yaml`` for one target only),
-as YAML and as ``oc`` commands. Credentials in fixtures come from FAKE_ENV, set here, so the output is
+as YAML and as ``oc`` commands. Credentials in fixtures come from ``scenarios.FAKE_ENV``, so the output is
 reproducible and holds no real-looking secret. A combination that is invalid by design (aws-s3 on ocp3
 without a bucket) is kept as its error message: the message is part of the contract too.
 """
@@ -22,35 +19,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from regplan import scenarios
 from regplan.errors import ExitCode, InvalidInput, RegplanError
 
 Produce = Callable[[Path], Iterable[tuple[str, str]]]
 FIXTURES = Path("tests/fixtures/values")
-# Fixed, obviously fake credentials for fixtures that name env: sources (never real-looking keys).
-FAKE_ENV: dict[str, str] = {
-    "REGPLAN_GOLDEN_ACCESS_KEY": "GOLDEN-FAKE-ACCESS-KEY-ID",
-    "REGPLAN_GOLDEN_SECRET_KEY": "golden-fake-secret-access-key",
-}
 
 
 @dataclass(frozen=True)
 class Producer:
     prefix: str  # the directory under golden/ it owns: files there that it does not produce are stale
     produce: Produce
-
-
-PRODUCERS: list[Producer] = []
-
-
-def register(prefix: str) -> Callable[[Produce], Produce]:
-    """Add a golden set owning ``golden/<prefix>/`` (a decorator; registering twice is a no-op)."""
-
-    def deco(fn: Produce) -> Produce:
-        if not any(p.prefix == prefix for p in PRODUCERS):
-            PRODUCERS.append(Producer(prefix, fn))
-        return fn
-
-    return deco
 
 
 @dataclass
@@ -61,8 +40,6 @@ class Result:
 
 def run(*, root: Path, update: bool, only: str | None = None) -> Result:
     """Check (``update=False``) or rewrite the golden tree under ``root/golden`` (``only``: one producer)."""
-    import regplan.workflow  # noqa: F401  (registers the plan goldens: golden/plan/, scenario folders)
-
     golden = root / "golden"
     if not (root / "pyproject.toml").exists() and not golden.is_dir():
         raise InvalidInput(f"--root {root}: not the project root (no golden/ or pyproject.toml)")
@@ -144,9 +121,9 @@ def _relative(text: str, root: Path) -> str:
     return text.replace(str(root.resolve()) + "/", "").replace(str(root) + "/", "")
 
 
-@register("render")
 def render_set(root: Path) -> Iterator[tuple[str, str]]:
-    from regplan import output, render, values
+    from regplan import inventory, output, render, values
+    from regplan.model import Target
 
     names = [name for name, _ in values.list_profiles(profiles_dir=None)]
     for profile in names:
@@ -158,7 +135,7 @@ def render_set(root: Path) -> Iterator[tuple[str, str]]:
                 base = f"render/{profile}/{target}/{case}"
                 try:
                     vals = values.load_values(
-                        profile, files=files, sets=[], profiles_dir=None, environ=FAKE_ENV
+                        profile, files=files, sets=[], profiles_dir=None, environ=scenarios.FAKE_ENV
                     )
                     rendered = render.render(vals, render.parse_target(target))
                 except RegplanError as err:
@@ -166,3 +143,12 @@ def render_set(root: Path) -> Iterator[tuple[str, str]]:
                     continue
                 yield f"{base}.yaml", output.format_rendered(rendered, "yaml")
                 yield f"{base}.oc.sh", _relative(output.format_rendered(rendered, "oc"), root)
+                if rendered.target is Target.OCP3:
+                    yield f"{base}.inventory.ini", inventory.for_rendered(rendered)
+
+
+# The golden sets: directory under golden/ -> what produces it.
+PRODUCERS: list[Producer] = [
+    Producer("render", render_set),
+    Producer("plan", scenarios.scenario_plans),
+]

@@ -1,13 +1,9 @@
-"""Command orchestration for ``plan`` and ``status`` (and the plan half of ``apply``).
+"""Orchestration the commands share: where live state comes from (``Live``), making a plan from a
+profile (``make_plan``), and the status summary (``status_data``).
 
 Stages, each a call into a pure module: load values -> resolve the target -> render -> read live state
-(cluster or snapshot) -> make the plan -> server dry run (4.x) -> show -> save. Printing happens only
-through a ``Reporter`` (stdout for data, stderr for progress), the CLI's arm.
-
-Exit codes of ``regplan plan`` (README "Exit codes"): 0 no changes (or changes without
-``--detailed-exitcode``); 2 changes with ``--detailed-exitcode``; 3 the plan holds errors (a blocked
-change, a live-context error such as a missing StorageClass, or a write the apiserver's dry run
-refuses) - the plan is still printed (and saved with ``--out``), and apply refuses it; 4 cluster errors.
+(cluster or snapshot) -> make the plan -> server dry run (4.x). Showing and saving are the command
+bodies' (``regplan.commands``); nothing here prints (progress goes to a callback).
 
 The ``kubernetes`` client is imported only on the cluster path (``regplan.cluster``), lazily.
 """
@@ -16,18 +12,15 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regplan import plan as planmod
 from regplan import snapshot as snapmod
 from regplan import status as statusmod
-from regplan import views
-from regplan.errors import ExitCode, InvalidInput, RegplanError, StaleError
+from regplan.errors import InvalidInput, RegplanError, StaleError
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, Verb
 from regplan.normalize import mask_secret
 
@@ -35,21 +28,6 @@ if TYPE_CHECKING:
     from regplan.cluster import Cluster
     from regplan.render import Rendered
     from regplan.values import Values
-
-OUTPUTS = ("text", "json")
-
-
-@dataclass
-class Reporter:
-    """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr)."""
-
-    out: Callable[[str], Any] = field(default=sys.stdout.write)
-    err: Callable[[str], Any] = field(default=sys.stderr.write)
-    color: bool = False
-
-    @classmethod
-    def for_terminal(cls, environ: Mapping[str, str] = os.environ) -> Reporter:
-        return cls(color=sys.stdout.isatty() and "NO_COLOR" not in environ)
 
 
 @dataclass
@@ -240,49 +218,6 @@ def _render_and_read(vals: Values, target: str, live: Live) -> tuple[Rendered, L
     return rendered, live.read(planmod.query_for(rendered))
 
 
-def plan_command(
-    *,
-    profile: str,
-    values_files: Sequence[Path],
-    sets: Sequence[str],
-    profiles_dir: Path | None,
-    target: str,
-    kubeconfig: str | None,
-    context: str | None,
-    snapshot: Path | None,
-    out: Path | None,
-    output: str,
-    detailed_exitcode: bool,
-    reporter: Reporter | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> ExitCode:
-    if output not in OUTPUTS:
-        raise InvalidInput(f"--output {output!r}: valid: {', '.join(OUTPUTS)}")
-    rep = reporter or Reporter.for_terminal()
-    env = os.environ if environ is None else environ
-    live = Live(snapshot=snapshot, kubeconfig=kubeconfig, context=context)
-    try:
-        result = make_plan(
-            profile=profile,
-            values_files=values_files,
-            sets=sets,
-            profiles_dir=profiles_dir,
-            target=target,
-            live=live,
-            environ=env,
-            progress=rep.err,
-        )
-    finally:
-        live.close()
-    rep.out(views.plan_json(result) if output == "json" else views.plan_text(result, color=rep.color))
-    if out is not None:
-        save_plan(result, out)
-        rep.err(f"plan saved to {out}; run `regplan apply {out}` to execute it\n")
-    if result.errors:
-        return ExitCode.INVALID
-    return ExitCode.CHANGES if detailed_exitcode and result.has_changes else ExitCode.OK
-
-
 def save_plan(result: planmod.Plan, path: Path) -> None:
     try:
         path.write_text(result.dumps(), encoding="utf-8")
@@ -377,88 +312,3 @@ def status_data(
         note += f"; not checked (cannot render with defaults): {', '.join(skipped)}"
     summary["matchNote"] = note
     return summary
-
-
-def status_command(
-    *,
-    kubeconfig: str | None,
-    context: str | None,
-    target: str,
-    snapshot: Path | None,
-    profiles_dir: Path | None,
-    output: str,
-    reporter: Reporter | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> ExitCode:
-    if output not in OUTPUTS:
-        raise InvalidInput(f"--output {output!r}: valid: {', '.join(OUTPUTS)}")
-    rep = reporter or Reporter.for_terminal()
-    live = Live(snapshot=snapshot, kubeconfig=kubeconfig, context=context)
-    try:
-        data = status_data(
-            target=target,
-            live=live,
-            profiles_dir=profiles_dir,
-            environ=os.environ if environ is None else environ,
-        )
-    finally:
-        live.close()
-    rep.out(views.status_json(data) if output == "json" else views.status_text(data, color=rep.color))
-    return ExitCode.OK
-
-
-# --- scenario folders -> golden plans (golden/plan/<case>/plan.txt, plan.json) -----------------------
-
-SCENARIOS = Path("tests/scenarios")
-
-
-def scenario_outputs(root: Path, case_dir: Path) -> dict[str, str]:
-    """Plan one scenario folder (``live.yaml`` + ``case.yaml``): {"plan.txt": ..., "plan.json": ...}.
-
-    ``case.yaml``: ``profile``, ``target`` (auto|ocp4|ocp3), ``sets`` (list of KEY=VALUE), ``values``
-    (files relative to the folder). Secret sources read golden.FAKE_ENV. An error is the expected output
-    too: ``plan.txt`` then holds the exit code and message.
-    """
-    from regplan import golden, yamlio
-
-    rel = case_dir.relative_to(root).as_posix() if case_dir.is_absolute() else case_dir.as_posix()
-    spec = yamlio.load_all_safe((case_dir / "case.yaml").read_text(encoding="utf-8"), f"{rel}/case.yaml")[0]
-    live = Live(snapshot=case_dir / "live.yaml", kubeconfig=None, context=None, source=f"{rel}/live.yaml")
-    try:
-        result = make_plan(
-            profile=str(spec["profile"]),
-            values_files=[case_dir / f for f in spec.get("values") or []],
-            sets=[str(s) for s in spec.get("sets") or []],
-            profiles_dir=None,
-            target=str(spec.get("target") or "auto"),
-            live=live,
-            environ=golden.FAKE_ENV,
-        )
-    except RegplanError as err:
-        return {"plan.txt": f"exit {int(err.exit_code)}\n{err}\n".replace(str(root) + "/", "")}
-    code = ExitCode.INVALID if result.errors else (ExitCode.CHANGES if result.has_changes else ExitCode.OK)
-    text = views.plan_text(result) + f"(regplan plan --detailed-exitcode: exit {int(code)})\n"
-    return {"plan.txt": text, "plan.json": views.plan_json(result)}
-
-
-def scenario_cases(root: Path) -> list[Path]:
-    base = root / SCENARIOS
-    return sorted(p for p in base.iterdir() if (p / "case.yaml").is_file()) if base.is_dir() else []
-
-
-def scenario_plans(root: Path) -> list[tuple[str, str]]:
-    """The golden set ``plan``: every scenario folder's plan text and JSON."""
-    out: list[tuple[str, str]] = []
-    for case_dir in scenario_cases(root):
-        for name, text in scenario_outputs(root, case_dir).items():
-            out.append((f"plan/{case_dir.name}/{name}", text))
-    return out
-
-
-def _register_goldens() -> None:
-    from regplan import golden
-
-    golden.register("plan")(scenario_plans)
-
-
-_register_goldens()

@@ -267,7 +267,7 @@ def test_api_error_is_exit_4_in_report() -> None:
     assert report.exit_code is ExitCode.CLUSTER and "forbidden" in report.error
 
 
-# ---- apply_command: the stages around apply_plan, with workflow's Live and make_plan faked ----------------
+# ---- commands.apply: the stages around apply_plan, with workflow's Live and make_plan faked ----------------
 
 
 class FakeLive:
@@ -285,33 +285,21 @@ class FakeLive:
 def run_command(
     monkeypatch: pytest.MonkeyPatch, mem: MemoryCluster, plan: Plan, **kw: Any
 ) -> tuple[int, str, str]:
-    from regplan import workflow
+    from regplan import commands, workflow
 
     live = FakeLive(mem)
     monkeypatch.setattr(workflow, "Live", lambda **_: live)
     monkeypatch.setattr(workflow, "make_plan", lambda **_: plan)
     out: list[str] = []
     err: list[str] = []
-    rep = workflow.Reporter(out=out.append, err=err.append)
+    rep = commands.Reporter(out=out.append, err=err.append)
     args: dict[str, Any] = dict(
-        planfile=None,
-        profile="ebs-gp2-rwo",
-        values_files=[],
-        sets=[],
-        profiles_dir=None,
-        target="auto",
-        kubeconfig=None,
-        context=None,
-        yes=False,
-        allow_replace=True,
-        wait=False,
-        timeout=5,
+        values=commands.ValueOptions(profile="ebs-gp2-rwo"), allow_replace=True, wait=False, timeout=5,
         lock_timeout=1,
-        output="text",
-        reporter=rep,
     )
+    call = {k: kw.pop(k) for k in ("is_tty", "confirm") if k in kw}
     args.update(kw)
-    code = ap.apply_command(**args)
+    code = commands.apply(commands.ApplyOptions(**args), reporter=rep, **call)
     assert live.closed
     return int(code), "".join(out), "".join(err)
 

@@ -14,7 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from regplan import golden
+from regplan import golden, scenarios
 from regplan.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,12 +38,11 @@ def test_every_profile_and_target_has_default_and_a_fixture() -> None:
 
 
 def test_check_reports_changed_missing_and_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(golden, "PRODUCERS", [])
-
-    @golden.register("demo")
     def _demo(root: Path) -> Iterator[tuple[str, str]]:
         yield "demo/a.txt", "one\ntwo\n"
         yield "demo/b.txt", "new\n"
+
+    monkeypatch.setattr(golden, "PRODUCERS", [golden.Producer("demo", _demo)])
 
     (tmp_path / "pyproject.toml").write_text("")
     (tmp_path / "golden" / "demo").mkdir(parents=True)
@@ -176,5 +175,5 @@ def test_oc_scripts_are_valid_shell_without_secret_values(script: Path) -> None:
 
     text = script.read_text()
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
-    for fake in golden.FAKE_ENV.values():
+    for fake in scenarios.FAKE_ENV.values():
         assert fake not in text  # -o oc references the sources, never the values

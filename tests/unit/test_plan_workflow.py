@@ -1,4 +1,4 @@
-"""workflow.plan_command against recorded snapshots: exit codes, -o json, --out and load_plan."""
+"""commands.plan against recorded snapshots: exit codes, -o json, --out and load_plan."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fakes import MemoryCluster
 
-from regplan import workflow
+from regplan import commands, workflow
 from regplan.errors import ExitCode, InvalidInput, StaleError
 from regplan.model import Verb
 
@@ -34,19 +34,15 @@ def run(
     env: dict[str, str] | None = None,
 ) -> tuple[ExitCode, str]:
     got: list[str] = []
-    code = workflow.plan_command(
-        profile=profile,
-        values_files=[],
-        sets=sets or [],
-        profiles_dir=None,
-        target="auto",
-        kubeconfig=None,
-        context=None,
-        snapshot=snapshot,
-        out=out,
-        output=output,
-        detailed_exitcode=detailed,
-        reporter=workflow.Reporter(out=got.append, err=lambda _: None),
+    code = commands.plan(
+        commands.PlanOptions(
+            values=commands.ValueOptions(profile=profile, sets=tuple(sets or ())),
+            snapshot=snapshot,
+            out=out,
+            output=output,
+            detailed_exitcode=detailed,
+        ),
+        reporter=commands.Reporter(out=got.append, err=lambda _: None),
         environ=env or ENV,
     )
     return code, "".join(got)
@@ -100,24 +96,13 @@ def test_plan_without_secrets_loads_as_is(tmp_path: Path) -> None:
 
 def test_colour_only_with_a_coloured_reporter() -> None:
     got: list[str] = []
-    workflow.plan_command(
-        profile="ebs-gp2-rwo",
-        values_files=[],
-        sets=[],
-        profiles_dir=None,
-        target="auto",
-        kubeconfig=None,
-        context=None,
-        snapshot=FRESH,
-        out=None,
-        output="text",
-        detailed_exitcode=False,
-        reporter=workflow.Reporter(out=got.append, err=lambda _: None, color=True),
+    commands.plan(
+        commands.PlanOptions(values=commands.ValueOptions(profile="ebs-gp2-rwo"), snapshot=FRESH),
+        reporter=commands.Reporter(out=got.append, err=lambda _: None, color=True),
         environ={},
     )
     assert "\x1b[" in "".join(got)
     assert "\x1b[" not in run("ebs-gp2-rwo")[1]
-    assert not workflow.Reporter.for_terminal({"NO_COLOR": "1"}).color
 
 
 def test_saved_plan_with_relative_file_sources_loads_from_another_directory(

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from regplan import golden, workflow
+from regplan import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = workflow.scenario_cases(ROOT)
+CASES = scenarios.scenario_cases(ROOT)
 
 
 def test_there_are_scenarios() -> None:
@@ -24,7 +24,7 @@ def test_there_are_scenarios() -> None:
 
 @pytest.mark.parametrize("case_dir", CASES, ids=[c.name for c in CASES])
 def test_scenario_plan_matches_golden(case_dir: Path) -> None:
-    outputs = workflow.scenario_outputs(ROOT, case_dir)
+    outputs = scenarios.scenario_outputs(ROOT, case_dir)
     expected_dir = ROOT / "golden" / "plan" / case_dir.name
     if os.environ.get("REGPLAN_UPDATE_GOLDEN") == "1":
         expected_dir.mkdir(parents=True, exist_ok=True)
@@ -37,14 +37,14 @@ def test_scenario_plan_matches_golden(case_dir: Path) -> None:
 
 @pytest.mark.parametrize("case_dir", CASES, ids=[c.name for c in CASES])
 def test_scenario_outputs_never_hold_secret_values(case_dir: Path) -> None:
-    for text in workflow.scenario_outputs(ROOT, case_dir).values():
-        for value in golden.FAKE_ENV.values():
+    for text in scenarios.scenario_outputs(ROOT, case_dir).values():
+        for value in scenarios.FAKE_ENV.values():
             assert value not in text
 
 
 def _plan(case: str) -> dict[str, object]:
     doc: dict[str, object] = json.loads(
-        workflow.scenario_outputs(ROOT, ROOT / "tests/scenarios" / case)["plan.json"]
+        scenarios.scenario_outputs(ROOT, ROOT / "tests/scenarios" / case)["plan.json"]
     )
     return doc
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from regplan import snapshot, status, workflow
+from regplan import commands, snapshot, status
 from regplan.model import Target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,27 +59,19 @@ def test_ocp3_applied_reads_the_mounted_config_secret() -> None:
 
 def test_status_command_matches_profiles(capsys: object) -> None:
     out: list[str] = []
-    rep = workflow.Reporter(out=out.append, err=lambda _: None)
-    workflow.status_command(
-        kubeconfig=None,
-        context=None,
-        target="auto",
-        snapshot=ROOT / "examples/snapshots/ocp4-aws-fresh.yaml",
-        profiles_dir=None,
-        output="json",
+    rep = commands.Reporter(out=out.append, err=lambda _: None)
+    commands.status(
+        commands.StatusOptions(snapshot=ROOT / "examples/snapshots/ocp4-aws-fresh.yaml", output="json"),
         reporter=rep,
         environ={},
     )
     doc = json.loads("".join(out))
     assert doc["backend"] == "s3" and doc["matches"] == ["aws-s3"]
     out.clear()
-    workflow.status_command(
-        kubeconfig=None,
-        context=None,
-        target="auto",
-        snapshot=ROOT / "tests/scenarios/ocp4-applied-ebs-gp2-rwo/live.yaml",
-        profiles_dir=None,
-        output="text",
+    commands.status(
+        commands.StatusOptions(
+            snapshot=ROOT / "tests/scenarios/ocp4-applied-ebs-gp2-rwo/live.yaml", output="text"
+        ),
         reporter=rep,
         environ={},
     )

@@ -1,0 +1,359 @@
+"""The command bodies: one typed options object per command, one function per command.
+
+The CLI (``cli.py``) is the only caller that parses a command line: it maps the parsed arguments onto these
+options objects and calls these functions; tests call them directly with the same objects. Every function
+returns an ``ExitCode`` and raises ``RegplanError`` for expected errors (the CLI prints them). Output goes
+through a ``Reporter`` (data on ``out``, progress on ``err``), never through ``print``.
+
+Each body imports what it uses inside itself, so ``regplan render`` never imports ``kubernetes`` or
+``deepdiff`` (start-up time, docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from regplan.errors import ExitCode, InvalidInput
+
+if TYPE_CHECKING:
+    from regplan.values import Values
+
+
+@dataclass
+class Reporter:
+    """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr)."""
+
+    out: Callable[[str], Any] = field(default=sys.stdout.write)
+    err: Callable[[str], Any] = field(default=sys.stderr.write)
+    color: bool = False
+
+
+# Output formats per command (the CLI offers them as choices; the bodies check them again for callers that
+# do not go through the CLI).
+RENDER_OUTPUTS = ("yaml", "json", "oc", "inventory")
+PLAN_OUTPUTS = ("text", "json", "yaml")
+APPLY_OUTPUTS = ("text", "json")
+STATUS_OUTPUTS = ("text", "json", "yaml")
+TARGETS = ("ocp4", "ocp3")
+LIVE_TARGETS = ("auto", "ocp4", "ocp3")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValueOptions:
+    """What selects and fills a profile: shared by render, validate, plan and apply."""
+
+    profile: str
+    values_files: tuple[Path, ...] = ()
+    sets: tuple[str, ...] = ()
+    profiles_dir: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterOptions:
+    """Which cluster: a kubeconfig (several files joined by ``:``) and a context; None = the defaults."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfilesOptions:
+    profiles_dir: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RenderOptions:
+    values: ValueOptions
+    target: str = "ocp4"
+    output: str = "yaml"
+    out_dir: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidateOptions:
+    values: ValueOptions
+    target: str = "ocp4"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanOptions:
+    values: ValueOptions
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    target: str = "auto"
+    snapshot: Path | None = None
+    out: Path | None = None
+    output: str = "text"
+    detailed_exitcode: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyOptions:
+    """Either ``planfile`` or ``values`` (``-p``): exactly one."""
+
+    planfile: Path | None = None
+    values: ValueOptions | None = None
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    target: str = "auto"
+    yes: bool = False
+    allow_replace: bool = False
+    wait: bool = True
+    timeout: float = 300.0
+    lock_timeout: float = 60.0
+    output: str = "text"
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusOptions:
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    target: str = "auto"
+    snapshot: Path | None = None
+    profiles_dir: Path | None = None
+    output: str = "text"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompletionOptions:
+    shell: str  # bash | zsh | fish
+
+
+@dataclass(frozen=True, kw_only=True)
+class GoldenOptions:
+    update: bool = False  # False: --check
+    root: Path = Path(".")
+
+
+def _choice(flag: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise InvalidInput(f"{flag} {value!r}: valid: {', '.join(valid)}")
+
+
+def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+def _yaml_of_json(text: str) -> str:
+    """A JSON document as YAML (``-o yaml`` of plan and status: the same document as ``-o json``)."""
+    from regplan import yamlio
+
+    return yamlio.dump(json.loads(text), reorder=False)
+
+
+# --- offline --------------------------------------------------------------------------------------
+
+
+def profiles(opts: ProfilesOptions, *, reporter: Reporter) -> ExitCode:
+    """``regplan profiles``: the profiles, each with its one-line description."""
+    from regplan import values
+
+    rows = values.list_profiles(profiles_dir=opts.profiles_dir)
+    width = max(len(name) for name, _ in rows)
+    reporter.out("".join(f"{name:<{width}}  {description}\n" for name, description in rows))
+    return ExitCode.OK
+
+
+def _load(v: ValueOptions, environ: Mapping[str, str]) -> Values:
+    from regplan import values
+
+    return values.load_values(
+        v.profile, files=list(v.values_files), sets=list(v.sets), profiles_dir=v.profiles_dir, environ=environ
+    )
+
+
+def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
+    """``regplan render``: writes nothing before everything is valid."""
+    from regplan import inventory
+    from regplan import output as out
+    from regplan import render as renderer
+    from regplan.model import Target
+
+    _choice("--output", opts.output, RENDER_OUTPUTS)  # before any work: a typo must not read secrets first
+    if opts.out_dir is not None and opts.output != "yaml":
+        raise InvalidInput(f"--out-dir writes YAML files: it cannot be combined with --output {opts.output}")
+    target = renderer.parse_target(opts.target)
+    if opts.output == "inventory" and target is not Target.OCP3:
+        inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
+    rendered = renderer.render(_load(opts.values, _env(environ)), target)
+    if opts.output == "inventory":
+        reporter.out(inventory.for_rendered(rendered))
+        return ExitCode.OK
+    if opts.out_dir is not None:
+        for path in out.write_dir(rendered, opts.out_dir):
+            reporter.err(f"wrote {path}\n")
+        return ExitCode.OK
+    reporter.out(out.format_rendered(rendered, opts.output))
+    return ExitCode.OK
+
+
+def validate(
+    opts: ValidateOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None
+) -> ExitCode:
+    """``regplan validate``: schema + domain rules; raises ValidationFailed (exit 3) with every problem."""
+    from regplan import render as renderer
+
+    renderer.render(_load(opts.values, _env(environ)), renderer.parse_target(opts.target))
+    reporter.err(f"{opts.values.profile}: valid\n")
+    return ExitCode.OK
+
+
+def golden(opts: GoldenOptions, *, reporter: Reporter) -> ExitCode:
+    """``regplan golden --check | --update``."""
+    from regplan import golden as goldenmod
+
+    result = goldenmod.run(root=opts.root, update=opts.update)
+    (reporter.err if opts.update else reporter.out)(result.report)
+    return result.code
+
+
+def completion(opts: CompletionOptions, *, reporter: Reporter) -> ExitCode:
+    """``regplan completion SHELL``: the shell's completion script."""
+    from regplan import completion as comp
+
+    _choice("SHELL", opts.shell, tuple(comp.SCRIPTS))
+    reporter.out(comp.script(opts.shell))
+    return ExitCode.OK
+
+
+# --- cluster --------------------------------------------------------------------------------------
+
+
+def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
+    """``regplan plan``: exit 0 (no changes, or changes without --detailed-exitcode), 2, or 3 (errors)."""
+    from regplan import views, workflow
+
+    _choice("--output", opts.output, PLAN_OUTPUTS)
+    _choice("--target", opts.target, LIVE_TARGETS)
+    live = workflow.Live(
+        snapshot=opts.snapshot, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context
+    )
+    try:
+        result = workflow.make_plan(
+            profile=opts.values.profile,
+            values_files=opts.values.values_files,
+            sets=opts.values.sets,
+            profiles_dir=opts.values.profiles_dir,
+            target=opts.target,
+            live=live,
+            environ=_env(environ),
+            progress=reporter.err,
+        )
+    finally:
+        live.close()
+    if opts.output == "text":
+        reporter.out(views.plan_text(result, color=reporter.color))
+    else:
+        doc = views.plan_json(result)
+        reporter.out(doc if opts.output == "json" else _yaml_of_json(doc))
+    if opts.out is not None:
+        workflow.save_plan(result, opts.out)
+        reporter.err(f"plan saved to {opts.out}; run `regplan apply {opts.out}` to execute it\n")
+    if result.errors:
+        return ExitCode.INVALID
+    return ExitCode.CHANGES if opts.detailed_exitcode and result.has_changes else ExitCode.OK
+
+
+def status(opts: StatusOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
+    """``regplan status``: what the registry uses now."""
+    from regplan import views, workflow
+
+    _choice("--output", opts.output, STATUS_OUTPUTS)
+    _choice("--target", opts.target, LIVE_TARGETS)
+    live = workflow.Live(
+        snapshot=opts.snapshot, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context
+    )
+    try:
+        data = workflow.status_data(
+            target=opts.target, live=live, profiles_dir=opts.profiles_dir, environ=_env(environ)
+        )
+    finally:
+        live.close()
+    if opts.output == "text":
+        reporter.out(views.status_text(data, color=reporter.color))
+    else:
+        doc = views.status_json(data)
+        reporter.out(doc if opts.output == "json" else _yaml_of_json(doc))
+    return ExitCode.OK
+
+
+def apply(
+    opts: ApplyOptions,
+    *,
+    reporter: Reporter,
+    confirm: Callable[[str], bool] | None = None,
+    is_tty: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ExitCode:
+    """``regplan apply``: a saved plan, or plan the profile, show it, confirm, apply.
+
+    The plan (for ``-p``) and the report go to stdout, each write and wait to stderr as it happens. With
+    ``-o json`` stdout holds only the JSON report (the plan goes to stderr).
+    """
+    from regplan import apply as applier
+    from regplan import views, workflow
+
+    _choice("--output", opts.output, APPLY_OUTPUTS)
+    _choice("--target", opts.target, LIVE_TARGETS)
+    if (opts.planfile is None) == (opts.values is None):
+        raise InvalidInput("apply takes either a PLANFILE or -p PROFILE")
+    env = _env(environ)
+
+    def say(msg: str) -> None:
+        reporter.err(f"regplan: {msg}\n")
+
+    live = workflow.Live(snapshot=None, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context)
+    try:
+        if opts.planfile is not None:
+            plan_ = workflow.load_plan(opts.planfile, environ=env)
+            refused = applier.refusals(plan_, allow_replace=opts.allow_replace)
+            if refused is not None:  # before the first request: a refused plan reads nothing either
+                raise refused
+            tgt = live.target(opts.target)
+            if tgt is not plan_.target:
+                raise InvalidInput(
+                    f"{opts.planfile}: the plan is for {plan_.target} but the cluster is {tgt}"
+                )
+        else:
+            assert opts.values is not None
+            plan_ = workflow.make_plan(
+                profile=opts.values.profile,
+                values_files=opts.values.values_files,
+                sets=opts.values.sets,
+                profiles_dir=opts.values.profiles_dir,
+                target=opts.target,
+                live=live,
+                environ=env,
+                progress=reporter.err,
+            )
+            shown = views.plan_text(plan_, color=reporter.color)
+            (reporter.err if opts.output == "json" else reporter.out)(shown)
+            refused = applier.refusals(plan_, allow_replace=opts.allow_replace)
+            if refused is not None:
+                raise refused
+            if plan_.writes and not opts.yes:
+                tty = sys.stdin.isatty() if is_tty is None else is_tty
+                if not tty or confirm is None:
+                    raise InvalidInput(
+                        "apply -p needs confirmation: run on a terminal or pass --yes (nothing was written)"
+                    )
+                if not confirm(f"Apply these {len(plan_.writes)} write(s) to {live.cluster.host}?"):
+                    say("not confirmed; nothing was written")
+                    return ExitCode.OK
+        report = applier.apply_plan(
+            plan_,
+            live.cluster,
+            allow_replace=opts.allow_replace,
+            wait=opts.wait,
+            timeout=opts.timeout,
+            lock_timeout=opts.lock_timeout,
+            progress=say,
+            precheck=opts.planfile is not None,
+        )
+    finally:
+        live.close()
+    reporter.out(applier.report_json(report) if opts.output == "json" else applier.report_text(report))
+    return report.exit_code
