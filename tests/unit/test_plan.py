@@ -14,7 +14,8 @@ from regplan.diff import diff_objects
 from regplan.errors import InvalidInput, StaleError
 from regplan.model import LiveState, Obj, PatchType, Ref, Target, Verb
 from regplan.normalize import normalize
-from regplan.plan import Action, make_plan, merge_patch, plan_from_json, query_for, resolve_secrets
+from regplan.plan import Action, make_plan, merge_patch, query_for
+from regplan.planfile import plan_from_json, resolve_secrets
 
 NS = "openshift-image-registry"
 
