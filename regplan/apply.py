@@ -252,10 +252,14 @@ def dc_verdict(dc: Obj | None) -> tuple[bool | None, str]:
 
 def check_fresh(plan: Plan, cluster: Cluster) -> None:
     """Re-read every object the plan touches; StaleError (exit 5) naming the first that changed."""
-    touched = [c for c in plan.changes if c.writes]
-    lives = cluster.get_many([c.ref for c in touched])
-    for change in touched:
-        live = lives[change.ref]
+    _refuse_stale(plan, cluster.get_many([c.ref for c in plan.changes if c.writes]))
+
+
+def _refuse_stale(plan: Plan, lives: Mapping[Ref, Obj | None]) -> None:
+    """StaleError (exit 5) naming the first object the plan writes whose live uid/resourceVersion (or
+    existence) is not the one the plan saw."""
+    for change in (c for c in plan.changes if c.writes):
+        live = lives.get(change.ref)
         creating = change.action is Action.CREATE
         why = stale_reason(change.uid, change.resource_version, creating, live)
         if why:
@@ -496,6 +500,15 @@ def apply_command(
             tgt = live.target(target)
             if tgt is not plan.target:
                 raise InvalidInput(f"{planfile}: the plan is for {plan.target} but the cluster is {tgt}")
+            # Re-derive every write before trusting one (planfile step 3): read what `plan` read; the
+            # objects must be the ones the plan saw (else exit 5), then regplan plans again and each
+            # saved write must equal its re-derived one (else exit 3). Nothing written before this.
+            from regplan import planfile as planfile_mod
+            from regplan.livechecks import find_live
+
+            state = live.read(planfile_mod.live_query(plan))
+            _refuse_stale(plan, {c.ref: find_live(state, c.ref) for c in plan.changes if c.writes})
+            planfile_mod.verify_writes(plan, planfile_mod.rederive(plan, state))
         else:
             assert profile is not None
             plan = workflow.make_plan(
@@ -534,7 +547,7 @@ def apply_command(
             timeout=timeout,
             lock_timeout=lock_timeout,
             progress=say,
-            precheck=planfile is not None,
+            precheck=False,  # a saved plan was checked against a fresh read above
         )
     finally:
         live.close()

@@ -164,6 +164,14 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
             raise InvalidInput(
                 f"{origin}: writes for objects the plan does not change: {', '.join(map(str, stray))}"
             )
+        # apply sends the writes in the order of the changes; a file whose writes[] says another order
+        # was edited, and no order but the planned one is safe (the operator race: plan._operator_safe_order)
+        listed = [(_ref_from(w["object"]), str(w["verb"])) for w in doc["writes"]]
+        ordered = [(w.ref, str(w.verb)) for c in changes for w in writes_by_ref.get(c.ref, [])]
+        if listed != ordered:
+            raise InvalidInput(
+                f"{origin}: writes[] is not in the order of changes[]: {MISMATCH} (edited?), nothing applied"
+            )
         for c in changes:
             why = _write_problem(c, target, desired)
             if why:
