@@ -508,7 +508,9 @@ def apply_command(
 
             state = live.read(planfile_mod.live_query(plan))
             _refuse_stale(plan, {c.ref: find_live(state, c.ref) for c in plan.changes if c.writes})
-            planfile_mod.verify_writes(plan, planfile_mod.rederive(plan, state))
+            rederived = planfile_mod.rederive(plan, state)
+            planfile_mod.verify_writes(plan, rederived)
+            plan = rederived  # the same writes, with what the file masks (Secret annotations) from live
         else:
             assert profile is not None
             plan = workflow.make_plan(

@@ -10,7 +10,8 @@ a table below, with the reason it exists, in the spirit of kapp's rebase/ignore/
   ``NamedList`` maps, so "merge by name" and "keep what regplan does not own" fall out of a map diff.
 - SET_LISTS: lists whose order carries no meaning (accessModes, finalizers) compare as sets.
 - QUANTITIES: resource quantities compare canonically ("100Gi" == "107374182400").
-- MASK: Secret ``data``/``stringData`` values become digests before anyone can see them.
+- MASK / SECRET_MASKS: every place a Secret's content can hide (``data``, ``stringData``, annotations,
+  managedFields) is masked (digests, or dropped) before anyone can see it.
 - REMOVALS: fields regplan does not set but must remove (another backend under ``spec.storage``,
   ``REGISTRY_STORAGE*`` env vars overriding the 3.x config file) are marked ``None`` in desired.
 
@@ -168,6 +169,7 @@ QUANTITIES: tuple[PathRule, ...] = (
 MASK: tuple[PathRule, ...] = (
     PathRule("Secret", ("data", ANY), "secret value: compared and shown by digest only"),
     PathRule("Secret", ("stringData", ANY), "secret value: merged into data by the server"),
+    PathRule("Secret", ("metadata", "annotations", ANY), "may hold secret content (SECRET_MASKS)"),
     *(
         PathRule(
             "DeploymentConfig",
@@ -313,12 +315,62 @@ def secret_digests(secret: Obj) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class SecretMask:
+    """One place a Secret's content can hide, and what masking does there: ``data`` (values become
+    digests of the decoded bytes, ``stringData`` merged in as the server does), ``digest`` (each value
+    becomes the digest of its text) or ``drop`` (the field goes)."""
+
+    path: tuple[str, ...]  # "*" matches any key
+    how: str
+    reason: str
+
+
+SECRET_MASKS: tuple[SecretMask, ...] = (
+    SecretMask(("data", ANY), "data", "the Secret's values (base64): shown and compared by digest only"),
+    SecretMask(("stringData", ANY), "data", "plain values the server merges into data"),
+    SecretMask(
+        ("metadata", "annotations", ANY),
+        "digest",
+        "free text that tools fill with content: kubectl.kubernetes.io/last-applied-configuration holds "
+        "the whole applied Secret (its data, base64, old keys included), openshift.io/token-secret.value "
+        "a token",
+    ),
+    SecretMask(
+        ("metadata", "managedFields"),
+        "drop",
+        "server-side apply bookkeeping; its fieldsV1 names every data key",
+    ),
+)
+
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _mask_at(node: Any, path: tuple[str, ...], how: str) -> None:
+    """Apply one ``digest``/``drop`` row of SECRET_MASKS in place under ``node``."""
+    if not isinstance(node, dict) or not path:
+        return
+    head, rest = path[0], path[1:]
+    for key in [k for k in node if fnmatch.fnmatchcase(str(k), head)]:
+        if rest:
+            _mask_at(node[key], rest, how)
+        elif how == "drop":
+            del node[key]
+        elif node[key] is not None and not _DIGEST.fullmatch(str(node[key])):
+            # a digest stays itself: masking a loaded (already masked) plan again changes nothing
+            node[key] = digest_bytes(str(node[key]).encode())
+
+
 def mask_secret(secret: Obj) -> Obj:
-    """A copy of a Secret whose values are digests: safe to show, store and compare."""
+    """A copy of a Secret with every row of SECRET_MASKS applied: safe to show, store and compare."""
     masked = copy.deepcopy(secret)
     masked.pop("stringData", None)
     if secret.get("data") or secret.get("stringData"):
         masked["data"] = secret_digests(secret)
+    for row in SECRET_MASKS:
+        if row.how != "data":
+            _mask_at(masked, row.path, row.how)
     return masked
 
 

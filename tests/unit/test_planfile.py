@@ -28,7 +28,7 @@ SCENARIOS = ROOT / "tests" / "scenarios"
 Doc = dict[str, Any]
 
 
-def _scenario_plan(case: str) -> tuple[Plan, list[Obj]]:
+def _scenario_plan(case: str | Path) -> tuple[Plan, list[Obj]]:
     case_dir = SCENARIOS / case
     spec = yamlio.load_all_safe((case_dir / "case.yaml").read_text(encoding="utf-8"), "case.yaml")[0]
     live = workflow.Live(snapshot=case_dir / "live.yaml", kubeconfig=None, context=None)
@@ -287,3 +287,40 @@ def test_a_plan_file_deleting_the_config_or_the_dc_never_loads() -> None:
         _change(doc, kind)["action"] = "replace"
         with pytest.raises(InvalidInput, match=f"never deletes {kind}"):
             planfile.plan_from_json(doc)
+
+
+def test_a_secret_update_writes_the_live_annotations_not_their_digests(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The plan file masks a Secret's annotations (kubectl's last-applied-configuration holds its data);
+    apply sends the re-derived PUT, whose annotations are the live ones, never the file's digests."""
+    import shutil
+
+    case = tmp_path / "case"
+    shutil.copytree(SCENARIOS / "ocp4-fresh-aws-s3-own-bucket", case)
+    applied = json.dumps({"data": {"REGISTRY_STORAGE_S3_SECRETKEY": "b2xkLWtleQ=="}})
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "image-registry-private-configuration-user",
+            "namespace": "openshift-image-registry",
+            "uid": "s-1",
+            "resourceVersion": "40",
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied},
+        },
+        "type": "Opaque",
+        "data": {"REGISTRY_STORAGE_S3_SECRETKEY": "b2xkLWtleQ=="},
+    }
+    with (case / "live.yaml").open("a", encoding="utf-8") as f:
+        f.write("---\n" + yamlio.dump(secret))  # a multi-document snapshot: the List, then the Secret
+    plan, objects = _scenario_plan(case)
+    assert [str(w.verb) for w in plan.writes if w.secret] == ["update"]
+    path = tmp_path / "plan.json"
+    planfile.save_plan(plan, path)
+    assert "b2xkLWtleQ==" not in path.read_text(encoding="utf-8")
+    got, fake = _apply_file(monkeypatch, path, objects, plan.target)
+    assert got == ExitCode.OK, getattr(fake.cluster, "error", "")
+    written = fake.cluster.objects[Ref.of(secret)]
+    assert written["metadata"]["annotations"] == secret["metadata"]["annotations"]
+    assert written["data"]["REGISTRY_STORAGE_S3_SECRETKEY"] != "b2xkLWtleQ=="
