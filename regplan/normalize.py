@@ -166,18 +166,43 @@ QUANTITIES: tuple[PathRule, ...] = (
     PathRule("PersistentVolumeClaim", _p("spec.resources.limits.storage"), "a quantity"),
 )
 
+# Env var names whose values are credentials, one row per pattern (matched on the upper-cased name):
+# the ONE table of secret-looking names. The plan masks such an env var of the DC (3.x S3 keys set as
+# plain env override the config file: the plan may remove one but never shows its value) and status
+# redacts it.
+SECRET_ENV_NAMES: tuple[tuple[str, str], ...] = (
+    ("*SECRET*", "secret keys, client secrets (REGISTRY_STORAGE_S3_SECRETKEY, *_CLIENT_SECRET)"),
+    ("*KEY", "keys of every backend (REGISTRY_STORAGE_AZURE_ACCOUNTKEY, *_ACCESSKEY, *_API_KEY)"),
+    ("*ACCESSKEY*", "S3 / OSS access key ids, also with a suffix (*_ACCESSKEY_ID)"),
+    ("*ACCOUNTKEY*", "Azure account keys, also with a suffix"),
+    ("*PASSWORD*", "passwords (Swift, proxies, HTTP secret files)"),
+    ("*TOKEN*", "session and bearer tokens"),
+)
+# ... except these, when their value is a path (REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key): the
+# name says "file", and a path is not a credential. A value's leading "/" alone proves nothing: an AWS
+# secret access key may start with one.
+PATH_ENV_NAMES: tuple[str, ...] = ("*_TLS_KEY", "*_TLS_CERTIFICATE", "*_TLS_CLIENTCAS_*", "*_FILE", "*_PATH")
+
+ENV_PATH: tuple[str, ...] = ("spec", "template", "spec", "containers", ANY, "env")  # DC env items
+
+
+def secret_env(name: str, value: Any = None) -> bool:
+    """Is the env var ``name`` (with ``value``) a credential whose value nobody may see?"""
+    upper = name.upper()
+    if not any(fnmatch.fnmatchcase(upper, pattern) for pattern, _ in SECRET_ENV_NAMES):
+        return False
+    is_path = isinstance(value, str) and value.startswith("/")
+    return not (is_path and any(fnmatch.fnmatchcase(upper, p) for p in PATH_ENV_NAMES))
+
+
 MASK: tuple[PathRule, ...] = (
     PathRule("Secret", ("data", ANY), "secret value: compared and shown by digest only"),
     PathRule("Secret", ("stringData", ANY), "secret value: merged into data by the server"),
     PathRule("Secret", ("metadata", "annotations", ANY), "may hold secret content (SECRET_MASKS)"),
-    *(
-        PathRule(
-            "DeploymentConfig",
-            ("spec", "template", "spec", "containers", ANY, "env", pattern),
-            "a credential set as a plain env var (3.x S3 keys override the config file); the plan may "
-            "remove it but never shows its value",
-        )
-        for pattern in ("*ACCESSKEY*", "*SECRETKEY*", "*SECRET", "*PASSWORD*", "*TOKEN*", "*ACCOUNTKEY*")
+    PathRule(
+        "DeploymentConfig",
+        (*ENV_PATH, ANY),
+        "an env var whose name is in SECRET_ENV_NAMES (see secret_env)",
     ),
 )
 
@@ -277,8 +302,25 @@ def is_set_path(kind: str, path: FieldPath) -> bool:
     return _applies(SET_LISTS, kind, path)
 
 
-def is_masked_path(kind: str, path: FieldPath) -> bool:
-    return _applies(MASK, kind, path)
+def _env_value(value: Any) -> Any:
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def is_masked_path(kind: str, path: FieldPath, *values: Any) -> bool:
+    """Is this field, or one it lies under, masked (MASK)? ``values`` (old and new, when known) decide
+    the path exception of an env var (secret_env)."""
+    for n in range(1, len(path) + 1):
+        head = path[:n]
+        if not _applies(MASK, kind, head):
+            continue
+        if kind == "DeploymentConfig" and _match((*ENV_PATH, ANY), head):
+            seg = head[-1]
+            name = seg.name if isinstance(seg, Item) else seg
+            inner = [_env_value(v) for v in values]  # at the item ({name, value}) or at its .value
+            if not any(secret_env(name, v) for v in inner or [None]):
+                continue
+        return True
+    return False
 
 
 def equal(kind: str, path: FieldPath, desired: Any, live: Any) -> bool:

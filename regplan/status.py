@@ -13,22 +13,26 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 from typing import Any
 
 from regplan import yamlio
 from regplan.errors import InvalidInput
-from regplan.model import REGISTRY_NAMESPACE, LiveQuery, LiveState, Obj, Ref, Target
+from regplan.model import (
+    OPERATOR_ANNOTATION,
+    OPERATOR_CLAIM,
+    REGISTRY_NAMESPACE,
+    LiveQuery,
+    LiveState,
+    Obj,
+    Ref,
+    Target,
+)
+from regplan.normalize import secret_env
 
 CONFIG_REF = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
 DC_REF = Ref("apps.openshift.io/v1", "DeploymentConfig", REGISTRY_NAMESPACE[Target.OCP3], "docker-registry")
-OPERATOR_CLAIM = "image-registry-storage"  # the name the operator gives claim: ""
 STORAGE_MOUNT = "/registry"  # where both generations keep the filesystem driver's data
 NOT_DRIVERS = ("delete", "cache", "maintenance", "redirect")  # storage: sections that are not drivers
-REDACT_NAMES = ("*SECRET*", "*KEY", "*ACCESSKEY*", "*PASSWORD*", "*TOKEN*")  # env names whose values hide
-# ... except these, whose value is the path of a file (REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key): a
-# value's leading "/" proves nothing, an AWS secret access key may start with one.
-PATH_NAMES = ("*_TLS_KEY", "*_TLS_CERTIFICATE", "*_TLS_CLIENTCAS_*", "*_FILE", "*_PATH")
 REDACT_CONFIG_KEYS = ("accesskey", "secretkey", "password", "key", "accountkey", "secret", "sessiontoken")
 EVENTS_SHOWN = 5
 
@@ -121,10 +125,7 @@ def _redact_env(e: Obj) -> str:
         src = e["valueFrom"]
         ref = src.get("secretKeyRef") or src.get("configMapKeyRef") or src.get("fieldRef") or {}
         return f"{name} from {next(iter(src), '?')} {ref.get('name') or ref.get('fieldPath') or ''}".rstrip()
-    value = str(e.get("value", ""))
-    upper = name.upper()
-    is_path = value.startswith("/") and any(fnmatch.fnmatchcase(upper, p) for p in PATH_NAMES)
-    if any(fnmatch.fnmatchcase(upper, p) for p in REDACT_NAMES) and not is_path:
+    if secret_env(name, str(e.get("value", ""))):  # the one table of secret-looking names (normalize)
         return f"{name}=(redacted)"
     return f"{name}={e.get('value', '')}"
 
@@ -166,9 +167,7 @@ def _claim_summary(ns: str, name: str, live: LiveState) -> dict[str, Any]:
             "requested": ((spec.get("resources") or {}).get("requests") or {}).get("storage", ""),
             "accessModes": list(spec.get("accessModes") or []),
             "storageClass": spec.get("storageClassName") or "",
-            "operatorOwned": ((obj.get("metadata") or {}).get("annotations") or {}).get(
-                "imageregistry.openshift.io"
-            )
+            "operatorOwned": ((obj.get("metadata") or {}).get("annotations") or {}).get(OPERATOR_ANNOTATION)
             == "true",
             "mountedBy": live.pods_using_claim.get(name, []),
             "events": [
