@@ -316,6 +316,8 @@ def is_masked_path(kind: str, path: FieldPath, *values: Any) -> bool:
         if kind == "DeploymentConfig" and _match((*ENV_PATH, ANY), head):
             seg = head[-1]
             name = seg.name if isinstance(seg, Item) else seg
+            if n < len(path) and path[n] == "name":
+                continue  # the name is in the path already; only the value hides
             inner = [_env_value(v) for v in values]  # at the item ({name, value}) or at its .value
             if not any(secret_env(name, v) for v in inner or [None]):
                 continue
