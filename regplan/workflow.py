@@ -282,7 +282,7 @@ def _merge(a: LiveState, b: LiveState) -> LiveState:
 
 def status_data(
     *, target: str, live: Live, profiles_dir: Path | None, environ: Mapping[str, str]
-) -> dict[str, Any]:
+) -> statusmod.StatusSummary:
     tgt = live.target(target)
     by_profile, skipped = _profile_objects(tgt, profiles_dir, environ)
     extra = tuple(dict.fromkeys(Ref.of(o) for objs in by_profile.values() for o in objs))
@@ -294,11 +294,11 @@ def status_data(
         result = planmod.make_plan(_Objects(objs, tgt, name), state)
         if not result.has_changes:
             matches.append(name)
-    summary["matches"] = matches
+    summary.matches = matches
     note = "a profile matches when its default values plan to no changes (Secret values are not compared)"
     if skipped:
         note += f"; not checked (cannot render with defaults): {', '.join(skipped)}"
-    summary["matchNote"] = note
+    summary.match_note = note
     return summary
 
 
