@@ -72,6 +72,7 @@ IMMUTABLE: tuple[ImmutableRule, ...] = tuple(
         "volumeName",
     )
 )
+IMMUTABLE += (ImmutableRule("Secret", ("type",), False, "the Secret is recreated from its sources"),)
 
 CONTAINERS_PATH: FieldPath = ("spec", "template", "spec", "containers")
 SIZE_PATH: FieldPath = ("spec", "resources", "requests", "storage")
