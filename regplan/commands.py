@@ -224,7 +224,7 @@ def completion(opts: CompletionOptions, *, reporter: Reporter) -> ExitCode:
 
 def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan plan``: exit 0 (no changes, or changes without --detailed-exitcode), 2, or 3 (errors)."""
-    from regplan import views, workflow
+    from regplan import planfile, views, workflow
 
     _choice("--output", opts.output, PLAN_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
@@ -250,7 +250,7 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
         doc = views.plan_json(result)
         reporter.out(doc if opts.output == "json" else _yaml_of_json(doc))
     if opts.out is not None:
-        workflow.save_plan(result, opts.out)
+        planfile.save_plan(result, opts.out)
         reporter.err(f"plan saved to {opts.out}; run `regplan apply {opts.out}` to execute it\n")
     if result.errors:
         return ExitCode.INVALID
@@ -294,7 +294,7 @@ def apply(
     ``-o json`` stdout holds only the JSON report (the plan goes to stderr).
     """
     from regplan import apply as applier
-    from regplan import views, workflow
+    from regplan import planfile, views, workflow
 
     _choice("--output", opts.output, APPLY_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
@@ -308,7 +308,7 @@ def apply(
     live = workflow.Live(snapshot=None, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context)
     try:
         if opts.planfile is not None:
-            plan_ = workflow.load_plan(opts.planfile, environ=env)
+            plan_ = planfile.load_plan(opts.planfile, environ=env)
             refused = applier.refusals(plan_, allow_replace=opts.allow_replace)
             if refused is not None:  # before the first request: a refused plan reads nothing either
                 raise refused
@@ -317,6 +317,7 @@ def apply(
                 raise InvalidInput(
                     f"{opts.planfile}: the plan is for {plan_.target} but the cluster is {tgt}"
                 )
+            plan_ = applier.rederive_saved(plan_, live.cluster)  # nothing is written before this passes
         else:
             assert opts.values is not None
             plan_ = workflow.make_plan(
@@ -351,7 +352,7 @@ def apply(
             timeout=opts.timeout,
             lock_timeout=opts.lock_timeout,
             progress=say,
-            precheck=opts.planfile is not None,
+            precheck=False,  # a saved plan was checked against a fresh read above (rederive_saved)
         )
     finally:
         live.close()

@@ -23,6 +23,11 @@ class Target(StrEnum):
 
 REGISTRY_NAMESPACE: dict[Target, str] = {Target.OCP4: "openshift-image-registry", Target.OCP3: "default"}
 
+# The operator's own facts (DOMAIN.md), in one place: the claim it creates for ``claim: ""`` and the
+# annotation (value "true") without which it refuses to adopt a claim of that name.
+OPERATOR_CLAIM = "image-registry-storage"
+OPERATOR_ANNOTATION = "imageregistry.openshift.io"
+
 
 @dataclass(frozen=True, order=True)
 class Ref:
@@ -142,3 +147,16 @@ def event_time(event: Obj) -> str:
         or (event.get("metadata") or {}).get("creationTimestamp")
         or ""
     )
+
+
+def events_of(obj: Obj, events: list[Obj]) -> list[Obj]:
+    """The events about this very object: matched by uid (involvedObject.uid), not by name.
+
+    Why: after a replace the new claim has the old one's name, and the deleted claim's events (a
+    ProvisioningFailed) are still listed under it. An event without a uid, or an object without one (a
+    hand-written snapshot), is kept: there is nothing to tell them apart by.
+    """
+    uid = (obj.get("metadata") or {}).get("uid")
+    if not uid:
+        return list(events)
+    return [e for e in events if (e.get("involvedObject") or {}).get("uid") in (None, "", uid)]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from regplan.errors import Diagnostic, ValidationFailed
-from regplan.model import BINARY_SUFFIXES, DECIMAL_SUFFIXES, Obj, Target
+from regplan.model import BINARY_SUFFIXES, DECIMAL_SUFFIXES, OPERATOR_ANNOTATION, OPERATOR_CLAIM, Obj, Target
 from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values, assign, delete, flatten, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
@@ -630,8 +630,6 @@ PROVISIONER_ACCESS_MODES: tuple[tuple[str, frozenset[str], str], ...] = (
 # --- rendered objects: a safety net against template bugs ---------------------------------------------
 
 CONFIG_BACKENDS: tuple[str, ...] = ("azure", "emptyDir", "gcs", "ibmcos", "oss", "pvc", "s3", "swift")
-OPERATOR_CLAIM = "image-registry-storage"
-OPERATOR_ANNOTATION = "imageregistry.openshift.io"
 
 
 def _check_config(obj: Obj) -> list[str]:

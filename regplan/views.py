@@ -14,7 +14,8 @@ from typing import Any
 from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic
 from regplan.normalize import Item
-from regplan.plan import Action, ObjectChange, Plan, glyph
+from regplan.planvalue import Action, ObjectChange, Plan, glyph
+from regplan.status import StatusSummary
 
 COLORS: dict[str, str] = {
     "+": "32",
@@ -144,56 +145,55 @@ def plan_json(plan: Plan) -> str:
 # --- status ---------------------------------------------------------------------------------------
 
 
-def status_text(status: dict[str, Any], *, color: bool = False) -> str:
+def status_text(status: StatusSummary, *, color: bool = False) -> str:
     """``regplan status`` for people: one fact a line, the claim and its events, conditions, match."""
-    out = [f"Target:    {status['target']}  (live state from {status['source']})"]
-    out.append(f"Backend:   {status.get('backend') or 'none'}")
-    for key, value in sorted((status.get("settings") or {}).items()):
+    out = [f"Target:    {status.target}  (live state from {status.source})"]
+    out.append(f"Backend:   {status.backend or 'none'}")
+    for key, value in sorted((status.settings or {}).items()):
         out.append(f"  {key}: {fmt_value(value)}")
-    out.append(f"Replicas:  {status.get('replicas')}")
-    out.append(f"Rollout:   {status.get('rolloutStrategy') or '(default)'}")
-    if status.get("managementState"):
-        storage_state = status.get("storageManagementState") or "-"
+    out.append(f"Replicas:  {status.replicas}")
+    out.append(f"Rollout:   {status.rollout_strategy or '(default)'}")
+    if status.management_state:
+        storage_state = status.storage_management_state or "-"
         out.append(
-            f"Operator:  managementState {status['managementState']}, storage.managementState "
-            f"{storage_state}, storageManaged {str(status.get('storageManaged')).lower()}"
+            f"Operator:  managementState {status.management_state}, storage.managementState "
+            f"{storage_state}, storageManaged {str(status.storage_managed).lower()}"
         )
-    claim = status.get("claim")
+    claim = status.claim
     if claim:
-        out.append(f"Claim:     {claim['namespace']}/{claim['name']}")
-        if claim.get("missing"):
+        out.append(f"Claim:     {claim.namespace}/{claim.name}")
+        if claim.missing:
             out.append("  (not found)")
         else:
             out.append(
-                f"  phase: {claim.get('phase')}, capacity: {claim.get('capacity') or '-'}, "
-                f"requested: {claim.get('requested')}, "
-                f"access modes: {', '.join(claim.get('accessModes', []))}, "
-                f"class: {claim.get('storageClass') or '(default)'}"
+                f"  phase: {claim.phase}, capacity: {claim.capacity or '-'}, "
+                f"requested: {claim.requested}, "
+                f"access modes: {', '.join(claim.access_modes)}, "
+                f"class: {claim.storage_class or '(default)'}"
             )
-            if claim.get("mountedBy"):
-                out.append(f"  mounted by: {', '.join(claim['mountedBy'])}")
-            for e in claim.get("events", []):
-                sev = "warning" if e.get("type") == "Warning" else "="
-                out.append(f"  {_c(e.get('type', ''), sev, color)} {e.get('reason')}: {e.get('message')}")
-    for volume in status.get("volumes") or []:
+            if claim.mounted_by:
+                out.append(f"  mounted by: {', '.join(claim.mounted_by)}")
+            for e in claim.events:
+                sev = "warning" if e.type == "Warning" else "="
+                out.append(f"  {_c(e.type, sev, color)} {e.reason}: {e.message}")
+    for volume in status.volumes:
         out.append(f"Volume:    {volume}")
-    for env in status.get("env") or []:
+    for env in status.env:
         out.append(f"Env:       {env}")
-    conds = status.get("conditions") or []
-    if conds:
+    if status.conditions:
         out.append("Conditions:")
-        for cond in conds:
+        for cond in status.conditions:
             out.append(
-                f"  {cond['type']}={cond['status']}"
-                + (f" ({cond['reason']})" if cond.get("reason") else "")
-                + (f": {cond['message']}" if cond.get("message") else "")
+                f"  {cond.type}={cond.status}"
+                + (f" ({cond.reason})" if cond.reason else "")
+                + (f": {cond.message}" if cond.message else "")
             )
-    match = status.get("matches") or []
+    match = status.matches
     out.append(f"Profile:   {', '.join(match) if match else 'matches no profile (with default values)'}")
-    if status.get("matchNote"):
-        out.append(f"  {status['matchNote']}")
+    if status.match_note:
+        out.append(f"  {status.match_note}")
     return "\n".join(out) + "\n"
 
 
-def status_json(status: dict[str, Any]) -> str:
-    return json.dumps(status, indent=2, sort_keys=True) + "\n"
+def status_json(status: StatusSummary) -> str:
+    return json.dumps(status.to_json(), indent=2, sort_keys=True) + "\n"

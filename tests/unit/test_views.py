@@ -8,6 +8,7 @@ from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic
 from regplan.model import Ref, Target
 from regplan.plan import Action, ObjectChange, Plan
+from regplan.status import ClaimEvent, ClaimSummary, Condition, StatusSummary
 from regplan.views import field_line, plan_json, plan_text, status_text, summary_line
 
 CLAIM = Ref("v1", "PersistentVolumeClaim", "ns", "c")
@@ -119,26 +120,24 @@ def test_json_plan_is_versioned_and_counts() -> None:
 
 def test_status_text_lists_backend_claim_events_and_match() -> None:
     text = status_text(
-        {
-            "target": "ocp4",
-            "source": "s",
-            "backend": "pvc",
-            "settings": {"claim": "c"},
-            "replicas": 1,
-            "rolloutStrategy": "Recreate",
-            "claim": {
-                "namespace": "ns",
-                "name": "c",
-                "phase": "Pending",
-                "capacity": "",
-                "requested": "100Gi",
-                "accessModes": ["ReadWriteMany"],
-                "storageClass": "gp2",
-                "events": [{"type": "Warning", "reason": "ProvisioningFailed", "message": "m"}],
-            },
-            "conditions": [{"type": "Available", "status": "True", "reason": "Ready", "message": ""}],
-            "matches": [],
-        }
+        StatusSummary(
+            target=Target.OCP4,
+            source="s",
+            backend="pvc",
+            settings={"claim": "c"},
+            replicas=1,
+            rollout_strategy="Recreate",
+            claim=ClaimSummary(
+                "ns",
+                "c",
+                phase="Pending",
+                requested="100Gi",
+                access_modes=("ReadWriteMany",),
+                storage_class="gp2",
+                events=(ClaimEvent("Warning", "ProvisioningFailed", "m"),),
+            ),
+            conditions=[Condition("Available", "True", "Ready", "")],
+        )
     )
     assert "Backend:   pvc" in text and "phase: Pending" in text
     assert "Warning ProvisioningFailed: m" in text
