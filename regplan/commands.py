@@ -33,6 +33,10 @@ class Reporter:
     err: Callable[[str], Any] = field(default=sys.stderr.write)
     color: bool = False
 
+    def warn(self, message: str) -> None:
+        """One warning line on stderr, in regplan's voice."""
+        self.err(f"regplan: warning: {message}\n")
+
 
 # Output formats per command (the CLI offers them as choices; the bodies check them again for callers that
 # do not go through the CLI).
@@ -229,7 +233,10 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
     _choice("--output", opts.output, PLAN_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
     live = workflow.Live(
-        snapshot=opts.snapshot, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context
+        snapshot=opts.snapshot,
+        kubeconfig=opts.cluster.kubeconfig,
+        context=opts.cluster.context,
+        warn=reporter.warn,
     )
     try:
         result = workflow.make_plan(
@@ -264,7 +271,10 @@ def status(opts: StatusOptions, *, reporter: Reporter, environ: Mapping[str, str
     _choice("--output", opts.output, STATUS_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
     live = workflow.Live(
-        snapshot=opts.snapshot, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context
+        snapshot=opts.snapshot,
+        kubeconfig=opts.cluster.kubeconfig,
+        context=opts.cluster.context,
+        warn=reporter.warn,
     )
     try:
         data = workflow.status_data(
@@ -305,7 +315,9 @@ def apply(
     def say(msg: str) -> None:
         reporter.err(f"regplan: {msg}\n")
 
-    live = workflow.Live(snapshot=None, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context)
+    live = workflow.Live(
+        snapshot=None, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context, warn=reporter.warn
+    )
     try:
         if opts.planfile is not None:
             plan_ = planfile.load_plan(opts.planfile, environ=env)

@@ -46,9 +46,16 @@ class Live:
     """Where live state comes from: a snapshot file, or a cluster (connected lazily, once)."""
 
     def __init__(
-        self, *, snapshot: Path | None, kubeconfig: str | None, context: str | None, source: str | None = None
+        self,
+        *,
+        snapshot: Path | None,
+        kubeconfig: str | None,
+        context: str | None,
+        source: str | None = None,
+        warn: Callable[[str], Any] | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.warn = warn  # told each warning the connection has (e.g. TLS verification off), once
         self.source = source or (str(snapshot) if snapshot is not None else None)  # how messages name it
         self.kubeconfig, self.context = kubeconfig, context
         self._objects: list[Obj] | None = None
@@ -60,6 +67,9 @@ class Live:
             from regplan.cluster import Cluster
 
             self._cluster = Cluster(kubeconfig=self.kubeconfig, context=self.context)
+            if self.warn is not None:
+                for warning in self._cluster.warnings:
+                    self.warn(warning)
         return self._cluster
 
     def snapshot_objects(self) -> list[Obj]:
