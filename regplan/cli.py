@@ -336,6 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
     _color(p)
 
     p = command(
+        "show",
+        "Show a plan saved with `regplan plan --out`: text, JSON, or markdown for a pull request.",
+        _examples(
+            "regplan show plan.json",
+            "regplan show plan.json -o markdown > comment.md",
+        ),
+    )
+    p.add_argument("planfile", type=Path, metavar="PLANFILE", help="A plan saved with `regplan plan --out`.")
+    _output(p, cmd.SHOW_OUTPUTS, "text for people; json: the plan document; markdown: a PR comment.")
+    _color(p)
+
+    p = command(
         "status",
         "What storage the registry uses now: backend, replicas, claim phase and events, conditions.",
         _examples("regplan status", "regplan status -o json", "regplan status --snapshot live.yaml"),
@@ -469,6 +481,7 @@ _OPTIONS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], Any]] = {
     "apply": _apply_options,
     "status": _status_options,
     "golden": lambda ns, env: cmd.GoldenOptions(update=ns.update, root=ns.root),
+    "show": lambda ns, env: cmd.ShowOptions(planfile=ns.planfile, output=ns.output),
     "completion": lambda ns, env: cmd.CompletionOptions(shell=ns.shell),
 }
 
@@ -481,6 +494,7 @@ _RUN: dict[str, Callable[[Any, cmd.Reporter, Mapping[str, str]], ExitCode]] = {
     "apply": lambda o, rep, env: cmd.apply(o, reporter=rep, confirm=confirm, environ=env),
     "status": lambda o, rep, env: cmd.status(o, reporter=rep, environ=env),
     "golden": lambda o, rep, env: cmd.golden(o, reporter=rep),
+    "show": lambda o, rep, env: cmd.show(o, reporter=rep),
     "completion": lambda o, rep, env: cmd.completion(o, reporter=rep),
 }
 

@@ -44,6 +44,7 @@ RENDER_OUTPUTS = ("yaml", "json", "oc", "inventory")
 PLAN_OUTPUTS = ("text", "json", "yaml")
 APPLY_OUTPUTS = ("text", "json")
 STATUS_OUTPUTS = ("text", "json", "yaml")
+SHOW_OUTPUTS = ("text", "json", "markdown")
 TARGETS = ("ocp4", "ocp3")
 LIVE_TARGETS = ("auto", "ocp4", "ocp3")
 
@@ -109,6 +110,12 @@ class ApplyOptions:
     wait: bool = True
     timeout: float = 300.0
     lock_timeout: float = 60.0
+    output: str = "text"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShowOptions:
+    planfile: Path
     output: str = "text"
 
 
@@ -262,6 +269,23 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
     if result.errors:
         return ExitCode.INVALID
     return ExitCode.CHANGES if opts.detailed_exitcode and result.has_changes else ExitCode.OK
+
+
+def show(opts: ShowOptions, *, reporter: Reporter) -> ExitCode:
+    """``regplan show PLANFILE``: a saved plan as text, JSON or markdown. Reads no cluster and no secret
+    source: the file is shown as saved (its writes are checked as ``apply`` checks them on load)."""
+    from regplan import planfile, views
+
+    _choice("--output", opts.output, SHOW_OUTPUTS)
+    saved = planfile.read_plan(opts.planfile)
+    match opts.output:
+        case "json":
+            reporter.out(views.plan_json(saved))
+        case "markdown":
+            reporter.out(views.plan_markdown(saved))
+        case _:
+            reporter.out(views.plan_text(saved, color=reporter.color))
+    return ExitCode.OK
 
 
 def status(opts: StatusOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:

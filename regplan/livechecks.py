@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from regplan.errors import Diagnostic
 from regplan.model import OPERATOR_ANNOTATION, OPERATOR_CLAIM, LiveState, Obj, Ref, Target, events_of
 from regplan.planvalue import Action, ObjectChange
-from regplan.rules import PROVISIONER_ACCESS_MODES
+from regplan.rules import CONFIG_BACKENDS, PROVISIONER_ACCESS_MODES
 
 DEFAULT_CLASS_ANNOTATIONS = (
     "storageclass.kubernetes.io/is-default-class",
@@ -267,7 +267,76 @@ def rwo_replicas(s: Subject) -> list[Diagnostic]:
     return []
 
 
+MIGRATING = "docs/migrating-data.md"
+
+
+def _config_storage(cfg: Obj | None) -> tuple[str | None, str]:
+    """(backend, where its images are) of a Config's spec.storage (None: no backend set)."""
+    storage = ((cfg or {}).get("spec") or {}).get("storage") or {}
+    backend = next((b for b in CONFIG_BACKENDS if storage.get(b) is not None), None)
+    if backend == "s3":
+        bucket = (storage.get("s3") or {}).get("bucket")
+        return backend, f"S3 bucket {bucket}" if bucket else "the operator's S3 bucket"
+    if backend == "pvc":
+        claim = (storage.get("pvc") or {}).get("claim") or OPERATOR_CLAIM
+        return backend, f"claim {claim}"
+    if backend == "emptyDir":
+        return backend, "the registry pods' emptyDir, which goes with them"
+    return backend, f"{backend} storage" if backend else ""
+
+
+def _dc_storage(dc: Obj | None) -> tuple[str | None, str]:
+    """(backend, where its images are) of a DC: its registry-storage volume (None: the volume is absent)."""
+    volumes = ((((dc or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or []
+    vol = next((v for v in volumes if isinstance(v, dict) and v.get("name") == "registry-storage"), None)
+    if vol is None:
+        return None, ""
+    if "persistentVolumeClaim" in vol:
+        claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
+        return f"pvc:{claim}", f"claim {claim}"
+    if "emptyDir" in vol:
+        return "emptyDir", "the registry pod's emptyDir, which goes with the pod"
+    return "other", "the registry-storage volume"
+
+
+def data_left_behind(s: Subject) -> list[Diagnostic]:
+    """A backend switch points the registry at empty storage: say where the images stay."""
+    if s.live_obj is None or s.change.action is Action.NOOP:
+        return []
+    if s.ref.kind == "Config":
+        (old, where), (new, _) = _config_storage(s.live_obj), _config_storage(s.desired)
+        if new is not None and old == new == "pvc":
+            old, new = where, _config_storage(s.desired)[1]
+    else:
+        (old, where), (new, _) = _dc_storage(s.live_obj), _dc_storage(s.desired)
+        if new is None:  # S3 through the mounted config: the volume stays but is no longer used
+            new = "s3"
+    if old is None or new is None or old == new:
+        return []
+    return [
+        Diagnostic(
+            str(s.ref),
+            f"the registry moves to new storage and starts empty there: the images stay in {where}",
+            origin=f"live {s.ref}",
+            hint=f"copy them first if they matter ({MIGRATING})",
+            severity="warning",
+        )
+    ]
+
+
 LIVE_CHECKS: tuple[LiveCheck, ...] = (
+    LiveCheck(
+        "data-left-behind",
+        "Config",
+        data_left_behind,
+        "a backend switch does not move images: the user must copy them before, or lose them",
+    ),
+    LiveCheck(
+        "data-left-behind",
+        "DeploymentConfig",
+        data_left_behind,
+        "a backend switch does not move images: the user must copy them before, or lose them",
+    ),
     LiveCheck(
         "config-management-state",
         "Config",

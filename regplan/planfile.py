@@ -189,6 +189,7 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
             values_record=dict(doc.get("values") or {}),
             regplan_version=doc.get("regplanVersion", ""),
             secrets_resolved=not any(w.secret for ws in writes_by_ref.values() for w in ws),
+            server_dry_run=str(doc.get("serverDryRun") or "not-run"),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise InvalidInput(f"{origin}: not a regplan plan ({type(err).__name__}: {err})") from err
@@ -273,11 +274,9 @@ def save_plan(result: Plan, path: Path) -> None:
         raise InvalidInput(f"{path}: cannot write the plan: {err.strerror}") from None
 
 
-def load_plan(path: Path, *, environ: Mapping[str, str]) -> Plan:
-    """A saved plan, checked (steps 1 and 2 above), its desired objects and Secret bodies re-rendered
-    from the recorded sources (StaleError if they changed). Step 3 needs the live objects: ``rederive``."""
-    from regplan import render
-
+def read_plan(path: Path) -> Plan:
+    """A saved plan as written, its writes checked (step 1 above); Secret bodies stay digests. What
+    ``regplan show`` displays; ``load_plan`` goes on to re-render it."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
@@ -288,7 +287,15 @@ def load_plan(path: Path, *, environ: Mapping[str, str]) -> Plan:
         raise InvalidInput(f"{path}: not a plan file (not UTF-8 text)") from None
     if not isinstance(doc, dict):
         raise InvalidInput(f"{path}: not a plan file")
-    loaded = plan_from_json(doc, origin=str(path))
+    return plan_from_json(doc, origin=str(path))
+
+
+def load_plan(path: Path, *, environ: Mapping[str, str]) -> Plan:
+    """A saved plan, checked (steps 1 and 2 above), its desired objects and Secret bodies re-rendered
+    from the recorded sources (StaleError if they changed). Step 3 needs the live objects: ``rederive``."""
+    from regplan import render
+
+    loaded = read_plan(path)
     if not loaded.values_record or not loaded.desired:
         # Without them nothing ties the writes to what the profile renders: refuse, do not trust the file.
         raise InvalidInput(
@@ -323,12 +330,14 @@ def rederive(saved: Plan, state: LiveState) -> Plan:
     """The plan regplan makes now from the saved plan's inputs (values, re-rendered) and ``state``."""
     if not saved.secrets_resolved:
         raise InvalidInput("the plan's Secret data was not re-read from its sources; cannot re-derive it")
-    return make_plan(
+    rederived = make_plan(
         _Desired(saved.desired, saved.target, saved.profile),
         state,
         values_digest=saved.values_digest,
         values_record=saved.values_record,
     )
+    rederived.server_dry_run = saved.server_dry_run
+    return rederived
 
 
 def _describe(w: dict[str, Any]) -> str:

@@ -64,6 +64,21 @@ class ObjectChange:
     resource_version: str | None = None
 
 
+# Plan.server_dry_run: what was (not) checked by the apiserver before the plan was shown, in words.
+DRY_RUN_NOTES: dict[str, str] = {
+    "checked": "every write was accepted by a server-side dry run",
+    "refused": "the server-side dry run refused a write (see the diagnostics)",
+    "no-writes": "nothing to write, nothing to dry-run",
+    "snapshot": (
+        "planned against a snapshot: not checked by a server-side dry run; `regplan apply` re-reads the "
+        "cluster and re-derives every write before it writes"
+    ),
+    "unsupported": "OpenShift 3.11 has no server-side dry run; `regplan apply` re-checks live objects",
+    "errors": "not dry-run: the plan holds errors",
+    "not-run": "not checked by a server-side dry run",
+}
+
+
 @dataclass
 class Plan:
     """Inputs, per-object changes, the exact writes (in order) and the diagnostics of one plan."""
@@ -78,6 +93,8 @@ class Plan:
     values_record: dict[str, Any] = field(default_factory=dict)  # what apply needs to re-render (no secrets)
     regplan_version: str = __version__
     secrets_resolved: bool = True  # False after loading a file: Secret bodies hold digests until resolved
+    # Whether the apiserver checked the writes with a server-side dry run (DRY_RUN_NOTES has the values).
+    server_dry_run: str = "not-run"
 
     @property
     def writes(self) -> list[Write]:
@@ -104,6 +121,7 @@ class Plan:
             "target": str(self.target),
             "valuesDigest": self.values_digest,
             "source": self.source,
+            "serverDryRun": self.server_dry_run,
             "summary": {
                 "create": counts[Action.CREATE],
                 "update": counts[Action.UPDATE],

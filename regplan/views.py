@@ -14,7 +14,7 @@ from typing import Any
 from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic
 from regplan.normalize import Item
-from regplan.planvalue import Action, ObjectChange, Plan, glyph
+from regplan.planvalue import DRY_RUN_NOTES, Action, ObjectChange, Plan, glyph
 from regplan.status import StatusSummary
 
 COLORS: dict[str, str] = {
@@ -132,8 +132,58 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
     if not plan.has_changes:
         out.append("No changes: the live state matches the profile.")
     out.append(summary_line(plan))
+    out.append(f"Server dry run: {dry_run_note(plan)}.")
     if plan.errors:
         out.append(_c(f"{len(plan.errors)} error(s): apply would refuse this plan.", "error", color))
+    return "\n".join(out) + "\n"
+
+
+def dry_run_note(plan: Plan) -> str:
+    return DRY_RUN_NOTES.get(plan.server_dry_run, DRY_RUN_NOTES["not-run"])
+
+
+_MD_ACTION = {
+    Action.CREATE: "create",
+    Action.UPDATE: "update",
+    Action.REPLACE: "**replace (destructive)**",
+    Action.NOOP: "no change",
+    Action.BLOCKED: "**blocked**",
+}
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def plan_markdown(plan: Plan, *, heading: str = "###") -> str:
+    """The plan for a pull-request comment: a summary, a table of objects, the full text folded away.
+
+    Secret values never appear (the same masking as the text plan, which the folded section holds)."""
+    out = [
+        f"{heading} regplan plan: `{plan.profile}` on {plan.target}",
+        "",
+        f"Live state from {plan.source}. **{summary_line(plan)}**",
+        "",
+    ]
+    if any(c.destructive for c in plan.changes):
+        out += [
+            "> [!WARNING]",
+            "> This plan deletes and re-creates an object: its data is lost unless copied first.",
+            "",
+        ]
+    if plan.errors:
+        out += ["> [!CAUTION]", f"> {len(plan.errors)} error(s): `regplan apply` refuses this plan.", ""]
+    out += ["| | object | change | why |", "|---|---|---|---|"]
+    for c in plan.changes:
+        out.append(f"| `{glyph(c.action)}` | `{c.ref}` | {_MD_ACTION[c.action]} | {_md_cell(c.reason)} |")
+    out.append("")
+    if plan.diagnostics:
+        out += ["**Diagnostics**", ""]
+        out += [f"- {_md_cell(diagnostic_line(d, False).strip())}" for d in plan.diagnostics]
+        out.append("")
+    out += [f"Server dry run: {dry_run_note(plan)}.", ""]
+    out += ["<details><summary>Full plan</summary>", "", "```text", plan_text(plan).rstrip("\n"), "```", "",
+            "</details>"]  # fmt: skip
     return "\n".join(out) + "\n"
 
 

@@ -161,10 +161,20 @@ def make_plan(
     # The create half of a replace is skipped too: until the delete runs the server can only say "exists".
     replaced = {w.ref for w in result.writes if w.verb is Verb.DELETE}
     checked = [w for w in result.writes if w.ref not in replaced]
-    if state.server_dry_run and live.snapshot is None and checked and not result.errors:
+    if live.snapshot is not None:
+        result.server_dry_run = "snapshot"
+    elif not state.server_dry_run:
+        result.server_dry_run = "unsupported"
+    elif result.errors:
+        result.server_dry_run = "errors"
+    elif not checked:
+        result.server_dry_run = "no-writes"
+    else:
         if progress:
             progress(f"checking {len(checked)} write(s) with a server-side dry run\n")
-        result.diagnostics.extend(live.cluster.dry_run(checked))
+        refusals = live.cluster.dry_run(checked)
+        result.diagnostics.extend(refusals)
+        result.server_dry_run = "refused" if refusals else "checked"
     return result
 
 
