@@ -1,0 +1,419 @@
+"""Bounded loading of every file a user hands regplan: values, profiles, snapshots, plan files, kubeconfigs.
+
+A hostile or broken file must get an answer fast, never a hang or a crash: a 600-byte YAML file of nested
+aliases ("billion laughs") expands to billions of nodes in whatever walks the loaded data, and deep nesting
+ends in ``RecursionError``. So every reader goes through this module, which enforces ``Limits``:
+
+- ``max_bytes``: the file size (a file is read up to ``max_bytes + 1`` bytes, never more);
+- ``max_depth``: nesting of mappings and sequences, counting what an alias expands to;
+- ``max_nodes``: scalars, mappings and sequences once every alias is expanded.
+
+The bounds are checked on the parser's event stream, as the events come, before anything is constructed:
+an alias counts the size its anchor recorded, so the expansion is never performed. YAML is read with the
+C-accelerated PyYAML parser for data files (snapshots, kubeconfigs: the same YAML 1.1 that oc and kubectl
+read) and with ruamel.yaml's round-trip loader for hand-written files that need line numbers (values
+files, profiles). JSON (plan files) is parsed by the standard library, then measured without recursion.
+
+Errors are ``UnreadableInput`` (exit 3), ``BoundExceeded`` for a bound, each naming the file, the line and
+column when known and the bound, and never quoting a scalar of the file (it may be a key or password).
+A kubeconfig reader catches ``UnreadableInput`` and raises it as a cluster error (exit 4).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from regplan.errors import BoundExceeded, UnreadableInput
+
+
+class Limits(NamedTuple):
+    """The bounds of one kind of input file."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_depth: int = 100
+    max_nodes: int = 200_000
+
+
+# Machine-written data (snapshots, plan files, kubeconfigs): 10 MiB, the largest input that must get an
+# answer within 2 s (bench/parse_bench.py). 200,000 nodes is ~400 pods of `oc get -o yaml` with
+# managedFields; Kubernetes objects nest ~20 levels deep (managedFields), 100 leaves room.
+DEFAULT = Limits()
+# Hand-written values files and profiles: ~20 keys, 3 levels. Their loader (ruamel.yaml round trip, for
+# line numbers) is pure Python (~0.5 s per MiB of comments), so they get a smaller size bound.
+VALUES = Limits(max_bytes=1024 * 1024, max_depth=32, max_nodes=10_000)
+
+
+# --- reading files ----------------------------------------------------------------------------------------
+
+
+def read_bytes(path: Path, *, what: str, limits: Limits = DEFAULT) -> bytes:
+    """At most ``limits.max_bytes`` of ``path``; a larger file is refused without reading it all.
+
+    ``what`` names the kind of file in messages ("values file", "snapshot", "plan file", "kubeconfig").
+    """
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limits.max_bytes + 1)
+    except OSError as err:
+        raise UnreadableInput(str(path), f"cannot read {what}: {err.strerror or err}") from None
+    if len(data) > limits.max_bytes:
+        raise BoundExceeded(
+            str(path), "size", limits.max_bytes, f"{what} larger than {limits.max_bytes} bytes"
+        )
+    return data
+
+
+def decode(data: str | bytes, *, source: str, limits: Limits = DEFAULT) -> str:
+    """UTF-8 text of ``data`` (a leading byte-order mark dropped), within ``limits.max_bytes``."""
+    if isinstance(data, str):
+        size = len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
+        if size > limits.max_bytes:
+            raise BoundExceeded(source, "size", limits.max_bytes, f"larger than {limits.max_bytes} bytes")
+        return data
+    if len(data) > limits.max_bytes:
+        raise BoundExceeded(source, "size", limits.max_bytes, f"larger than {limits.max_bytes} bytes")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        # never the decoder's own text: it quotes the bytes
+        raise UnreadableInput(source, f"not UTF-8 text (byte {err.start})") from None
+
+
+def read_text(path: Path, *, what: str, limits: Limits = DEFAULT) -> str:
+    """``read_bytes`` then ``decode``: the text of a user file, bounded."""
+    return decode(read_bytes(path, what=what, limits=limits), source=str(path), limits=limits)
+
+
+# --- the bounds, on an event stream ------------------------------------------------------------------------
+
+
+class _Frame:
+    """An open mapping or sequence while its events stream by."""
+
+    __slots__ = ("anchor", "deepest", "depth", "is_map", "keys", "start_total", "want_key")
+
+    def __init__(self, anchor: str | None, depth: int, start_total: int, is_map: bool) -> None:
+        self.anchor = anchor
+        self.depth = depth
+        self.deepest = depth
+        self.start_total = start_total
+        self.is_map = is_map
+        self.want_key = is_map  # the next child of a mapping is a key, then a value, alternately
+        self.keys: set[str] = set()
+
+
+class Accountant:
+    """Checks ``Limits`` on YAML events (PyYAML's or ruamel.yaml's: same names and fields), one at a time.
+
+    Sizes are counted when a node starts, so a huge flat file is refused as soon as it crosses the bound;
+    an anchored node records its expanded size and height when it ends, and an alias adds them without
+    expanding anything. Also refused: an alias to a node that is still open (a recursive structure, which
+    every walker of the data would follow forever) and a duplicate key in a mapping (readers disagree on
+    which value wins; kubectl refuses it too).
+    """
+
+    def __init__(self, source: str, limits: Limits) -> None:
+        self.source = source
+        self.limits = limits
+        self.total = 0
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[int, int]] = {}  # anchor -> (expanded nodes, height)
+        self.open_anchors: set[str] = set()
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            "ScalarEvent": self._scalar,
+            "AliasEvent": self._alias,
+            "MappingStartEvent": self._start_map,
+            "SequenceStartEvent": self._start_seq,
+            "MappingEndEvent": self._end,
+            "SequenceEndEvent": self._end,
+            "DocumentStartEvent": self._document,
+        }
+
+    def feed(self, event: Any) -> None:
+        handler = self._handlers.get(type(event).__name__)
+        if handler is not None:
+            handler(event)
+
+    def feed_all(self, events: Iterable[Any]) -> None:
+        for event in events:
+            self.feed(event)
+
+    # -- handlers
+
+    def _document(self, event: Any) -> None:
+        self.anchors = {}  # anchors are per document; the node count is per file
+        self.open_anchors = set()
+
+    def _refuse(self, event: Any, bound: str, limit: int, what: str) -> BoundExceeded:
+        line, column = _mark(event)
+        return BoundExceeded(self.source, bound, limit, what, line=line, column=column)
+
+    def _count(self, event: Any, nodes: int, height: int) -> None:
+        depth = len(self.stack) + height
+        if depth > self.limits.max_depth:
+            raise self._refuse(
+                event, "depth", self.limits.max_depth, f"nested deeper than {self.limits.max_depth} levels"
+            )
+        self.total += nodes
+        if self.total > self.limits.max_nodes:
+            raise self._refuse(
+                event,
+                "nodes",
+                self.limits.max_nodes,
+                f"more than {self.limits.max_nodes} nodes once aliases are expanded",
+            )
+        if self.stack:
+            top = self.stack[-1]
+            top.deepest = max(top.deepest, depth)
+
+    def _child(self, event: Any, key: str | None) -> None:
+        """Alternate key/value in the enclosing mapping; refuse a repeated scalar key."""
+        if not self.stack or not self.stack[-1].is_map:
+            return
+        top = self.stack[-1]
+        if top.want_key and key is not None:
+            if key in top.keys:
+                line, column = _mark(event)
+                raise UnreadableInput(
+                    self.source, f"duplicate key {_key_name(key)} in a mapping", line=line, column=column
+                )
+            top.keys.add(key)
+        top.want_key = not top.want_key
+
+    def _scalar(self, event: Any) -> None:
+        self._child(event, str(event.value))
+        self._count(event, 1, 1)
+        if event.anchor is not None:
+            self.anchors[event.anchor] = (1, 1)
+
+    def _alias(self, event: Any) -> None:
+        anchor = event.anchor
+        if anchor in self.open_anchors:
+            line, column = _mark(event)
+            raise UnreadableInput(
+                self.source,
+                "an alias refers to a node that contains it (recursive)",
+                line=line,
+                column=column,
+            )
+        if anchor not in self.anchors:
+            line, column = _mark(event)
+            raise UnreadableInput(
+                self.source, "an alias refers to no anchor before it", line=line, column=column
+            )
+        self._child(event, None)
+        nodes, height = self.anchors[anchor]
+        self._count(event, nodes, height)
+
+    def _start(self, event: Any, is_map: bool) -> None:
+        self._child(event, None)
+        start = self.total
+        self._count(event, 1, 1)
+        self.stack.append(_Frame(event.anchor, len(self.stack) + 1, start, is_map))
+        if event.anchor is not None:
+            self.open_anchors.add(event.anchor)
+
+    def _start_map(self, event: Any) -> None:
+        self._start(event, True)
+
+    def _start_seq(self, event: Any) -> None:
+        self._start(event, False)
+
+    def _end(self, event: Any) -> None:
+        frame = self.stack.pop()
+        if frame.anchor is not None:
+            self.open_anchors.discard(frame.anchor)
+            self.anchors[frame.anchor] = (self.total - frame.start_total, frame.deepest - frame.depth + 1)
+        if self.stack:
+            top = self.stack[-1]
+            top.deepest = max(top.deepest, frame.deepest)
+
+
+def _mark(event: Any) -> tuple[int | None, int | None]:
+    mark = getattr(event, "start_mark", None)
+    if mark is None:
+        return None, None
+    return int(mark.line) + 1, int(mark.column) + 1
+
+
+def _key_name(key: str) -> str:
+    # a key is a name, not a value; still, cap it and keep it on one line
+    shown = (
+        key if len(key) <= 64 and key.isprintable() else key[:64].encode("unicode_escape").decode() + "..."
+    )
+    return f'"{shown}"'
+
+
+# --- parser messages without values ------------------------------------------------------------------------
+
+# Parser messages may quote the text they stopped at (a scalar, maybe a secret): every quoted part is
+# dropped except token names (<block end>), and messages naming a duplicate key keep only the key.
+_QUOTED = re.compile(r"""'(?!<)[^'\n]*'|"[^"\n]*"|`[^`\n]*`""")
+_DUPLICATE = re.compile(r'found duplicate key "(?P<key>[^"\n]*)"')
+
+
+def safe_problem(problem: str) -> str:
+    """A parser's problem text with quoted values removed (token names kept)."""
+    dup = _DUPLICATE.search(problem)
+    if dup:
+        return f"duplicate key {_key_name(dup.group('key'))} in a mapping"
+    first = problem.strip().splitlines()[0] if problem.strip() else "syntax error"
+    return _QUOTED.sub("(value not shown)", first)
+
+
+def _yaml_error(source: str, err: Exception, kind: str = "YAML") -> UnreadableInput:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    line = int(mark.line) + 1 if mark is not None else None
+    column = int(mark.column) + 1 if mark is not None else None
+    problem = getattr(err, "problem", None) or getattr(err, "context", None)
+    if problem is None:
+        # not a marked parser error: a constructor's ValueError etc., whose text may quote the value
+        problem = f"a value cannot be read ({type(err).__name__})"
+    return UnreadableInput(
+        source, f"not valid {kind}: {safe_problem(str(problem))}", line=line, column=column
+    )
+
+
+# Errors a YAML constructor raises on a hostile tag or value (`!!int abc`, `!!timestamp 2020-13-45`), besides
+# its own YAMLError: an input error, not a crash.
+_CONSTRUCT_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    ArithmeticError,
+    AttributeError,
+    LookupError,
+)
+
+
+# --- YAML ------------------------------------------------------------------------------------------------
+
+
+def _pyyaml_loader() -> Any:
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
+
+def load_yaml_all(data: str | bytes, *, source: str, limits: Limits = DEFAULT) -> list[Any]:
+    """Every document of a YAML stream as plain data (dicts, lists, scalars), within ``limits``.
+
+    For data files (snapshots, kubeconfigs, a Secret's config.yml). YAML 1.1, as oc and kubectl read it.
+    """
+    import yaml
+
+    text = decode(data, source=source, limits=limits)
+    loader = _pyyaml_loader()
+    try:
+        Accountant(source, limits).feed_all(yaml.parse(text, Loader=loader))
+        return list(yaml.load_all(text, Loader=loader))
+    except yaml.YAMLError as err:
+        raise _yaml_error(source, err) from None
+    except _CONSTRUCT_ERRORS as err:
+        raise _yaml_error(source, err) from None
+
+
+def load_yaml(data: str | bytes, *, source: str, limits: Limits = DEFAULT) -> Any:
+    """One YAML document as plain data (None for an empty file); more than one document is refused."""
+    docs = load_yaml_all(data, source=source, limits=limits)
+    if len(docs) > 1:
+        raise UnreadableInput(source, f"expected one YAML document, found {len(docs)}")
+    return docs[0] if docs else None
+
+
+def load_yaml_rt(data: str | bytes, *, source: str, limits: Limits = VALUES) -> Any:
+    """One YAML document with ruamel.yaml's round-trip types, which keep line numbers (``yamlio.line_of``).
+
+    For hand-written files whose messages name lines (values files, profiles). YAML 1.2.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.parser import RoundTripParser
+
+    text = decode(data, source=source, limits=limits)
+    accountant = Accountant(source, limits)
+
+    class BoundedParser(RoundTripParser):
+        """Every event the composer takes passes the accountant first: bounds before construction."""
+
+        def get_event(self) -> Any:
+            event = super().get_event()
+            accountant.feed(event)
+            return event
+
+    y = YAML(typ="rt")
+    y.Parser = BoundedParser
+    try:
+        return y.load(text)
+    except YAMLError as err:
+        raise _yaml_error(source, err) from None
+    except _CONSTRUCT_ERRORS as err:
+        raise _yaml_error(source, err) from None
+
+
+# --- JSON ------------------------------------------------------------------------------------------------
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateJsonKey(key)
+            seen.add(key)
+    return out
+
+
+class _DuplicateJsonKey(ValueError):
+    pass
+
+
+def measure(doc: Any, *, source: str, limits: Limits) -> None:
+    """Refuse parsed data deeper or larger than ``limits`` (iterative: safe on any depth)."""
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        nodes += 1
+        if depth > limits.max_depth:
+            raise BoundExceeded(
+                source, "depth", limits.max_depth, f"nested deeper than {limits.max_depth} levels"
+            )
+        if nodes > limits.max_nodes:
+            raise BoundExceeded(source, "nodes", limits.max_nodes, f"more than {limits.max_nodes} nodes")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+            nodes += len(node)  # the keys
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
+def load_json(data: str | bytes, *, source: str, limits: Limits = DEFAULT) -> Any:
+    """A JSON document within ``limits``; duplicate keys and NaN/Infinity are refused."""
+    import json
+
+    text = decode(data, source=source, limits=limits)
+    try:
+        doc = json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constant)
+    except RecursionError:
+        # the C decoder stops at the interpreter's recursion limit (~1000), far above max_depth
+        raise BoundExceeded(
+            source, "depth", limits.max_depth, f"nested deeper than {limits.max_depth} levels"
+        ) from None
+    except _DuplicateJsonKey as err:
+        raise UnreadableInput(source, f"not valid JSON: duplicate key {_key_name(str(err))}") from None
+    except json.JSONDecodeError as err:
+        raise UnreadableInput(
+            source, f"not valid JSON: {safe_problem(err.msg)}", line=err.lineno, column=err.colno
+        ) from None
+    except ValueError as err:
+        raise UnreadableInput(source, f"not valid JSON: {err}") from None
+    measure(doc, source=source, limits=limits)
+    return doc
