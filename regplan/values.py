@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from regplan import yamlio
-from regplan.errors import Diagnostic, InvalidInput
+from regplan import safeload, yamlio
+from regplan.errors import Diagnostic, InvalidInput, UnreadableInput
 
 PROFILES_ENV = "REGPLAN_PROFILES_DIR"
 PROFILE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
@@ -146,12 +146,10 @@ def _display(path: Path, builtin: bool) -> str:
 def _read_profile(name: str, path: Path, builtin: bool) -> tuple[Profile, Any]:
     shown = _display(path, builtin)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"{shown}: cannot read profile: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise InvalidInput(f"{shown}: not UTF-8 text (byte {err.start})") from None
-    doc = yamlio.load_rt(text, shown)
+        text = safeload.read_text(path, what="profile", limits=safeload.VALUES)
+    except UnreadableInput as err:  # named as the user knows it (profiles/<name>.yaml for a built-in)
+        raise UnreadableInput(shown, err.problem, line=err.line, column=err.column) from None
+    doc = safeload.load_yaml_rt(text, source=shown, limits=safeload.VALUES)
     if not isinstance(doc, Mapping):
         raise InvalidInput(f"{shown}: a profile is a mapping with description, targets and values")
     unknown = sorted(set(doc) - {"description", "targets", "values", "extends"})
@@ -335,13 +333,8 @@ def load_values(
         )
 
     for f in files:
-        try:
-            text = f.read_text(encoding="utf-8")
-        except OSError as err:
-            raise InvalidInput(f"{f}: cannot read values file: {err.strerror}") from None
-        except UnicodeDecodeError as err:
-            raise InvalidInput(f"{f}: not a values file: not UTF-8 text (byte {err.start})") from None
-        doc = yamlio.load_rt(text, str(f))
+        text = safeload.read_text(f, what="values file", limits=safeload.VALUES)
+        doc = safeload.load_yaml_rt(text, source=str(f), limits=safeload.VALUES)
         if doc is None:
             continue
         if not isinstance(doc, Mapping):
