@@ -62,7 +62,7 @@ class Profile(NamedTuple):
 class Values:
     """The merged values of one profile: ``data`` nested, ``origins`` by dotted leaf key."""
 
-    __slots__ = ("data", "origins", "problems", "profile", "secrets", "targets")
+    __slots__ = ("data", "origins", "problems", "profile", "secrets", "targets", "unset")
 
     def __init__(
         self,
@@ -72,6 +72,7 @@ class Values:
         secrets: dict[str, SecretValue] | None = None,
         targets: tuple[str, ...] = ("ocp4", "ocp3"),
         problems: list[Diagnostic] | None = None,
+        unset: dict[str, str] | None = None,
     ) -> None:
         self.profile = profile
         self.data = data
@@ -79,6 +80,8 @@ class Values:
         self.secrets: dict[str, SecretValue] = secrets if secrets is not None else {}
         self.targets = targets
         self.problems: list[Diagnostic] = problems if problems is not None else []  # rules reports them
+        # keys a layer set to null (dotted key -> origin): an unknown key is an error whatever its value
+        self.unset: dict[str, str] = unset if unset is not None else {}
 
     def __repr__(self) -> str:
         return f"Values(profile={self.profile!r}, data={self.data!r}, secrets={sorted(self.secrets)!r})"
@@ -220,16 +223,23 @@ def flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
 
 
 def _merge_layer(
-    data: dict[str, Any], origins: dict[str, str], layer: Any, origin_of: Any, prefix: str
+    data: dict[str, Any],
+    origins: dict[str, str],
+    layer: Any,
+    origin_of: Any,
+    prefix: str,
+    unset: dict[str, str],
 ) -> None:
     """Deep-merge a round-trip mapping into ``data``, recording each leaf's origin.
 
-    ``null`` unsets a key (back to "not given"), so a later file can undo an earlier one.
+    ``null`` unsets a key (back to "not given"), so a later file can undo an earlier one; ``unset``
+    records where, so that rules can refuse an unknown key set to null.
     """
     for key, val in layer.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
         line = yamlio.line_of(layer, key)
         if val is None:
+            unset[dotted] = origin_of(line)
             delete(data, dotted)
             for k in [k for k in origins if k == dotted or k.startswith(dotted + ".")]:
                 del origins[k]
@@ -242,7 +252,7 @@ def _merge_layer(
                 assign(data, dotted, {})
                 for k in [k for k in origins if k == dotted]:
                     del origins[k]
-            _merge_layer(data, origins, val, origin_of, dotted)
+            _merge_layer(data, origins, val, origin_of, dotted, unset)
         else:
             for k in [k for k in origins if k.startswith(dotted + ".")]:
                 del origins[k]
@@ -313,6 +323,7 @@ def load_values(
 
     data: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    unset: dict[str, str] = {}
     layers: list[tuple[Profile, Any]] = []
     if prof.extends is not None:
         builtins = _profile_files(None)
@@ -329,7 +340,12 @@ def load_values(
     for p, vals in layers:
         shown = _display(p.path, p.builtin)
         _merge_layer(
-            data, origins, vals, lambda line, p=p, shown=shown: f"profile {p.name} ({shown}:{line})", ""
+            data,
+            origins,
+            vals,
+            lambda line, p=p, shown=shown: f"profile {p.name} ({shown}:{line})",
+            "",
+            unset,
         )
 
     for f in files:
@@ -339,7 +355,7 @@ def load_values(
             continue
         if not isinstance(doc, Mapping):
             raise InvalidInput(f"{f}:1: a values file is a mapping of keys (see docs/values.md)")
-        _merge_layer(data, origins, doc, lambda line, f=f: f"{f}:{line}", "")
+        _merge_layer(data, origins, doc, lambda line, f=f: f"{f}:{line}", "", unset)
 
     for item in sets:
         key, raw = parse_set(item)
@@ -348,7 +364,7 @@ def load_values(
         assign(data, key, raw)
         origins[key] = ORIGIN_SET
 
-    vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets)
+    vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets, unset=unset)
     _read_secrets(vals, environ, files)
     return vals
 
@@ -411,13 +427,19 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
                     )
                 )
                 continue
+            problem = secret_text_problem(environ[ref])
+            if problem:
+                vals.problems.append(
+                    Diagnostic(source_key, f"the value of {ref} {problem}", origin, KEY_HINT)
+                )
+                continue
             vals.secrets[key] = SecretValue(key, source, environ[ref])
         elif kind == "file" and ref:
             p = Path(ref).expanduser()
             if not p.is_absolute():
                 p = _relative_to_origin(p, origin, files)
             try:
-                content = p.read_text(encoding="utf-8").strip()
+                content = _one_line_ending_off(p.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError) as err:
                 # never the decode error's own text: it quotes bytes of the key
                 why = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
@@ -435,8 +457,39 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
                     Diagnostic(source_key, f"{p} is empty", origin, "the file must hold the key")
                 )
                 continue
+            problem = secret_text_problem(content)
+            if problem:
+                vals.problems.append(Diagnostic(source_key, f"the key in {p} {problem}", origin, KEY_HINT))
+                continue
             vals.secrets[key] = SecretValue(key, f"file:{p}", content)
         # anything else is not a source: the schema (rules.SCHEMA) reports it, without echoing the value
+
+
+# A key read from a source is one line of printable text. A file may end with ONE line ending (\n or \r\n:
+# `echo KEY > file` writes it), which is not part of the key; any other control character (a second line,
+# a carriage return, a tab, NUL, DEL, C1), or blanks around the key, would go into the Secret as they are
+# and the registry would fail to authenticate, long after apply: refused, naming the source, not the value.
+KEY_HINT = "the source must hold the key alone, on one line (a single trailing newline in a file is fine)"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line_ending_off(text: str) -> str:
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith("\n") else text
+
+
+def secret_text_problem(text: str) -> str:
+    """Why ``text`` cannot be an S3 key (a phrase that never quotes it), or ""."""
+    found = _CONTROL.search(text)
+    if found:
+        what = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}.get(
+            found.group(), "a control character"
+        )
+        return f"contains {what}"
+    if text != text.strip():
+        return "has blanks before or after the key"
+    return ""
 
 
 def _relative_to_origin(p: Path, origin: str, files: Sequence[Path]) -> Path:
