@@ -103,8 +103,11 @@ def write_dir(rendered: Rendered, out_dir: Path, *, fmt: str = "yaml") -> list[P
         raise InvalidInput(f"--out-dir {out_dir}: exists and is not a directory")
     exists = out_dir.is_dir()
     for name, _, _ in files:
-        if exists and (out_dir / name).is_dir():
-            raise InvalidInput(f"--out-dir {out_dir}: cannot write {out_dir / name}: it is a directory")
+        try:
+            if exists and (out_dir / name).is_dir():
+                raise InvalidInput(f"--out-dir: cannot write {out_dir / name}: it is a directory")
+        except OSError as err:  # e.g. a file name too long for the file system
+            raise InvalidInput(f"--out-dir: cannot write {out_dir / name}: {err.strerror or err}") from None
     try:
         if not exists:
             out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -90,6 +90,17 @@ def read_text(path: Path, *, what: str, limits: Limits = DEFAULT) -> str:
 # --- the bounds, on an event stream ------------------------------------------------------------------------
 
 
+# Explicit tags a user file may carry: the YAML core types. Anything else (`!!python/object`, `!Ref`) is
+# refused while parsing, by every reader: a round-trip load would keep it as an opaque tagged value.
+CORE_TAGS: frozenset[str] = frozenset(
+    ["!"]
+    + [
+        f"tag:yaml.org,2002:{t}"
+        for t in ("str", "int", "float", "bool", "null", "map", "seq", "binary", "timestamp", "merge")
+    ]
+)
+
+
 class _Frame:
     """An open mapping or sequence while its events stream by."""
 
@@ -135,6 +146,15 @@ class Accountant:
     def feed(self, event: Any) -> None:
         handler = self._handlers.get(type(event).__name__)
         if handler is not None:
+            tag = getattr(event, "ctag", None) or getattr(event, "tag", None)  # ruamel.yaml, PyYAML
+            if tag is not None and str(tag) not in CORE_TAGS:
+                line, column = _mark(event)
+                raise UnreadableInput(
+                    self.source,
+                    f"tag {_key_name(str(tag))} is not allowed (plain YAML types only)",
+                    line=line,
+                    column=column,
+                )
             handler(event)
 
     def feed_all(self, events: Iterable[Any]) -> None:

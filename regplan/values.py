@@ -439,10 +439,12 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
             if not p.is_absolute():
                 p = _relative_to_origin(p, origin, files)
             try:
-                content = _one_line_ending_off(p.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError) as err:
+                # bytes as they are (no newline translation: a lone CR is not a line ending here), bounded
+                raw = safeload.read_bytes(p, what="key file", limits=KEY_FILE_LIMITS)
+                content = _one_line_ending_off(raw.decode("utf-8"))
+            except (UnreadableInput, UnicodeDecodeError) as err:
                 # never the decode error's own text: it quotes bytes of the key
-                why = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+                why = err.problem if isinstance(err, UnreadableInput) else "not UTF-8 text"
                 vals.problems.append(
                     Diagnostic(
                         source_key,
@@ -469,6 +471,7 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
 # `echo KEY > file` writes it), which is not part of the key; any other control character (a second line,
 # a carriage return, a tab, NUL, DEL, C1), or blanks around the key, would go into the Secret as they are
 # and the registry would fail to authenticate, long after apply: refused, naming the source, not the value.
+KEY_FILE_LIMITS = safeload.Limits(max_bytes=64 * 1024)  # a key is ~40 bytes; `file:/dev/zero` must end
 KEY_HINT = "the source must hold the key alone, on one line (a single trailing newline in a file is fine)"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
