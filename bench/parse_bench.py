@@ -195,7 +195,9 @@ def main() -> int:
     if worst_all is None:
         return 0
     verdict = "met" if worst_all[3] < AIM_S else "MISSED"
-    print(f"worst case overall: {worst_all[3]:.3f} s ({worst_all[0]}, {worst_all[1]}): aim < {AIM_S} s", verdict)
+    print(
+        f"worst case overall: {worst_all[3]:.3f} s ({worst_all[0]}, {worst_all[1]}): aim < {AIM_S} s", verdict
+    )
     return 0
 
 
