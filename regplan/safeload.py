@@ -270,19 +270,26 @@ def _key_name(key: str) -> str:
 
 # --- parser messages without values ------------------------------------------------------------------------
 
-# Parser messages may quote the text they stopped at (a scalar, maybe a secret): every quoted part is
-# dropped except token names (<block end>), and messages naming a duplicate key keep only the key.
-_QUOTED = re.compile(r"""'(?!<)[^'\n]*'|"[^"\n]*"|`[^`\n]*`""")
+# Parser messages quote what they stopped at: mostly a token name ('<block end>') or one character (',',
+# '\t'), which help; but some quote a scalar (a value, maybe a secret). Quoted parts longer than two
+# characters that are not token names are dropped; a message naming a duplicate key keeps only the key.
+_QUOTED = re.compile(r"""'([^'\n]*)'|"([^"\n]*)"|`([^`\n]*)`""")
 _DUPLICATE = re.compile(r'found duplicate key "(?P<key>[^"\n]*)"')
 
 
+def _keep_or_drop(m: re.Match[str]) -> str:
+    inner = next((g for g in m.groups() if g is not None), "")
+    token = inner.startswith("<") and inner.endswith(">") and len(inner) <= 20
+    return m.group(0) if token or len(inner) <= 2 else "(value not shown)"
+
+
 def safe_problem(problem: str) -> str:
-    """A parser's problem text with quoted values removed (token names kept)."""
+    """A parser's problem text without quoted values (token names and single characters kept)."""
     dup = _DUPLICATE.search(problem)
     if dup:
         return f"duplicate key {_key_name(dup.group('key'))} in a mapping"
     first = problem.strip().splitlines()[0] if problem.strip() else "syntax error"
-    return _QUOTED.sub("(value not shown)", first)
+    return _QUOTED.sub(_keep_or_drop, first)
 
 
 def _yaml_error(source: str, err: Exception, kind: str = "YAML") -> UnreadableInput:

@@ -267,6 +267,23 @@ def test_yaml_errors_do_not_echo_values(tmp_path: Path, case: str, text: str, li
         assert 'duplicate key "secretKey"' in message or 'duplicate key "b"' in message
 
 
+# Parser problem texts as ruamel.yaml and PyYAML word them: values dropped, tokens and characters kept.
+PROBLEMS: list[tuple[str, str]] = [
+    (f'found duplicate key "secretKey" with value "{SECRET}" (original value: "x{SECRET}")', '"secretKey"'),
+    (f"could not determine a constructor for the tag '!{SECRET}'", "constructor for the tag"),
+    (f"found unexpected ':' in '{SECRET}:'", "':'"),
+    ("expected ',' or ']', but got '<stream end>'", "expected ',' or ']', but got '<stream end>'"),
+    ("found character '\\t' that cannot start any token", "'\\t'"),
+    (f'while scanning "{SECRET}"\nmore on another line {SECRET}', "while scanning"),
+]
+
+
+@pytest.mark.parametrize(("problem", "kept"), PROBLEMS, ids=[p[0][:25] for p in PROBLEMS])
+def test_parser_problems_lose_their_values(problem: str, kept: str) -> None:
+    shown = safeload.safe_problem(problem)
+    assert SECRET not in shown and kept in shown
+
+
 # --- 4c: S3 keys with control characters -------------------------------------------------------------------
 
 KEY = "AKIAHOSTILE" + SECRET
