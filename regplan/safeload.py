@@ -88,6 +88,16 @@ def read_text(path: Path, *, what: str, limits: Limits = DEFAULT) -> str:
     return decode(read_bytes(path, what=what, limits=limits), source=str(path), limits=limits)
 
 
+def read_yaml(path: Path, *, what: str, limits: Limits = DEFAULT) -> Any:
+    """One YAML document of a data file (a kubeconfig: ``what="kubeconfig"``), bounded, as plain data."""
+    return load_yaml(read_bytes(path, what=what, limits=limits), source=str(path), limits=limits)
+
+
+def read_json(path: Path, *, what: str, limits: Limits = DEFAULT) -> Any:
+    """A JSON file (a plan file: ``what="plan file"``), bounded."""
+    return load_json(read_bytes(path, what=what, limits=limits), source=str(path), limits=limits)
+
+
 # --- the bounds, on an event stream ------------------------------------------------------------------------
 
 

@@ -165,6 +165,56 @@ def test_file_size_bound(tmp_path: Path, reader: str, limit: int) -> None:
     assert str(err.value).startswith(str(f))
 
 
+# (id, how the path is made, expected in the message): files that are not files, or never end.
+def _path(tmp_path: Path, kind: str) -> Path:
+    if kind == "missing":
+        return tmp_path / "nothing.yaml"
+    if kind == "directory":
+        return tmp_path
+    if kind == "endless":
+        return Path("/dev/zero")  # read up to the bound + 1, never to the end
+    if kind == "not-utf8":
+        (tmp_path / "f").write_bytes(b"a: \xff\xfe" + SECRET.encode())
+    elif kind == "bom":
+        (tmp_path / "f").write_bytes(b"\xef\xbb\xbfa: 1\n")
+    return tmp_path / "f"
+
+
+FILE_KINDS = [
+    ("missing", "No such file"),
+    ("directory", "Is a directory"),
+    ("endless", "bound: size"),
+    ("not-utf8", "not UTF-8 text (byte 3)"),
+    ("bom", ""),
+]
+
+
+@pytest.mark.parametrize(("kind", "expected"), FILE_KINDS, ids=[k[0] for k in FILE_KINDS])
+@pytest.mark.parametrize("reader", ["values", "snapshot", "kubeconfig", "plan file"])
+def test_unreadable_files(tmp_path: Path, reader: str, kind: str, expected: str) -> None:
+    path = _path(tmp_path, kind)
+
+    def read() -> object:
+        if reader == "values":
+            return values.load_values("ebs-gp2-rwo", files=[path], sets=[], profiles_dir=None, environ={})
+        if reader == "snapshot":
+            return snapshot.read_objects(path)
+        if reader == "kubeconfig":
+            return safeload.read_yaml(path, what="kubeconfig")
+        return safeload.read_json(path, what="plan file")
+
+    if not expected:  # a byte-order mark is dropped: the text is read (JSON: not JSON, still no crash)
+        try:
+            read()
+        except InvalidInput as err:  # read, then not a snapshot / not JSON: an input error, not a crash
+            assert reader in ("snapshot", "plan file"), err
+        return
+    with pytest.raises(UnreadableInput) as err:
+        read()
+    assert str(err.value).startswith(str(path)) and expected in str(err.value)
+    assert SECRET not in str(err.value)
+
+
 def test_within_the_bounds_is_read_as_before() -> None:
     text = "a: &x {b: [1, 2]}\nc: *x\nd: [*x, *x]\n"
     assert safeload.load_yaml(text, source="ok.yaml") == {
@@ -510,6 +560,30 @@ def test_values_and_diff_share_the_grammar(text: Any, agrees: bool, why: str) ->
         assert not whole or parsed > model.QUANTITY_MAX
     else:
         assert whole and model.parse_quantity(canonical) == parsed
+
+
+# (id, file text, CLI arguments with FILE): the real command answers exit 3, no traceback, no value.
+CLI_CASES: list[tuple[str, str, list[str]]] = [
+    (f"{case}-{cmd[0]}", text, cmd)
+    for case, text in [
+        ("billion-laughs", laughs()),
+        ("deep-flow", "[" * 200_000),
+        ("duplicate-key", f"replicas: 1\nreplicas: {SECRET}\n"),
+        ("python-tag", f"replicas: !!python/object/apply:os.system ['{SECRET}']\n"),
+    ]
+    for cmd in (["validate", "-p", "ebs-gp2-rwo", "-f"], ["plan", "-p", "ebs-gp2-rwo", "--snapshot"])
+]
+
+
+@pytest.mark.parametrize(("case", "text", "cmd"), CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_cli_answers_hostile_files_with_exit_3(tmp_path: Path, case: str, text: str, cmd: list[str]) -> None:
+    f = tmp_path / "in.yaml"
+    f.write_text(text)
+    regplan = Path(sys.executable).parent / "regplan"
+    proc = subprocess.run([str(regplan), *cmd, str(f)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == ExitCode.INVALID, proc.stderr
+    assert str(f) in proc.stderr and "Traceback" not in proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr
 
 
 def test_render_path_does_not_import_kubernetes_or_pyyaml() -> None:
