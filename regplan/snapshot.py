@@ -95,6 +95,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:  # an offset (+02:00) is the same instant in UTC, which the API serves
+            value = value.astimezone(datetime.UTC)
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, datetime.date):
         return value.isoformat()
