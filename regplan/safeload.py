@@ -35,7 +35,7 @@ class Limits:
     __slots__ = ("max_bytes", "max_depth", "max_nodes")
 
     def __init__(
-        self, max_bytes: int = 10 * 1024 * 1024, max_depth: int = 100, max_nodes: int = 200_000
+        self, max_bytes: int = 10 * 1024 * 1024, max_depth: int = 100, max_nodes: int = 150_000
     ) -> None:
         self.max_bytes = max_bytes
         self.max_depth = max_depth
@@ -46,8 +46,9 @@ class Limits:
 
 
 # Machine-written data (snapshots, plan files, kubeconfigs): 10 MiB, the largest input that must get an
-# answer within 2 s (bench/parse_bench.py). 200,000 nodes is ~400 pods of `oc get -o yaml` with
-# managedFields; Kubernetes objects nest ~20 levels deep (managedFields), 100 leaves room.
+# answer within 2 s (bench/parse_bench.py). 150,000 nodes (~2 MB of `oc get -o yaml`, ~300 pods with their
+# managedFields) is what PyYAML's constructor turns into data, and `plan` answers, within that time on
+# this 2-core machine under load. Kubernetes objects nest ~20 levels deep (managedFields): 100 leaves room.
 DEFAULT = Limits()
 # Hand-written values files and profiles: ~20 keys, 3 levels deep; 100 times that is allowed. Their loader
 # (ruamel.yaml round trip, for line numbers) is pure Python (~0.3 s per MiB of comments, ~0.3 ms a key on
@@ -141,18 +142,22 @@ class Accountant:
     Sizes are counted when a node starts, so a huge flat file is refused as soon as it crosses the bound;
     an anchored node records its expanded size and height when it ends, and an alias adds them without
     expanding anything. Also refused: an alias to a node that is still open (a recursive structure, which
-    every walker of the data would follow forever) and a duplicate key in a mapping (readers disagree on
-    which value wins; kubectl refuses it too).
+    every walker of the data would follow forever), a duplicate key in a mapping (readers disagree on
+    which value wins; kubectl refuses it too) and a tag outside ``CORE_TAGS``. ``tag_attr`` is where the
+    events keep their tag (PyYAML: ``tag``, ruamel.yaml: ``ctag``). This runs once per event of every
+    file: the scalar path is kept short (bench/parse_bench.py).
     """
 
-    def __init__(self, source: str, limits: Limits) -> None:
+    def __init__(self, source: str, limits: Limits, *, tag_attr: str = "tag") -> None:
         self.source = source
-        self.limits = limits
+        self.max_depth = limits.max_depth
+        self.max_nodes = limits.max_nodes
+        self.tag_attr = tag_attr
         self.total = 0
         self.stack: list[_Frame] = []
         self.anchors: dict[str, tuple[int, int]] = {}  # anchor -> (expanded nodes, height)
         self.open_anchors: set[str] = set()
-        self._handlers: dict[str, Callable[[Any], None]] = {
+        self._by_name: dict[str, Callable[[Any], None]] = {
             "ScalarEvent": self._scalar,
             "AliasEvent": self._alias,
             "MappingStartEvent": self._start_map,
@@ -161,24 +166,19 @@ class Accountant:
             "SequenceEndEvent": self._end,
             "DocumentStartEvent": self._document,
         }
+        self._by_type: dict[type, Callable[[Any], None]] = {}
 
     def feed(self, event: Any) -> None:
-        handler = self._handlers.get(type(event).__name__)
-        if handler is not None:
-            tag = getattr(event, "ctag", None) or getattr(event, "tag", None)  # ruamel.yaml, PyYAML
-            if tag is not None and str(tag) not in CORE_TAGS:
-                line, column = _mark(event)
-                raise UnreadableInput(
-                    self.source,
-                    f"tag {_key_name(str(tag))} is not allowed (plain YAML types only)",
-                    line=line,
-                    column=column,
-                )
-            handler(event)
+        cls = type(event)
+        handler = self._by_type.get(cls)
+        if handler is None:
+            handler = self._by_type[cls] = self._by_name.get(cls.__name__, _ignore)
+        handler(event)
 
     def feed_all(self, events: Iterable[Any]) -> None:
+        feed = self.feed
         for event in events:
-            self.feed(event)
+            feed(event)
 
     # -- handlers
 
@@ -190,41 +190,49 @@ class Accountant:
         line, column = _mark(event)
         return BoundExceeded(self.source, bound, limit, what, line=line, column=column)
 
-    def _count(self, event: Any, nodes: int, height: int) -> None:
-        depth = len(self.stack) + height
-        if depth > self.limits.max_depth:
-            raise self._refuse(
-                event, "depth", self.limits.max_depth, f"nested deeper than {self.limits.max_depth} levels"
-            )
+    def _node(self, event: Any, key: str | None, nodes: int, height: int) -> None:
+        """A node (or an alias: ``nodes``/``height`` of its anchor) at the current position."""
+        stack = self.stack
+        depth = len(stack) + height
+        if stack:
+            top = stack[-1]
+            if top.is_map:  # alternate key / value; a repeated scalar key is refused
+                if top.want_key and key is not None:
+                    if key in top.keys:
+                        line, column = _mark(event)
+                        raise UnreadableInput(
+                            self.source,
+                            f"duplicate key {_key_name(key)} in a mapping",
+                            line=line,
+                            column=column,
+                        )
+                    top.keys.add(key)
+                top.want_key = not top.want_key
+            if depth > top.deepest:
+                top.deepest = depth
+        if depth > self.max_depth:
+            raise self._refuse(event, "depth", self.max_depth, f"nested deeper than {self.max_depth} levels")
         self.total += nodes
-        if self.total > self.limits.max_nodes:
+        if self.total > self.max_nodes:
             raise self._refuse(
-                event,
-                "nodes",
-                self.limits.max_nodes,
-                f"more than {self.limits.max_nodes} nodes once aliases are expanded",
+                event, "nodes", self.max_nodes, f"more than {self.max_nodes} nodes once aliases are expanded"
             )
-        if self.stack:
-            top = self.stack[-1]
-            top.deepest = max(top.deepest, depth)
 
-    def _child(self, event: Any, key: str | None) -> None:
-        """Alternate key/value in the enclosing mapping; refuse a repeated scalar key."""
-        if not self.stack or not self.stack[-1].is_map:
-            return
-        top = self.stack[-1]
-        if top.want_key and key is not None:
-            if key in top.keys:
-                line, column = _mark(event)
-                raise UnreadableInput(
-                    self.source, f"duplicate key {_key_name(key)} in a mapping", line=line, column=column
-                )
-            top.keys.add(key)
-        top.want_key = not top.want_key
+    def _check_tag(self, event: Any) -> None:
+        tag = getattr(event, self.tag_attr, None)
+        if tag is not None and str(tag) not in CORE_TAGS:
+            line, column = _mark(event)
+            raise UnreadableInput(
+                self.source,
+                f"tag {_key_name(str(tag))} is not allowed (plain YAML types only)",
+                line=line,
+                column=column,
+            )
 
     def _scalar(self, event: Any) -> None:
-        self._child(event, str(event.value))
-        self._count(event, 1, 1)
+        if getattr(event, self.tag_attr) is not None:
+            self._check_tag(event)
+        self._node(event, event.value, 1, 1)
         if event.anchor is not None:
             self.anchors[event.anchor] = (1, 1)
 
@@ -243,14 +251,14 @@ class Accountant:
             raise UnreadableInput(
                 self.source, "an alias refers to no anchor before it", line=line, column=column
             )
-        self._child(event, None)
         nodes, height = self.anchors[anchor]
-        self._count(event, nodes, height)
+        self._node(event, None, nodes, height)
 
     def _start(self, event: Any, is_map: bool) -> None:
-        self._child(event, None)
+        if getattr(event, self.tag_attr) is not None:
+            self._check_tag(event)
         start = self.total
-        self._count(event, 1, 1)
+        self._node(event, None, 1, 1)
         self.stack.append(_Frame(event.anchor, len(self.stack) + 1, start, is_map))
         if event.anchor is not None:
             self.open_anchors.add(event.anchor)
@@ -268,7 +276,12 @@ class Accountant:
             self.anchors[frame.anchor] = (self.total - frame.start_total, frame.deepest - frame.depth + 1)
         if self.stack:
             top = self.stack[-1]
-            top.deepest = max(top.deepest, frame.deepest)
+            if frame.deepest > top.deepest:
+                top.deepest = frame.deepest
+
+
+def _ignore(event: Any) -> None:
+    """Stream and document ends, comments: nothing to count."""
 
 
 def _mark(event: Any) -> tuple[int | None, int | None]:
@@ -394,7 +407,7 @@ def _ruamel_load(data: str | bytes, *, source: str, limits: Limits, typ: str, si
     from ruamel.yaml.parser import Parser, RoundTripParser
 
     text = decode(data, source=source, limits=limits)
-    accountant = Accountant(source, limits)
+    accountant = Accountant(source, limits, tag_attr="ctag")
     base = RoundTripParser if typ == "rt" else Parser
 
     class BoundedParser(base):  # type: ignore[valid-type,misc]
