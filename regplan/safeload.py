@@ -59,20 +59,20 @@ VALUES = Limits(max_bytes=256 * 1024, max_depth=32, max_nodes=2_000)
 # --- reading files ----------------------------------------------------------------------------------------
 
 
-def read_bytes(path: Path, *, what: str, limits: Limits = DEFAULT) -> bytes:
+def read_bytes(path: Path, *, what: str, limits: Limits = DEFAULT, source: str | None = None) -> bytes:
     """At most ``limits.max_bytes`` of ``path``; a larger file is refused without reading it all.
 
-    ``what`` names the kind of file in messages ("values file", "snapshot", "plan file", "kubeconfig").
+    ``what`` names the kind of file in messages ("values file", "snapshot", "plan file", "kubeconfig");
+    ``source`` is the name messages give the file (default: the path).
     """
+    shown = str(path) if source is None else source
     try:
         with open(path, "rb") as fh:
             data = fh.read(limits.max_bytes + 1)
     except OSError as err:
-        raise UnreadableInput(str(path), f"cannot read {what}: {err.strerror or err}") from None
+        raise UnreadableInput(shown, f"cannot read {what}: {err.strerror or err}") from None
     if len(data) > limits.max_bytes:
-        raise BoundExceeded(
-            str(path), "size", limits.max_bytes, f"{what} larger than {limits.max_bytes} bytes"
-        )
+        raise BoundExceeded(shown, "size", limits.max_bytes, f"{what} larger than {limits.max_bytes} bytes")
     return data
 
 
@@ -92,9 +92,10 @@ def decode(data: str | bytes, *, source: str, limits: Limits = DEFAULT) -> str:
         raise UnreadableInput(source, f"not UTF-8 text (byte {err.start})") from None
 
 
-def read_text(path: Path, *, what: str, limits: Limits = DEFAULT) -> str:
+def read_text(path: Path, *, what: str, limits: Limits = DEFAULT, source: str | None = None) -> str:
     """``read_bytes`` then ``decode``: the text of a user file, bounded."""
-    return decode(read_bytes(path, what=what, limits=limits), source=str(path), limits=limits)
+    shown = str(path) if source is None else source
+    return decode(read_bytes(path, what=what, limits=limits, source=shown), source=shown, limits=limits)
 
 
 def read_yaml(path: Path, *, what: str, limits: Limits = DEFAULT) -> Any:

@@ -148,10 +148,8 @@ def _display(path: Path, builtin: bool) -> str:
 
 def _read_profile(name: str, path: Path, builtin: bool) -> tuple[Profile, Any]:
     shown = _display(path, builtin)
-    try:
-        text = safeload.read_text(path, what="profile", limits=safeload.VALUES)
-    except UnreadableInput as err:  # named as the user knows it (profiles/<name>.yaml for a built-in)
-        raise UnreadableInput(shown, err.problem, line=err.line, column=err.column) from None
+    # named as the user knows it (profiles/<name>.yaml for a built-in)
+    text = safeload.read_text(path, what="profile", limits=safeload.VALUES, source=shown)
     doc = safeload.load_yaml_rt(text, source=shown, limits=safeload.VALUES)
     if not isinstance(doc, Mapping):
         raise InvalidInput(f"{shown}: a profile is a mapping with description, targets and values")
