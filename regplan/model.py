@@ -83,8 +83,8 @@ def _quantity(value: Any) -> tuple[Decimal, str] | None:
     if m is None:
         return None
     number, suffix, exp = m.group("number"), m.group("suffix"), m.group("exp")
-    if exp is not None and abs(int(exp)) > INT32_MAX:
-        return None  # the API server parses the exponent as an int32
+    if exp is not None and (len(exp) > 11 or abs(int(exp)) > INT32_MAX):
+        return None  # the API server parses the exponent as an int32 (and int() refuses 4,300+ digits)
     with localcontext() as ctx:
         # exact arithmetic: enough digits for the number and the largest multiplier (2^60), no rounding
         ctx.prec = len(number) + 40
@@ -108,6 +108,11 @@ def parse_quantity(value: Any) -> Decimal | None:
     return parsed[0] if parsed is not None else None
 
 
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut to 40 characters (a 5,000-digit number is not worth printing)."""
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+
+
 def canonical_quantity(text: str) -> str:
     """A storage quantity in Kubernetes' canonical form: whole bytes, largest exact suffix.
 
@@ -117,12 +122,12 @@ def canonical_quantity(text: str) -> str:
     """
     parsed = _quantity(text)
     if parsed is None:
-        raise ValueError(f"{text!r} is not a quantity")
+        raise ValueError(f"{_shown(text)} is not a quantity")
     total, family = parsed
     if total <= 0 or total != total.to_integral_value():
-        raise ValueError(f"{text!r} is not a positive whole number of bytes")
+        raise ValueError(f"{_shown(text)} is not a positive whole number of bytes")
     if total > QUANTITY_MAX:
-        raise ValueError(f"{text!r} is larger than Kubernetes accepts (2^63-1 bytes, about 8Ei)")
+        raise ValueError(f"{_shown(text)} is larger than Kubernetes accepts (2^63-1 bytes, about 8Ei)")
     n = int(total)
     units = BINARY_SUFFIXES if family == "binary" else DECIMAL_SUFFIXES
     for name, size in sorted(units.items(), key=lambda kv: -kv[1]):

@@ -148,8 +148,8 @@ GROUPS: frozenset[str] = frozenset(k.rsplit(".", 1)[0] for k in SCHEMA_BY_KEY if
 def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
     """(normalised value, problem or None). ``--set`` values arrive as strings: typed here by the schema."""
     if f.type == "int":
-        if from_set and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
-            value = int(value)
+        if from_set and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,30}", value.strip()):
+            value = int(value)  # (30 digits: far beyond any bound, and int() refuses 4,300+ digits)
         if isinstance(value, bool) or not isinstance(value, int):
             return value, f"expected an integer, got {_show(value)}"
         if f.minimum is not None and value < f.minimum:
@@ -197,7 +197,8 @@ def _show(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"{type(value).__name__} {value!r}"
+    shown = repr(value)
+    return f"{type(value).__name__} {shown if len(shown) <= 42 else shown[:40] + '...'}"
 
 
 # --- derived defaults ---------------------------------------------------------------------------------
