@@ -258,6 +258,11 @@ def _merge_layer(
             origins[dotted] = origin_of(line)
 
 
+def _at(source: str, line: int | None) -> str:
+    """``file:line``, or the file alone when the line is unknown (a key brought in by a merge key ``<<``)."""
+    return f"{source}:{line}" if line is not None else source
+
+
 def lookup(data: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
     """The value at a dotted key (``claim.size``) in nested values, or ``default``."""
     node: Any = data
@@ -341,7 +346,7 @@ def load_values(
             data,
             origins,
             vals,
-            lambda line, p=p, shown=shown: f"profile {p.name} ({shown}:{line})",
+            lambda line, p=p, shown=shown: f"profile {p.name} ({_at(shown, line)})",
             "",
             unset,
         )
@@ -353,7 +358,7 @@ def load_values(
             continue
         if not isinstance(doc, Mapping):
             raise InvalidInput(f"{f}:1: a values file is a mapping of keys (see docs/values.md)")
-        _merge_layer(data, origins, doc, lambda line, f=f: f"{f}:{line}", "", unset)
+        _merge_layer(data, origins, doc, lambda line, f=f: _at(str(f), line), "", unset)
 
     for item in sets:
         key, raw = parse_set(item)

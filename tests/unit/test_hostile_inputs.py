@@ -449,6 +449,13 @@ NULL_KEYS: list[tuple[str, str, str]] = [
 ]
 
 
+def test_origin_of_a_merged_key_names_the_file_without_a_made_up_line(tmp_path: Path) -> None:
+    f = tmp_path / "v.yaml"
+    f.write_text("base: &b {replicaz: 2}\n<<: *b\n")
+    vals = values.load_values("ebs-gp2-rwo", files=[f], sets=[], profiles_dir=None, environ={})
+    assert vals.origin("replicaz") in (str(f), f"{f}:1", f"{f}:2")
+
+
 @pytest.mark.parametrize(("case", "text", "unknown"), NULL_KEYS, ids=[c[0] for c in NULL_KEYS])
 def test_unknown_key_set_to_null_is_an_error(tmp_path: Path, case: str, text: str, unknown: str) -> None:
     f = tmp_path / "v.yaml"
