@@ -117,7 +117,7 @@ CORE_TAGS: frozenset[str] = frozenset(
     ["!"]
     + [
         f"tag:yaml.org,2002:{t}"
-        for t in ("str", "int", "float", "bool", "null", "map", "seq", "binary", "timestamp", "merge")
+        for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
     ]
 )
 

@@ -80,6 +80,8 @@ YAML_CASES: list[tuple[str, str, str]] = [
     ("bad-tag-timestamp", f"a: !!timestamp 2020-13-45T{SECRET}\n", "not valid YAML"),
     ("python-tag", f"a: !!python/object:os.system {SECRET}\n", "not allowed"),
     ("custom-tag", f"replicas: !Ref {SECRET}\n", "not allowed"),
+    ("binary-tag", "data: {k: !!binary aGVsbG8=}\n", "not allowed"),  # bytes: no reader wants them
+    ("set-tag", "a: !!set {x}\n", "not allowed"),
     ("custom-tag-on-mapping", f"s3: !Secret {{key: {SECRET}}}\n", "not allowed"),
     ("unterminated-quote", f"a: 'x\nb: {SECRET}\n", "not valid YAML"),
     ("bad-escape", f'a: "\\q{SECRET}"\n', "not valid YAML"),
