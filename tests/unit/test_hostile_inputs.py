@@ -51,7 +51,7 @@ def deep_block(n: int) -> str:
 
 def deep_alias(anchored: int, at: int) -> str:
     """An anchored mapping `anchored` deep, aliased `at` levels down: deep only once expanded."""
-    inner = "{" * anchored + "}" * anchored
+    inner = "[" * anchored + "]" * anchored
     return f"a: &a {inner}\nb: " + "[" * at + "*a" + "]" * at + "\n"
 
 
@@ -106,6 +106,49 @@ def test_data_yaml_loader_refuses(case: str, text: str, expected: str) -> None:
     with pytest.raises(UnreadableInput) as err:
         safeload.load_yaml_all(text, source="in.yaml")
     _check_refused(err.value, "in.yaml", expected)
+
+
+# Shapes the data loader (snapshots, kubeconfigs) refuses as it builds: (id, text, expected, line).
+DATA_SHAPES: list[tuple[str, str, str, int]] = [
+    ("mapping-as-key", f"{{[a]: {SECRET}}}\n", "mapping key is a mapping or a list", 1),
+    ("merge-of-a-scalar", f"a: 1\n<<: {SECRET}\n", "merge key", 2),
+    ("merge-of-a-list-of-scalars", "a: &x [1]\nb: {<<: [*x]}\n", "merge key", 2),
+    ("scalar-tagged-map", f"a: !!map {SECRET}\n", "scalar tagged as a collection", 1),
+    ("sequence-tagged-str", f"a: !!str [{SECRET}]\n", "collection tagged as a scalar", 1),
+    ("int-too-long", "a: " + "9" * 5000 + "\n", "a value cannot be read", 1),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "expected", "line"), DATA_SHAPES, ids=[c[0] for c in DATA_SHAPES])
+def test_data_loader_refuses_shapes(case: str, text: str, expected: str, line: int) -> None:
+    with pytest.raises(UnreadableInput) as err:
+        safeload.load_yaml_all(text, source="kubeconfig")
+    _check_refused(err.value, f"kubeconfig:{line}:", expected)
+
+
+def test_data_loader_reads_what_yaml_safe_load_reads() -> None:
+    """The one-pass builder equals PyYAML's own loader on every YAML file of the repository."""
+    import yaml
+
+    texts = [
+        p.read_text()
+        for pattern in (
+            "examples/snapshots/*.yaml",
+            "tests/scenarios/*/*.yaml",
+            "profiles/*.yaml",
+            "golden/**/*.yaml",
+        )
+        for p in sorted(ROOT.glob(pattern))
+    ]
+    texts += [
+        "a: &a {x: 1, y: 2}\nb: {<<: *a, x: 3}\nc: {<<: [*a, {x: 9, z: 1}], w: 0}\n",
+        "t: 2024-01-01T10:00:00+02:00\nd: 2024-01-01\nb: yes\no: 0755\nh: 0x1F\nf: 1.5e3\nn: ~\nsx: 1:20\n",
+        "i: !!str 12\nx: !!int '12'\nf: !!float 1\ne: ! 12\nz: !!null ''\n",
+        "---\na: 1\n---\n---\nb: [&s x, *s]\n...\n",
+    ]
+    assert len(texts) > 40
+    for text in texts:
+        assert safeload.load_yaml_all(text, source="f") == list(yaml.load_all(text, Loader=yaml.CSafeLoader))
 
 
 @pytest.mark.parametrize(("case", "text", "expected"), YAML_CASES, ids=[c[0] for c in YAML_CASES])
