@@ -194,7 +194,7 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
         reporter.out(inventory.for_rendered(rendered))
         return ExitCode.OK
     if opts.out_dir is not None:
-        for path in out.write_dir(rendered, opts.out_dir):
+        for path in out.write_dir(rendered, opts.out_dir, fmt=opts.output):
             reporter.err(f"wrote {path}\n")
         return ExitCode.OK
     reporter.out(out.format_rendered(rendered, opts.output))

@@ -28,10 +28,10 @@ import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from regplan.model import BINARY_SUFFIXES, DECIMAL_SUFFIXES, Obj
+from regplan.model import Obj
+from regplan.model import parse_quantity as parse_quantity  # the one quantity grammar
 
 ANY = "*"
 
@@ -267,26 +267,7 @@ REMOVALS: tuple[RemovalRule, ...] = (
 
 # --- quantities -----------------------------------------------------------------------------------
 
-_SUFFIX: dict[str, Decimal] = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    **{k: Decimal(v) for k, v in (BINARY_SUFFIXES | DECIMAL_SUFFIXES).items()},
-}
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
-
-
-def parse_quantity(value: Any) -> Decimal | None:
-    """A Kubernetes quantity as a number of base units, or None when it is not one."""
-    text = str(value).strip()
-    m = _QUANTITY.match(text)
-    if not m:
-        return None
-    try:
-        number = Decimal(m.group(1))
-    except InvalidOperation:
-        return None
-    # An exponent form with a suffix ("1e3Gi") is not valid; the regex only lets "e" through without one.
-    return number * _SUFFIX[m.group(2) or ""]
+# parse_quantity: the one grammar, model.parse_quantity (imported above)
 
 
 def _applies(rules: tuple[PathRule, ...], kind: str, path: FieldPath) -> bool:

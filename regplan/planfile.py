@@ -22,12 +22,12 @@ turned into delete + create is refused, whatever else the file says.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from regplan import safeload
 from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic, InvalidInput, StaleError
 from regplan.model import LiveQuery, LiveState, Obj, PatchType, Ref, Target, Verb, Write
@@ -277,14 +277,7 @@ def save_plan(result: Plan, path: Path) -> None:
 def read_plan(path: Path) -> Plan:
     """A saved plan as written, its writes checked (step 1 above); Secret bodies stay digests. What
     ``regplan show`` displays; ``load_plan`` goes on to re-render it."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InvalidInput(f"{path}: cannot read the plan: {err.strerror}") from None
-    except json.JSONDecodeError as err:
-        raise InvalidInput(f"{path}:{err.lineno}: not a plan file (JSON): {err.msg}") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not a plan file (not UTF-8 text)") from None
+    doc = safeload.read_json(path, what="plan file")  # bounded: size, depth, nodes (exit 3 naming it)
     if not isinstance(doc, dict):
         raise InvalidInput(f"{path}: not a plan file")
     return plan_from_json(doc, origin=str(path))

@@ -67,7 +67,10 @@ def test_text_plan_has_glyphs_paths_and_summary() -> None:
     assert '- spec.storage.s3: {"bucket": "b"} -> (removed)' in text
     assert '+ spec.storage.pvc: {"claim": "c"}' in text
     assert "warning: k: claim is Pending: ProvisioningFailed: boom" in text
-    assert text.rstrip().endswith("Plan: 0 to create, 2 to update, 1 to replace (1 destructive), 0 blocked.")
+    assert text.rstrip().endswith(
+        "Plan: 0 to create, 2 to update, 1 to replace (1 destructive), 0 blocked.\n"
+        "Server dry run: not checked by a server-side dry run."
+    )
     assert "\x1b[" not in text
 
 
