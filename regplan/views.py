@@ -15,6 +15,7 @@ from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic
 from regplan.normalize import Item
 from regplan.planvalue import DRY_RUN_NOTES, Action, ObjectChange, Plan, glyph
+from regplan.reasons import reason_for
 from regplan.status import StatusSummary
 
 COLORS: dict[str, str] = {
@@ -27,6 +28,7 @@ COLORS: dict[str, str] = {
     "error": "31",
     "warning": "33",
     "bold": "1",
+    "dim": "2",
 }
 # The identity of a created object is in its header already.
 IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
@@ -73,6 +75,19 @@ def field_line(f: FieldChange, color: bool) -> str:
     else:
         shown = f"{fmt_value(f.old)} -> {fmt_value(f.new)}"
     return f"      {_c(sign, sign, color)} {f.dotted}: {shown}"
+
+
+def _explained(kind: str, leaves: list[FieldChange], color: bool) -> list[str]:
+    """Each field change, with the reason regplan changes it under it (each reason once per object)."""
+    out: list[str] = []
+    said: set[str] = set()
+    for leaf in leaves:
+        out.append(field_line(leaf, color))
+        why = reason_for(kind, leaf.dotted, leaf.new, removed=leaf.kind is ChangeKind.REMOVED)
+        if why and why not in said:
+            said.add(why)
+            out.append(_c(f"          # {why}", "dim", color))
+    return out
 
 
 def _header(c: ObjectChange, color: bool) -> list[str]:
@@ -123,7 +138,7 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
         out.extend(_header(c, color))
         if c.action is not Action.NOOP:
             shown = [f for f in c.fields if not (c.action is Action.CREATE and f.path in IDENTITY_PATHS)]
-            out.extend(field_line(leaf, color) for f in shown for leaf in expand(f))
+            out.extend(_explained(c.ref.kind, [leaf for f in shown for leaf in expand(f)], color))
         out.append("")
     if plan.diagnostics:
         out.append("Diagnostics:")
