@@ -126,7 +126,16 @@ def _value_options(p: argparse.ArgumentParser, *, required: bool = True) -> None
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="Set a value after the values files; repeatable.",
+        help="Set values after the values files, helm style: KEY=VALUE[,KEY=VALUE...] (\\, is a comma; "
+        "KEY=null removes the key); typed by the schema. Repeatable.",
+    )
+    p.add_argument(
+        "--set-string",
+        dest="set_strings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Like --set, but the values stay strings (a bucket named 123). Repeatable.",
     )
     _profiles_dir(p)
 
@@ -395,6 +404,7 @@ def _values(ns: argparse.Namespace, environ: Mapping[str, str]) -> cmd.ValueOpti
         profile=ns.profile,
         values_files=tuple(ns.values_files),
         sets=tuple(ns.sets),
+        set_strings=tuple(ns.set_strings),
         profiles_dir=_dir(ns, environ),
     )
 

@@ -56,6 +56,7 @@ class ValueOptions:
     profile: str
     values_files: tuple[Path, ...] = ()
     sets: tuple[str, ...] = ()
+    set_strings: tuple[str, ...] = ()
     profiles_dir: Path | None = None
 
 
@@ -172,7 +173,12 @@ def _load(v: ValueOptions, environ: Mapping[str, str]) -> Values:
     from regplan import values
 
     return values.load_values(
-        v.profile, files=list(v.values_files), sets=list(v.sets), profiles_dir=v.profiles_dir, environ=environ
+        v.profile,
+        files=list(v.values_files),
+        sets=list(v.sets),
+        set_strings=list(v.set_strings),
+        profiles_dir=v.profiles_dir,
+        environ=environ,
     )
 
 
@@ -250,6 +256,7 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
             profile=opts.values.profile,
             values_files=opts.values.values_files,
             sets=opts.values.sets,
+            set_strings=opts.values.set_strings,
             profiles_dir=opts.values.profiles_dir,
             target=opts.target,
             live=live,
@@ -360,6 +367,7 @@ def apply(
                 profile=opts.values.profile,
                 values_files=opts.values.values_files,
                 sets=opts.values.sets,
+                set_strings=opts.values.set_strings,
                 profiles_dir=opts.values.profiles_dir,
                 target=opts.target,
                 live=live,

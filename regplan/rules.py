@@ -226,14 +226,16 @@ class Derived(NamedTuple):
 class Ctx:
     """What a rule sees: the normalised values and the target."""
 
-    __slots__ = ("data", "target", "values")
+    __slots__ = ("data", "read", "target", "values")
 
     def __init__(self, values: Values, target: Target, data: dict[str, Any]) -> None:
         self.values = values
         self.target = target
         self.data = data
+        self.read: list[str] = []  # the keys a rule looked at, in order (who to blame when it fails)
 
     def get(self, key: str, default: Any = None) -> Any:
+        self.read.append(key)
         return lookup(self.data, key, default)
 
     def has(self, key: str) -> bool:
@@ -502,7 +504,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 )
             )
             continue
-        norm, problem = _coerce(f, value, origin == ORIGIN_SET)
+        norm, problem = _coerce(f, value, origin == ORIGIN_SET)  # --set-string values stay strings
         if problem:
             problems.append(Diagnostic(key, problem, origin, f"valid: {f.hint}"))
             bad_keys.add(key)
@@ -555,13 +557,15 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
     for rule in DOMAIN_RULES:
         if target.value not in rule.targets or rule.key in bad_keys:
             continue
+        ctx.read.clear()
         message = rule.violated(ctx)
         if message:
+            key = _blamed(values, rule.key, ctx.read)
             problems.append(
                 Diagnostic(
-                    rule.key,
+                    key,
                     f"{message} [{rule.id}: {rule.ref}]",
-                    values.origin(rule.key) or _rule_origin(values, rule),
+                    values.origin(key) or _rule_origin(values, rule),
                     rule.hint,
                 )
             )
@@ -576,6 +580,27 @@ def validate(values: Values, target: Target) -> Values:
     if errors:
         raise ValidationFailed(errors)
     return normalised
+
+
+def _precedence(origin: str) -> int:
+    """How directly the user gave a value: --set beats a values file beats the profile beats a default."""
+    if origin.startswith("--set"):
+        return 3
+    if origin.startswith("profile ") or not origin:
+        return 1
+    if origin.startswith("default:"):
+        return 0
+    return 2  # values file:line
+
+
+def _blamed(values: Values, key: str, read: list[str]) -> str:
+    """The key a failed cross-field rule names: of the keys it read, the one the user gave most directly
+    (``--set claim.storageClass=gp2`` is blamed, not the profile's ``claim.accessMode``); ties: the rule's."""
+    best = key
+    for other in dict.fromkeys(read):
+        if other in SCHEMA_BY_KEY and _precedence(values.origin(other)) > _precedence(values.origin(best)):
+            best = other
+    return best
 
 
 def _rule_origin(values: Values, rule: Rule) -> str:

@@ -27,6 +27,7 @@ SET_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$")
 # Secret inputs: the value key a template sees -> the key that names its source.
 SECRET_SOURCES: dict[str, str] = {"s3.accessKey": "s3.accessKeyFrom", "s3.secretKey": "s3.secretKeyFrom"}
 ORIGIN_SET = "--set"
+ORIGIN_SET_STRING = "--set-string"
 
 
 # Plain classes and NamedTuples, not dataclasses: a dataclass costs ~1 ms to define, and `regplan render`
@@ -298,14 +299,33 @@ def delete(data: dict[str, Any], dotted: str) -> None:
         node.pop(parts[-1], None)
 
 
-def parse_set(item: str) -> tuple[str, str]:
+def split_set(arg: str) -> list[str]:
+    """One ``--set`` argument as helm reads it: ``a=1,b=2`` is two items; ``\\,`` is a literal comma and
+    ``\\\\`` a literal backslash."""
+    items, cur, i = [], [], 0
+    while i < len(arg):
+        ch = arg[i]
+        if ch == "\\" and i + 1 < len(arg) and arg[i + 1] in ",\\":
+            cur.append(arg[i + 1])
+            i += 2
+            continue
+        if ch == ",":
+            items.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    items.append("".join(cur))
+    return items
+
+
+def parse_set(item: str, *, flag: str = ORIGIN_SET) -> tuple[str, str]:
     """``KEY=VALUE`` -> (key, raw string). Types are applied by the schema (rules), not guessed here."""
     key, sep, raw = item.partition("=")
     key = key.strip()
     if not sep or not SET_KEY.match(key):
-        raise InvalidInput(
-            f"--set {item.split('=')[0]!r}: expected KEY=VALUE with a dotted key, e.g. replicas=1"
-        )
+        shown = item.split("=")[0]
+        raise InvalidInput(f"{flag} {shown!r}: expected KEY=VALUE with a dotted key, e.g. replicas=1")
     return key, raw
 
 
@@ -316,8 +336,12 @@ def load_values(
     sets: Sequence[str],
     profiles_dir: Path | None,
     environ: Mapping[str, str],
+    set_strings: Sequence[str] = (),
 ) -> Values:
-    """Merge profile defaults, values files (in order) and ``--set``; read secret sources."""
+    """Merge profile defaults, values files (in order), ``--set`` then ``--set-string``; read secret sources.
+
+    ``--set`` takes helm's forms (``a=1,b=2``, ``\\,``, ``key=null`` removes a key) and its values are typed
+    by the schema; ``--set-string`` values stay strings."""
     known = _profile_files(profiles_dir)
     if profile not in known:
         raise _unknown_profile(profile, list(known))
@@ -360,12 +384,18 @@ def load_values(
             raise InvalidInput(f"{f}:1: a values file is a mapping of keys (see docs/values.md)")
         _merge_layer(data, origins, doc, lambda line, f=f: _at(str(f), line), "", unset)
 
-    for item in sets:
-        key, raw = parse_set(item)
-        for k in [k for k in origins if k.startswith(key + ".")]:
+    given = [(item, ORIGIN_SET) for arg in sets for item in split_set(arg)]
+    given += [(item, ORIGIN_SET_STRING) for arg in set_strings for item in split_set(arg)]
+    for item, flag in given:
+        key, raw = parse_set(item, flag=flag)
+        for k in [k for k in origins if k == key or k.startswith(key + ".")]:
             del origins[k]
+        if raw == "null" and flag == ORIGIN_SET:  # helm: key=null removes the key (back to "not given")
+            delete(data, key)
+            unset[key] = flag
+            continue
         assign(data, key, raw)
-        origins[key] = ORIGIN_SET
+        origins[key] = flag
 
     vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets, unset=unset)
     _read_secrets(vals, environ, files)

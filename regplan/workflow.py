@@ -144,12 +144,18 @@ def make_plan(
     live: Live,
     environ: Mapping[str, str],
     progress: Callable[[str], Any] | None = None,
+    set_strings: Sequence[str] = (),
 ) -> planmod.Plan:
     """Load, render, read, plan and (4.x) dry-run. The helper ``apply -p`` calls too."""
     from regplan import values
 
     vals = values.load_values(
-        profile, files=list(values_files), sets=list(sets), profiles_dir=profiles_dir, environ=environ
+        profile,
+        files=list(values_files),
+        sets=list(sets),
+        set_strings=list(set_strings),
+        profiles_dir=profiles_dir,
+        environ=environ,
     )
     rendered, state = _render_and_read(vals, target, live)
     result = planmod.make_plan(
