@@ -14,6 +14,7 @@ It is also where printing ends: usage errors and expected errors (``RegplanError
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -21,7 +22,7 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from regplan import __version__
 from regplan import commands as cmd
@@ -437,62 +438,41 @@ def confirm(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+T = TypeVar("T")
+
+
+def _options(cls: type[T], ns: argparse.Namespace, **given: Any) -> T:
+    """The options object ``cls`` from the parsed arguments: each field from the argument of the same
+    name (dest), except those ``given`` (the nested groups: values, cluster)."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return cls(**{n: getattr(ns, n) for n in names if n not in given and hasattr(ns, n)}, **given)
+
+
 def _apply_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.ApplyOptions:
     if (ns.planfile is None) == (ns.profile is None):
         raise UsageError("apply: give either a PLANFILE or -p PROFILE (see `regplan apply --help`)")
-    if ns.planfile is not None and (ns.values_files or ns.sets):
+    if ns.planfile is not None and (ns.values_files or ns.sets or ns.set_strings):
         raise UsageError("apply: -f/--set go with -p PROFILE; a PLANFILE carries its own values")
-    return cmd.ApplyOptions(
-        planfile=ns.planfile,
-        values=_values(ns, env) if ns.profile else None,
-        cluster=_cluster(ns),
-        target=ns.target,
-        yes=ns.yes,
-        allow_replace=ns.allow_replace,
-        wait=ns.wait,
-        timeout=ns.timeout,
-        lock_timeout=ns.lock_timeout,
-        output=ns.output,
-    )
+    values = _values(ns, env) if ns.profile else None
+    return _options(cmd.ApplyOptions, ns, values=values, cluster=_cluster(ns))
 
 
-def _plan_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.PlanOptions:
+def _live_options(cls: type[T], ns: argparse.Namespace, **given: Any) -> T:
     _no_snapshot_with_cluster(ns)
-    return cmd.PlanOptions(
-        values=_values(ns, env),
-        cluster=_cluster(ns),
-        target=ns.target,
-        snapshot=ns.snapshot,
-        out=ns.out,
-        output=ns.output,
-        detailed_exitcode=ns.detailed_exitcode,
-    )
-
-
-def _status_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.StatusOptions:
-    _no_snapshot_with_cluster(ns)
-    return cmd.StatusOptions(
-        cluster=_cluster(ns),
-        target=ns.target,
-        snapshot=ns.snapshot,
-        profiles_dir=_dir(ns, env),
-        output=ns.output,
-    )
+    return _options(cls, ns, cluster=_cluster(ns), **given)
 
 
 # command -> parsed arguments -> its typed options object (the one place the two meet).
 _OPTIONS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], Any]] = {
     "profiles": lambda ns, env: cmd.ProfilesOptions(profiles_dir=_dir(ns, env)),
-    "render": lambda ns, env: cmd.RenderOptions(
-        values=_values(ns, env), target=ns.target, output=ns.output, out_dir=ns.out_dir
-    ),
-    "validate": lambda ns, env: cmd.ValidateOptions(values=_values(ns, env), target=ns.target),
-    "plan": _plan_options,
+    "render": lambda ns, env: _options(cmd.RenderOptions, ns, values=_values(ns, env)),
+    "validate": lambda ns, env: _options(cmd.ValidateOptions, ns, values=_values(ns, env)),
+    "plan": lambda ns, env: _live_options(cmd.PlanOptions, ns, values=_values(ns, env)),
     "apply": _apply_options,
-    "status": _status_options,
-    "golden": lambda ns, env: cmd.GoldenOptions(update=ns.update, root=ns.root),
-    "show": lambda ns, env: cmd.ShowOptions(planfile=ns.planfile, output=ns.output),
-    "completion": lambda ns, env: cmd.CompletionOptions(shell=ns.shell),
+    "status": lambda ns, env: _live_options(cmd.StatusOptions, ns, profiles_dir=_dir(ns, env)),
+    "golden": lambda ns, env: _options(cmd.GoldenOptions, ns),
+    "show": lambda ns, env: _options(cmd.ShowOptions, ns),
+    "completion": lambda ns, env: _options(cmd.CompletionOptions, ns),
 }
 
 # command -> how to run its body with the options object, a cmd.Reporter and the environment.
