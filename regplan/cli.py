@@ -164,22 +164,15 @@ def _cluster_options(p: argparse.ArgumentParser) -> None:
 
 
 def _target(p: argparse.ArgumentParser, *, live: bool) -> None:
-    if live:
-        p.add_argument(
-            "--target",
-            choices=cmd.LIVE_TARGETS,
-            default="auto",
-            metavar="TARGET",
-            help="OpenShift 4 (operator Config) or 3 (DeploymentConfig); auto detects it.",
-        )
-    else:
-        p.add_argument(
-            "--target",
-            choices=cmd.TARGETS,
-            default="ocp4",
-            metavar="TARGET",
-            help="OpenShift 4 (operator Config) or 3 (DeploymentConfig).",
-        )
+    choices, default = (cmd.LIVE_TARGETS, "auto") if live else (cmd.TARGETS, "ocp4")
+    p.add_argument(
+        "--target",
+        choices=choices,
+        default=default,
+        metavar="TARGET",
+        help="OpenShift 4 (operator Config) or 3 (DeploymentConfig)"
+        + ("; auto detects it." if live else "."),
+    )
 
 
 def _output(p: argparse.ArgumentParser, choices: Sequence[str], what: str) -> None:
