@@ -339,6 +339,22 @@ def build_parser() -> argparse.ArgumentParser:
     _color(p)
 
     p = command(
+        "verify",
+        "Check that the registry really uses the storage the profile says: its workload's volume, mount and "
+        "storage driver, the claim Bound, the rollout finished. Exit 0 verified, 2 not.",
+        _examples(
+            "regplan verify -p ebs-gp2-rwo",
+            "regplan verify -p aws-s3 -f values.yaml -o json",
+        ),
+    )
+    _value_options(p)
+    _target(p, live=True)
+    _cluster_options(p)
+    p.add_argument("--snapshot", type=Path, metavar="FILE", help="Read live state from a file, offline.")
+    _output(p, cmd.VERIFY_OUTPUTS, "text for people; json for scripts.")
+    _color(p)
+
+    p = command(
         "show",
         "Show a plan saved with `regplan plan --out`: text, JSON, or markdown for a pull request.",
         _examples(
@@ -465,6 +481,7 @@ _OPTIONS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], Any]] = {
     "status": lambda ns, env: _live_options(cmd.StatusOptions, ns, profiles_dir=_dir(ns, env)),
     "golden": lambda ns, env: _options(cmd.GoldenOptions, ns),
     "show": lambda ns, env: _options(cmd.ShowOptions, ns),
+    "verify": lambda ns, env: _live_options(cmd.VerifyOptions, ns, values=_values(ns, env)),
     "completion": lambda ns, env: _options(cmd.CompletionOptions, ns),
 }
 
@@ -478,6 +495,7 @@ _RUN: dict[str, Callable[[Any, cmd.Reporter, Mapping[str, str]], ExitCode]] = {
     "status": lambda o, rep, env: cmd.status(o, reporter=rep, environ=env),
     "golden": lambda o, rep, env: cmd.golden(o, reporter=rep),
     "show": lambda o, rep, env: cmd.show(o, reporter=rep),
+    "verify": lambda o, rep, env: cmd.verify(o, reporter=rep, environ=env),
     "completion": lambda o, rep, env: cmd.completion(o, reporter=rep),
 }
 

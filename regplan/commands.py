@@ -47,6 +47,7 @@ PLAN_OUTPUTS = ("text", "json", "yaml")
 APPLY_OUTPUTS = ("text", "json")
 STATUS_OUTPUTS = ("text", "json", "yaml")
 SHOW_OUTPUTS = ("text", "json", "markdown")
+VERIFY_OUTPUTS = ("text", "json")
 TARGETS = ("ocp4", "ocp3")
 LIVE_TARGETS = ("auto", "ocp4", "ocp3")
 
@@ -113,6 +114,15 @@ class ApplyOptions:
     wait: bool = True
     timeout: float = 300.0
     lock_timeout: float = 60.0
+    output: str = "text"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyOptions:
+    values: ValueOptions
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    target: str = "auto"
+    snapshot: Path | None = None
     output: str = "text"
 
 
@@ -300,6 +310,31 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
     if result.errors:
         return ExitCode.INVALID
     return ExitCode.CHANGES if opts.detailed_exitcode and result.has_changes else ExitCode.OK
+
+
+def verify(opts: VerifyOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
+    """``regplan verify``: does the registry use the storage the profile says? Exit 0 verified, 2 not."""
+    from regplan import render as renderer
+    from regplan import verify as verifier
+    from regplan import views
+
+    _choice("--output", opts.output, VERIFY_OUTPUTS)
+    _choice("--target", opts.target, LIVE_TARGETS)
+    vals = _load(opts.values, _env(environ))
+    live = _live(opts.cluster, opts.snapshot, reporter)
+    try:
+        rendered = renderer.render(vals, live.target(opts.target))
+        intent = verifier.intent_of(rendered.target, rendered.objects, rendered.values.data)
+        findings = verifier.verify(intent, live.read(verifier.query_for(intent)))
+    finally:
+        live.close()
+    _emit(
+        reporter,
+        opts.output,
+        lambda: views.verify_text(opts.values.profile, intent, findings, color=reporter.color),
+        lambda: views.verify_json(opts.values.profile, intent, findings),
+    )
+    return ExitCode.OK if all(f.ok for f in findings) else ExitCode.CHANGES
 
 
 def show(opts: ShowOptions, *, reporter: Reporter) -> ExitCode:

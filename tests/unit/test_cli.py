@@ -171,7 +171,7 @@ def test_closed_pipe_ends_quietly() -> None:
 @pytest.mark.parametrize(
     "command",
     [[], ["profiles"], ["render"], ["validate"], ["plan"], ["apply"], ["status"], ["golden"], ["show"],
-     ["completion"]],
+     ["verify"], ["completion"]],
 )  # fmt: skip
 def test_help_fits_80_columns_and_names_no_python_types(command: list[str]) -> None:
     p = run(*command, "--help", env={**os.environ, "COLUMNS": "200"})
@@ -202,7 +202,21 @@ def test_help_shows_choices_and_defaults() -> None:
     ("args", "expected"),
     [
         (["pl"], ["plan"]),
-        ([""], ["apply", "completion", "golden", "plan", "profiles", "render", "show", "status", "validate"]),
+        (
+            [""],
+            [
+                "apply",
+                "completion",
+                "golden",
+                "plan",
+                "profiles",
+                "render",
+                "show",
+                "status",
+                "validate",
+                "verify",
+            ],
+        ),
         (["--ver"], ["--version"]),
         (["", "plan", "-p"], ["aws-s3", "cephfs-rwx", "ebs-gp2-rwo", "glusterfs"]),
         (["eb", "render", "--profile"], ["ebs-gp2-rwo"]),
