@@ -20,6 +20,7 @@ setup: $(BIN)/regplan
 testbin:
 	bash hack/build-testbin.sh
 	bash hack/get-kubectl.sh
+	nice bash hack/build-operator.sh
 
 lint: setup
 	$(BIN)/ruff check .
