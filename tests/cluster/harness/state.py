@@ -102,6 +102,12 @@ class Snapshot:
     namespaces: tuple[str, ...]
     byo: bool = False
     objects: dict[Key, Obj] = field(default_factory=dict)
+    # Which kinds are tracked / restored / have their status restored. With the real operator running,
+    # what it owns (Config spec defaults and status, Deployment, its Secrets, Leases) is left to it.
+    namespaced: tuple[str, ...] = NAMESPACED
+    cluster_kinds: tuple[str, ...] = CLUSTER
+    restore: frozenset[str] = RESTORE
+    status: frozenset[str] = STATUS
 
     def _list(self, kube: Kube, kind: str) -> Iterable[tuple[Key, Obj]]:
         scopes: Iterable[str | None] = self.namespaces if KINDS[kind].namespaced else (None,)
@@ -119,19 +125,21 @@ class Snapshot:
                 yield key_of(o, kind), o
 
     def capture(self, kube: Kube) -> None:
-        self.objects = {k: o for kind in NAMESPACED + CLUSTER for k, o in self._list(kube, kind)}
+        self.objects = {
+            k: o for kind in self.namespaced + self.cluster_kinds for k, o in self._list(kube, kind)
+        }
 
     # -- reset -------------------------------------------------------------------------------------
     def reset(self, kube: Kube, timeout: float = 60.0) -> list[str]:
         """Bring the cluster back to the baseline; returns what it did (for debugging)."""
         done: list[str] = []
-        current = {k: o for kind in NAMESPACED + CLUSTER for k, o in self._list(kube, kind)}
+        current = {k: o for kind in self.namespaced + self.cluster_kinds for k, o in self._list(kube, kind)}
         extras = []
         for k, o in current.items():
             base = self.objects.get(k)
             if base is not None and base["metadata"]["uid"] == o["metadata"]["uid"]:
                 continue
-            if base is not None and k[0] in RESTORE:
+            if base is not None and k[0] in self.restore:
                 continue  # same name, recreated by the test: restored below (PUT) instead
             if protected(k) or (self.byo and not made_by_us(o)):
                 continue
@@ -140,10 +148,10 @@ class Snapshot:
         done += [f"deleted {k[0]} {k[1]}/{k[2]}" for k, _ in extras]
 
         for k, base in self.objects.items():
-            if k[0] not in RESTORE:
+            if k[0] not in self.restore:
                 continue
             cur = current.get(k)
-            with_status = k[0] in STATUS and not self.byo
+            with_status = k[0] in self.status and not self.byo
             if cur is not None and cur["metadata"].get("deletionTimestamp"):
                 self._delete_all(kube, [(k, cur)], timeout)
                 cur = None
