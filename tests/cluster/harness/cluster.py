@@ -347,7 +347,7 @@ class ClusterPool:
         # Only what tests and regplan create is tracked; the operator owns the rest (and rewrites it).
         snap = Snapshot(
             (REGISTRY_NAMESPACE["ocp4"],),
-            namespaced=("PersistentVolumeClaim", "Secret", "Role", "RoleBinding"),
+            namespaced=("PersistentVolumeClaim", "Secret", "Role", "RoleBinding", "Deployment"),
             cluster_kinds=(
                 "PersistentVolume",
                 "StorageClass",
@@ -355,8 +355,16 @@ class ClusterPool:
                 "ClusterRoleBinding",
                 "Namespace",
             ),
-            restore=frozenset({"StorageClass"}),
+            # The Deployment too: with no AWS here the operator cannot render the S3 one again after a
+            # test moved the registry to a claim (its S3 sync fails first), so the reset does it.
+            restore=frozenset({"StorageClass", "Deployment"}),
             status=frozenset(),
+            # what the operator creates (Secrets, RBAC, its claim for claim "") is its own business,
+            # except the claim: a test's claim "" leaves one that the next test must not see
+            keep_managers=("cluster-image-registry-operator",),
+            keep_kinds_of_managers=frozenset(
+                {"Secret", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+            ),
         )
         snap.capture(admin)
         self.timings[key] = timing

@@ -18,7 +18,6 @@ changes the Deployment. The provisioner stays the stand-in of controllers.py.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -29,7 +28,7 @@ from typing import Any
 
 from .binaries import OperatorBinaries, OperatorMissing
 from .controllers import now
-from .kube import MERGE_PATCH, ApiError, Kube, Obj
+from .kube import JSON_PATCH, MERGE_PATCH, ApiError, Kube, Obj
 from .process import ManagedProcess, tail
 
 RELEASE_VERSION = "4.22.0-regplan-test"
@@ -193,11 +192,12 @@ def seed_operator_world(kube: Kube, ops: OperatorBinaries) -> None:
         if kind in PLURALS:
             kube.request("POST", f"/apis/{CFG}/{PLURALS[kind]}", obj)
             if status is not None:
+                # a JSON patch: a merge patch would drop ClusterVersion's required `availableUpdates: null`
                 kube.request(
                     "PATCH",
                     _path(kind, obj["metadata"]["name"], "status"),
-                    {"status": status},
-                    content_type=MERGE_PATCH,
+                    [{"op": "add", "path": "/status", "value": status}],
+                    content_type=JSON_PATCH,
                 )
         else:
             kube.create(obj)
@@ -320,11 +320,12 @@ def _self_signed(d: Path) -> None:
 # --- playing kubelet + Deployment controller ----------------------------------------------------------
 
 
-def mark_available(kube: Kube) -> bool:
+def mark_available(kube: Kube, generation: int | None = None) -> bool:
     """Report deploy/image-registry (and the node-ca DaemonSet) rolled out and available, as the
-    Deployment controller and kubelets would: status for the CURRENT generation. False if absent."""
+    Deployment controller and kubelets would: status for the CURRENT generation (or only if that is
+    ``generation``: the one whose claims were checked). False if absent or moved on."""
     d = kube.get_or_none("Deployment", DEPLOYMENT, NAMESPACE)
-    if d is None:
+    if d is None or (generation is not None and d["metadata"]["generation"] != generation):
         return False
     n = int(d["spec"].get("replicas") or 0)
     ts = now()
@@ -432,14 +433,17 @@ class AutoRollout:
         self.kube, self.delay, self.interval = kube, delay, interval
         self.rollouts = 0
         self.failed_claims: set[str] = set()
+        self.errors: list[str] = []  # what went wrong in the thread (shown by tests that time out)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="auto-rollout", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             # a failed round is retried by the next; the test asserts outcomes, not this thread
-            with contextlib.suppress(ApiError, OSError, TimeoutError):
+            try:
                 self._once()
+            except Exception as e:  # recorded for the failure message of a test that times out
+                self.errors.append(f"{type(e).__name__}: {e}")
             self._stop.wait(self.interval)
 
     def _once(self) -> None:
@@ -451,7 +455,8 @@ class AutoRollout:
         if any(st != "bound" for st in states.values()):
             return
         self._stop.wait(self.delay)
-        if mark_available(self.kube):
+        # only the template whose claims were provisioned: the operator may have changed it meanwhile
+        if mark_available(self.kube, d["metadata"]["generation"]):
             self.rollouts += 1
 
     def __enter__(self) -> AutoRollout:

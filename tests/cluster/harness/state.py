@@ -108,6 +108,9 @@ class Snapshot:
     cluster_kinds: tuple[str, ...] = CLUSTER
     restore: frozenset[str] = RESTORE
     status: frozenset[str] = STATUS
+    # Extras of these kinds written by these field managers are left alone (a running operator's own).
+    keep_managers: tuple[str, ...] = ()
+    keep_kinds_of_managers: frozenset[str] = frozenset()
 
     def _list(self, kube: Kube, kind: str) -> Iterable[tuple[Key, Obj]]:
         scopes: Iterable[str | None] = self.namespaces if KINDS[kind].namespaced else (None,)
@@ -141,7 +144,7 @@ class Snapshot:
                 continue
             if base is not None and k[0] in self.restore:
                 continue  # same name, recreated by the test: restored below (PUT) instead
-            if protected(k) or (self.byo and not made_by_us(o)):
+            if protected(k) or (self.byo and not made_by_us(o)) or self._kept(k, o):
                 continue
             extras.append((k, o))
         self._delete_all(kube, extras, timeout)
@@ -180,6 +183,12 @@ class Snapshot:
             for ns in self.namespaces:
                 kube.request("DELETE", path_for("Event", namespace=ns))
         return done
+
+    def _kept(self, k: Key, o: Obj) -> bool:
+        if k[0] not in self.keep_kinds_of_managers:
+            return False
+        managers = {str(m.get("manager", "")) for m in o["metadata"].get("managedFields") or []}
+        return bool(managers & set(self.keep_managers))
 
     def _rebase(self, kube: Kube, k: Key) -> None:
         """A recreated baseline object has a new uid: remember it so the next reset keeps it."""
