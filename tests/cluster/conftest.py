@@ -151,4 +151,5 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     cluster = getattr(item, "funcargs", {}).get("operator_cluster")
     if report.failed and cluster is not None and cluster.operator is not None:
-        report.sections.append(("operator log (last 40 lines)", cluster.operator.log_tail(40)))
+        lines = [line[:400] for line in cluster.operator.log_tail(40).splitlines()]  # its diffs are long
+        report.sections.append(("operator log (last 40 lines)", "\n".join(lines)))

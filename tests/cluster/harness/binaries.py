@@ -102,18 +102,15 @@ def operator_source(environ: Mapping[str, str] | None = None, repo: Path | None 
 def find_operator(environ: Mapping[str, str] | None = None) -> OperatorBinaries:
     """The built operator for the available source; OperatorMissing (one line) otherwise."""
     env = os.environ if environ is None else environ
-    current = cache_root(env) / "operator" / "current"
     src = operator_source(env)
-    if src is None and not current.exists():
+    if src is None:  # a built operator without its source is not used: the source names the build
         raise OperatorMissing(
             f"operator tier: no cluster-image-registry-operator source; {OPERATOR_SOURCE_HELP}"
         )
-    d = current.resolve()
-    if src is not None:
-        import hashlib
+    import hashlib
 
-        key = hashlib.sha256((src / "go.mod").read_bytes() + (src / "go.sum").read_bytes()).hexdigest()[:12]
-        d = cache_root(env) / "operator" / key
+    key = hashlib.sha256((src / "go.mod").read_bytes() + (src / "go.sum").read_bytes()).hexdigest()[:12]
+    d = cache_root(env) / "operator" / key
     found = OperatorBinaries(
         binary=d / "cluster-image-registry-operator",
         crds=d / "crds",
@@ -123,7 +120,7 @@ def find_operator(environ: Mapping[str, str] | None = None) -> OperatorBinaries:
     )
     if not (found.binary.is_file() and os.access(found.binary, os.X_OK) and found.api_version):
         raise OperatorMissing(
-            f"operator tier: the operator for {src or current} is not built in {d}; "
+            f"operator tier: the operator for {src} is not built in {d}; "
             f"run `{OPERATOR_BUILD_COMMAND}`"
         )
     return found
