@@ -120,7 +120,6 @@ def find_operator(environ: Mapping[str, str] | None = None) -> OperatorBinaries:
     )
     if not (found.binary.is_file() and os.access(found.binary, os.X_OK) and found.api_version):
         raise OperatorMissing(
-            f"operator tier: the operator for {src} is not built in {d}; "
-            f"run `{OPERATOR_BUILD_COMMAND}`"
+            f"operator tier: the operator for {src} is not built in {d}; run `{OPERATOR_BUILD_COMMAND}`"
         )
     return found
