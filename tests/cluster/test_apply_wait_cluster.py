@@ -67,3 +67,34 @@ def test_wait_watches_a_wffc_claim_until_bound_or_failed(ocp4_cluster: TargetClu
         assert r.returncode == 4, r.stderr
         assert not claim["ok"] and QUOTA in claim["detail"]  # the event, quoted
         assert done - seen[0] < 15  # at once, not at the timeout
+
+
+def test_wait_reports_a_lost_update_as_exit_5(ocp4_cluster: TargetCluster) -> None:
+    """OPERATOR.md's lost update, replayed: once regplan's Config patch landed, the 'operator' writes back
+    the spec of the snapshot its sync began with (an UPDATE with the fresh resourceVersion: no 409) and
+    observes that generation. apply must not say "Apply complete": exit 5 naming the lost fields."""
+    c = ocp4_cluster
+    before = c.admin.get("Config", "cluster")
+
+    def operator_overwrites() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            cfg = c.admin.get("Config", "cluster")
+            if cfg["metadata"]["generation"] > before["metadata"]["generation"]:
+                stale = dict(cfg, spec=before["spec"])
+                stale.pop("status", None)
+                gen = c.admin.replace(stale)["metadata"]["generation"]
+                c.patch_config_status({"observedGeneration": gen})
+                c.report_condition("Available", "True", "Ready", "The registry is ready")
+                c.report_condition("Progressing", "False", "Ready", "The registry is ready")
+                return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=operator_overwrites, daemon=True)
+    t.start()
+    r = c.run_regplan("apply", "-p", "glusterfs", "--yes", "--timeout", "60", "-o", "json", timeout=120)
+    t.join(5)
+    assert r.returncode == 5, r.stderr + r.stdout
+    error = json.loads(r.stdout)["error"]
+    assert "lost update" in error and "spec.storage.pvc" in error and "spec.storage.s3" in error, error
+    assert "Apply complete" not in r.stdout + r.stderr
