@@ -36,7 +36,7 @@ def commands() -> list[str]:
 
 
 def needs_cluster(argv: list[str]) -> bool:
-    return argv[0] in ("plan", "apply", "status") and "--snapshot" not in argv
+    return argv[0] in ("plan", "apply", "status", "verify") and "--snapshot" not in argv
 
 
 def expected_exit(line: str) -> int:
