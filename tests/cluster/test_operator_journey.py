@@ -122,6 +122,12 @@ def test_the_seed_journey_end_to_end(operator_cluster: TargetCluster) -> None:
         )
         wait_for(f"gp2 to refuse the RWX claim {kubelet.errors[-3:]}", lambda: CLAIM in kubelet.failed_claims)
 
+        # verify names the silent failure: the claim the registry mounts never bound
+        before = c.run_regplan("verify", "-p", "ebs-gp2-rwo", "-o", "json")
+        assert before.returncode == 2, before.stderr
+        failing = {x["check"] for x in json.loads(before.stdout)["checks"] if not x["ok"]}
+        assert "claim-bound" in failing, before.stdout
+
         plan = c.run_regplan("plan", "-p", "ebs-gp2-rwo")
         assert plan.returncode in (0, 2), plan.stderr
         assert f"-/+ PersistentVolumeClaim/{NAMESPACE}/{CLAIM}" in plan.stdout, plan.stdout
@@ -155,6 +161,8 @@ def test_the_seed_journey_end_to_end(operator_cluster: TargetCluster) -> None:
     assert no_error_condition(cfg) == []
     assert conditions(cfg)["Available"]["status"] == "True"
     assert plan_doc(c, "ebs-gp2-rwo")["writes"] == []  # nothing the operator wrote shows as drift
+    after = c.run_regplan("verify", "-p", "ebs-gp2-rwo")
+    assert after.returncode == 0, after.stdout + after.stderr  # the registry really uses the new claim
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -179,6 +187,8 @@ def test_every_profile_from_the_s3_default(operator_cluster: TargetCluster, prof
         assert_uses_claim(c, profile)
         assert no_error_condition(cfg) == []
         assert observed(cfg), (cfg["spec"]["storage"], cfg["status"].get("storage"))
+        v = c.run_regplan("verify", "-p", profile)
+        assert v.returncode == 0, v.stdout + v.stderr
     assert plan_doc(c, profile)["writes"] == []
 
 
