@@ -24,6 +24,7 @@ from regplan.errors import ExitCode, InvalidInput
 if TYPE_CHECKING:
     from regplan import workflow
     from regplan.planvalue import Plan
+    from regplan.prefetch import Connection
     from regplan.values import Values
 
 
@@ -161,12 +162,27 @@ def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
 
 
-def _live(cluster: ClusterOptions, snapshot: Path | None, reporter: Reporter) -> workflow.Live:
-    """Where live state comes from: the snapshot file, or the cluster (connected on first use)."""
+def _connect(cluster: ClusterOptions, snapshot: Path | None, target: str) -> Connection | None:
+    """Start connecting to the cluster now, before the pipeline imports (regplan.prefetch); None offline."""
+    if snapshot is not None:
+        return None
+    from regplan.prefetch import Connection
+
+    return Connection(kubeconfig=cluster.kubeconfig, context=cluster.context, detect=target == "auto")
+
+
+def _live(
+    cluster: ClusterOptions, snapshot: Path | None, reporter: Reporter, connection: Connection | None = None
+) -> workflow.Live:
+    """Where live state comes from: the snapshot file, or the cluster (``connection``, or on first use)."""
     from regplan import workflow
 
     return workflow.Live(
-        snapshot=snapshot, kubeconfig=cluster.kubeconfig, context=cluster.context, warn=reporter.warn
+        snapshot=snapshot,
+        kubeconfig=cluster.kubeconfig,
+        context=cluster.context,
+        warn=reporter.warn,
+        connection=connection,
     )
 
 
@@ -289,11 +305,12 @@ def completion(opts: CompletionOptions, *, reporter: Reporter) -> ExitCode:
 
 def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan plan``: exit 0 (no changes, or changes without --detailed-exitcode), 2, or 3 (errors)."""
-    from regplan import planfile, views
-
     _choice("--output", opts.output, PLAN_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
-    live = _live(opts.cluster, opts.snapshot, reporter)
+    connection = _connect(opts.cluster, opts.snapshot, opts.target)  # first: it overlaps what follows
+    from regplan import planfile, views
+
+    live = _live(opts.cluster, opts.snapshot, reporter, connection)
     try:
         result = _make_plan(opts.values, opts.target, live, _env(environ), reporter)
     finally:
@@ -356,11 +373,12 @@ def show(opts: ShowOptions, *, reporter: Reporter) -> ExitCode:
 
 def status(opts: StatusOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan status``: what the registry uses now."""
-    from regplan import views, workflow
-
     _choice("--output", opts.output, STATUS_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
-    live = _live(opts.cluster, opts.snapshot, reporter)
+    connection = _connect(opts.cluster, opts.snapshot, opts.target)
+    from regplan import views, workflow
+
+    live = _live(opts.cluster, opts.snapshot, reporter, connection)
     try:
         data = workflow.status_data(
             target=opts.target, live=live, profiles_dir=opts.profiles_dir, environ=_env(environ)
@@ -389,19 +407,22 @@ def apply(
     The plan (for ``-p``) and the report go to stdout, each write and wait to stderr as it happens. With
     ``-o json`` stdout holds only the JSON report (the plan goes to stderr).
     """
-    from regplan import apply as applier
-    from regplan import planfile, views
-
     _choice("--output", opts.output, APPLY_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
     if (opts.planfile is None) == (opts.values is None):
         raise InvalidInput("apply takes either a PLANFILE or -p PROFILE")
+    # apply -p connects while it imports and renders; a PLANFILE is refused (if it must be) before the
+    # first request, so it connects only once the file was checked.
+    connection = _connect(opts.cluster, None, opts.target) if opts.planfile is None else None
+    from regplan import apply as applier
+    from regplan import planfile, views
+
     env = _env(environ)
 
     def say(msg: str) -> None:
         reporter.err(f"regplan: {msg}\n")
 
-    live = _live(opts.cluster, None, reporter)
+    live = _live(opts.cluster, None, reporter, connection)
     try:
         if opts.planfile is not None:
             plan_ = planfile.load_plan(opts.planfile, environ=env)

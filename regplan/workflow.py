@@ -28,7 +28,8 @@ from regplan.planfile import values_from_record as values_from_record
 from regplan.planfile import values_record as values_record
 
 if TYPE_CHECKING:
-    from regplan.cluster import Cluster
+    from regplan.cluster.protocol import ClusterAPI
+    from regplan.prefetch import Connection
     from regplan.render import Rendered
     from regplan.values import Values
 
@@ -53,23 +54,29 @@ class Live:
         context: str | None,
         source: str | None = None,
         warn: Callable[[str], Any] | None = None,
+        connection: Connection | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.connection = connection  # the adapter (and target) already on their way (regplan.prefetch)
         self.warn = warn  # told each warning the connection has (e.g. TLS verification off), once
         self.source = source or (str(snapshot) if snapshot is not None else None)  # how messages name it
         self.kubeconfig, self.context = kubeconfig, context
         self._objects: list[Obj] | None = None
-        self._cluster: Cluster | None = None
+        self._cluster: ClusterAPI | None = None
 
     @property
-    def cluster(self) -> Cluster:
+    def cluster(self) -> ClusterAPI:
         if self._cluster is None:
-            from regplan.cluster import Cluster
+            if self.connection is not None:
+                cluster = self.connection.cluster()
+            else:
+                from regplan.cluster import Cluster
 
-            self._cluster = Cluster(kubeconfig=self.kubeconfig, context=self.context)
+                cluster = Cluster(kubeconfig=self.kubeconfig, context=self.context)
             if self.warn is not None:
-                for warning in self._cluster.warnings:
+                for warning in cluster.warnings:
                     self.warn(warning)
+            self._cluster = cluster
         return self._cluster
 
     def snapshot_objects(self) -> list[Obj]:
@@ -86,6 +93,9 @@ class Live:
                 raise InvalidInput(f"--target {text!r}: valid: auto, ocp4, ocp3") from None
         if self.snapshot is not None:
             return snapmod.detect_target(self.snapshot_objects(), str(self.source))
+        if self.connection is not None and self.connection.target is not None:
+            self.cluster  # noqa: B018 - the adapter's errors (a bad kubeconfig) first, as without the overlap
+            return self.connection.target.result()
         return self.cluster.detect_target()
 
     def read(self, query: LiveQuery) -> LiveState:
@@ -110,7 +120,8 @@ class Live:
 
         cluster = self.cluster
         with ThreadPoolExecutor(max_workers=1) as pool:
-            detecting = pool.submit(cluster.detect_target)
+            early = self.connection.target if self.connection is not None else None
+            detecting = early if early is not None else pool.submit(cluster.detect_target)
             wanted = query()
             state: LiveState | None = None
             failure: RegplanError | None = None
@@ -127,7 +138,9 @@ class Live:
         return detected, state
 
     def close(self) -> None:
-        if self._cluster is not None:
+        if self.connection is not None:
+            self.connection.close()  # closes the adapter it built (waits for an import still running)
+        elif self._cluster is not None:
             self._cluster.close()
 
 
@@ -207,8 +220,6 @@ def _render_and_read(vals: Values, target: str, live: Live) -> tuple[Rendered, L
         return rendered, live.read(planmod.query_for(rendered))
     rendered = render.render(vals, live.target(target))
     return rendered, live.read(planmod.query_for(rendered))
-
-
 
 
 # --- status -----------------------------------------------------------------------------------------
