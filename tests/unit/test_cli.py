@@ -170,7 +170,7 @@ def test_closed_pipe_ends_quietly() -> None:
 
 @pytest.mark.parametrize(
     "command", [[], ["profiles"], ["render"], ["validate"], ["plan"], ["apply"], ["status"], ["golden"],
-                ["completion"]],
+                ["completion"], ["snapshot"], ["argocd-generate"]],
 )  # fmt: skip
 def test_help_fits_80_columns_and_names_no_python_types(command: list[str]) -> None:
     p = run(*command, "--help", env={**os.environ, "COLUMNS": "200"})
@@ -201,7 +201,11 @@ def test_help_shows_choices_and_defaults() -> None:
     ("args", "expected"),
     [
         (["pl"], ["plan"]),
-        ([""], ["apply", "completion", "golden", "plan", "profiles", "render", "status", "validate"]),
+        (
+            [""],
+            ["apply", "argocd-generate", "completion", "golden", "plan", "profiles", "render", "snapshot",
+             "status", "validate"],
+        ),
         (["--ver"], ["--version"]),
         (["", "plan", "-p"], ["aws-s3", "cephfs-rwx", "ebs-gp2-rwo", "glusterfs"]),
         (["eb", "render", "--profile"], ["ebs-gp2-rwo"]),

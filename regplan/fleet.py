@@ -1,0 +1,537 @@
+"""A command over many clusters: each selected cluster of a workspace, concurrently, one outcome each.
+
+``run_many`` is the engine: a bounded pool (``--parallelism``) runs one function per cluster; an expected
+error (``RegplanError``: unreachable, 403, invalid values, stale...) becomes THAT cluster's outcome with
+its exit code and never stops the others; ``max_failures`` stops STARTING clusters after that many
+failures (those running finish), the rest are "not started". Results come back in workspace order and the
+fleet's exit code is the most severe (``fleetviews.SEVERITY``).
+
+The per-cluster bodies reuse the single-cluster pipeline unchanged: ``workflow.make_plan`` (render, read,
+plan, server dry run), ``workflow.status_data``, ``workflow.load_plan`` and ``apply.apply_plan`` (stale
+check, Lease lock, waits). Each cluster gets its own ``workflow.Live`` (its own connection, context and
+kubeconfig). Nothing here prints: progress goes to a callback with the cluster's name.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from regplan import fleetfiles, workflow
+from regplan.errors import ExitCode, InvalidInput, RegplanError
+from regplan.fleetviews import Outcome, most_severe
+from regplan.model import LiveState, Obj, Target
+from regplan.workspace import ClusterSpec, Workspace
+
+if TYPE_CHECKING:
+    from regplan.plan import Plan
+    from regplan.render import Rendered
+
+# Clusters planned at once. Each plan is ~2 round trips and a few ms of CPU; 16 hides the latency of
+# 50-100 ms links for a few dozen clusters on 2 cores without opening hundreds of TLS connections at once.
+DEFAULT_PARALLELISM = 16
+Say = Callable[[str, str], Any]  # (cluster name, message)
+
+
+def _quiet(_name: str, _msg: str) -> None:
+    return None
+
+
+# --- the engine ------------------------------------------------------------------------------------------
+
+
+def _failed(o: Outcome) -> bool:
+    return o.code not in (ExitCode.OK, ExitCode.CHANGES) or bool(o.error)
+
+
+def run_many(
+    specs: Sequence[ClusterSpec],
+    body: Callable[[ClusterSpec], Outcome],
+    *,
+    parallelism: int = DEFAULT_PARALLELISM,
+    max_failures: int | None = None,
+    already_failed: int = 0,
+) -> list[Outcome]:
+    """``body`` for every spec on at most ``parallelism`` threads; outcomes in the order of ``specs``.
+    ``already_failed``: failures before this run (clusters whose plan failed) count toward
+    ``max_failures``."""
+    if parallelism < 1:
+        raise InvalidInput(f"--parallelism {parallelism}: must be at least 1")
+    if max_failures is not None and max_failures < 1:
+        raise InvalidInput(f"--max-failures {max_failures}: must be at least 1")
+    lock = threading.Lock()
+    failures = [already_failed]
+
+    def one(spec: ClusterSpec) -> Outcome:
+        with lock:
+            if max_failures is not None and failures[0] >= max_failures:
+                return Outcome(
+                    spec.name, spec.context, spec.profile, spec.target, ExitCode.OK, "", state="not started",
+                    labels=spec.labels,
+                )  # fmt: skip
+        t0 = time.monotonic()
+        try:
+            out = body(spec)
+        except RegplanError as err:
+            out = _error(spec, err.exit_code, str(err))
+        except Exception as err:  # a bug on one cluster must not hide the others' results
+            out = _error(spec, ExitCode.UNEXPECTED, f"unexpected error: {type(err).__name__}: {err}")
+        out.seconds = time.monotonic() - t0
+        if _failed(out):
+            with lock:
+                failures[0] += 1
+        return out
+
+    with ThreadPoolExecutor(max_workers=min(parallelism, max(1, len(specs)))) as pool:
+        return list(pool.map(one, specs))
+
+
+def _error(spec: ClusterSpec, code: ExitCode, message: str) -> Outcome:
+    return Outcome(
+        spec.name, spec.context, spec.profile, spec.target, code, message, state="failed", labels=spec.labels
+    )
+
+
+def code_of(outcomes: Sequence[Outcome]) -> ExitCode:
+    return most_severe([o.code for o in outcomes])
+
+
+# --- where a cluster's live state comes from -------------------------------------------------------------
+
+_CLIENT_IMPORT = threading.Lock()
+_client_ready = [False]
+
+
+def _connect(live: workflow.Live) -> None:
+    """Open the first connection under a lock: the client is imported on first use (lean, with stand-in
+    modules: ``regplan.cluster``), which must not run in several threads at once."""
+    if _client_ready[0]:
+        return
+    with _CLIENT_IMPORT:
+        try:
+            live.cluster  # noqa: B018  # constructs (and imports) once
+        finally:
+            _client_ready[0] = True
+
+
+class SnapshotLive(workflow.Live):
+    """Live state from a recorded snapshot whose Secret values are compared by digest (fleetfiles)."""
+
+    def __init__(self, path: Path, objects: list[Obj], source: str) -> None:
+        super().__init__(snapshot=path, kubeconfig=None, context=None, source=source)
+        self._fixed = objects
+
+    def snapshot_objects(self) -> list[Obj]:
+        return self._fixed
+
+
+def snapshot_path(snapshot_dir: Path, spec: ClusterSpec) -> Path:
+    return snapshot_dir / f"{spec.name}.yaml"
+
+
+def _snapshot_live(
+    ws: Workspace, spec: ClusterSpec, snapshot_dir: Path, environ: Mapping[str, str]
+) -> SnapshotLive:
+    from regplan import render, snapshot, values
+
+    path = snapshot_path(snapshot_dir, spec)
+    if not path.is_file():
+        raise InvalidInput(
+            f"{ws.relative(path)}: no snapshot of {spec.name}; record one with `regplan snapshot`"
+        )
+    objects = snapshot.read_objects(path)
+    shown = ws.relative(path)
+    target = Target(spec.target) if spec.target != "auto" else snapshot.detect_target(objects, shown)
+    vals = values.load_values(
+        spec.profile,
+        files=list(spec.values),
+        sets=list(spec.sets),
+        profiles_dir=ws.profiles_dir,
+        environ=environ,
+    )
+    try:
+        desired = render.render(vals, target).objects
+    except RegplanError:
+        desired = []  # make_plan renders again and reports it
+    return SnapshotLive(path, fleetfiles.unredact(objects, desired), shown)
+
+
+def live_for(
+    ws: Workspace,
+    spec: ClusterSpec,
+    *,
+    snapshot_dir: Path | None,
+    kubeconfig: str | None,
+    environ: Mapping[str, str],
+) -> workflow.Live:
+    if snapshot_dir is not None:
+        return _snapshot_live(ws, spec, snapshot_dir, environ)
+    live = workflow.Live(snapshot=None, kubeconfig=spec.kubeconfig or kubeconfig, context=spec.context)
+    _connect(live)
+    return live
+
+
+# --- plan ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every per-cluster body needs besides its spec."""
+
+    ws: Workspace
+    environ: Mapping[str, str]
+    kubeconfig: str | None = None  # --kubeconfig: for clusters whose workspace entry names none
+    snapshot_dir: Path | None = None  # plan/status against recorded snapshots, offline
+    say: Say = _quiet
+
+
+def _make_plan(ctx: Context, spec: ClusterSpec, live: workflow.Live) -> Plan:
+    return workflow.make_plan(
+        profile=spec.profile,
+        values_files=spec.values,
+        sets=spec.sets,
+        profiles_dir=ctx.ws.profiles_dir,
+        target=spec.target,
+        live=live,
+        environ=ctx.environ,
+        progress=lambda msg: ctx.say(spec.name, msg.rstrip("\n")),
+    )
+
+
+def plan_outcome(spec: ClusterSpec, plan: Plan) -> Outcome:
+    code = ExitCode.INVALID if plan.errors else ExitCode.CHANGES if plan.has_changes else ExitCode.OK
+    return Outcome(
+        spec.name, spec.context, spec.profile, str(plan.target), code, plan=plan, labels=spec.labels
+    )
+
+
+def plan_cluster(ctx: Context, spec: ClusterSpec) -> Outcome:
+    live = live_for(
+        ctx.ws, spec, snapshot_dir=ctx.snapshot_dir, kubeconfig=ctx.kubeconfig, environ=ctx.environ
+    )
+    try:
+        return plan_outcome(spec, _make_plan(ctx, spec, live))
+    finally:
+        live.close()
+
+
+def plan_many(ctx: Context, specs: Sequence[ClusterSpec], *, parallelism: int) -> list[Outcome]:
+    return run_many(specs, lambda s: plan_cluster(ctx, s), parallelism=parallelism)
+
+
+def save_plans(outcomes: Sequence[Outcome], out_dir: Path) -> list[Path]:
+    """One plan file per cluster that has a plan (``<out>/<cluster>.json``, what ``apply --plan-dir`` reads);
+    files of clusters that have none this time are removed, so the directory never offers an old plan."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InvalidInput(f"--out {out_dir}: {err.strerror or err}") from None
+    written = []
+    for o in outcomes:
+        path = out_dir / f"{o.name}.json"
+        if o.plan is not None:
+            workflow.save_plan(o.plan, path)
+            written.append(path)
+        else:
+            path.unlink(missing_ok=True)
+    return written
+
+
+# --- status ----------------------------------------------------------------------------------------------
+
+
+def status_cluster(ctx: Context, spec: ClusterSpec) -> Outcome:
+    live = live_for(
+        ctx.ws, spec, snapshot_dir=ctx.snapshot_dir, kubeconfig=ctx.kubeconfig, environ=ctx.environ
+    )
+    try:
+        data = workflow.status_data(
+            target=spec.target, live=live, profiles_dir=ctx.ws.profiles_dir, environ=ctx.environ
+        )
+        drift: bool | None = None
+        try:
+            plan = _make_plan(ctx, spec, live)
+            drift = plan.has_changes or bool(plan.errors)
+        except RegplanError as err:  # the status stands; say why drift is unknown
+            data["driftError"] = str(err)
+    finally:
+        live.close()
+    return Outcome(
+        spec.name, spec.context, spec.profile, str(data.get("target") or spec.target), ExitCode.OK,
+        status=data, drift=drift, labels=spec.labels,
+    )  # fmt: skip
+
+
+# --- apply -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplySettings:
+    allow_replace: bool = False
+    wait: bool = True
+    timeout: float = 300.0
+    lock_timeout: float = 60.0
+
+
+def apply_cluster(
+    ctx: Context, spec: ClusterSpec, settings: ApplySettings, *, plan: Plan | None, plan_file: Path | None
+) -> Outcome:
+    """The safe single-cluster apply for one cluster: a saved plan (re-rendered from its record and checked
+    against the cluster) or a plan made moments ago; refusals before any request."""
+    from regplan import apply as applier
+
+    live = workflow.Live(snapshot=None, kubeconfig=spec.kubeconfig or ctx.kubeconfig, context=spec.context)
+    try:
+        if plan_file is not None:
+            plan = workflow.load_plan(plan_file, environ=ctx.environ)
+        assert plan is not None
+        refused = applier.refusals(plan, allow_replace=settings.allow_replace)
+        if refused is not None:
+            raise refused
+        _connect(live)
+        tgt = live.target(spec.target)
+        if tgt is not plan.target:
+            raise InvalidInput(f"{spec.name}: the plan is for {plan.target} but the cluster is {tgt}")
+        report = applier.apply_plan(
+            plan,
+            live.cluster,
+            allow_replace=settings.allow_replace,
+            wait=settings.wait,
+            timeout=settings.timeout,
+            lock_timeout=settings.lock_timeout,
+            progress=lambda msg: ctx.say(spec.name, msg),
+            precheck=True,
+        )
+    finally:
+        live.close()
+    state = "done" if report.exit_code is ExitCode.OK else "failed"
+    return Outcome(
+        spec.name, spec.context, spec.profile, str(plan.target), report.exit_code, report=report, state=state,
+        labels=spec.labels,
+    )  # fmt: skip
+
+
+def plan_files(
+    ws: Workspace, specs: Sequence[ClusterSpec], plan_dir: Path, explicit: bool
+) -> dict[str, Path]:
+    """``<plan_dir>/<cluster>.json`` of the selected clusters. A file for a cluster the workspace does not
+    know, or a cluster named with --cluster/-l that has no file, is an input error before anything runs."""
+    if not plan_dir.is_dir():
+        raise InvalidInput(
+            f"--plan-dir {plan_dir}: not a directory (save plans with `regplan plan --out DIR`)"
+        )
+    present = {p.stem: p for p in sorted(plan_dir.glob("*.json"))}
+    known = {c.name for c in ws.clusters}
+    strangers = sorted(set(present) - known)
+    if strangers:
+        raise InvalidInput(
+            f"--plan-dir {plan_dir}: plans for clusters not in {ws.path}: {', '.join(strangers)} "
+            "(their context is unknown; nothing was applied)"
+        )
+    chosen = {s.name: present[s.name] for s in specs if s.name in present}
+    missing = [s.name for s in specs if s.name not in present]
+    if explicit and missing:
+        raise InvalidInput(f"--plan-dir {plan_dir}: no plan for {', '.join(missing)}; nothing was applied")
+    if not chosen:
+        raise InvalidInput(f"--plan-dir {plan_dir}: no plan file of a selected cluster (<cluster>.json)")
+    return chosen
+
+
+def apply_many(
+    ctx: Context,
+    specs: Sequence[ClusterSpec],
+    settings: ApplySettings,
+    *,
+    plans: Mapping[str, Plan] | None = None,
+    plan_files_: Mapping[str, Path] | None = None,
+    parallelism: int,
+    max_failures: int | None,
+    already_failed: int = 0,
+) -> list[Outcome]:
+    """Apply each cluster's plan (given, or from its file); clusters without one are skipped."""
+
+    def body(spec: ClusterSpec) -> Outcome:
+        return apply_cluster(
+            ctx,
+            spec,
+            settings,
+            plan=(plans or {}).get(spec.name),
+            plan_file=(plan_files_ or {}).get(spec.name),
+        )
+
+    return run_many(
+        specs, body, parallelism=parallelism, max_failures=max_failures, already_failed=already_failed
+    )
+
+
+# --- render (files for git) ------------------------------------------------------------------------------
+
+
+def render_target(ws: Workspace, spec: ClusterSpec) -> Target:
+    """The target to render offline: the workspace's, else the one its snapshot shows."""
+    from regplan import snapshot
+
+    if spec.target != "auto":
+        return Target(spec.target)
+    path = snapshot_path(ws.snapshot_dir, spec)
+    if path.is_file():
+        return snapshot.detect_target(snapshot.read_objects(path), ws.relative(path))
+    raise InvalidInput(
+        f"{ws.where(spec.line)}: cluster {spec.name}: target auto cannot be rendered offline: set "
+        f"`target: ocp4` or `ocp3`, or record {ws.relative(path)} with `regplan snapshot`"
+    )
+
+
+def render_for_git(ws: Workspace, spec: ClusterSpec) -> tuple[Rendered, list[str]]:
+    """The cluster's manifests as committed: placeholder secrets, credential Secrets left out."""
+    from regplan import render
+
+    vals = fleetfiles.values_for_git(
+        spec.profile, files=spec.values, sets=spec.sets, profiles_dir=ws.profiles_dir
+    )
+    rendered, left_out = fleetfiles.for_git(render.render(vals, render_target(ws, spec)))
+    return rendered, [str(r) for r in left_out]
+
+
+@dataclass
+class Tree:
+    """The rendered tree of the selected clusters: files by ``<cluster>/<file>``, notes, errors."""
+
+    files: dict[str, str]
+    left_out: dict[str, list[str]]
+    errors: dict[str, str]
+
+
+def render_tree(ws: Workspace, specs: Sequence[ClusterSpec]) -> Tree:
+    tree = Tree({}, {}, {})
+    for spec in specs:
+        try:
+            rendered, left_out = render_for_git(ws, spec)
+        except RegplanError as err:
+            tree.errors[spec.name] = str(err)
+            continue
+        for name, text in fleetfiles.tree_files(rendered).items():
+            tree.files[f"{spec.name}/{name}"] = text
+        if left_out:
+            tree.left_out[spec.name] = left_out
+    return tree
+
+
+def stale_dirs(out_dir: Path, names: Sequence[str]) -> list[str]:
+    """Directories under ``out_dir`` rendered for clusters no longer in the workspace (they hold a
+    kustomization.yaml: other directories are not ours and are left alone)."""
+    if not out_dir.is_dir():
+        return []
+    return sorted(
+        d.name
+        for d in out_dir.iterdir()
+        if d.is_dir() and d.name not in names and (d / "kustomization.yaml").is_file()
+    )
+
+
+def write_tree(
+    ws: Workspace, specs: Sequence[ClusterSpec], tree: Tree, out_dir: Path, *, prune: bool
+) -> list[str]:
+    """Write every selected cluster's directory with ``output.write_dir``; ``prune``: remove the
+    directories of clusters no longer in the workspace. Returns what changed (for the progress)."""
+    import shutil
+
+    from regplan import output
+
+    lines = []
+    for spec in specs:
+        rendered, _ = render_for_git(ws, spec)
+        before = fleetfiles.read_tree(out_dir, [spec.name])
+        output.write_dir(rendered, out_dir / spec.name)
+        after = fleetfiles.read_tree(out_dir, [spec.name])
+        if before != after:
+            lines.append(f"wrote {ws.relative(out_dir / spec.name)}/")
+    if prune:
+        for name in stale_dirs(out_dir, [c.name for c in ws.clusters]):
+            shutil.rmtree(out_dir / name)
+            lines.append(f"removed {ws.relative(out_dir / name)}/ (no such cluster in the workspace)")
+    return lines
+
+
+def golden_check(
+    ws: Workspace, specs: Sequence[ClusterSpec], out_dir: Path, *, whole: bool
+) -> tuple[str, ExitCode]:
+    """Is the committed tree what regplan renders now? (unified diff, ExitCode.CHANGES when not)."""
+    tree = render_tree(ws, specs)
+    if tree.errors:
+        raise InvalidInput("cannot render: " + "; ".join(f"{n}: {e}" for n, e in tree.errors.items()))
+    names = [s.name for s in specs]
+    stale = stale_dirs(out_dir, [c.name for c in ws.clusters]) if whole else []
+    present = fleetfiles.read_tree(out_dir, names + stale)
+    label = ws.relative(out_dir)
+    text, changed, removed = fleetfiles.tree_diff(present, tree.files, label)
+    if not text:
+        return "", ExitCode.OK
+    return (
+        text + f"golden: {changed} differing, {removed} stale under {label}/; run `regplan golden --update` "
+        "(or `regplan render`) and commit the result\n",
+        ExitCode.CHANGES,
+    )
+
+
+def generate_one(ws: Workspace, name: str) -> str:
+    """One cluster's manifests on stdout for a GitOps tool (Argo CD plugin): what ``render`` writes to git."""
+    from regplan import output
+
+    (spec,) = ws.select([name])
+    rendered, _ = render_for_git(ws, spec)
+    return output.format_rendered(rendered, "yaml")
+
+
+# --- snapshot --------------------------------------------------------------------------------------------
+
+
+def _merge(states: Sequence[LiveState]) -> LiveState:
+    out = LiveState(target=states[0].target, source=states[0].source)
+    for s in states:
+        out.objects.update(s.objects)
+        out.storage_classes.update(s.storage_classes)
+        out.events.update(s.events)
+        out.pods_using_claim.update(s.pods_using_claim)
+    return out
+
+
+def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
+    """Read what plan and status read, write ``<out_dir>/<cluster>.yaml`` (redacted; committable)."""
+    from regplan import plan as planmod
+    from regplan import render
+    from regplan import status as statusmod
+
+    live = live_for(ctx.ws, spec, snapshot_dir=None, kubeconfig=ctx.kubeconfig, environ=ctx.environ)
+    try:
+        tgt = live.target(spec.target)
+        vals = fleetfiles.values_for_git(
+            spec.profile, files=spec.values, sets=spec.sets, profiles_dir=ctx.ws.profiles_dir
+        )
+        query = planmod.query_for(render.render(vals, tgt))
+        first = live.read(query)
+        registry = live.read(statusmod.first_query(tgt))
+        second_q = statusmod.second_query(tgt, _merge([first, registry]))
+        second = live.read(second_q)
+    finally:
+        live.close()
+    claims: list[tuple[str, str]] = [*query.claims, *second_q.claims]
+    objects = fleetfiles.snapshot_objects([first, registry, second], claims)
+    header = (
+        f"regplan snapshot of cluster {spec.name} (context {spec.context}, {tgt}): what `regplan plan` and\n"
+        "`regplan status` read. Secret values are redacted (compared by digest); safe to commit.\n"
+        f"Re-record: regplan snapshot --cluster {spec.name}"
+    )
+    path = snapshot_path(out_dir, spec)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(fleetfiles.snapshot_text(objects, header), encoding="utf-8")
+    except OSError as err:
+        raise InvalidInput(f"{path}: cannot write the snapshot: {err.strerror or err}") from None
+    ctx.say(spec.name, f"recorded {len(objects)} object(s) in {ctx.ws.relative(path)}")
+    return Outcome(spec.name, spec.context, spec.profile, str(tgt), ExitCode.OK, labels=spec.labels)
