@@ -499,6 +499,8 @@ def _fleet_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.FleetO
             f"{ns.command}: {single[0]} is for one cluster; it cannot be combined with {chosen[0]} "
             f"(in a workspace each cluster has its own; see `regplan {ns.command} --help`)"
         )
+    if single and getattr(ns, "output", "") == "markdown":
+        raise UsageError(f"{ns.command}: -o markdown summarises a workspace (regplan.yaml), not one cluster")
     if single:
         return None
     if ns.command != "snapshot" and not chosen:

@@ -501,37 +501,75 @@ def _merge(states: Sequence[LiveState]) -> LiveState:
     return out
 
 
-def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
-    """Read what plan and status read, write ``<out_dir>/<cluster>.yaml`` (redacted; committable)."""
+def record(ws: Workspace, spec: ClusterSpec, live: workflow.Live) -> tuple[Target, list[Obj]]:
+    """What plan and status read for ``spec`` (its profile's objects, the registry, the mounted claim, their
+    context), as the redacted objects of a snapshot."""
     from regplan import plan as planmod
     from regplan import render
     from regplan import status as statusmod
 
-    live = live_for(ctx.ws, spec, snapshot_dir=None, kubeconfig=ctx.kubeconfig, environ=ctx.environ)
-    try:
-        tgt = live.target(spec.target)
-        vals = fleetfiles.values_for_git(
-            spec.profile, files=spec.values, sets=spec.sets, profiles_dir=ctx.ws.profiles_dir
-        )
-        query = planmod.query_for(render.render(vals, tgt))
-        first = live.read(query)
-        registry = live.read(statusmod.first_query(tgt))
-        second_q = statusmod.second_query(tgt, _merge([first, registry]))
-        second = live.read(second_q)
-    finally:
-        live.close()
+    tgt = live.target(spec.target)
+    vals = fleetfiles.values_for_git(
+        spec.profile, files=spec.values, sets=spec.sets, profiles_dir=ws.profiles_dir
+    )
+    query = planmod.query_for(render.render(vals, tgt))
+    first = live.read(query)
+    registry = live.read(statusmod.first_query(tgt))
+    second_q = statusmod.second_query(tgt, _merge([first, registry]))
+    second = live.read(second_q)
     claims: list[tuple[str, str]] = [*query.claims, *second_q.claims]
-    objects = fleetfiles.snapshot_objects([first, registry, second], claims)
-    header = (
+    return tgt, fleetfiles.snapshot_objects([first, registry, second], claims)
+
+
+def snapshot_header(spec: ClusterSpec, tgt: Target) -> str:
+    return (
         f"regplan snapshot of cluster {spec.name} (context {spec.context}, {tgt}): what `regplan plan` and\n"
         "`regplan status` read. Secret values are redacted (compared by digest); safe to commit.\n"
         f"Re-record: regplan snapshot --cluster {spec.name}"
     )
+
+
+def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
+    """Record ``<out_dir>/<cluster>.yaml`` from the cluster (redacted; committable)."""
+    live = live_for(ctx.ws, spec, snapshot_dir=None, kubeconfig=ctx.kubeconfig, environ=ctx.environ)
+    try:
+        tgt, objects = record(ctx.ws, spec, live)
+    finally:
+        live.close()
     path = snapshot_path(out_dir, spec)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(fleetfiles.snapshot_text(objects, header), encoding="utf-8")
+        path.write_text(fleetfiles.snapshot_text(objects, snapshot_header(spec, tgt)), encoding="utf-8")
     except OSError as err:
         raise InvalidInput(f"{path}: cannot write the snapshot: {err.strerror or err}") from None
     ctx.say(spec.name, f"recorded {len(objects)} object(s) in {ctx.ws.relative(path)}")
     return Outcome(spec.name, spec.context, spec.profile, str(tgt), ExitCode.OK, labels=spec.labels)
+
+
+# --- golden files of the fleet views (regplan's own golden/, from the example workspace) ------------------
+
+EXAMPLE = Path("examples/fleet/regplan.yaml")
+
+
+def golden_set(root: Path) -> list[tuple[str, str]]:
+    """``golden/fleet/``: the summary, text, markdown and status views of the example workspace planned
+    against its snapshots (offline, no environment): what reviewers read when a view changes."""
+    from regplan import fleetviews
+    from regplan import workspace as wsmod
+
+    ws = wsmod.load(root / EXAMPLE)
+    ctx = Context(ws=ws, environ={}, snapshot_dir=ws.snapshot_dir)
+    outcomes = plan_many(ctx, ws.clusters, parallelism=4)
+    code = code_of(outcomes)
+    status = run_many(ws.clusters, lambda s: status_cluster(ctx, s), parallelism=4)
+    # One cluster that fails (no snapshot recorded), to pin how an error shows beside the others.
+    gone = ClusterSpec(name="gone-us", context="gone-us", target="auto", profile="ebs-gp2-rwo")
+    with_error = [*outcomes, *run_many([gone], lambda s: plan_cluster(ctx, s))]
+    return [
+        ("fleet/plan-with-error-summary.txt", fleetviews.plan_summary(with_error, code_of(with_error))),
+        ("fleet/plan-with-error.md", fleetviews.plan_markdown(with_error, code_of(with_error))),
+        ("fleet/plan-summary.txt", fleetviews.plan_summary(outcomes, code)),
+        ("fleet/plan.txt", fleetviews.plan_text(outcomes, code)),
+        ("fleet/plan.md", fleetviews.plan_markdown(outcomes, code)),
+        ("fleet/status.txt", fleetviews.status_text(status, code_of(status))),
+    ]

@@ -50,6 +50,10 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 CONFIG_SUFFIXES = (".yml", ".yaml")
 # Fields of a registry config.yml whose values are credentials (lower-cased key names).
 CONFIG_SECRET_KEYS = ("accesskey", "secretkey", "password", "key", "accountkey", "secret", "sessiontoken")
+# Fields outside Secrets that hold a secret, one row per (kind, dotted path) with the reason.
+REDACT_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("Config", "spec.httpSecret", "the registry's HTTP secret signs upload state; the operator generates it"),
+)
 # Env var names whose values are credentials (the 3.x DeploymentConfig may carry S3 keys inline) ...
 SECRET_ENV = ("*SECRET*", "*KEY", "*ACCESSKEY*", "*PASSWORD*", "*TOKEN*")
 # ... except names whose value is a file path (REGISTRY_HTTP_TLS_KEY=/etc/secrets/tls.key).
@@ -213,6 +217,15 @@ def redact(obj: Obj) -> Obj:
         out.pop("stringData", None)
         if digests:
             annotations[DIGESTS_ANNOTATION] = json.dumps(digests, sort_keys=True)
+    for kind, dotted, _why in REDACT_FIELDS:
+        if out.get("kind") != kind:
+            continue
+        *parents, leaf = dotted.split(".")
+        node: Any = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(leaf) not in (None, ""):
+            node[leaf] = REDACTED
     if out.get("kind") == "DeploymentConfig":
         for c in ((out.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []:
             for e in c.get("env") or []:
