@@ -469,9 +469,10 @@ def _fleet_plan(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_
     if opts.snapshot_dir is None:
         _need_clusters(opts, ctx, specs)
     outcomes = fl.plan_many(ctx, specs, parallelism=_parallelism(opts))
+    for o in outcomes:  # each cluster's code is what `regplan plan` with the same flags exits with
+        if o.code is ExitCode.CHANGES and not opts.detailed_exitcode:
+            o.code = ExitCode.OK
     code = fl.code_of(outcomes)
-    if code is ExitCode.CHANGES and not opts.detailed_exitcode:
-        code = ExitCode.OK
     if opts.output == "text":
         reporter.out(fleetviews.plan_text(outcomes, code, color=reporter.color))
     elif opts.output == "markdown":
