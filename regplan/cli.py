@@ -428,7 +428,7 @@ def _fleet_arguments(commands: Mapping[str, argparse.ArgumentParser]) -> None:
                 "--parallelism",
                 type=_positive,
                 metavar="N",
-                help="Clusters worked on at once. Default: 16.",
+                help="Clusters worked on at once. Default: 8.",
             )
         if name in ("plan", "status"):
             group.add_argument(

@@ -437,9 +437,16 @@ def fleet(
         with lock:  # one line at a time from the worker threads
             reporter.err(f"[{name}] {msg}\n")
 
-    ctx = fl.Context(ws=ws, environ=env, kubeconfig=opts.kubeconfig, snapshot_dir=opts.snapshot_dir, say=say)
+    kubeconfigs = fl.Kubeconfigs(env)
+    ctx = fl.Context(
+        ws=ws, environ=env, kubeconfig=opts.kubeconfig, snapshot_dir=opts.snapshot_dir, say=say,
+        kubeconfigs=kubeconfigs,
+    )  # fmt: skip
     body = _FLEET_BODIES[opts.command]
-    return body(opts, ctx, specs, reporter, confirm, is_tty)
+    try:
+        return body(opts, ctx, specs, reporter, confirm, is_tty)
+    finally:
+        kubeconfigs.close()
 
 
 def _parallelism(opts: FleetOptions) -> int:

@@ -14,6 +14,10 @@ kubeconfig). Nothing here prints: progress goes to a callback with the cluster's
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regplan import fleetfiles, workflow
+from regplan import workspace as wsmod
 from regplan.errors import ExitCode, InvalidInput, RegplanError
 from regplan.fleetviews import Outcome, most_severe
 from regplan.model import LiveState, Obj, Target
@@ -32,9 +37,10 @@ if TYPE_CHECKING:
     from regplan.plan import Plan
     from regplan.render import Rendered
 
-# Clusters planned at once. Each plan is ~2 round trips and a few ms of CPU; 16 hides the latency of
-# 50-100 ms links for a few dozen clusters on 2 cores without opening hundreds of TLS connections at once.
-DEFAULT_PARALLELISM = 16
+# Clusters worked on at once. Each plan is ~2 round trips and ~35 ms of CPU (render, YAML, TLS; one
+# core: the GIL), so a few clusters in flight already hide a 50 ms link; measured on 2 cores
+# (bench/fleet_bench.py) 8 was as fast as 16-50, with fewer TLS connections open at once.
+DEFAULT_PARALLELISM = 8
 Say = Callable[[str, str], Any]  # (cluster name, message)
 
 
@@ -161,22 +167,107 @@ def _snapshot_live(
     return SnapshotLive(path, fleetfiles.unredact(objects, desired), shown)
 
 
-def live_for(
-    ws: Workspace,
-    spec: ClusterSpec,
-    *,
-    snapshot_dir: Path | None,
-    kubeconfig: str | None,
-    environ: Mapping[str, str],
-) -> workflow.Live:
-    if snapshot_dir is not None:
-        return _snapshot_live(ws, spec, snapshot_dir, environ)
-    live = workflow.Live(snapshot=None, kubeconfig=spec.kubeconfig or kubeconfig, context=spec.context)
-    _connect(live)
-    return live
+# Kubeconfig fields naming a file, resolved against the kubeconfig's directory (kubectl's rule), one row
+# per (section, key).
+PATH_FIELDS: tuple[tuple[str, str], ...] = (
+    ("cluster", "certificate-authority"),
+    ("user", "client-certificate"),
+    ("user", "client-key"),
+    ("user", "tokenFile"),
+)
+SPLIT_FROM = 8  # contexts in a kubeconfig from which each cluster gets its own one-context copy
 
 
-# --- plan ------------------------------------------------------------------------------------------------
+class Kubeconfigs:
+    """One-context kubeconfigs for the clusters of a fleet.
+
+    Why: the client parses the whole kubeconfig for every connection, in pure-Python YAML; with one context
+    per cluster in one file that is quadratic (500 contexts: 0.6 s per cluster, 5 minutes in all). The file
+    is parsed once (``workspace.read_kubeconfig``) and each cluster's connection reads a copy holding only
+    its context, cluster and user, with relative file paths made absolute. The copies hold the same
+    credentials as the original, so they live in a private directory (0700, files 0600) removed by
+    ``close()`` - the client itself writes ``*-data`` certificates to temporary files the same way. Several
+    files (``a:b``, merged by the client as kubectl does) and small files are passed through unchanged.
+    """
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self._dir: Path | None = None
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def _files(self, kubeconfig: str | None) -> list[Path]:
+        text = kubeconfig or self.environ.get("KUBECONFIG") or ""
+        if text:
+            return [Path(p).expanduser() for p in text.split(os.pathsep) if p]
+        default = Path("~/.kube/config").expanduser()
+        return [default] if default.is_file() else []
+
+    def path_for(self, kubeconfig: str | None, context: str) -> str | None:
+        files = self._files(kubeconfig)
+        if len(files) != 1:
+            return kubeconfig
+        src = files[0]
+        doc = wsmod.read_kubeconfig(src)
+        if isinstance(doc, str) or len(doc.get("contexts") or []) < SPLIT_FROM:
+            return kubeconfig
+        minimal = one_context(doc, context, src.parent)
+        if minimal is None:
+            return kubeconfig  # the client reports the missing piece as it always does
+        with self._lock:
+            if self._dir is None:
+                self._dir = Path(tempfile.mkdtemp(prefix="regplan-kubeconfigs-"))
+            self._count += 1
+            path = self._dir / f"{self._count}.yaml"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(minimal, fh)  # JSON is YAML: the client's loader reads it
+        return str(path)
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def _named(items: Any, name: Any) -> dict[str, Any] | None:
+    for item in items or []:
+        if isinstance(item, dict) and item.get("name") == name:
+            return item
+    return None
+
+
+def one_context(doc: Mapping[str, Any], context: str, base: Path) -> dict[str, Any] | None:
+    """The kubeconfig reduced to ``context`` (its cluster and user), file paths absolute; None when a piece
+    is missing (the caller then passes the original file and the client says what is wrong)."""
+    ctx = _named(doc.get("contexts"), context)
+    spec = (ctx or {}).get("context")
+    if not isinstance(spec, dict):
+        return None
+    cluster, user = (
+        _named(doc.get("clusters"), spec.get("cluster")),
+        _named(doc.get("users"), spec.get("user")),
+    )
+    if cluster is None or (spec.get("user") and user is None):
+        return None
+    cluster, user = json.loads(json.dumps(cluster)), json.loads(json.dumps(user or {}))
+    for section, key in PATH_FIELDS:
+        body = (cluster if section == "cluster" else user).get(section)
+        if isinstance(body, dict) and isinstance(body.get(key), str) and body[key]:
+            p = Path(body[key]).expanduser()
+            body[key] = str(p if p.is_absolute() else base / p)
+    exec_ = (user.get("user") or {}).get("exec") if isinstance(user.get("user"), dict) else None
+    if isinstance(exec_, dict) and isinstance(exec_.get("command"), str) and os.sep in exec_["command"]:
+        cmd = Path(exec_["command"]).expanduser()
+        exec_["command"] = str(cmd if cmd.is_absolute() else base / cmd)
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster],
+        "users": [user] if user else [],
+        "contexts": [ctx],
+        "current-context": context,
+    }
 
 
 @dataclass(frozen=True)
@@ -188,6 +279,26 @@ class Context:
     kubeconfig: str | None = None  # --kubeconfig: for clusters whose workspace entry names none
     snapshot_dir: Path | None = None  # plan/status against recorded snapshots, offline
     say: Say = _quiet
+    kubeconfigs: Kubeconfigs | None = None  # one-context copies (large kubeconfigs); None: as given
+
+
+def cluster_live(ctx: Context, spec: ClusterSpec) -> workflow.Live:
+    """A connection to ``spec``'s cluster (its kubeconfig, else --kubeconfig, else $KUBECONFIG)."""
+    given = spec.kubeconfig or ctx.kubeconfig
+    path = ctx.kubeconfigs.path_for(given, spec.context) if ctx.kubeconfigs is not None else given
+    live = workflow.Live(snapshot=None, kubeconfig=path, context=spec.context)
+    _connect(live)
+    return live
+
+
+def live_for(ctx: Context, spec: ClusterSpec, *, offline: bool = True) -> workflow.Live:
+    """The cluster, or its recorded snapshot when the context has a snapshot dir (and ``offline``)."""
+    if offline and ctx.snapshot_dir is not None:
+        return _snapshot_live(ctx.ws, spec, ctx.snapshot_dir, ctx.environ)
+    return cluster_live(ctx, spec)
+
+
+# --- plan ------------------------------------------------------------------------------------------------
 
 
 def _make_plan(ctx: Context, spec: ClusterSpec, live: workflow.Live) -> Plan:
@@ -211,9 +322,7 @@ def plan_outcome(spec: ClusterSpec, plan: Plan) -> Outcome:
 
 
 def plan_cluster(ctx: Context, spec: ClusterSpec) -> Outcome:
-    live = live_for(
-        ctx.ws, spec, snapshot_dir=ctx.snapshot_dir, kubeconfig=ctx.kubeconfig, environ=ctx.environ
-    )
+    live = live_for(ctx, spec)
     try:
         return plan_outcome(spec, _make_plan(ctx, spec, live))
     finally:
@@ -246,9 +355,7 @@ def save_plans(outcomes: Sequence[Outcome], out_dir: Path) -> list[Path]:
 
 
 def status_cluster(ctx: Context, spec: ClusterSpec) -> Outcome:
-    live = live_for(
-        ctx.ws, spec, snapshot_dir=ctx.snapshot_dir, kubeconfig=ctx.kubeconfig, environ=ctx.environ
-    )
+    live = live_for(ctx, spec)
     try:
         data = workflow.status_data(
             target=spec.target, live=live, profiles_dir=ctx.ws.profiles_dir, environ=ctx.environ
@@ -285,7 +392,7 @@ def apply_cluster(
     against the cluster) or a plan made moments ago; refusals before any request."""
     from regplan import apply as applier
 
-    live = workflow.Live(snapshot=None, kubeconfig=spec.kubeconfig or ctx.kubeconfig, context=spec.context)
+    live: workflow.Live | None = None
     try:
         if plan_file is not None:
             plan = workflow.load_plan(plan_file, environ=ctx.environ)
@@ -293,7 +400,7 @@ def apply_cluster(
         refused = applier.refusals(plan, allow_replace=settings.allow_replace)
         if refused is not None:
             raise refused
-        _connect(live)
+        live = cluster_live(ctx, spec)
         tgt = live.target(spec.target)
         if tgt is not plan.target:
             raise InvalidInput(f"{spec.name}: the plan is for {plan.target} but the cluster is {tgt}")
@@ -308,7 +415,8 @@ def apply_cluster(
             precheck=True,
         )
     finally:
-        live.close()
+        if live is not None:
+            live.close()
     state = "done" if report.exit_code is ExitCode.OK else "failed"
     return Outcome(
         spec.name, spec.context, spec.profile, str(plan.target), report.exit_code, report=report, state=state,
@@ -531,7 +639,7 @@ def snapshot_header(spec: ClusterSpec, tgt: Target) -> str:
 
 def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
     """Record ``<out_dir>/<cluster>.yaml`` from the cluster (redacted; committable)."""
-    live = live_for(ctx.ws, spec, snapshot_dir=None, kubeconfig=ctx.kubeconfig, environ=ctx.environ)
+    live = live_for(ctx, spec, offline=False)
     try:
         tgt, objects = record(ctx.ws, spec, live)
     finally:

@@ -481,3 +481,81 @@ def test_apply_plan_dir_refuses_plans_of_unknown_clusters(tmp_path: Path) -> Non
     (tmp_path / "plans" / "zz.json").write_text("{}")
     p = run("apply", "--plan-dir", "plans", "--yes", "--kubeconfig", "kubeconfig", cwd=tmp_path)
     assert p.returncode == 3 and "plans for clusters not in" in p.stderr and "zz" in p.stderr
+
+
+# --- one-context kubeconfigs for large fleets ---
+
+BIG = {
+    "apiVersion": "v1",
+    "kind": "Config",
+    "clusters": [
+        {"name": "prod", "cluster": {"server": "https://prod:6443", "certificate-authority": "certs/ca.crt"}},
+        {"name": "abs", "cluster": {"server": "https://abs:6443", "certificate-authority": "/etc/ca.crt"}},
+    ],
+    "users": [
+        {"name": "cert", "user": {"client-certificate": "certs/u.crt", "client-key": "~/u.key"}},
+        {"name": "exec", "user": {"exec": {"command": "./bin/login", "apiVersion": "v1"}}},
+        {"name": "path-exec", "user": {"exec": {"command": "aws", "apiVersion": "v1"}}},
+        {"name": "token", "user": {"tokenFile": "tok"}},
+    ],
+    "contexts": [
+        {"name": "a", "context": {"cluster": "prod", "user": "cert"}},
+        {"name": "b", "context": {"cluster": "abs", "user": "exec"}},
+        {"name": "c", "context": {"cluster": "abs", "user": "path-exec"}},
+        {"name": "d", "context": {"cluster": "prod", "user": "token"}},
+        {"name": "no-user", "context": {"cluster": "prod", "user": "ghost"}},
+        {"name": "no-cluster", "context": {"cluster": "ghost", "user": "cert"}},
+    ]
+    + [{"name": f"filler{i}", "context": {"cluster": "prod", "user": "cert"}} for i in range(8)],
+}
+
+# (context, expected file fields of the reduced kubeconfig, or None when the original must be passed on)
+ONE_CONTEXT = [
+    ("a", {"certificate-authority": "B/certs/ca.crt", "client-certificate": "B/certs/u.crt",
+           "client-key": str(Path("~/u.key").expanduser())}),
+    ("b", {"certificate-authority": "/etc/ca.crt", "command": "B/bin/login"}),
+    ("c", {"certificate-authority": "/etc/ca.crt", "command": "aws"}),  # found on PATH, as kubectl does
+    ("d", {"certificate-authority": "B/certs/ca.crt", "tokenFile": "B/tok"}),
+    ("no-user", None),
+    ("no-cluster", None),
+    ("missing", None),
+]  # fmt: skip
+
+
+def _fields(node: Any, out: dict[str, str]) -> dict[str, str]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in ("certificate-authority", "client-certificate", "client-key", "tokenFile", "command"):
+                out[k] = v
+            _fields(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _fields(v, out)
+    return out
+
+
+@pytest.mark.parametrize(("context", "expected"), ONE_CONTEXT)
+def test_one_context_resolves_paths_like_kubectl(tmp_path: Path, context: str, expected: Any) -> None:
+    got = fleet.one_context(BIG, context, tmp_path)
+    if expected is None:
+        assert got is None
+        return
+    assert got is not None and got["current-context"] == context and len(got["contexts"]) == 1
+    assert _fields(got, {}) == {k: v.replace("B/", f"{tmp_path}/") for k, v in expected.items()}
+
+
+def test_large_kubeconfigs_are_split_privately_and_removed(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text(yaml.safe_dump(BIG))
+    small = tmp_path / "small.yaml"
+    small.write_text(yaml.safe_dump({**BIG, "contexts": BIG["contexts"][:2]}))
+    kc = fleet.Kubeconfigs({"KUBECONFIG": str(big)})
+    one = kc.path_for(None, "a")
+    assert one is not None and one != str(big)
+    assert os.stat(one).st_mode & 0o777 == 0o600 and os.stat(Path(one).parent).st_mode & 0o777 == 0o700
+    assert yaml.safe_load(Path(one).read_text())["contexts"][0]["name"] == "a"
+    assert kc.path_for(str(small), "a") == str(small)  # few contexts: as given
+    assert kc.path_for(f"{big}:{small}", "a") == f"{big}:{small}"  # several files: the client merges
+    assert kc.path_for(None, "no-user") is None  # the original (from $KUBECONFIG): the client reports it
+    kc.close()
+    assert not Path(one).exists()
