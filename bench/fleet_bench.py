@@ -85,7 +85,8 @@ def median_of(runs: int, argv: list[str], **kw: Any) -> tuple[float, list[float]
 
 
 def fmt(times: list[float]) -> str:
-    return f"median {statistics.median(times) * 1000:7.0f} ms (min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})"
+    lo, hi = min(times) * 1000, max(times) * 1000
+    return f"median {statistics.median(times) * 1000:7.0f} ms (min {lo:.0f}, max {hi:.0f})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             rendered.write_text(
                 subprocess.run(
                     regplan_argv("render", "-p", args.profile), capture_output=True, text=True, check=True
-                ).stdout  # fmt: skip
+                ).stdout
             )
             cache = d / "kubectl-cache"
             script = (
@@ -155,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nregplan plan -p {args.profile} over {args.clusters} contexts (one test control plane behind the "
         f"harness proxy, {args.latency_ms:.0f} ms added per request), {args.runs} runs each"
     )
+    print(f"  (machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end)")
     print(f"  (a) one cluster, regplan plan --context c0        {fmt(one_times)}")
     print(
         f"  (b) workspace, regplan plan ({args.clusters} clusters)      {fmt(many_times)}  exit {code}, "

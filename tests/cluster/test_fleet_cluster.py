@@ -28,7 +28,7 @@ def closed_port() -> int:
 
 def fleet_kubeconfig(path: Path, ocp4: TargetCluster, ocp3: TargetCluster) -> Path:
     """One kubeconfig: contexts a4, b4 (admin on 4.x), a3 (admin on 3.x), limited4 (no rights on 4.x),
-    down (nothing listens)."""
+    down (nothing listens), and spare ones."""
     clusters: list[dict[str, Any]] = []
     users: list[dict[str, Any]] = []
     contexts: list[dict[str, Any]] = []
@@ -48,6 +48,8 @@ def fleet_kubeconfig(path: Path, ocp4: TargetCluster, ocp3: TargetCluster) -> Pa
         ("down", "down", "admin4"),
     ):
         contexts.append({"name": name, "context": {"cluster": cluster, "user": user}})
+    # enough contexts that each cluster connects through its own one-context copy (fleet.Kubeconfigs)
+    contexts += [{"name": f"spare{i}", "context": {"cluster": "ocp4", "user": "admin4"}} for i in range(5)]
     doc = {"apiVersion": "v1", "kind": "Config", "clusters": clusters, "users": users, "contexts": contexts,
            "current-context": "a4"}  # fmt: skip
     path.write_text(yaml.safe_dump(doc))
