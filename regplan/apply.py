@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from regplan.cluster import Cluster
+from regplan.cluster.protocol import ClusterAPI
+from regplan.cluster.protocol import ClusterAPI as Cluster  # the name the wait functions use
 from regplan.errors import ClusterError, DestructiveRefused, ExitCode, InvalidInput, RegplanError, StaleError
 from regplan.model import REGISTRY_NAMESPACE, Obj, Ref, Target, Verb, Write
 from regplan.plan import Action, Plan
@@ -247,7 +248,7 @@ def dc_verdict(dc: Obj | None) -> tuple[bool | None, str]:
 # Engine
 
 
-def check_fresh(plan: Plan, cluster: Cluster) -> None:
+def check_fresh(plan: Plan, cluster: ClusterAPI) -> None:
     """Re-read every object the plan touches; StaleError (exit 5) naming the first that changed."""
     touched = [c for c in plan.changes if c.writes]
     lives = cluster.get_many([c.ref for c in touched])
@@ -263,7 +264,7 @@ def check_fresh(plan: Plan, cluster: Cluster) -> None:
 
 def apply_plan(
     plan: Plan,
-    cluster: Cluster,
+    cluster: ClusterAPI,
     *,
     allow_replace: bool = False,
     wait: bool = True,
@@ -339,7 +340,7 @@ def apply_plan(
 
 
 def _finish(
-    report: ApplyReport, cluster: Cluster, base_requests: int, base_writes: int, started: float
+    report: ApplyReport, cluster: ClusterAPI, base_requests: int, base_writes: int, started: float
 ) -> None:
     report.requests = cluster.requests.total - base_requests
     report.write_requests = cluster.requests.writes - base_writes

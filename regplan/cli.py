@@ -237,7 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _value_options(p, required=False)  # in a workspace each cluster has its profile
     _target(p, live=False)
-    _output(p, cmd.RENDER_OUTPUTS, "yaml: multi-document; json: a v1 List; oc: the equivalent oc commands.")
+    _output(
+        p,
+        cmd.RENDER_OUTPUTS,
+        "yaml: multi-document; json: a v1 List; oc: the equivalent oc commands; "
+        "inventory: openshift-ansible inventory lines (3.x).",
+    )
     p.add_argument(
         "--out-dir",
         type=Path,

@@ -24,6 +24,7 @@ from regplan.errors import ExitCode, InvalidInput
 if TYPE_CHECKING:
     from regplan.values import Values
 
+
 @dataclass
 class Reporter:
     """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr)."""
@@ -35,7 +36,7 @@ class Reporter:
 
 # Output formats per command (the CLI offers them as choices; the bodies check them again for callers that
 # do not go through the CLI).
-RENDER_OUTPUTS = ("yaml", "json", "oc")
+RENDER_OUTPUTS = ("yaml", "json", "oc", "inventory")
 PLAN_OUTPUTS = ("text", "json", "yaml")
 APPLY_OUTPUTS = ("text", "json")
 STATUS_OUTPUTS = ("text", "json", "yaml")
@@ -166,13 +167,21 @@ def _load(v: ValueOptions, environ: Mapping[str, str]) -> Values:
 
 def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan render``: writes nothing before everything is valid."""
+    from regplan import inventory
     from regplan import output as out
     from regplan import render as renderer
+    from regplan.model import Target
 
     _choice("--output", opts.output, RENDER_OUTPUTS)  # before any work: a typo must not read secrets first
     if opts.out_dir is not None and opts.output != "yaml":
         raise InvalidInput(f"--out-dir writes YAML files: it cannot be combined with --output {opts.output}")
-    rendered = renderer.render(_load(opts.values, _env(environ)), renderer.parse_target(opts.target))
+    target = renderer.parse_target(opts.target)
+    if opts.output == "inventory" and target is not Target.OCP3:
+        inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
+    rendered = renderer.render(_load(opts.values, _env(environ)), target)
+    if opts.output == "inventory":
+        reporter.out(inventory.for_rendered(rendered))
+        return ExitCode.OK
     if opts.out_dir is not None:
         for path in out.write_dir(rendered, opts.out_dir):
             reporter.err(f"wrote {path}\n")

@@ -122,7 +122,8 @@ def _relative(text: str, root: Path) -> str:
 
 
 def render_set(root: Path) -> Iterator[tuple[str, str]]:
-    from regplan import output, render, values
+    from regplan import inventory, output, render, values
+    from regplan.model import Target
 
     names = [name for name, _ in values.list_profiles(profiles_dir=None)]
     for profile in names:
@@ -142,6 +143,8 @@ def render_set(root: Path) -> Iterator[tuple[str, str]]:
                     continue
                 yield f"{base}.yaml", output.format_rendered(rendered, "yaml")
                 yield f"{base}.oc.sh", _relative(output.format_rendered(rendered, "oc"), root)
+                if rendered.target is Target.OCP3:
+                    yield f"{base}.inventory.ini", inventory.for_rendered(rendered)
 
 
 # The golden sets: directory under golden/ -> what produces it.

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from regplan.cluster import Cluster, ConflictError
+from regplan.cluster.apierrors import ConflictError
+from regplan.cluster.protocol import ClusterAPI
 from regplan.errors import ClusterError, StaleError
 from regplan.model import Obj, Ref, Verb, Write
 
@@ -100,7 +101,7 @@ def describe_holder(lease: Obj, now: datetime) -> str:
 class Lock:
     """A held lock; ``release()`` it (or use it as a context manager)."""
 
-    def __init__(self, cluster: Cluster, lease: Obj, duration: int) -> None:
+    def __init__(self, cluster: ClusterAPI, lease: Obj, duration: int) -> None:
         self.cluster = cluster
         self.lease = lease
         self.duration = duration
@@ -186,7 +187,7 @@ def _now() -> datetime:
 
 
 def acquire(
-    cluster: Cluster,
+    cluster: ClusterAPI,
     namespace: str,
     *,
     timeout: float,

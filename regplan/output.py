@@ -112,12 +112,21 @@ def write_dir(rendered: Rendered, out_dir: Path) -> list[Path]:
 # --- oc commands --------------------------------------------------------------------------------------
 
 
+# `oc create --dry-run`: 3.11's oc takes a boolean flag, 4.x's oc (kubectl >= 1.18) wants =client.
+DRY_RUN_FLAG: dict[Target, str] = {Target.OCP4: "--dry-run=client", Target.OCP3: "--dry-run"}
+
+
+def _source_path(ref: str) -> str:
+    """A ``file:`` source as an absolute path: the script may run in another directory than render did."""
+    return str(Path(ref).expanduser().resolve())
+
+
 def _shell_ref(secret: SecretValue) -> str:
     """A shell expansion that yields the secret from its source (double-quote safe)."""
     kind, _, ref = secret.source.partition(":")
     if kind == "env":
         return "${" + ref + "}"
-    return f"$(cat {shlex.quote(ref)})"
+    return f"$(cat {shlex.quote(_source_path(ref))})"
 
 
 def _heredoc(text: str, *, expand: bool) -> str:
@@ -125,11 +134,33 @@ def _heredoc(text: str, *, expand: bool) -> str:
     return f"<<EOF\n{text}EOF" if expand else f"<<'EOF'\n{text}EOF"
 
 
+def _secret_lines(
+    ns: str, name: str, create_args: list[str], *, target: Target, stdin: str = ""
+) -> list[str]:
+    """Create or replace a Secret, runnable twice: render it with ``create --dry-run -o yaml`` into a shell
+    variable, then ``replace`` it (or ``create`` it the first time). Not ``oc apply``: that would keep the
+    Secret's values in its last-applied-configuration annotation."""
+    nsq = shlex.quote(ns)
+    args = " \\\n  ".join(create_args)
+    create = f"secret_yaml=$(oc -n {nsq} create secret generic {name} {DRY_RUN_FLAG[target]} -o yaml \\"
+    body = [f"  {args} {stdin}", ")"] if stdin else [f"  {args})"]
+    return [
+        create,
+        *body,
+        f'printf \'%s\\n\' "$secret_yaml" | oc -n {nsq} replace -f - 2>/dev/null \\',
+        f'  || printf \'%s\\n\' "$secret_yaml" | oc -n {nsq} create -f -',
+        "unset secret_yaml",
+    ]
+
+
 def oc_commands(rendered: Rendered) -> str:
     ns = REGISTRY_NAMESPACE[rendered.target]
     lines = [
+        "#!/usr/bin/env bash",
         f"# regplan render -p {rendered.profile} --target {rendered.target.value} -o oc",
-        "# The same change as oc commands, in order. Secret values come from their sources, never this text.",
+        "# The same change as oc commands, in order; safe to run again. Secret values come from their",
+        "# sources, never this text. Needs oc logged in to the cluster"
+        + (" (oc 3.11 or later)." if rendered.target is Target.OCP3 else " (oc 4.x)."),
         "set -euo pipefail",
         "",
     ]
@@ -165,12 +196,10 @@ def _ocp4(rendered: Rendered, ns: str) -> list[str]:
             if kind == "env":
                 args.append(f'--from-literal={data_key}="${ref}"')
             else:
-                args.append(shlex.quote(f"--from-file={data_key}={ref}"))
+                args.append(shlex.quote(f"--from-file={data_key}={_source_path(ref)}"))
         out += [
-            "# S3 credentials for the operator (both keys, DOMAIN.md rule 6)",
-            f"oc -n {shlex.quote(ns)} create secret generic image-registry-private-configuration-user \\",
-            *[f"  {a} \\" for a in args[:-1]],
-            f"  {args[-1]}",
+            "# S3 credentials for the operator (both keys or none: docs/domain.md)",
+            *_secret_lines(ns, "image-registry-private-configuration-user", args, target=Target.OCP4),
             "",
         ]
     out += _pvc_lines(rendered, ns)
@@ -193,8 +222,13 @@ def _ocp3(rendered: Rendered, ns: str) -> list[str]:
         config_text, expand = _config_without_secrets(rendered)
         out += [
             f"# Secret {CONFIG_SECRET}: the registry config.yml (one storage driver, auth.openshift kept)",
-            f"oc -n {nsq} create secret generic {CONFIG_SECRET} --from-file=config.yml=/dev/stdin "
-            + _heredoc(config_text, expand=expand),
+            *_secret_lines(
+                ns,
+                CONFIG_SECRET,
+                ["--from-file=config.yml=/dev/stdin"],
+                target=Target.OCP3,
+                stdin=_heredoc(config_text, expand=expand),
+            ),
             "",
         ]
     out += _pvc_lines(rendered, ns)
@@ -204,8 +238,18 @@ def _ocp3(rendered: Rendered, ns: str) -> list[str]:
     container = pod["containers"][0]
     mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
     out += [
-        "# Pause rollouts so the volume and env changes roll out once",
-        f"oc -n {nsq} rollout pause {OCP3_DC}",
+        "# Pause rollouts so the volume and env changes roll out once. The EXIT trap resumes them whether",
+        "# the script ends well or not (a failure part-way must not leave the registry paused); a DC that",
+        "# was already paused is left as it was found.",
+        "paused_here=",
+        f"resume() {{ if [ -n \"$paused_here\" ]; then oc -n {nsq} rollout resume {OCP3_DC}; fi; }}",
+        "trap resume EXIT",
+        f"if [ \"$(oc -n {nsq} get {OCP3_DC} -o jsonpath='{{.spec.paused}}')\" != true ]; then",
+        f"  oc -n {nsq} rollout pause {OCP3_DC}",
+        "  paused_here=1",
+        "else",
+        f"  echo 'note: {OCP3_DC} was already paused; it stays paused (oc rollout resume to roll out)' >&2",
+        "fi",
         "",
     ]
     for name, vol in volumes.items():
@@ -240,8 +284,8 @@ def _ocp3(rendered: Rendered, ns: str) -> list[str]:
             )
         ),
         "",
-        f"oc -n {nsq} rollout resume {OCP3_DC}",
-        f"# Mounted at {CONFIG_MOUNT}; watch it: oc -n {ns} rollout status {OCP3_DC}",
+        f"# The trap resumes the rollout (config mounted at {CONFIG_MOUNT}); watch it:",
+        f"#   oc -n {ns} rollout status {OCP3_DC}",
     ]
     return out
 

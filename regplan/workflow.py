@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from regplan.render import Rendered
     from regplan.values import Values
 
+
 @dataclass
 class _Objects:
     """A RenderedLike over plain objects (status matching, tests)."""

@@ -3,15 +3,15 @@ failure reporting, waits; and the pure verdicts and report views."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
+from fakes import MemoryCluster, as_api
 
 from regplan import apply as ap
-from regplan.cluster import ApiError, Cluster, ConflictError, RequestLog, TransientError
+from regplan.cluster import ApiError, ConflictError, TransientError
 from regplan.errors import DestructiveRefused, Diagnostic, ExitCode, InvalidInput, StaleError
 from regplan.model import Obj, PatchType, Ref, Target, Verb, Write
 from regplan.plan import Action, ObjectChange, Plan
@@ -21,86 +21,6 @@ PVC = Ref("v1", "PersistentVolumeClaim", NS, "image-registry-storage")
 CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
 SECRET = Ref("v1", "Secret", NS, "image-registry-private-configuration-user")
 LEASE = Ref("coordination.k8s.io/v1", "Lease", NS, "regplan-apply")
-
-
-class MemoryCluster:
-    """The parts of ``Cluster`` apply uses, over a dict; optional failure injection per write index."""
-
-    host = "https://memory"
-
-    def __init__(self, objects: dict[Ref, Obj] | None = None) -> None:
-        self.objects: dict[Ref, Obj] = copy.deepcopy(objects or {})
-        self.rv = 100
-        self.log: list[tuple[str, Ref]] = []
-        self.fail_on: dict[int, Exception] = {}
-        self.events: dict[Ref, list[Obj]] = {}
-        self.requests = RequestLog.new()
-        self.on_retry: Any = None
-        self.after_write: Any = None
-
-    def get(self, ref: Ref) -> Obj | None:
-        self.requests.add("GET")
-        obj = self.objects.get(ref)
-        return copy.deepcopy(obj) if obj is not None else None
-
-    def get_many(self, refs: list[Ref]) -> dict[Ref, Obj | None]:
-        return {r: self.get(r) for r in refs}
-
-    def events_for(self, ref: Ref) -> list[Obj]:
-        self.requests.add("GET")
-        return list(self.events.get(ref, []))
-
-    def wait_gone(self, ref: Ref, **_: Any) -> None:
-        assert ref not in self.objects
-
-    def write(self, w: Write, *, dry_run: bool = False) -> Obj | None:
-        self.requests.add(w.verb.upper())
-        index = sum(1 for verb, r in self.log if r != LEASE)
-        if w.ref != LEASE and index in self.fail_on:
-            self.log.append(("failed-" + str(w.verb), w.ref))
-            raise self.fail_on[index]
-        self.log.append((str(w.verb), w.ref))
-        live = self.objects.get(w.ref)
-        if w.verb is Verb.CREATE:
-            if live is not None:
-                raise ConflictError("already exists")
-            return self._store(w.ref, w.body, f"uid-{self.rv}")
-        if live is None:
-            raise ConflictError("gone")
-        if w.resource_version and live["metadata"]["resourceVersion"] != w.resource_version:
-            raise ConflictError("modified")
-        if w.verb is Verb.DELETE:
-            del self.objects[w.ref]
-            return None
-        if w.verb is Verb.PATCH:
-            merged = copy.deepcopy(live)
-            _merge(merged, w.body)
-            return self._store(w.ref, merged, live["metadata"]["uid"])
-        return self._store(w.ref, w.body, live["metadata"]["uid"])
-
-    def _store(self, ref: Ref, body: Obj, uid: str) -> Obj:
-        self.rv += 1
-        obj = copy.deepcopy(body)
-        obj["metadata"] = {**obj.get("metadata", {}), "uid": uid, "resourceVersion": str(self.rv)}
-        self.objects[ref] = obj
-        return copy.deepcopy(obj)
-
-    def plan_writes(self) -> list[tuple[str, Ref]]:
-        return [(v, r) for v, r in self.log if r != LEASE]
-
-
-def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
-    for k, v in patch.items():
-        if v is None:
-            target.pop(k, None)
-        elif isinstance(v, dict) and isinstance(target.get(k), dict):
-            _merge(target[k], v)
-        else:
-            target[k] = copy.deepcopy(v)
-
-
-def cl(mem: MemoryCluster) -> Cluster:
-    return cast(Cluster, mem)
 
 
 def live_objects() -> dict[Ref, Obj]:
@@ -177,7 +97,7 @@ def switch_plan(*, replace: bool = True) -> Plan:
 def test_replace_without_allow_replace_refuses_before_any_request() -> None:
     mem = MemoryCluster(live_objects())
     with pytest.raises(DestructiveRefused, match="--allow-replace") as exc:
-        ap.apply_plan(switch_plan(), cl(mem), wait=False)
+        ap.apply_plan(switch_plan(), as_api(mem), wait=False)
     assert exc.value.exit_code == ExitCode.DESTRUCTIVE
     assert "DESTRUCTIVE" in str(exc.value) and str(PVC) in str(exc.value)
     assert mem.requests.total == 0 and mem.log == []
@@ -188,18 +108,18 @@ def test_errors_and_blocked_refuse_before_any_request() -> None:
     plan.diagnostics.append(Diagnostic("x", "StorageClass gp9 not found"))
     mem = MemoryCluster(live_objects())
     with pytest.raises(InvalidInput, match="gp9"):
-        ap.apply_plan(plan, cl(mem))
+        ap.apply_plan(plan, as_api(mem))
     blocked = switch_plan(replace=False)
     blocked.changes[0] = ObjectChange(PVC, Action.BLOCKED, "field can not be less than previous value")
     with pytest.raises(InvalidInput, match="less than previous"):
-        ap.apply_plan(blocked, cl(mem))
+        ap.apply_plan(blocked, as_api(mem))
     assert mem.requests.total == 0
 
 
 def test_full_apply_writes_in_order_under_the_lock() -> None:
     mem = MemoryCluster(live_objects())
     said: list[str] = []
-    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False, progress=said.append)
+    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False, progress=said.append)
     assert report.exit_code is ExitCode.OK
     assert mem.plan_writes() == [("delete", PVC), ("create", PVC), ("patch", CONFIG)]
     assert mem.log[0] == ("create", LEASE) and mem.log[-1] == ("delete", LEASE)
@@ -220,7 +140,7 @@ def test_noop_plan_makes_zero_writes_and_takes_no_lock() -> None:
         source="t",
         changes=[ObjectChange(CONFIG, Action.NOOP, uid="cfg", resource_version="10")],
     )
-    report = ap.apply_plan(plan, cl(mem))
+    report = ap.apply_plan(plan, as_api(mem))
     assert mem.requests.writes == 0 and report.write_requests == 0
     assert mem.log == []
     assert "0 writes" in ap.report_text(report)
@@ -233,14 +153,14 @@ def test_stale_plan_refuses_naming_the_object_with_no_write() -> None:
     with pytest.raises(
         StaleError, match=r"Config/cluster: it changed since the plan \(resourceVersion 10 -> 99\)"
     ):
-        ap.apply_plan(switch_plan(), cl(mem), allow_replace=True)
+        ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True)
     assert mem.log == []  # refused before the lock: not even the Lease was written
 
 
 def test_failure_part_way_reports_done_failed_and_not_done() -> None:
     mem = MemoryCluster(live_objects())
     mem.fail_on[2] = TransientError("patch Config: HTTP 503: unavailable", sent=True, status=503)
-    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False)
+    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
     assert report.exit_code is ExitCode.CLUSTER
     assert [s.result for s in report.steps] == [ap.StepResult.DONE, ap.StepResult.DONE, ap.StepResult.FAILED]
     assert report.objects == {PVC: ap.ObjectState.NEW, CONFIG: ap.ObjectState.OLD}
@@ -252,7 +172,7 @@ def test_failure_part_way_reports_done_failed_and_not_done() -> None:
 def test_conflict_part_way_is_exit_5_and_never_forced() -> None:
     mem = MemoryCluster(live_objects())
     mem.fail_on[0] = ConflictError("conflict (409) on delete")
-    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False)
+    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
     assert report.exit_code is ExitCode.STALE
     assert [s.result for s in report.steps] == [
         ap.StepResult.FAILED,
@@ -268,7 +188,7 @@ def test_wait_fails_at_once_on_provisioning_failed() -> None:
     mem.events[PVC] = [
         {"reason": "ProvisioningFailed", "message": 'Failed to provision volume with StorageClass "gp2"'}
     ]
-    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=True, timeout=30, poll=0.01)
+    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=True, timeout=30, poll=0.01)
     assert report.exit_code is ExitCode.CLUSTER
     assert report.seconds < 5
     assert any(not c.ok and "ProvisioningFailed" in c.detail for c in report.checks)
@@ -276,7 +196,7 @@ def test_wait_fails_at_once_on_provisioning_failed() -> None:
 
 def test_wait_times_out_with_exit_4() -> None:
     mem = MemoryCluster(live_objects())
-    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=True, timeout=0.05, poll=0.01)
+    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=True, timeout=0.05, poll=0.01)
     assert report.exit_code is ExitCode.CLUSTER
     assert "timed out" in json.dumps(report.to_json())
 
@@ -336,14 +256,14 @@ def test_lost_lock_stops_before_the_next_write(monkeypatch: pytest.MonkeyPatch) 
         return held
 
     monkeypatch.setattr(lock, "acquire", acquire_then_lose)
-    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False)
+    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
     assert report.exit_code is ExitCode.STALE and mem.plan_writes() == []
 
 
 def test_api_error_is_exit_4_in_report() -> None:
     mem = MemoryCluster(live_objects())
     mem.fail_on[0] = ApiError("forbidden (403): cannot delete", status=403)
-    report = ap.apply_plan(switch_plan(), cl(mem), allow_replace=True, wait=False)
+    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
     assert report.exit_code is ExitCode.CLUSTER and "forbidden" in report.error
 
 

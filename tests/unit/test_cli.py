@@ -209,7 +209,7 @@ def test_help_shows_choices_and_defaults() -> None:
         (["--ver"], ["--version"]),
         (["", "plan", "-p"], ["aws-s3", "cephfs-rwx", "ebs-gp2-rwo", "glusterfs"]),
         (["eb", "render", "--profile"], ["ebs-gp2-rwo"]),
-        (["", "render", "-p", "x", "-o"], ["json", "oc", "yaml"]),
+        (["", "render", "-p", "x", "-o"], ["inventory", "json", "oc", "yaml"]),
         (["oc", "plan", "--target"], ["ocp3", "ocp4"]),
         (["--allow", "apply"], ["--allow-replace"]),
         (["", "plan", "--snapshot"], []),  # a file: the shell completes it

@@ -1,7 +1,7 @@
 """Cluster adapter logic without a cluster: paths, redaction, error mapping, retry decisions, reads.
 
-The transport is faked at the ApiClient seam (``param_serialize`` / ``call_api``), so ``Cluster``'s own
-status handling, retry policy and request counting run for real.
+The REST transport is faked (``fakes.FakeRest``: the client's ``RESTClientObject.request``), so
+``Cluster``'s own status handling, retry policy and request counting run for real.
 """
 
 from __future__ import annotations
@@ -9,67 +9,19 @@ from __future__ import annotations
 import base64
 import json
 import urllib.parse
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import urllib3
+from fakes import FakeResp, make, status
 
 from regplan import cluster as c
-from regplan.errors import ClusterError, InvalidInput, StaleError
+from regplan.errors import ClusterError, DestructiveRefused, InvalidInput, StaleError
 from regplan.model import LiveQuery, PatchType, Ref, Target, Verb, Write
 
 PVC = Ref("v1", "PersistentVolumeClaim", "openshift-image-registry", "image-registry-storage")
 CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
-
-
-class FakeResp:
-    def __init__(self, status: int, body: Any) -> None:
-        self.status = status
-        self._raw = (
-            body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
-        )
-
-    def read(self) -> bytes:
-        return self._raw
-
-
-Handler = Callable[[str, str, Any], Any]
-
-
-class FakeApi:
-    """The client's REST transport, answering from handler(method, url, body) -> FakeResp | Exception."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.sent: list[tuple[str, str, Any, dict[str, str]]] = []
-
-    def request(self, method: str, url: str, *, headers: Any, body: Any, _request_timeout: Any) -> FakeResp:
-        path = url.removeprefix("https://127.0.0.1:6443")
-        self.sent.append((method, path, body, headers))
-        out = self.handler(method, path, body)
-        if isinstance(out, BaseException):
-            raise out
-        assert isinstance(out, FakeResp)
-        return out
-
-    def close(self) -> None:
-        pass
-
-
-def make(handler: Handler, attempts: int = 3) -> tuple[c.Cluster, FakeApi]:
-    from kubernetes import client
-
-    cfg = client.Configuration(host="https://127.0.0.1:6443")
-    cfg.api_key = {"authorization": "Bearer t0ken"}
-    cl = c.Cluster(configuration=cfg, attempts=attempts, backoff=0.0)
-    api = FakeApi(handler)
-    cl._rest = api
-    return cl, api
-
-
-def status(code: int, message: str, reason: str = "") -> FakeResp:
-    return FakeResp(code, {"kind": "Status", "code": code, "message": message, "reason": reason})
+DC = Ref("apps.openshift.io/v1", "DeploymentConfig", "default", "docker-registry")
 
 
 # ---- pure helpers --------------------------------------------------------------------------------
@@ -283,12 +235,11 @@ def test_write_with_lost_answer_resends_when_not_landed() -> None:
 
 def test_write_bodies_carry_preconditions_and_content_types() -> None:
     cl, api = make(lambda m, u, b: FakeResp(200, {}))
-    cl.write(Write(PVC, Verb.UPDATE, body={"metadata": {"name": "n"}, "spec": {}}, resource_version="41"))
+    secret = Ref("v1", "Secret", "openshift-image-registry", "s")
+    cl.write(Write(secret, Verb.UPDATE, body={"metadata": {"name": "s"}, "data": {}}, resource_version="41"))
     cl.write(Write(PVC, Verb.DELETE, uid="u", resource_version="42"))
     cl.write(
-        Write(
-            CONFIG, Verb.PATCH, body=[{"op": "remove", "path": "/spec/storage/s3"}], patch_type=PatchType.JSON
-        )
+        Write(DC, Verb.PATCH, body=[{"op": "remove", "path": "/spec/strategy"}], patch_type=PatchType.JSON)
     )
     cl.write(Write(CONFIG, Verb.PATCH, body={"spec": {}}, patch_type=PatchType.MERGE), dry_run=True)
     put, delete, jpatch, mpatch = api.sent
@@ -447,14 +398,235 @@ def test_load_configuration_merges_several_files(tmp_path: Any) -> None:
     assert cfg.auth_settings()["BearerToken"]["value"] == "Bearer t2"
 
 
-def test_lean_import_only_in_the_cli_process() -> None:
-    import os
+# ---- the per-kind write policy: the adapter's last line of defence ---------------------------------------
 
-    cli = ["/usr/bin/regplan", "plan"]
-    main = [os.path.join("site-packages", "regplan", "__main__.py"), "plan"]
-    assert c._lean_import_allowed({}, cli, {})
-    assert c._lean_import_allowed({}, main, {})
-    assert not c._lean_import_allowed({"pytest": object()}, cli, {})  # a host process may need the models
-    assert not c._lean_import_allowed({"kubernetes": object()}, cli, {})  # already imported in full
-    assert not c._lean_import_allowed({}, ["python", "-c"], {})
-    assert not c._lean_import_allowed({}, cli, {"REGPLAN_FULL_KUBERNETES_IMPORT": "1"})
+DC = Ref("apps.openshift.io/v1", "DeploymentConfig", "default", "docker-registry")
+SECRET = Ref("v1", "Secret", "openshift-image-registry", "image-registry-private-configuration-user")
+LEASE = Ref("coordination.k8s.io/v1", "Lease", "openshift-image-registry", "regplan-apply")
+SC = Ref("storage.k8s.io/v1", "StorageClass", "", "gp2")
+
+
+@pytest.mark.parametrize(
+    ("write", "refusal", "words"),
+    [
+        (Write(CONFIG, Verb.DELETE, uid="u", resource_version="1"), DestructiveRefused, "never deletes"),
+        (Write(DC, Verb.DELETE, uid="u", resource_version="1"), DestructiveRefused, "never deletes"),
+        (Write(CONFIG, Verb.CREATE, body={}), InvalidInput, "does not create"),
+        (Write(CONFIG, Verb.UPDATE, body={}, resource_version="1"), InvalidInput, "does not update"),
+        (Write(CONFIG, Verb.PATCH, body=[], patch_type=PatchType.JSON), InvalidInput, "merge patch only"),
+        (Write(DC, Verb.PATCH, body={}, patch_type=PatchType.MERGE), InvalidInput, "json patch only"),
+        (Write(SECRET, Verb.PATCH, body={}, patch_type=PatchType.MERGE), InvalidInput, "does not patch"),
+        (Write(PVC, Verb.UPDATE, body={}, resource_version="1"), InvalidInput, "does not update"),
+        (Write(SC, Verb.DELETE), InvalidInput, "never writes StorageClass"),
+    ],
+    ids=[
+        "config-delete",
+        "dc-delete",
+        "config-create",
+        "config-put",
+        "config-json-patch",
+        "dc-merge-patch",
+        "secret-patch",
+        "pvc-put",
+        "storageclass",
+    ],
+)
+def test_write_policy_refuses_before_any_request(write: Write, refusal: type[Exception], words: str) -> None:
+    cl, api = make(lambda m, u, b: FakeResp(200, {}))
+    for dry_run in (False, True):
+        with pytest.raises(refusal, match=words):
+            cl.write(write, dry_run=dry_run)
+    with pytest.raises(refusal):
+        cl.dry_run([write])
+    assert api.sent == []
+
+
+def test_config_and_dc_are_never_deleted_whatever_a_plan_says() -> None:
+    """A hand-edited plan that turns Config/cluster into delete + create stops at the adapter (exit 6)."""
+    from regplan import apply as ap
+    from regplan.plan import Action, ObjectChange, Plan
+
+    def server(method: str, url: str, body: Any) -> FakeResp:
+        if method in ("POST", "PUT"):  # the Lease: echoed back as stored
+            return FakeResp(
+                200, {**body, "metadata": {**body["metadata"], "uid": "l", "resourceVersion": "2"}}
+            )
+        return FakeResp(200, {"metadata": {"name": "cluster", "uid": "u", "resourceVersion": "1"}})
+
+    cl, api = make(server)
+    change = ObjectChange(
+        CONFIG,
+        Action.REPLACE,
+        "edited",
+        uid="u",
+        resource_version="1",
+        writes=(
+            Write(CONFIG, Verb.DELETE, uid="u", resource_version="1"),
+            Write(CONFIG, Verb.CREATE, body={}),
+        ),
+    )
+    plan = Plan(profile="p", target=Target.OCP4, values_digest="", source="t", changes=[change])
+    with pytest.raises(DestructiveRefused) as exc:
+        ap.apply_plan(plan, cl, allow_replace=True, wait=False)
+    assert exc.value.exit_code == 6
+    assert not [s for s in api.sent if s[0] == "DELETE" and "/configs/" in s[1]]
+
+
+@pytest.mark.parametrize(
+    ("write", "content_type"),
+    [
+        (Write(CONFIG, Verb.PATCH, body={"spec": {}}), "application/merge-patch+json"),
+        (Write(DC, Verb.PATCH, body=[]), "application/json-patch+json"),
+        (Write(PVC, Verb.PATCH, body={"spec": {}}), "application/merge-patch+json"),
+        (Write(SECRET, Verb.UPDATE, body={"data": {}}, resource_version="3"), "application/json"),
+        (Write(LEASE, Verb.UPDATE, body={"spec": {}}, resource_version="3"), "application/json"),
+        (Write(LEASE, Verb.DELETE, uid="u"), "application/json"),
+        (Write(PVC, Verb.DELETE, uid="u"), "application/json"),
+    ],
+    ids=["config", "dc", "pvc-patch", "secret-put", "lease-put", "lease-delete", "pvc-delete"],
+)
+def test_write_policy_picks_the_kinds_patch_type(write: Write, content_type: str) -> None:
+    cl, api = make(lambda m, u, b: FakeResp(200, {}))
+    cl.write(write)
+    assert api.sent[0][3]["Content-Type"] == content_type
+
+
+def test_every_policy_row_has_a_reason_and_a_known_resource() -> None:
+    for key, row in c.WRITE_POLICY.items():
+        assert key in c.RESOURCES and len(row.reason) > 20, key
+        assert (row.patch is not None) == (Verb.PATCH in row.verbs), key
+        assert row.deletable == (Verb.DELETE in row.verbs), key
+
+
+# ---- the one retry helper --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("attempt", "rand", "retry_after", "expected"),
+    [
+        (1, 0.0, None, 0.125),  # half the first step is fixed
+        (1, 1.0, None, 0.25),
+        (3, 0.5, None, 0.75),  # step 1.0: 0.5 fixed + 0.25 jitter
+        (10, 1.0, None, 8.0),  # capped
+        (1, 0.0, 2.0, 2.0),  # Retry-After is the least wait
+        (4, 1.0, 0.5, 2.0),  # ... not the most
+        (1, 0.0, 3600.0, 30.0),  # a server asking for an hour is waited for 30 s
+        (1, 0.0, -5.0, 0.125),
+    ],
+)
+def test_backoff_delay(attempt: int, rand: float, retry_after: float | None, expected: float) -> None:
+    policy = c.RetryPolicy(attempts=4, backoff=0.25, cap=8.0, max_retry_after=30.0)
+    assert c.backoff_delay(policy, attempt, retry_after, lambda: rand) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("3", 3.0),
+        (" 120 ", 120.0),
+        ("Sun, 29 Nov 2026 10:00:10 GMT", 10.0),
+        ("Sun, 29 Nov 2026 09:59:00 GMT", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(header: str | None, expected: float | None) -> None:
+    from regplan.cluster.transport import parse_retry_after
+
+    now = 1_795_946_400.0  # Sun, 29 Nov 2026 10:00:00 GMT
+    assert parse_retry_after(header, now) == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_retrying_jitters_and_gives_up_after_attempts() -> None:
+    waits: list[float] = []
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        raise c.TransientError("HTTP 503", sent=True, status=503)
+
+    policy = c.RetryPolicy(attempts=3, backoff=1.0, cap=8.0)
+    rands = iter([0.0, 1.0])
+    with pytest.raises(c.TransientError):
+        c.retrying(flaky, policy=policy, sleep=waits.append, rand=lambda: next(rands))
+    assert len(calls) == 3 and waits == [0.5, 2.0]
+
+
+@pytest.mark.parametrize("method", ["read", "write"])
+@pytest.mark.parametrize("code", [429, 503])
+def test_retry_after_is_honoured_for_reads_and_writes(
+    monkeypatch: pytest.MonkeyPatch, method: str, code: int
+) -> None:
+    from regplan.cluster import transport
+
+    waits: list[float] = []
+    monkeypatch.setattr(transport.time, "sleep", waits.append)
+    answers = [
+        FakeResp(code, {"kind": "Status", "message": "slow down"}, {"Retry-After": "7"}),
+        FakeResp(404, {"kind": "Status", "code": 404}),  # the re-read of a write: not there, resend
+        FakeResp(201, {"metadata": {"name": "x"}}),
+    ]
+    if method == "read":
+        answers.pop(1)
+    cl, api = make(lambda m, u, b: answers.pop(0), attempts=3)
+    said: list[str] = []
+    cl.on_retry = said.append
+    if method == "read":
+        assert cl.get(PVC) == {"metadata": {"name": "x"}}
+        assert [s[0] for s in api.sent] == ["GET", "GET"]
+    else:
+        cl.write(Write(PVC, Verb.CREATE, body={"metadata": {"name": "x"}}))
+        assert [s[0] for s in api.sent] == ["POST", "GET", "POST"]  # re-read before the resend
+        assert "checking whether it took effect" in said[0]
+    assert waits == [7.0]
+    assert f"HTTP {code}" in said[0] and "(attempt 2/3)" in said[0]
+
+
+def test_unsent_write_is_resent_without_a_reread(monkeypatch: pytest.MonkeyPatch) -> None:
+    err = urllib3.exceptions.NewConnectionError(None, "Connection refused")  # type: ignore[arg-type]
+    answers: list[Any] = [err, FakeResp(201, {"metadata": {"name": "x"}})]
+    cl, api = make(lambda m, u, b: answers.pop(0))
+    cl.write(Write(PVC, Verb.CREATE, body={"metadata": {"name": "x"}}))
+    assert [s[0] for s in api.sent] == ["POST", "POST"]
+
+
+def test_dry_run_write_is_resent_without_a_reread() -> None:
+    answers = [status(503, "unavailable"), FakeResp(200, {})]
+    cl, api = make(lambda m, u, b: answers.pop(0))
+    cl.write(Write(CONFIG, Verb.PATCH, body={"spec": {}}), dry_run=True)
+    assert [s[0] for s in api.sent] == ["PATCH", "PATCH"]
+
+
+# ---- the Protocol, the adapter and the shared fake agree --------------------------------------------------
+
+
+def _members(cls: type) -> dict[str, object]:
+    import inspect
+
+    out: dict[str, object] = {}
+    for name, value in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, property):
+            out[name] = "property"
+        elif callable(value):
+            out[name] = [(p.name, p.kind, p.default) for p in inspect.signature(value).parameters.values()]
+    return out
+
+
+def test_cluster_and_the_shared_fake_implement_the_protocol() -> None:
+    import fakes
+
+    wanted = _members(c.ClusterAPI)
+    attributes = set(getattr(c.ClusterAPI, "__annotations__", {}))
+    for impl in (c.Cluster, fakes.MemoryCluster):
+        have = _members(impl)
+        for name, signature in wanted.items():
+            if signature != "property":  # properties and attributes: checked on instances below
+                assert have.get(name) == signature, (impl, name, have.get(name), signature)
+    cl, _ = make(lambda m, u, b: FakeResp(200, {}))
+    mem = fakes.MemoryCluster()
+    for obj in (cl, mem):
+        for name in attributes | {"requests"}:
+            assert hasattr(obj, name), (obj, name)

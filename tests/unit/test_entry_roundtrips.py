@@ -7,64 +7,38 @@ same order as they did sequentially: values, detection, the detected target's ru
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import MemoryCluster
 
-from regplan import snapshot, workflow
+from regplan import workflow
 from regplan.errors import ClusterError, InvalidInput, ValidationFailed
-from regplan.model import LiveQuery, LiveState, Target
+from regplan.model import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 OCP4 = ROOT / "examples/snapshots/ocp4-pvc-pending.yaml"
 OCP3 = ROOT / "examples/snapshots/ocp3-emptydir.yaml"
 
 
-class FakeCluster:
-    def __init__(
-        self,
-        snapshot_path: Path,
-        target: Target,
-        *,
-        detect_error: Exception | None = None,
-        read_error: dict[Target, Exception] | None = None,
-    ) -> None:
-        self.objects = snapshot.read_objects(snapshot_path)
-        self.detected = target
-        self.detect_error = detect_error
-        self.read_error = read_error or {}
-        self.reading = threading.Event()
-        self.overlapped: bool | None = None
-        self.reads: list[Target] = []
-        self.detects = 0
-
-    def detect_target(self) -> Target:
-        self.detects += 1
-        # in flight until a read starts (or 2 s: then the reads did not overlap detection)
-        self.overlapped = self.reading.wait(2.0)
-        if self.detect_error is not None:
-            raise self.detect_error
-        return self.detected
-
-    def read(self, query: LiveQuery) -> LiveState:
-        self.reading.set()
-        self.reads.append(query.target)
-        if query.target in self.read_error:
-            raise self.read_error[query.target]
-        live = snapshot.answer(self.objects, query, source="fake cluster")
-        live.server_dry_run = False
-        return live
-
-    def dry_run(self, writes: list[Any]) -> list[Any]:
-        return []
-
-    def close(self) -> None:
-        pass
+def FakeCluster(
+    snapshot_path: Path,
+    target: Target,
+    *,
+    detect_error: Exception | None = None,
+    read_error: dict[Target, Exception] | None = None,
+) -> MemoryCluster:
+    """The shared fake, its detection in flight until a read has started (or 2 s: no overlap)."""
+    fake = MemoryCluster.from_snapshot(snapshot_path, target=target, server_dry_run=False)
+    fake.detect_error = detect_error
+    fake.read_error = read_error or {}
+    fake.detect_in_flight = 2.0
+    fake.source = "fake cluster"
+    return fake
 
 
-def plan_with(fake: FakeCluster, profile: str = "ebs-gp2-rwo", sets: list[str] | None = None) -> Any:
+def plan_with(fake: MemoryCluster, profile: str = "ebs-gp2-rwo", sets: list[str] | None = None) -> Any:
     live = workflow.Live(snapshot=None, kubeconfig=None, context=None)
     live._cluster = fake  # type: ignore[assignment]
     return workflow.make_plan(

@@ -175,9 +175,12 @@ def test_running_ones_finish_when_the_budget_is_spent() -> None:
     started = threading.Barrier(2, timeout=5)
 
     def slow(spec: workspace.ClusterSpec) -> fleetviews.Outcome:
-        started.wait()  # both running at once
+        if spec.name in ("unreachable", "a"):
+            started.wait()  # both running at once
         if spec.name == "unreachable":
             raise ClusterError("down")
+        if spec.name == "a":
+            threading.Event().wait(0.5)  # still running when the failure is counted
         return fleetviews.Outcome(spec.name, spec.context, spec.profile, "ocp4")
 
     out = fleet.run_many(specs("unreachable", "a", "b"), slow, parallelism=2, max_failures=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,30 +72,6 @@ def test_oc_ocp3_commands() -> None:
     ) in text
     assert "REGISTRY_CONFIGURATION_PATH=/etc/registryconfig/config.yml REGISTRY_STORAGE-" in text
     assert "<<'EOF'\nversion: 0.1\n" in text  # no secrets: a quoted heredoc, nothing expands
-
-
-def test_oc_ocp3_s3_config_expands_sources_and_runs_in_a_shell(tmp_path: Path) -> None:
-    r = rendered(
-        "aws-s3",
-        "s3.bucket=b-1",
-        "s3.region=r",
-        "s3.accessKeyFrom=env:AK",
-        "s3.secretKeyFrom=env:SK",
-        "s3.regionEndpoint=https://minio.example:9000/$x",
-        target=Target.OCP3,
-    )
-    text = output.format_rendered(r, "oc")
-    assert "AKIDFAKEFORTEST" not in text and 'accesskey: "${AK}"' in text
-    # Run the heredoc with a fake `oc` that prints stdin: the secrets expand, the literal `$x` does not.
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "oc").write_text('#!/bin/sh\ncase "$*" in *create*) cat ;; esac\n')
-    (fake / "oc").chmod(0o755)
-    env = {**os.environ, **ENV, "PATH": f"{fake}:{os.environ['PATH']}"}
-    out = subprocess.run(["bash", "-c", text], capture_output=True, text=True, env=env, check=True).stdout
-    cfg = yaml.safe_load(out)
-    assert cfg["storage"]["s3"]["accesskey"] == "AKIDFAKEFORTEST"
-    assert cfg["storage"]["s3"]["regionendpoint"] == "https://minio.example:9000/$x"
 
 
 def test_write_dir_and_stale_files(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes import MemoryCluster
 
 from regplan import commands, workflow
 from regplan.errors import ExitCode, InvalidInput, StaleError
@@ -149,33 +150,9 @@ def test_saved_plan_without_what_checks_it_is_refused(tmp_path: Path, dropped: s
         workflow.load_plan(plan_file, environ={})
 
 
-class FakeCluster:
-    """Stands in for cluster.Cluster: answers reads from a snapshot, records what is dry-run."""
-
-    def __init__(self, snapshot_path: Path) -> None:
-        from regplan import snapshot
-
-        self.objects = snapshot.read_objects(snapshot_path)
-        self.dry_runs: list[list[object]] = []
-
-    def read(self, query: object) -> object:
-        from regplan import snapshot
-
-        live = snapshot.answer(self.objects, query, source="cluster fake")  # type: ignore[arg-type]
-        live.server_dry_run = True
-        return live
-
-    def dry_run(self, writes: list[object]) -> list[object]:
-        self.dry_runs.append(list(writes))
-        return []
-
-    def close(self) -> None:
-        pass
-
-
 def test_plan_never_dry_runs_a_delete_nor_the_create_of_a_replace() -> None:
     # A DELETE with a DeleteOptions body ignores ?dryRun=All on the apiserver: it would really delete.
-    fake = FakeCluster(ROOT / "examples/snapshots/ocp4-pvc-pending.yaml")
+    fake = MemoryCluster.from_snapshot(ROOT / "examples/snapshots/ocp4-pvc-pending.yaml")
     live = workflow.Live(snapshot=None, kubeconfig=None, context=None)
     live._cluster = fake  # type: ignore[assignment]
     plan = workflow.make_plan(
@@ -189,4 +166,4 @@ def test_plan_never_dry_runs_a_delete_nor_the_create_of_a_replace() -> None:
     )
     assert [w.verb for w in plan.writes] == [Verb.DELETE, Verb.CREATE, Verb.PATCH]
     (checked,) = fake.dry_runs
-    assert [w.verb for w in checked] == [Verb.PATCH]  # type: ignore[attr-defined]
+    assert [w.verb for w in checked] == [Verb.PATCH]

@@ -7,37 +7,17 @@ Lease expires after ``leaseDurationSeconds`` and another apply may take it over 
 
 from __future__ import annotations
 
-import copy
 import time
-from typing import cast
 
 import pytest
+from fakes import MemoryCluster, as_api
 
 from regplan import lock
-from regplan.cluster import Cluster
 from regplan.errors import StaleError
-from regplan.model import Obj, Verb, Write
-
-
-class _OneLease:
-    def __init__(self) -> None:
-        self.obj: Obj | None = None
-
-    def write(self, w: Write, *, dry_run: bool = False) -> Obj | None:
-        if w.verb is Verb.DELETE:
-            self.obj = None
-            return None
-        assert w.body is not None
-        self.obj = copy.deepcopy(w.body)
-        self.obj["metadata"].update(uid="u", resourceVersion="1")
-        return copy.deepcopy(self.obj)
-
-    def get(self, ref: object) -> Obj | None:
-        return copy.deepcopy(self.obj)
 
 
 def test_check_refuses_once_the_lease_went_unrenewed_too_long() -> None:
-    held = lock.acquire(cast(Cluster, _OneLease()), "default", timeout=0, holder="me@h:1", duration=60)
+    held = lock.acquire(as_api(MemoryCluster()), "default", timeout=0, holder="me@h:1", duration=60)
     try:
         held.check()  # fresh: fine
         held.renewed_at = time.monotonic() - 45  # two renewals (every 20 s) missed, lost still unset
@@ -49,7 +29,7 @@ def test_check_refuses_once_the_lease_went_unrenewed_too_long() -> None:
 
 
 def test_a_successful_renewal_resets_the_clock() -> None:
-    held = lock.acquire(cast(Cluster, _OneLease()), "default", timeout=0, holder="me@h:1", duration=60)
+    held = lock.acquire(as_api(MemoryCluster()), "default", timeout=0, holder="me@h:1", duration=60)
     try:
         held.renewed_at = time.monotonic() - 45
         held.renew()

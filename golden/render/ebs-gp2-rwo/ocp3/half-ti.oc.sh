@@ -1,9 +1,12 @@
+#!/usr/bin/env bash
 # regplan render -p ebs-gp2-rwo --target ocp3 -o oc
-# The same change as oc commands, in order. Secret values come from their sources, never this text.
+# The same change as oc commands, in order; safe to run again. Secret values come from their
+# sources, never this text. Needs oc logged in to the cluster (oc 3.11 or later).
 set -euo pipefail
 
 # Secret registry-config: the registry config.yml (one storage driver, auth.openshift kept)
-oc -n default create secret generic registry-config --from-file=config.yml=/dev/stdin <<'EOF'
+secret_yaml=$(oc -n default create secret generic registry-config --dry-run -o yaml \
+  --from-file=config.yml=/dev/stdin <<'EOF'
 version: 0.1
 log:
   level: info
@@ -35,6 +38,10 @@ middleware:
 openshift:
   version: 1.0
 EOF
+)
+printf '%s\n' "$secret_yaml" | oc -n default replace -f - 2>/dev/null \
+  || printf '%s\n' "$secret_yaml" | oc -n default create -f -
+unset secret_yaml
 
 # PersistentVolumeClaim registry (its spec is immutable once bound)
 oc -n default apply -f - <<'EOF'
@@ -54,8 +61,18 @@ spec:
   storageClassName: gp3-csi
 EOF
 
-# Pause rollouts so the volume and env changes roll out once
-oc -n default rollout pause dc/docker-registry
+# Pause rollouts so the volume and env changes roll out once. The EXIT trap resumes them whether
+# the script ends well or not (a failure part-way must not leave the registry paused); a DC that
+# was already paused is left as it was found.
+paused_here=
+resume() { if [ -n "$paused_here" ]; then oc -n default rollout resume dc/docker-registry; fi; }
+trap resume EXIT
+if [ "$(oc -n default get dc/docker-registry -o jsonpath='{.spec.paused}')" != true ]; then
+  oc -n default rollout pause dc/docker-registry
+  paused_here=1
+else
+  echo 'note: dc/docker-registry was already paused; it stays paused (oc rollout resume to roll out)' >&2
+fi
 
 oc -n default set volume dc/docker-registry --add --name=registry-storage -t pvc --claim-name=registry -m /registry --overwrite
 oc -n default set volume dc/docker-registry --add --name=registry-config -t secret --secret-name=registry-config -m /etc/registryconfig --overwrite
@@ -67,5 +84,5 @@ oc -n default set env dc/docker-registry REGISTRY_CONFIGURATION_PATH=/etc/regist
 # Replicas and strategy (replacing the strategy drops the old one's parameters)
 oc -n default patch dc/docker-registry --type=json -p '[{"op":"replace","path":"/spec/replicas","value":1},{"op":"replace","path":"/spec/strategy","value":{"type":"Recreate"}}]'
 
-oc -n default rollout resume dc/docker-registry
-# Mounted at /etc/registryconfig; watch it: oc -n default rollout status dc/docker-registry
+# The trap resumes the rollout (config mounted at /etc/registryconfig); watch it:
+#   oc -n default rollout status dc/docker-registry

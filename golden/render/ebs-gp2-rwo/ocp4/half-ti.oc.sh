@@ -1,5 +1,7 @@
+#!/usr/bin/env bash
 # regplan render -p ebs-gp2-rwo --target ocp4 -o oc
-# The same change as oc commands, in order. Secret values come from their sources, never this text.
+# The same change as oc commands, in order; safe to run again. Secret values come from their
+# sources, never this text. Needs oc logged in to the cluster (oc 4.x).
 set -euo pipefail
 
 # PersistentVolumeClaim registry (its spec is immutable once bound)
