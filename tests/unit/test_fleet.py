@@ -562,3 +562,22 @@ def test_large_kubeconfigs_are_split_privately_and_removed(tmp_path: Path) -> No
     assert kc.path_for(None, "no-user") is None  # the original (from $KUBECONFIG): the client reports it
     kc.close()
     assert not Path(one).exists()
+
+
+def test_no_secret_value_in_any_fleet_output(tmp_path: Path) -> None:
+    ws = s3_workspace(tmp_path)
+    (ws / "keys").mkdir()
+    (ws / "keys" / "secret").write_text(SECRET + "\n")  # values/s3.yaml names file:../keys/secret
+    (ws / "snapshots").mkdir()
+    shutil.copy(EXAMPLE / "snapshots" / "prod-eu.yaml", ws / "snapshots" / "s3-prod.yaml")
+    env = {"FLEET_AWS_ACCESS": ACCESS}
+    seen = ""
+    for output in ("text", "json", "yaml", "markdown"):
+        p = run("plan", "--cluster", "s3-prod", "--snapshot-dir", "snapshots", "-o", output, "--out", "plans",
+                cwd=ws, env=env)  # fmt: skip
+        assert p.returncode == 0, p.stderr
+        seen += p.stdout + p.stderr
+    assert "image-registry-private-configuration-user" in seen  # the Secret is planned...
+    seen += (ws / "plans" / "s3-prod.json").read_text()
+    for value in (ACCESS, SECRET, b64(ACCESS), b64(SECRET)):
+        assert value not in seen  # ...without its values
