@@ -426,7 +426,7 @@ def _fleet_arguments(commands: Mapping[str, argparse.ArgumentParser]) -> None:
         )
         group.add_argument(
             "-l", "--selector", default="", metavar="SELECTOR", help="Only clusters whose labels match, e.g. "
-            "env=prod,region!=eu (kubectl syntax: =, ==, !=, in, notin, key, !key)."
+            "env=prod,region!=eu (kubectl syntax: =, ==, !=, in, notin, key, !key). Default: all."
         )  # fmt: skip
         if name in ("plan", "apply", "status", "snapshot"):
             group.add_argument(

@@ -428,7 +428,7 @@ def plan_files(
     ws: Workspace, specs: Sequence[ClusterSpec], plan_dir: Path, explicit: bool
 ) -> dict[str, Path]:
     """``<plan_dir>/<cluster>.json`` of the selected clusters. A file for a cluster the workspace does not
-    know, or a cluster named with --cluster/-l that has no file, is an input error before anything runs."""
+    know, or a cluster named with --cluster that has no file, is an input error before anything runs."""
     if not plan_dir.is_dir():
         raise InvalidInput(
             f"--plan-dir {plan_dir}: not a directory (save plans with `regplan plan --out DIR`)"
