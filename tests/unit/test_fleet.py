@@ -581,3 +581,16 @@ def test_no_secret_value_in_any_fleet_output(tmp_path: Path) -> None:
     seen += (ws / "plans" / "s3-prod.json").read_text()
     for value in (ACCESS, SECRET, b64(ACCESS), b64(SECRET)):
         assert value not in seen  # ...without its values
+
+
+@pytest.mark.parametrize(
+    ("argv", "phrase"),
+    [
+        (["plan", "--workspace", "nope.yaml"], "--workspace nope.yaml: no such file"),
+        (["status", "--cluster", "a"], "no regplan.yaml in"),
+        (["snapshot"], "no regplan.yaml in"),
+    ],
+)
+def test_no_workspace_is_exit_3(tmp_path: Path, argv: list[str], phrase: str) -> None:
+    p = run(*argv, cwd=tmp_path)
+    assert p.returncode == 3 and phrase in p.stderr and "Traceback" not in p.stderr
