@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -248,12 +248,31 @@ def dc_verdict(dc: Obj | None) -> tuple[bool | None, str]:
 # Engine
 
 
+def rederive_saved(plan: Plan, cluster: ClusterAPI) -> Plan:
+    """Re-derive every write of a saved plan before trusting one: read what ``plan`` read; the objects
+    must be the ones the plan saw (else StaleError, exit 5); plan again from the recorded values and
+    require each saved write to equal its re-derived one (else InvalidInput, exit 3). Returns the
+    re-derived plan: the same writes, with what the file masks (Secret annotations) taken from live."""
+    from regplan import planfile
+    from regplan.livechecks import find_live
+
+    state = cluster.read(planfile.live_query(plan))
+    _refuse_stale(plan, {c.ref: find_live(state, c.ref) for c in plan.changes if c.writes})
+    rederived = planfile.rederive(plan, state)
+    planfile.verify_writes(plan, rederived)
+    return rederived
+
+
 def check_fresh(plan: Plan, cluster: ClusterAPI) -> None:
     """Re-read every object the plan touches; StaleError (exit 5) naming the first that changed."""
-    touched = [c for c in plan.changes if c.writes]
-    lives = cluster.get_many([c.ref for c in touched])
-    for change in touched:
-        live = lives[change.ref]
+    _refuse_stale(plan, cluster.get_many([c.ref for c in plan.changes if c.writes]))
+
+
+def _refuse_stale(plan: Plan, lives: Mapping[Ref, Obj | None]) -> None:
+    """StaleError (exit 5) naming the first object the plan writes whose live uid/resourceVersion (or
+    existence) is not the one the plan saw."""
+    for change in (c for c in plan.changes if c.writes):
+        live = lives.get(change.ref)
         creating = change.action is Action.CREATE
         why = stale_reason(change.uid, change.resource_version, creating, live)
         if why:

@@ -126,7 +126,16 @@ def _value_options(p: argparse.ArgumentParser, *, required: bool = True) -> None
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="Set a value after the values files; repeatable.",
+        help="Set values after the values files, helm style: KEY=VALUE[,KEY=VALUE...] (\\, is a comma; "
+        "KEY=null removes the key); typed by the schema. Repeatable.",
+    )
+    p.add_argument(
+        "--set-string",
+        dest="set_strings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Like --set, but the values stay strings (a bucket named 123). Repeatable.",
     )
     _profiles_dir(p)
 
@@ -333,6 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="How long to wait for another apply's lock. Default: 1m.",
     )
     _output(p, cmd.APPLY_OUTPUTS, "The report: text, or json (the plan then goes to stderr).")
+    _color(p)
+
+    p = command(
+        "show",
+        "Show a plan saved with `regplan plan --out`: text, JSON, or markdown for a pull request.",
+        _examples(
+            "regplan show plan.json",
+            "regplan show plan.json -o markdown > comment.md",
+        ),
+    )
+    p.add_argument("planfile", type=Path, metavar="PLANFILE", help="A plan saved with `regplan plan --out`.")
+    _output(p, cmd.SHOW_OUTPUTS, "text for people; json: the plan document; markdown: a PR comment.")
     _color(p)
 
     p = command(
@@ -560,6 +581,7 @@ def _values(ns: argparse.Namespace, environ: Mapping[str, str]) -> cmd.ValueOpti
         profile=ns.profile,
         values_files=tuple(ns.values_files),
         sets=tuple(ns.sets),
+        set_strings=tuple(ns.set_strings),
         profiles_dir=_dir(ns, environ),
     )
 
@@ -646,6 +668,7 @@ _OPTIONS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], Any]] = {
     "apply": _apply_options,
     "status": _status_options,
     "golden": lambda ns, env: cmd.GoldenOptions(update=ns.update, root=ns.root),
+    "show": lambda ns, env: cmd.ShowOptions(planfile=ns.planfile, output=ns.output),
     "completion": lambda ns, env: cmd.CompletionOptions(shell=ns.shell),
     "argocd-generate": lambda ns, env: cmd.ArgoGenerateOptions(),
 }
@@ -659,6 +682,7 @@ _RUN: dict[str, Callable[[Any, cmd.Reporter, Mapping[str, str]], ExitCode]] = {
     "apply": lambda o, rep, env: cmd.apply(o, reporter=rep, confirm=confirm, environ=env),
     "status": lambda o, rep, env: cmd.status(o, reporter=rep, environ=env),
     "golden": lambda o, rep, env: cmd.golden(o, reporter=rep),
+    "show": lambda o, rep, env: cmd.show(o, reporter=rep),
     "completion": lambda o, rep, env: cmd.completion(o, reporter=rep),
     "argocd-generate": lambda o, rep, env: cmd.argocd_generate(o, reporter=rep, environ=env),
     "snapshot": _run_fleet,  # always a workspace command (parse returns FleetOptions)

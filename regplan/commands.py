@@ -33,6 +33,10 @@ class Reporter:
     err: Callable[[str], Any] = field(default=sys.stderr.write)
     color: bool = False
 
+    def warn(self, message: str) -> None:
+        """One warning line on stderr, in regplan's voice."""
+        self.err(f"regplan: warning: {message}\n")
+
 
 # Output formats per command (the CLI offers them as choices; the bodies check them again for callers that
 # do not go through the CLI).
@@ -40,6 +44,7 @@ RENDER_OUTPUTS = ("yaml", "json", "oc", "inventory")
 PLAN_OUTPUTS = ("text", "json", "yaml")
 APPLY_OUTPUTS = ("text", "json")
 STATUS_OUTPUTS = ("text", "json", "yaml")
+SHOW_OUTPUTS = ("text", "json", "markdown")
 TARGETS = ("ocp4", "ocp3")
 LIVE_TARGETS = ("auto", "ocp4", "ocp3")
 
@@ -51,6 +56,7 @@ class ValueOptions:
     profile: str
     values_files: tuple[Path, ...] = ()
     sets: tuple[str, ...] = ()
+    set_strings: tuple[str, ...] = ()
     profiles_dir: Path | None = None
 
 
@@ -109,6 +115,12 @@ class ApplyOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ShowOptions:
+    planfile: Path
+    output: str = "text"
+
+
+@dataclass(frozen=True, kw_only=True)
 class StatusOptions:
     cluster: ClusterOptions = field(default_factory=ClusterOptions)
     target: str = "auto"
@@ -161,7 +173,12 @@ def _load(v: ValueOptions, environ: Mapping[str, str]) -> Values:
     from regplan import values
 
     return values.load_values(
-        v.profile, files=list(v.values_files), sets=list(v.sets), profiles_dir=v.profiles_dir, environ=environ
+        v.profile,
+        files=list(v.values_files),
+        sets=list(v.sets),
+        set_strings=list(v.set_strings),
+        profiles_dir=v.profiles_dir,
+        environ=environ,
     )
 
 
@@ -183,7 +200,7 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
         reporter.out(inventory.for_rendered(rendered))
         return ExitCode.OK
     if opts.out_dir is not None:
-        for path in out.write_dir(rendered, opts.out_dir):
+        for path in out.write_dir(rendered, opts.out_dir, fmt=opts.output):
             reporter.err(f"wrote {path}\n")
         return ExitCode.OK
     reporter.out(out.format_rendered(rendered, opts.output))
@@ -224,18 +241,22 @@ def completion(opts: CompletionOptions, *, reporter: Reporter) -> ExitCode:
 
 def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan plan``: exit 0 (no changes, or changes without --detailed-exitcode), 2, or 3 (errors)."""
-    from regplan import views, workflow
+    from regplan import planfile, views, workflow
 
     _choice("--output", opts.output, PLAN_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
     live = workflow.Live(
-        snapshot=opts.snapshot, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context
+        snapshot=opts.snapshot,
+        kubeconfig=opts.cluster.kubeconfig,
+        context=opts.cluster.context,
+        warn=reporter.warn,
     )
     try:
         result = workflow.make_plan(
             profile=opts.values.profile,
             values_files=opts.values.values_files,
             sets=opts.values.sets,
+            set_strings=opts.values.set_strings,
             profiles_dir=opts.values.profiles_dir,
             target=opts.target,
             live=live,
@@ -250,11 +271,28 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
         doc = views.plan_json(result)
         reporter.out(doc if opts.output == "json" else _yaml_of_json(doc))
     if opts.out is not None:
-        workflow.save_plan(result, opts.out)
+        planfile.save_plan(result, opts.out)
         reporter.err(f"plan saved to {opts.out}; run `regplan apply {opts.out}` to execute it\n")
     if result.errors:
         return ExitCode.INVALID
     return ExitCode.CHANGES if opts.detailed_exitcode and result.has_changes else ExitCode.OK
+
+
+def show(opts: ShowOptions, *, reporter: Reporter) -> ExitCode:
+    """``regplan show PLANFILE``: a saved plan as text, JSON or markdown. Reads no cluster and no secret
+    source: the file is shown as saved (its writes are checked as ``apply`` checks them on load)."""
+    from regplan import planfile, views
+
+    _choice("--output", opts.output, SHOW_OUTPUTS)
+    saved = planfile.read_plan(opts.planfile)
+    match opts.output:
+        case "json":
+            reporter.out(views.plan_json(saved))
+        case "markdown":
+            reporter.out(views.plan_markdown(saved))
+        case _:
+            reporter.out(views.plan_text(saved, color=reporter.color))
+    return ExitCode.OK
 
 
 def status(opts: StatusOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
@@ -264,7 +302,10 @@ def status(opts: StatusOptions, *, reporter: Reporter, environ: Mapping[str, str
     _choice("--output", opts.output, STATUS_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
     live = workflow.Live(
-        snapshot=opts.snapshot, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context
+        snapshot=opts.snapshot,
+        kubeconfig=opts.cluster.kubeconfig,
+        context=opts.cluster.context,
+        warn=reporter.warn,
     )
     try:
         data = workflow.status_data(
@@ -294,7 +335,7 @@ def apply(
     ``-o json`` stdout holds only the JSON report (the plan goes to stderr).
     """
     from regplan import apply as applier
-    from regplan import views, workflow
+    from regplan import planfile, views, workflow
 
     _choice("--output", opts.output, APPLY_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
@@ -305,10 +346,12 @@ def apply(
     def say(msg: str) -> None:
         reporter.err(f"regplan: {msg}\n")
 
-    live = workflow.Live(snapshot=None, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context)
+    live = workflow.Live(
+        snapshot=None, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context, warn=reporter.warn
+    )
     try:
         if opts.planfile is not None:
-            plan_ = workflow.load_plan(opts.planfile, environ=env)
+            plan_ = planfile.load_plan(opts.planfile, environ=env)
             refused = applier.refusals(plan_, allow_replace=opts.allow_replace)
             if refused is not None:  # before the first request: a refused plan reads nothing either
                 raise refused
@@ -317,12 +360,14 @@ def apply(
                 raise InvalidInput(
                     f"{opts.planfile}: the plan is for {plan_.target} but the cluster is {tgt}"
                 )
+            plan_ = applier.rederive_saved(plan_, live.cluster)  # nothing is written before this passes
         else:
             assert opts.values is not None
             plan_ = workflow.make_plan(
                 profile=opts.values.profile,
                 values_files=opts.values.values_files,
                 sets=opts.values.sets,
+                set_strings=opts.values.set_strings,
                 profiles_dir=opts.values.profiles_dir,
                 target=opts.target,
                 live=live,
@@ -351,7 +396,7 @@ def apply(
             timeout=opts.timeout,
             lock_timeout=opts.lock_timeout,
             progress=say,
-            precheck=opts.planfile is not None,
+            precheck=False,  # a saved plan was checked against a fresh read above (rederive_saved)
         )
     finally:
         live.close()

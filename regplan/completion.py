@@ -121,7 +121,7 @@ def _profile_names(words: list[str]) -> list[str]:
 
 def _contexts(words: list[str]) -> list[str]:
     """Context names of the kubeconfig(s) the command would use; nothing when they cannot be read."""
-    from regplan import yamlio
+    from regplan import safeload
     from regplan.errors import RegplanError
 
     given = (
@@ -132,8 +132,8 @@ def _contexts(words: list[str]) -> list[str]:
     names: list[str] = []
     for part in given.split(os.pathsep):
         try:
-            docs = yamlio.load_all_safe(Path(part).read_text(encoding="utf-8"), part)
-        except (OSError, UnicodeDecodeError, RegplanError):
+            docs = [safeload.read_yaml(Path(part), what="kubeconfig")]
+        except (OSError, RegplanError):
             continue
         doc = docs[0] if docs else None
         for ctx in (doc or {}).get("contexts") or [] if isinstance(doc, dict) else []:

@@ -79,7 +79,9 @@ def diff_objects(pair: Normalized) -> list[FieldChange]:
 def _walk(
     kind: str, path: FieldPath, desired: Any, live: Any, out: list[FieldChange], *, creating: bool
 ) -> None:
-    sensitive = is_masked_path(kind, path)
+    sensitive = is_masked_path(
+        kind, path, *(v for v in (desired, live) if v is not _MISSING and v is not None)
+    )
     if desired is None:
         if live is not _MISSING and live is not None:
             out.append(FieldChange(path, ChangeKind.REMOVED, denormalize(live), None, sensitive))

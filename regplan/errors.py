@@ -35,6 +35,44 @@ class InvalidInput(RegplanError):
     exit_code = ExitCode.INVALID
 
 
+class UnreadableInput(InvalidInput):
+    """A user file that cannot be read or parsed, named with the line and column when known (exit 3).
+
+    Raised by ``safeload`` for every kind of file; a kubeconfig reader re-raises it as a ``ClusterError``
+    (exit 4) with the same message. The message never quotes a value of the file.
+    """
+
+    def __init__(
+        self, source: str, problem: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        self.source = source
+        self.problem = problem
+        self.line = line
+        self.column = column
+        where = (
+            source + (f":{line}" if line is not None else "") + (f":{column}" if column is not None else "")
+        )
+        super().__init__(f"{where}: {problem}")
+
+
+class BoundExceeded(UnreadableInput):
+    """A file over one of the parsing bounds (``safeload.Limits``): ``bound`` is size, depth or nodes."""
+
+    def __init__(
+        self,
+        source: str,
+        bound: str,
+        limit: int,
+        what: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.bound = bound
+        self.limit = limit
+        super().__init__(source, f"refused: {what} (bound: {bound} <= {limit})", line=line, column=column)
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """One problem found in the values or the rendered objects.

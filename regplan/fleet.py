@@ -359,7 +359,7 @@ def status_cluster(ctx: Context, spec: ClusterSpec) -> Outcome:
     try:
         data = workflow.status_data(
             target=spec.target, live=live, profiles_dir=ctx.ws.profiles_dir, environ=ctx.environ
-        )
+        ).to_json()  # the `regplan status -o json` document of this cluster
         drift: bool | None = None
         try:
             plan = _make_plan(ctx, spec, live)

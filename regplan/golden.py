@@ -40,6 +40,9 @@ class Result:
 
 def run(*, root: Path, update: bool, only: str | None = None) -> Result:
     """Check (``update=False``) or rewrite the golden tree under ``root/golden`` (``only``: one producer)."""
+    # Resolved once, here: producers write paths relative to the root into golden files, and those must
+    # not depend on how --root was spelled (`..`, `tests/..`, a symlink) or on the working directory.
+    root = root.resolve()
     golden = root / "golden"
     if not (root / "pyproject.toml").exists() and not golden.is_dir():
         raise InvalidInput(f"--root {root}: not the project root (no golden/ or pyproject.toml)")

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from regplan.errors import InvalidInput
-from regplan.model import Target
+from regplan.model import Target, parse_quantity
 from regplan.render import Rendered
 from regplan.rules import backend_of
 
@@ -32,8 +32,6 @@ PLAYBOOK_DEPLOY = "playbooks/openshift-hosted/deploy_registry.yml"
 PLAYBOOK_GLUSTERFS = "playbooks/openshift-glusterfs/registry.yml"
 CLAIM_SUFFIX = "-claim"  # the role names the claim <volume_name>-claim
 _GI = Decimal(1024**3)
-_BINARY = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4, "Pi": 1024**5, "Ei": 1024**6}
-_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
 
 
 def _get(data: dict[str, Any], dotted: str) -> Any:
@@ -47,12 +45,9 @@ def _get(data: dict[str, Any], dotted: str) -> Any:
 
 def _size_gi(size: str) -> str | None:
     """A quantity as whole ``Gi`` (what the GlusterFS route requires), or None when it is not whole."""
-    for suffix, factor in {**_BINARY, **_DECIMAL}.items():
-        if size.endswith(suffix):
-            number = Decimal(size[: -len(suffix)]) * factor
-            break
-    else:
-        number = Decimal(size)
+    number = parse_quantity(size)
+    if number is None:
+        return None
     gi = number / _GI
     return f"{int(gi)}Gi" if gi == gi.to_integral_value() and gi > 0 else None
 

@@ -6,9 +6,13 @@ Kubernetes objects travel as plain JSON-like dicts (``Obj``), exactly as the API
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 Obj = dict[str, Any]
 """A Kubernetes object as JSON-like data (apiVersion, kind, metadata, ...)."""
@@ -22,6 +26,11 @@ class Target(StrEnum):
 
 
 REGISTRY_NAMESPACE: dict[Target, str] = {Target.OCP4: "openshift-image-registry", Target.OCP3: "default"}
+
+# The operator's own facts (DOMAIN.md), in one place: the claim it creates for ``claim: ""`` and the
+# annotation (value "true") without which it refuses to adopt a claim of that name.
+OPERATOR_CLAIM = "image-registry-storage"
+OPERATOR_ANNOTATION = "imageregistry.openshift.io"
 
 
 @dataclass(frozen=True, order=True)
@@ -43,13 +52,93 @@ class Ref:
         return f"{self.kind}/{ns}{self.name}"
 
 
-# Kubernetes quantity suffixes (resource.Quantity): binary and decimal multipliers of the base unit.
+# --- quantities: ONE grammar, Kubernetes' resource.Quantity, for the values schema and the diff -------------
+# Checked table-driven against kubernetes.utils.parse_quantity (tests/unit/test_quantity.py); the product
+# does not import kubernetes for it (render must not: start-up budget, layers).
+
+# Suffixes: binary and decimal multipliers of the base unit.
 BINARY_SUFFIXES: dict[str, int] = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
 }
 DECIMAL_SUFFIXES: dict[str, int] = {
     "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
 }
+# Below the base unit (CPU, not storage): n, u, m are 10^-9, 10^-6, 10^-3.
+FRACTION_EXPONENTS: dict[str, int] = {"n": -9, "u": -6, "m": -3}
+# Kubernetes keeps a quantity as a 64-bit count (larger binary and exponent forms are silently capped to
+# this by the API server, so a bigger size would not be what the user asked for): refused above it.
+QUANTITY_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1  # replicas and other int32 fields of the API
+
+# <sign><digits>[.<digits>] then a suffix or an exponent (e/E and an int32): apimachinery's
+# parseQuantityString, without its degenerate acceptances ("", ".", "-" as 0). No blanks, no "_".
+_QUANTITY = re.compile(
+    r"^(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?:(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE](?P<exp>[+-]?[0-9]+))?$"
+)
+
+
+def _quantity(value: Any) -> tuple[Decimal, str] | None:
+    """(exact number of base units, suffix family: "binary" or "decimal") of a quantity, else None."""
+    from decimal import Decimal, DecimalException, localcontext
+
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    m = _QUANTITY.match(str(value))
+    if m is None:
+        return None
+    number, suffix, exp = m.group("number"), m.group("suffix"), m.group("exp")
+    if exp is not None and (len(exp) > 11 or abs(int(exp)) > INT32_MAX):
+        return None  # the API server parses the exponent as an int32 (and int() refuses 4,300+ digits)
+    with localcontext() as ctx:
+        # exact arithmetic: enough digits for the number and the largest multiplier (2^60), no rounding
+        ctx.prec = len(number) + 40
+        ctx.Emax, ctx.Emin = 10**12, -(10**12)
+        try:
+            base = Decimal(number)
+            if suffix in BINARY_SUFFIXES:
+                return base * BINARY_SUFFIXES[suffix], "binary"
+            if suffix in DECIMAL_SUFFIXES:
+                return base * DECIMAL_SUFFIXES[suffix], "decimal"
+            if suffix in FRACTION_EXPONENTS:
+                return base.scaleb(FRACTION_EXPONENTS[suffix]), "decimal"
+            return base.scaleb(int(exp or 0)), "decimal"
+        except DecimalException:
+            return None
+
+
+def parse_quantity(value: Any) -> Decimal | None:
+    """A Kubernetes quantity (``100Gi``, ``1e9``, ``500m``) as an exact number of base units, else None."""
+    parsed = _quantity(value)
+    return parsed[0] if parsed is not None else None
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut to 40 characters (a 5,000-digit number is not worth printing)."""
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
+
+
+def canonical_quantity(text: str) -> str:
+    """A storage quantity in Kubernetes' canonical form: whole bytes, largest exact suffix.
+
+    The suffix family of the input is kept (binary in, binary out; decimal, exponent or none in, decimal
+    out), like the API server does, so ``100Gi`` stays ``100Gi``, ``0.5Ti`` becomes ``512Gi``, ``1000M``
+    and ``1e9`` become ``1G``. Raises ValueError (its text names the quantity: sizes are not secrets).
+    """
+    parsed = _quantity(text)
+    if parsed is None:
+        raise ValueError(f"{_shown(text)} is not a quantity")
+    total, family = parsed
+    if total <= 0 or total != total.to_integral_value():
+        raise ValueError(f"{_shown(text)} is not a positive whole number of bytes")
+    if total > QUANTITY_MAX:
+        raise ValueError(f"{_shown(text)} is larger than Kubernetes accepts (2^63-1 bytes, about 8Ei)")
+    n = int(total)
+    units = BINARY_SUFFIXES if family == "binary" else DECIMAL_SUFFIXES
+    for name, size in sorted(units.items(), key=lambda kv: -kv[1]):
+        if n % size == 0:
+            return f"{n // size}{name}"
+    return str(n)
 
 
 # Objects are written in this order (a Secret and a PVC before the Config or DC that uses them).
@@ -142,3 +231,16 @@ def event_time(event: Obj) -> str:
         or (event.get("metadata") or {}).get("creationTimestamp")
         or ""
     )
+
+
+def events_of(obj: Obj, events: list[Obj]) -> list[Obj]:
+    """The events about this very object: matched by uid (involvedObject.uid), not by name.
+
+    Why: after a replace the new claim has the old one's name, and the deleted claim's events (a
+    ProvisioningFailed) are still listed under it. An event without a uid, or an object without one (a
+    hand-written snapshot), is kept: there is nothing to tell them apart by.
+    """
+    uid = (obj.get("metadata") or {}).get("uid")
+    if not uid:
+        return list(events)
+    return [e for e in events if (e.get("involvedObject") or {}).get("uid") in (None, "", uid)]

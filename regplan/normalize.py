@@ -10,7 +10,8 @@ a table below, with the reason it exists, in the spirit of kapp's rebase/ignore/
   ``NamedList`` maps, so "merge by name" and "keep what regplan does not own" fall out of a map diff.
 - SET_LISTS: lists whose order carries no meaning (accessModes, finalizers) compare as sets.
 - QUANTITIES: resource quantities compare canonically ("100Gi" == "107374182400").
-- MASK: Secret ``data``/``stringData`` values become digests before anyone can see them.
+- MASK / SECRET_MASKS: every place a Secret's content can hide (``data``, ``stringData``, annotations,
+  managedFields) is masked (digests, or dropped) before anyone can see it.
 - REMOVALS: fields regplan does not set but must remove (another backend under ``spec.storage``,
   ``REGISTRY_STORAGE*`` env vars overriding the 3.x config file) are marked ``None`` in desired.
 
@@ -27,10 +28,10 @@ import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from regplan.model import BINARY_SUFFIXES, DECIMAL_SUFFIXES, Obj
+from regplan.model import Obj
+from regplan.model import parse_quantity as parse_quantity  # the one quantity grammar
 
 ANY = "*"
 
@@ -165,17 +166,43 @@ QUANTITIES: tuple[PathRule, ...] = (
     PathRule("PersistentVolumeClaim", _p("spec.resources.limits.storage"), "a quantity"),
 )
 
+# Env var names whose values are credentials, one row per pattern (matched on the upper-cased name):
+# the ONE table of secret-looking names. The plan masks such an env var of the DC (3.x S3 keys set as
+# plain env override the config file: the plan may remove one but never shows its value) and status
+# redacts it.
+SECRET_ENV_NAMES: tuple[tuple[str, str], ...] = (
+    ("*SECRET*", "secret keys, client secrets (REGISTRY_STORAGE_S3_SECRETKEY, *_CLIENT_SECRET)"),
+    ("*KEY", "keys of every backend (REGISTRY_STORAGE_AZURE_ACCOUNTKEY, *_ACCESSKEY, *_API_KEY)"),
+    ("*ACCESSKEY*", "S3 / OSS access key ids, also with a suffix (*_ACCESSKEY_ID)"),
+    ("*ACCOUNTKEY*", "Azure account keys, also with a suffix"),
+    ("*PASSWORD*", "passwords (Swift, proxies, HTTP secret files)"),
+    ("*TOKEN*", "session and bearer tokens"),
+)
+# ... except these, when their value is a path (REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key): the
+# name says "file", and a path is not a credential. A value's leading "/" alone proves nothing: an AWS
+# secret access key may start with one.
+PATH_ENV_NAMES: tuple[str, ...] = ("*_TLS_KEY", "*_TLS_CERTIFICATE", "*_TLS_CLIENTCAS_*", "*_FILE", "*_PATH")
+
+ENV_PATH: tuple[str, ...] = ("spec", "template", "spec", "containers", ANY, "env")  # DC env items
+
+
+def secret_env(name: str, value: Any = None) -> bool:
+    """Is the env var ``name`` (with ``value``) a credential whose value nobody may see?"""
+    upper = name.upper()
+    if not any(fnmatch.fnmatchcase(upper, pattern) for pattern, _ in SECRET_ENV_NAMES):
+        return False
+    is_path = isinstance(value, str) and value.startswith("/")
+    return not (is_path and any(fnmatch.fnmatchcase(upper, p) for p in PATH_ENV_NAMES))
+
+
 MASK: tuple[PathRule, ...] = (
     PathRule("Secret", ("data", ANY), "secret value: compared and shown by digest only"),
     PathRule("Secret", ("stringData", ANY), "secret value: merged into data by the server"),
-    *(
-        PathRule(
-            "DeploymentConfig",
-            ("spec", "template", "spec", "containers", ANY, "env", pattern),
-            "a credential set as a plain env var (3.x S3 keys override the config file); the plan may "
-            "remove it but never shows its value",
-        )
-        for pattern in ("*ACCESSKEY*", "*SECRETKEY*", "*SECRET", "*PASSWORD*", "*TOKEN*", "*ACCOUNTKEY*")
+    PathRule("Secret", ("metadata", "annotations", ANY), "may hold secret content (SECRET_MASKS)"),
+    PathRule(
+        "DeploymentConfig",
+        (*ENV_PATH, ANY),
+        "an env var whose name is in SECRET_ENV_NAMES (see secret_env)",
     ),
 )
 
@@ -240,26 +267,7 @@ REMOVALS: tuple[RemovalRule, ...] = (
 
 # --- quantities -----------------------------------------------------------------------------------
 
-_SUFFIX: dict[str, Decimal] = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    **{k: Decimal(v) for k, v in (BINARY_SUFFIXES | DECIMAL_SUFFIXES).items()},
-}
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?$")
-
-
-def parse_quantity(value: Any) -> Decimal | None:
-    """A Kubernetes quantity as a number of base units, or None when it is not one."""
-    text = str(value).strip()
-    m = _QUANTITY.match(text)
-    if not m:
-        return None
-    try:
-        number = Decimal(m.group(1))
-    except InvalidOperation:
-        return None
-    # An exponent form with a suffix ("1e3Gi") is not valid; the regex only lets "e" through without one.
-    return number * _SUFFIX[m.group(2) or ""]
+# parse_quantity: the one grammar, model.parse_quantity (imported above)
 
 
 def _applies(rules: tuple[PathRule, ...], kind: str, path: FieldPath) -> bool:
@@ -275,8 +283,27 @@ def is_set_path(kind: str, path: FieldPath) -> bool:
     return _applies(SET_LISTS, kind, path)
 
 
-def is_masked_path(kind: str, path: FieldPath) -> bool:
-    return _applies(MASK, kind, path)
+def _env_value(value: Any) -> Any:
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def is_masked_path(kind: str, path: FieldPath, *values: Any) -> bool:
+    """Is this field, or one it lies under, masked (MASK)? ``values`` (old and new, when known) decide
+    the path exception of an env var (secret_env)."""
+    for n in range(1, len(path) + 1):
+        head = path[:n]
+        if not _applies(MASK, kind, head):
+            continue
+        if kind == "DeploymentConfig" and _match((*ENV_PATH, ANY), head):
+            seg = head[-1]
+            name = seg.name if isinstance(seg, Item) else seg
+            if n < len(path) and path[n] == "name":
+                continue  # the name is in the path already; only the value hides
+            inner = [_env_value(v) for v in values]  # at the item ({name, value}) or at its .value
+            if not any(secret_env(name, v) for v in inner or [None]):
+                continue
+        return True
+    return False
 
 
 def equal(kind: str, path: FieldPath, desired: Any, live: Any) -> bool:
@@ -313,12 +340,62 @@ def secret_digests(secret: Obj) -> dict[str, str]:
     return out
 
 
+@dataclass(frozen=True)
+class SecretMask:
+    """One place a Secret's content can hide, and what masking does there: ``data`` (values become
+    digests of the decoded bytes, ``stringData`` merged in as the server does), ``digest`` (each value
+    becomes the digest of its text) or ``drop`` (the field goes)."""
+
+    path: tuple[str, ...]  # "*" matches any key
+    how: str
+    reason: str
+
+
+SECRET_MASKS: tuple[SecretMask, ...] = (
+    SecretMask(("data", ANY), "data", "the Secret's values (base64): shown and compared by digest only"),
+    SecretMask(("stringData", ANY), "data", "plain values the server merges into data"),
+    SecretMask(
+        ("metadata", "annotations", ANY),
+        "digest",
+        "free text that tools fill with content: kubectl.kubernetes.io/last-applied-configuration holds "
+        "the whole applied Secret (its data, base64, old keys included), openshift.io/token-secret.value "
+        "a token",
+    ),
+    SecretMask(
+        ("metadata", "managedFields"),
+        "drop",
+        "server-side apply bookkeeping; its fieldsV1 names every data key",
+    ),
+)
+
+
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def _mask_at(node: Any, path: tuple[str, ...], how: str) -> None:
+    """Apply one ``digest``/``drop`` row of SECRET_MASKS in place under ``node``."""
+    if not isinstance(node, dict) or not path:
+        return
+    head, rest = path[0], path[1:]
+    for key in [k for k in node if fnmatch.fnmatchcase(str(k), head)]:
+        if rest:
+            _mask_at(node[key], rest, how)
+        elif how == "drop":
+            del node[key]
+        elif node[key] is not None and not _DIGEST.fullmatch(str(node[key])):
+            # a digest stays itself: masking a loaded (already masked) plan again changes nothing
+            node[key] = digest_bytes(str(node[key]).encode())
+
+
 def mask_secret(secret: Obj) -> Obj:
-    """A copy of a Secret whose values are digests: safe to show, store and compare."""
+    """A copy of a Secret with every row of SECRET_MASKS applied: safe to show, store and compare."""
     masked = copy.deepcopy(secret)
     masked.pop("stringData", None)
     if secret.get("data") or secret.get("stringData"):
         masked["data"] = secret_digests(secret)
+    for row in SECRET_MASKS:
+        if row.how != "data":
+            _mask_at(masked, row.path, row.how)
     return masked
 
 

@@ -68,13 +68,24 @@ def file_name(index: int, obj: Obj) -> str:
     return f"{index:02d}-{str(obj['kind']).lower()}-{obj['metadata']['name']}.yaml"
 
 
-def write_dir(rendered: Rendered, out_dir: Path) -> list[Path]:
+def write_dir(rendered: Rendered, out_dir: Path, *, fmt: str = "yaml") -> list[Path]:
     """One file per object plus ``kustomization.yaml`` listing them, ready for a GitOps tool.
 
-    Files from an earlier run that look like ours (``NN-kind-name.yaml``) and are no longer rendered are
-    removed, so the directory is exactly the rendered state; other files are left alone. Secret files are
-    created readable by their owner only (they hold the keys).
+    Only YAML: any other ``fmt`` is refused (``-o oc`` holds commands, not manifests). Files from an
+    earlier run that look like ours (``NN-kind-name.yaml``) and are no longer rendered are removed, so the
+    directory is exactly the rendered state; other files are left alone. Secret files are created readable
+    by their owner only (they hold the keys).
+
+    Nothing is half-written: every file is first written into a temporary directory (inside ``out_dir``
+    when it exists, else beside it); only when all of them were written are they renamed into place (a
+    new ``out_dir`` is the temporary directory renamed). When a file cannot be written, the temporary
+    directory is removed, ``out_dir`` is as it was, and the error (exit 3) names the file.
     """
+    import shutil  # only --out-dir needs them: render's start-up is budgeted
+    import tempfile
+
+    if fmt != "yaml":
+        raise InvalidInput(f"--out-dir writes YAML manifests; -o {fmt} cannot be combined with it")
     names = [file_name(i, obj) for i, obj in enumerate(rendered.objects, start=1)]
     files = [
         (name, _dc_note([obj]) + yamlio.dump(obj), obj["kind"] == "Secret")
@@ -86,27 +97,62 @@ def write_dir(rendered: Rendered, out_dir: Path) -> list[Path]:
         "resources": names,
     }
     files.append(("kustomization.yaml", yamlio.dump(kustomization), False))
-    written: list[Path] = []
+    if out_dir.is_symlink():
+        out_dir = out_dir.resolve()  # write where the link points; renaming over it would drop the link
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInput(f"--out-dir {out_dir}: exists and is not a directory")
+    exists = out_dir.is_dir()
+    for name, _, _ in files:
+        try:
+            if exists and (out_dir / name).is_dir():
+                raise InvalidInput(f"--out-dir: cannot write {out_dir / name}: it is a directory")
+        except OSError as err:  # e.g. a file name too long for the file system
+            raise InvalidInput(f"--out-dir: cannot write {out_dir / name}: {err.strerror or err}") from None
     try:
-        if out_dir.exists() and not out_dir.is_dir():
-            raise InvalidInput(f"--out-dir {out_dir}: exists and is not a directory")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for name, text, secret in files:
-            path = out_dir / name
-            if secret:
-                path.unlink(missing_ok=True)  # a new file gets the mode below; an old one might be wider
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(text)
-            else:
-                path.write_text(text, encoding="utf-8")
-            written.append(path)
-        for old in sorted(out_dir.iterdir()):
-            if _OUT_FILE.match(old.name) and old.name not in names:
-                old.unlink()
+        if not exists:
+            out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir if exists else out_dir.parent))
     except OSError as err:
         raise InvalidInput(f"--out-dir {out_dir}: {err.strerror or err}") from None
-    return written
+    try:
+        for name, text, secret in files:
+            _write_file(staging / name, text, secret, shown=out_dir / name)
+        if not exists:
+            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; a new dir gets the usual mode
+            os.rename(staging, out_dir)
+        else:
+            for name, _, _ in files:
+                os.replace(staging / name, out_dir / name)
+            staging.rmdir()
+            for old in sorted(out_dir.iterdir()):
+                if _OUT_FILE.match(old.name) and old.name not in names and old.is_file():
+                    old.unlink()
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InvalidInput(f"--out-dir {out_dir}: {err.strerror or err}") from None
+    except InvalidInput:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [out_dir / name for name, _, _ in files]
+
+
+STAGING_PREFIX = ".regplan-out-"
+
+
+def _write_file(path: Path, text: str, secret: bool, *, shown: Path) -> None:
+    """Write one file (0600 for a Secret); an error names ``shown``, the path the user asked for."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if secret else 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as err:
+        raise InvalidInput(f"--out-dir: cannot write {shown}: {err.strerror or err}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # --- oc commands --------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 
 from regplan import rules, yamlio
 from regplan.errors import InvalidInput, ValidationFailed
-from regplan.model import REGISTRY_NAMESPACE, Obj, Target, sort_key
+from regplan.model import OPERATOR_ANNOTATION, OPERATOR_CLAIM, REGISTRY_NAMESPACE, Obj, Target, sort_key
 from regplan.values import Values, builtin_dir
 
 CONFIG_SECRET = "registry-config"  # ocp3: the Secret holding config.yml
@@ -107,7 +107,8 @@ def render(values: Values, target: Target) -> Rendered:
         "target": target.value,
         "namespace": REGISTRY_NAMESPACE[target],
         "profile": norm.profile,
-        "operator_claim": rules.OPERATOR_CLAIM,
+        "operator_claim": OPERATOR_CLAIM,
+        "operator_annotation": OPERATOR_ANNOTATION,
         "config_secret": CONFIG_SECRET,
         "config_mount": CONFIG_MOUNT,
     }

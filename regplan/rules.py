@@ -17,7 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from regplan.errors import Diagnostic, ValidationFailed
-from regplan.model import BINARY_SUFFIXES, DECIMAL_SUFFIXES, Obj, Target
+from regplan.model import (
+    INT32_MAX,
+    OPERATOR_ANNOTATION,
+    OPERATOR_CLAIM,
+    Obj,
+    Target,
+    canonical_quantity,
+)
 from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values, assign, delete, flatten, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
@@ -50,7 +57,14 @@ class Field(NamedTuple):
 
 
 SCHEMA: tuple[Field, ...] = (
-    Field("replicas", "int", "registry replicas", "an integer >= 1", minimum=1),
+    Field(
+        "replicas",
+        "int",
+        "registry replicas",
+        "an integer >= 1",
+        minimum=1,
+        maximum=INT32_MAX,
+    ),
     Field(
         "rolloutStrategy",
         "str",
@@ -131,46 +145,18 @@ SCHEMA: tuple[Field, ...] = (
         "ocp3 filesystem driver maxthreads (env)",
         "an integer >= 25",
         minimum=25,
+        maximum=INT32_MAX,
         targets=("ocp3",),
     ),
 )
 SCHEMA_BY_KEY: dict[str, Field] = {f.key: f for f in SCHEMA}
 GROUPS: frozenset[str] = frozenset(k.rsplit(".", 1)[0] for k in SCHEMA_BY_KEY if "." in k)
 
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
-
-
-def canonical_quantity(text: str) -> str:
-    """A storage quantity in Kubernetes' canonical form: whole bytes, largest exact suffix.
-
-    The suffix family of the input is kept (binary in, binary out; decimal or none in, decimal out), like
-    the API server does, so ``100Gi`` stays ``100Gi``, ``0.5Ti`` becomes ``512Gi``, ``1000M`` becomes ``1G``.
-    """
-    from decimal import Decimal, InvalidOperation
-
-    m = _QUANTITY.match(text.strip())
-    if not m:
-        raise ValueError(f"{text!r} is not a quantity")
-    number, suffix = m.group(1), m.group(2) or ""
-    try:
-        total = Decimal(number) * (BINARY_SUFFIXES.get(suffix) or DECIMAL_SUFFIXES.get(suffix) or 1)
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a quantity") from None
-    if total <= 0 or total != total.to_integral_value():
-        raise ValueError(f"{text!r} is not a positive whole number of bytes")
-    n = int(total)
-    units = BINARY_SUFFIXES if suffix in BINARY_SUFFIXES else DECIMAL_SUFFIXES
-    for name, size in sorted(units.items(), key=lambda kv: -kv[1]):
-        if n % size == 0:
-            return f"{n // size}{name}"
-    return str(n)
-
-
 def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
     """(normalised value, problem or None). ``--set`` values arrive as strings: typed here by the schema."""
     if f.type == "int":
-        if from_set and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
-            value = int(value)
+        if from_set and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,30}", value.strip()):
+            value = int(value)  # (30 digits: far beyond any bound, and int() refuses 4,300+ digits)
         if isinstance(value, bool) or not isinstance(value, int):
             return value, f"expected an integer, got {_show(value)}"
         if f.minimum is not None and value < f.minimum:
@@ -218,7 +204,8 @@ def _show(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"{type(value).__name__} {value!r}"
+    shown = repr(value)
+    return f"{type(value).__name__} {shown if len(shown) <= 42 else shown[:40] + '...'}"
 
 
 # --- derived defaults ---------------------------------------------------------------------------------
@@ -239,14 +226,16 @@ class Derived(NamedTuple):
 class Ctx:
     """What a rule sees: the normalised values and the target."""
 
-    __slots__ = ("data", "target", "values")
+    __slots__ = ("data", "read", "target", "values")
 
     def __init__(self, values: Values, target: Target, data: dict[str, Any]) -> None:
         self.values = values
         self.target = target
         self.data = data
+        self.read: list[str] = []  # the keys a rule looked at, in order (who to blame when it fails)
 
     def get(self, key: str, default: Any = None) -> Any:
+        self.read.append(key)
         return lookup(self.data, key, default)
 
     def has(self, key: str) -> bool:
@@ -515,13 +504,17 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 )
             )
             continue
-        norm, problem = _coerce(f, value, origin == ORIGIN_SET)
+        norm, problem = _coerce(f, value, origin == ORIGIN_SET)  # --set-string values stay strings
         if problem:
             problems.append(Diagnostic(key, problem, origin, f"valid: {f.hint}"))
             bad_keys.add(key)
             delete(data, key)  # domain rules below see it as unset, not as a wrong type
         else:
             assign(data, key, norm)
+    for key, origin in sorted(values.unset.items()):
+        # `KEY: null` unsets a known key or group; an unknown one is a typo that would otherwise pass silently
+        if key not in SCHEMA_BY_KEY and key not in GROUPS and key not in SECRET_SOURCES:
+            problems.append(_unknown(key, origin))
     for group in GROUPS:
         if group in data and not isinstance(data[group], Mapping):
             problems.append(
@@ -564,13 +557,15 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
     for rule in DOMAIN_RULES:
         if target.value not in rule.targets or rule.key in bad_keys:
             continue
+        ctx.read.clear()
         message = rule.violated(ctx)
         if message:
+            key = _blamed(values, rule.key, ctx.read)
             problems.append(
                 Diagnostic(
-                    rule.key,
+                    key,
                     f"{message} [{rule.id}: {rule.ref}]",
-                    values.origin(rule.key) or _rule_origin(values, rule),
+                    values.origin(key) or _rule_origin(values, rule),
                     rule.hint,
                 )
             )
@@ -585,6 +580,27 @@ def validate(values: Values, target: Target) -> Values:
     if errors:
         raise ValidationFailed(errors)
     return normalised
+
+
+def _precedence(origin: str) -> int:
+    """How directly the user gave a value: --set beats a values file beats the profile beats a default."""
+    if origin.startswith("--set"):
+        return 3
+    if origin.startswith("profile ") or not origin:
+        return 1
+    if origin.startswith("default:"):
+        return 0
+    return 2  # values file:line
+
+
+def _blamed(values: Values, key: str, read: list[str]) -> str:
+    """The key a failed cross-field rule names: of the keys it read, the one the user gave most directly
+    (``--set claim.storageClass=gp2`` is blamed, not the profile's ``claim.accessMode``); ties: the rule's."""
+    best = key
+    for other in dict.fromkeys(read):
+        if other in SCHEMA_BY_KEY and _precedence(values.origin(other)) > _precedence(values.origin(best)):
+            best = other
+    return best
 
 
 def _rule_origin(values: Values, rule: Rule) -> str:
@@ -630,8 +646,6 @@ PROVISIONER_ACCESS_MODES: tuple[tuple[str, frozenset[str], str], ...] = (
 # --- rendered objects: a safety net against template bugs ---------------------------------------------
 
 CONFIG_BACKENDS: tuple[str, ...] = ("azure", "emptyDir", "gcs", "ibmcos", "oss", "pvc", "s3", "swift")
-OPERATOR_CLAIM = "image-registry-storage"
-OPERATOR_ANNOTATION = "imageregistry.openshift.io"
 
 
 def _check_config(obj: Obj) -> list[str]:

@@ -12,7 +12,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from regplan import yamlio
+from regplan import safeload
 from regplan.errors import InvalidInput
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, event_time
 
@@ -95,6 +95,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:  # an offset (+02:00) is the same instant in UTC, which the API serves
+            value = value.astimezone(datetime.UTC)
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, datetime.date):
         return value.isoformat()
@@ -103,14 +105,9 @@ def _plain(value: Any) -> Any:
 
 def read_objects(path: Path) -> list[Obj]:
     """Every object in the file, Lists flattened. Each must carry apiVersion, kind and metadata.name."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"{path}: cannot read snapshot: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise InvalidInput(f"{path}: not a snapshot: not UTF-8 text (byte {err.start})") from None
+    text = safeload.read_text(path, what="snapshot", limits=safeload.DEFAULT)
     out: list[Obj] = []
-    for n, doc in enumerate(yamlio.load_all_safe(text, str(path)), start=1):
+    for n, doc in enumerate(safeload.load_yaml_all(text, source=str(path), limits=safeload.DEFAULT), start=1):
         if doc is None:
             continue
         doc = _plain(doc)

@@ -3,32 +3,39 @@
 Reading happens in two rounds (workflow): ``first_query`` asks for ``Config/cluster`` (4.x) or
 ``dc/docker-registry`` (3.x) plus the objects the profiles would touch; ``second_query`` then asks for
 the claim the registry actually mounts (its events and pods) and, on 3.x, the Secret holding the
-mounted registry config. ``summarize`` turns the answers into a JSON-ready dict; secret-looking env
-values and registry-config credentials are redacted. Which profile the live state matches is decided
-by the caller with ``plan.make_plan`` (a profile matches when its defaults plan to no-op, Secrets
-aside since their values cannot be compared without the sources).
+mounted registry config. ``summarize`` turns the answers into a ``StatusSummary`` (a typed value;
+``to_json()`` is the ``-o json`` document); secret-looking env values (normalize.SECRET_ENV_NAMES) and
+registry-config credentials are redacted. Which profile the live state matches is decided by the
+caller with ``plan.make_plan`` (a profile matches when its defaults plan to no-op, Secrets aside since
+their values cannot be compared without the sources).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
+from dataclasses import dataclass, field
 from typing import Any
 
 from regplan import yamlio
 from regplan.errors import InvalidInput
-from regplan.model import REGISTRY_NAMESPACE, LiveQuery, LiveState, Obj, Ref, Target
+from regplan.model import (
+    OPERATOR_ANNOTATION,
+    OPERATOR_CLAIM,
+    REGISTRY_NAMESPACE,
+    LiveQuery,
+    LiveState,
+    Obj,
+    Ref,
+    Target,
+    events_of,
+)
+from regplan.normalize import secret_env
 
 CONFIG_REF = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
 DC_REF = Ref("apps.openshift.io/v1", "DeploymentConfig", REGISTRY_NAMESPACE[Target.OCP3], "docker-registry")
-OPERATOR_CLAIM = "image-registry-storage"  # the name the operator gives claim: ""
 STORAGE_MOUNT = "/registry"  # where both generations keep the filesystem driver's data
 NOT_DRIVERS = ("delete", "cache", "maintenance", "redirect")  # storage: sections that are not drivers
-REDACT_NAMES = ("*SECRET*", "*KEY", "*ACCESSKEY*", "*PASSWORD*", "*TOKEN*")  # env names whose values hide
-# ... except these, whose value is the path of a file (REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key): a
-# value's leading "/" proves nothing, an AWS secret access key may start with one.
-PATH_NAMES = ("*_TLS_KEY", "*_TLS_CERTIFICATE", "*_TLS_CLIENTCAS_*", "*_FILE", "*_PATH")
 REDACT_CONFIG_KEYS = ("accesskey", "secretkey", "password", "key", "accountkey", "secret", "sessiontoken")
 EVENTS_SHOWN = 5
 
@@ -121,10 +128,7 @@ def _redact_env(e: Obj) -> str:
         src = e["valueFrom"]
         ref = src.get("secretKeyRef") or src.get("configMapKeyRef") or src.get("fieldRef") or {}
         return f"{name} from {next(iter(src), '?')} {ref.get('name') or ref.get('fieldPath') or ''}".rstrip()
-    value = str(e.get("value", ""))
-    upper = name.upper()
-    is_path = value.startswith("/") and any(fnmatch.fnmatchcase(upper, p) for p in PATH_NAMES)
-    if any(fnmatch.fnmatchcase(upper, p) for p in REDACT_NAMES) and not is_path:
+    if secret_env(name, str(e.get("value", ""))):  # the one table of secret-looking names (normalize)
         return f"{name}=(redacted)"
     return f"{name}={e.get('value', '')}"
 
@@ -151,72 +155,171 @@ def _registry_config(secret: Obj | None, key: str) -> dict[str, Any] | None:
     return docs[0] if docs and isinstance(docs[0], dict) else None
 
 
-def _claim_summary(ns: str, name: str, live: LiveState) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str
+    message: str
+
+    @classmethod
+    def of(cls, c: Obj) -> Condition:
+        return cls(
+            str(c.get("type", "")),
+            str(c.get("status", "")),
+            str(c.get("reason", "")),
+            str(c.get("message", "")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "status": self.status, "reason": self.reason, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ClaimEvent:
+    type: str
+    reason: str
+    message: str
+    count: Any = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "reason": self.reason, "message": self.message, "count": self.count}
+
+
+@dataclass(frozen=True)
+class ClaimSummary:
+    """The claim the registry mounts. ``missing``: the registry names it but it does not exist."""
+
+    namespace: str
+    name: str
+    missing: bool = False
+    phase: str = ""
+    capacity: str = ""
+    requested: str = ""
+    access_modes: tuple[str, ...] = ()
+    storage_class: str = ""
+    operator_owned: bool = False
+    mounted_by: tuple[str, ...] = ()
+    events: tuple[ClaimEvent, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"namespace": self.namespace, "name": self.name}
+        if self.missing:
+            out["missing"] = True
+            return out
+        out.update(
+            {
+                "phase": self.phase,
+                "capacity": self.capacity,
+                "requested": self.requested,
+                "accessModes": list(self.access_modes),
+                "storageClass": self.storage_class,
+                "operatorOwned": self.operator_owned,
+                "mountedBy": list(self.mounted_by),
+                "events": [e.to_json() for e in self.events],
+            }
+        )
+        return out
+
+
+@dataclass
+class StatusSummary:
+    """What ``regplan status`` reports. ``to_json()`` is the ``-o json`` document: which keys appear
+    depends on the target (4.x: the operator's states; 3.x: volumes and env) and on ``error``.
+    ``matches``/``match_note`` are filled by the caller (profile matching plans, see workflow)."""
+
+    target: Target
+    source: str
+    error: str = ""  # the registry object was not found; nothing else is known
+    backend: str | None = None
+    settings: dict[str, Any] | None = None  # None: not shown (4.x with no single backend)
+    replicas: Any = None
+    rollout_strategy: str = ""
+    management_state: str = ""  # 4.x
+    storage_management_state: str = ""  # 4.x
+    storage_managed: Any = None  # 4.x
+    volumes: list[str] = field(default_factory=list)  # 3.x
+    env: list[str] = field(default_factory=list)  # 3.x, secret values redacted
+    conditions: list[Condition] = field(default_factory=list)
+    claim: ClaimSummary | None = None
+    matches: list[str] = field(default_factory=list)
+    match_note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"target": str(self.target), "source": self.source}
+        if self.error:
+            out["error"] = self.error
+        else:
+            out["backend"] = self.backend
+            if self.settings is not None:
+                out["settings"] = self.settings
+            out["replicas"] = self.replicas
+            out["rolloutStrategy"] = self.rollout_strategy
+            if self.target is Target.OCP4:
+                out["managementState"] = self.management_state
+                out["storageManagementState"] = self.storage_management_state
+                out["storageManaged"] = self.storage_managed
+            else:
+                out["volumes"] = list(self.volumes)
+                out["env"] = list(self.env)
+            out["conditions"] = [c.to_json() for c in self.conditions]
+            if self.claim is not None:
+                out["claim"] = self.claim.to_json()
+        out["matches"] = list(self.matches)
+        out["matchNote"] = self.match_note
+        return out
+
+
+def _claim_summary(ns: str, name: str, live: LiveState) -> ClaimSummary:
     ref = Ref("v1", "PersistentVolumeClaim", ns, name)
     obj = live.objects.get(ref)
-    out: dict[str, Any] = {"namespace": ns, "name": name}
     if obj is None:
-        out["missing"] = True
-        return out
+        return ClaimSummary(ns, name, missing=True)
     spec, st = obj.get("spec") or {}, obj.get("status") or {}
-    out.update(
-        {
-            "phase": st.get("phase", ""),
-            "capacity": (st.get("capacity") or {}).get("storage", ""),
-            "requested": ((spec.get("resources") or {}).get("requests") or {}).get("storage", ""),
-            "accessModes": list(spec.get("accessModes") or []),
-            "storageClass": spec.get("storageClassName") or "",
-            "operatorOwned": ((obj.get("metadata") or {}).get("annotations") or {}).get(
-                "imageregistry.openshift.io"
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    return ClaimSummary(
+        ns,
+        name,
+        phase=str(st.get("phase", "")),
+        capacity=str((st.get("capacity") or {}).get("storage", "")),
+        requested=str(((spec.get("resources") or {}).get("requests") or {}).get("storage", "")),
+        access_modes=tuple(str(m) for m in spec.get("accessModes") or []),
+        storage_class=str(spec.get("storageClassName") or ""),
+        operator_owned=annotations.get(OPERATOR_ANNOTATION) == "true",
+        mounted_by=tuple(live.pods_using_claim.get(name, [])),
+        # this claim's own events (by uid): a deleted namesake's ProvisioningFailed is not its state
+        events=tuple(
+            ClaimEvent(
+                str(e.get("type", "")), str(e.get("reason", "")), str(e.get("message", "")), e.get("count", 1)
             )
-            == "true",
-            "mountedBy": live.pods_using_claim.get(name, []),
-            "events": [
-                {
-                    "type": e.get("type", ""),
-                    "reason": e.get("reason", ""),
-                    "message": e.get("message", ""),
-                    "count": e.get("count", 1),
-                }
-                for e in live.events.get(ref, [])[-EVENTS_SHOWN:]
-            ],
-        }
+            for e in events_of(obj, live.events.get(ref, []))[-EVENTS_SHOWN:]
+        ),
     )
-    return out
 
 
-def summarize(target: Target, live: LiveState) -> dict[str, Any]:
-    """A JSON-ready summary of the registry's storage (no secret values)."""
+def summarize(target: Target, live: LiveState) -> StatusSummary:
+    """The registry's storage, summarised (no secret values)."""
     registry = live.objects.get(registry_ref(target))
-    out: dict[str, Any] = {"target": str(target), "source": live.source}
+    out = StatusSummary(target=target, source=live.source)
     if registry is None:
-        out["error"] = f"{registry_ref(target)} not found"
+        out.error = f"{registry_ref(target)} not found"
         return out
     spec = registry.get("spec") or {}
     claim = used_claim(target, registry)
+    out.replicas = spec.get("replicas")
+    out.conditions = [Condition.of(c) for c in (registry.get("status") or {}).get("conditions") or []]
     if target is Target.OCP4:
         storage = spec.get("storage") or {}
         backends = sorted(k for k in storage if k != "managementState" and storage[k] is not None)
-        out["backend"] = ", ".join(backends) if backends else None
+        out.backend = ", ".join(backends) if backends else None
         if len(backends) == 1 and isinstance(storage[backends[0]], dict):
-            out["settings"] = _redact_config(storage[backends[0]])
+            out.settings = _redact_config(storage[backends[0]])
         elif len(backends) > 1:
-            out["settings"] = {"problem": "exactly one storage type should be configured at the same time"}
-        out["replicas"] = spec.get("replicas")
-        out["rolloutStrategy"] = spec.get("rolloutStrategy") or ""
-        out["managementState"] = spec.get("managementState") or ""
-        out["storageManagementState"] = storage.get("managementState") or ""
-        st = registry.get("status") or {}
-        out["storageManaged"] = st.get("storageManaged")
-        out["conditions"] = [
-            {
-                "type": c.get("type", ""),
-                "status": c.get("status", ""),
-                "reason": c.get("reason", ""),
-                "message": c.get("message", ""),
-            }
-            for c in st.get("conditions") or []
-        ]
+            out.settings = {"problem": "exactly one storage type should be configured at the same time"}
+        out.rollout_strategy = spec.get("rolloutStrategy") or ""
+        out.management_state = spec.get("managementState") or ""
+        out.storage_management_state = storage.get("managementState") or ""
+        out.storage_managed = (registry.get("status") or {}).get("storageManaged")
     else:
         container = _container(registry)
         env_driver = _env_value(container, "REGISTRY_STORAGE")
@@ -240,23 +343,13 @@ def summarize(target: Target, live: LiveState) -> dict[str, Any]:
         settings["config"] = f"Secret {secret_file[0]}" if secret_file else "the image's built-in config.yml"
         if env_driver:
             settings["override"] = f"env REGISTRY_STORAGE={env_driver} overrides the config file"
-        out["backend"] = driver if not claim else f"{driver} on claim {claim[1]}"
-        out["settings"] = settings
-        out["replicas"] = spec.get("replicas")
-        out["rolloutStrategy"] = (spec.get("strategy") or {}).get("type", "")
-        out["volumes"] = [
+        out.backend = driver if not claim else f"{driver} on claim {claim[1]}"
+        out.settings = settings
+        out.rollout_strategy = (spec.get("strategy") or {}).get("type", "")
+        out.volumes = [
             f"{v.get('name')}: {next((k for k in v if k != 'name'), '?')}" for v in _volumes(registry)
         ]
-        out["env"] = [_redact_env(e) for e in container.get("env") or []]
-        out["conditions"] = [
-            {
-                "type": c.get("type", ""),
-                "status": c.get("status", ""),
-                "reason": c.get("reason", ""),
-                "message": c.get("message", ""),
-            }
-            for c in (registry.get("status") or {}).get("conditions") or []
-        ]
+        out.env = [_redact_env(e) for e in container.get("env") or []]
     if claim is not None:
-        out["claim"] = _claim_summary(claim[0], claim[1], live)
+        out.claim = _claim_summary(claim[0], claim[1], live)
     return out

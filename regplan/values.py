@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from regplan import yamlio
-from regplan.errors import Diagnostic, InvalidInput
+from regplan import safeload, yamlio
+from regplan.errors import Diagnostic, InvalidInput, UnreadableInput
 
 PROFILES_ENV = "REGPLAN_PROFILES_DIR"
 PROFILE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
@@ -27,6 +27,7 @@ SET_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$")
 # Secret inputs: the value key a template sees -> the key that names its source.
 SECRET_SOURCES: dict[str, str] = {"s3.accessKey": "s3.accessKeyFrom", "s3.secretKey": "s3.secretKeyFrom"}
 ORIGIN_SET = "--set"
+ORIGIN_SET_STRING = "--set-string"
 
 
 # Plain classes and NamedTuples, not dataclasses: a dataclass costs ~1 ms to define, and `regplan render`
@@ -62,7 +63,7 @@ class Profile(NamedTuple):
 class Values:
     """The merged values of one profile: ``data`` nested, ``origins`` by dotted leaf key."""
 
-    __slots__ = ("data", "origins", "problems", "profile", "secrets", "targets")
+    __slots__ = ("data", "origins", "problems", "profile", "secrets", "targets", "unset")
 
     def __init__(
         self,
@@ -72,6 +73,7 @@ class Values:
         secrets: dict[str, SecretValue] | None = None,
         targets: tuple[str, ...] = ("ocp4", "ocp3"),
         problems: list[Diagnostic] | None = None,
+        unset: dict[str, str] | None = None,
     ) -> None:
         self.profile = profile
         self.data = data
@@ -79,6 +81,8 @@ class Values:
         self.secrets: dict[str, SecretValue] = secrets if secrets is not None else {}
         self.targets = targets
         self.problems: list[Diagnostic] = problems if problems is not None else []  # rules reports them
+        # keys a layer set to null (dotted key -> origin): an unknown key is an error whatever its value
+        self.unset: dict[str, str] = unset if unset is not None else {}
 
     def __repr__(self) -> str:
         return f"Values(profile={self.profile!r}, data={self.data!r}, secrets={sorted(self.secrets)!r})"
@@ -145,13 +149,9 @@ def _display(path: Path, builtin: bool) -> str:
 
 def _read_profile(name: str, path: Path, builtin: bool) -> tuple[Profile, Any]:
     shown = _display(path, builtin)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"{shown}: cannot read profile: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise InvalidInput(f"{shown}: not UTF-8 text (byte {err.start})") from None
-    doc = yamlio.load_rt(text, shown)
+    # named as the user knows it (profiles/<name>.yaml for a built-in)
+    text = safeload.read_text(path, what="profile", limits=safeload.VALUES, source=shown)
+    doc = safeload.load_yaml_rt(text, source=shown, limits=safeload.VALUES)
     if not isinstance(doc, Mapping):
         raise InvalidInput(f"{shown}: a profile is a mapping with description, targets and values")
     unknown = sorted(set(doc) - {"description", "targets", "values", "extends"})
@@ -222,16 +222,23 @@ def flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
 
 
 def _merge_layer(
-    data: dict[str, Any], origins: dict[str, str], layer: Any, origin_of: Any, prefix: str
+    data: dict[str, Any],
+    origins: dict[str, str],
+    layer: Any,
+    origin_of: Any,
+    prefix: str,
+    unset: dict[str, str],
 ) -> None:
     """Deep-merge a round-trip mapping into ``data``, recording each leaf's origin.
 
-    ``null`` unsets a key (back to "not given"), so a later file can undo an earlier one.
+    ``null`` unsets a key (back to "not given"), so a later file can undo an earlier one; ``unset``
+    records where, so that rules can refuse an unknown key set to null.
     """
     for key, val in layer.items():
         dotted = f"{prefix}.{key}" if prefix else str(key)
         line = yamlio.line_of(layer, key)
         if val is None:
+            unset[dotted] = origin_of(line)
             delete(data, dotted)
             for k in [k for k in origins if k == dotted or k.startswith(dotted + ".")]:
                 del origins[k]
@@ -244,12 +251,17 @@ def _merge_layer(
                 assign(data, dotted, {})
                 for k in [k for k in origins if k == dotted]:
                     del origins[k]
-            _merge_layer(data, origins, val, origin_of, dotted)
+            _merge_layer(data, origins, val, origin_of, dotted, unset)
         else:
             for k in [k for k in origins if k.startswith(dotted + ".")]:
                 del origins[k]
             assign(data, dotted, yamlio.to_plain(val))
             origins[dotted] = origin_of(line)
+
+
+def _at(source: str, line: int | None) -> str:
+    """``file:line``, or the file alone when the line is unknown (a key brought in by a merge key ``<<``)."""
+    return f"{source}:{line}" if line is not None else source
 
 
 def lookup(data: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
@@ -287,14 +299,33 @@ def delete(data: dict[str, Any], dotted: str) -> None:
         node.pop(parts[-1], None)
 
 
-def parse_set(item: str) -> tuple[str, str]:
+def split_set(arg: str) -> list[str]:
+    """One ``--set`` argument as helm reads it: ``a=1,b=2`` is two items; ``\\,`` is a literal comma and
+    ``\\\\`` a literal backslash."""
+    items, cur, i = [], [], 0
+    while i < len(arg):
+        ch = arg[i]
+        if ch == "\\" and i + 1 < len(arg) and arg[i + 1] in ",\\":
+            cur.append(arg[i + 1])
+            i += 2
+            continue
+        if ch == ",":
+            items.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    items.append("".join(cur))
+    return items
+
+
+def parse_set(item: str, *, flag: str = ORIGIN_SET) -> tuple[str, str]:
     """``KEY=VALUE`` -> (key, raw string). Types are applied by the schema (rules), not guessed here."""
     key, sep, raw = item.partition("=")
     key = key.strip()
     if not sep or not SET_KEY.match(key):
-        raise InvalidInput(
-            f"--set {item.split('=')[0]!r}: expected KEY=VALUE with a dotted key, e.g. replicas=1"
-        )
+        shown = item.split("=")[0]
+        raise InvalidInput(f"{flag} {shown!r}: expected KEY=VALUE with a dotted key, e.g. replicas=1")
     return key, raw
 
 
@@ -305,8 +336,12 @@ def load_values(
     sets: Sequence[str],
     profiles_dir: Path | None,
     environ: Mapping[str, str],
+    set_strings: Sequence[str] = (),
 ) -> Values:
-    """Merge profile defaults, values files (in order) and ``--set``; read secret sources."""
+    """Merge profile defaults, values files (in order), ``--set`` then ``--set-string``; read secret sources.
+
+    ``--set`` takes helm's forms (``a=1,b=2``, ``\\,``, ``key=null`` removes a key) and its values are typed
+    by the schema; ``--set-string`` values stay strings."""
     known = _profile_files(profiles_dir)
     if profile not in known:
         raise _unknown_profile(profile, list(known))
@@ -315,6 +350,7 @@ def load_values(
 
     data: dict[str, Any] = {}
     origins: dict[str, str] = {}
+    unset: dict[str, str] = {}
     layers: list[tuple[Profile, Any]] = []
     if prof.extends is not None:
         builtins = _profile_files(None)
@@ -331,31 +367,37 @@ def load_values(
     for p, vals in layers:
         shown = _display(p.path, p.builtin)
         _merge_layer(
-            data, origins, vals, lambda line, p=p, shown=shown: f"profile {p.name} ({shown}:{line})", ""
+            data,
+            origins,
+            vals,
+            lambda line, p=p, shown=shown: f"profile {p.name} ({_at(shown, line)})",
+            "",
+            unset,
         )
 
     for f in files:
-        try:
-            text = f.read_text(encoding="utf-8")
-        except OSError as err:
-            raise InvalidInput(f"{f}: cannot read values file: {err.strerror}") from None
-        except UnicodeDecodeError as err:
-            raise InvalidInput(f"{f}: not a values file: not UTF-8 text (byte {err.start})") from None
-        doc = yamlio.load_rt(text, str(f))
+        text = safeload.read_text(f, what="values file", limits=safeload.VALUES)
+        doc = safeload.load_yaml_rt(text, source=str(f), limits=safeload.VALUES)
         if doc is None:
             continue
         if not isinstance(doc, Mapping):
             raise InvalidInput(f"{f}:1: a values file is a mapping of keys (see docs/values.md)")
-        _merge_layer(data, origins, doc, lambda line, f=f: f"{f}:{line}", "")
+        _merge_layer(data, origins, doc, lambda line, f=f: _at(str(f), line), "", unset)
 
-    for item in sets:
-        key, raw = parse_set(item)
-        for k in [k for k in origins if k.startswith(key + ".")]:
+    given = [(item, ORIGIN_SET) for arg in sets for item in split_set(arg)]
+    given += [(item, ORIGIN_SET_STRING) for arg in set_strings for item in split_set(arg)]
+    for item, flag in given:
+        key, raw = parse_set(item, flag=flag)
+        for k in [k for k in origins if k == key or k.startswith(key + ".")]:
             del origins[k]
+        if raw == "null" and flag == ORIGIN_SET:  # helm: key=null removes the key (back to "not given")
+            delete(data, key)
+            unset[key] = flag
+            continue
         assign(data, key, raw)
-        origins[key] = ORIGIN_SET
+        origins[key] = flag
 
-    vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets)
+    vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets, unset=unset)
     _read_secrets(vals, environ, files)
     return vals
 
@@ -418,16 +460,24 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
                     )
                 )
                 continue
+            problem = secret_text_problem(environ[ref])
+            if problem:
+                vals.problems.append(
+                    Diagnostic(source_key, f"the value of {ref} {problem}", origin, KEY_HINT)
+                )
+                continue
             vals.secrets[key] = SecretValue(key, source, environ[ref])
         elif kind == "file" and ref:
             p = Path(ref).expanduser()
             if not p.is_absolute():
                 p = _relative_to_origin(p, origin, files)
             try:
-                content = p.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as err:
+                # bytes as they are (no newline translation: a lone CR is not a line ending here), bounded
+                raw = safeload.read_bytes(p, what="key file", limits=KEY_FILE_LIMITS)
+                content = _one_line_ending_off(raw.decode("utf-8"))
+            except (UnreadableInput, UnicodeDecodeError) as err:
                 # never the decode error's own text: it quotes bytes of the key
-                why = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+                why = err.problem if isinstance(err, UnreadableInput) else "not UTF-8 text"
                 vals.problems.append(
                     Diagnostic(
                         source_key,
@@ -442,8 +492,40 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
                     Diagnostic(source_key, f"{p} is empty", origin, "the file must hold the key")
                 )
                 continue
+            problem = secret_text_problem(content)
+            if problem:
+                vals.problems.append(Diagnostic(source_key, f"the key in {p} {problem}", origin, KEY_HINT))
+                continue
             vals.secrets[key] = SecretValue(key, f"file:{p}", content)
         # anything else is not a source: the schema (rules.SCHEMA) reports it, without echoing the value
+
+
+# A key read from a source is one line of printable text. A file may end with ONE line ending (\n or \r\n:
+# `echo KEY > file` writes it), which is not part of the key; any other control character (a second line,
+# a carriage return, a tab, NUL, DEL, C1), or blanks around the key, would go into the Secret as they are
+# and the registry would fail to authenticate, long after apply: refused, naming the source, not the value.
+KEY_FILE_LIMITS = safeload.Limits(max_bytes=64 * 1024)  # a key is ~40 bytes; `file:/dev/zero` must end
+KEY_HINT = "the source must hold the key alone, on one line (a single trailing newline in a file is fine)"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line_ending_off(text: str) -> str:
+    if text.endswith("\r\n"):
+        return text[:-2]
+    return text[:-1] if text.endswith("\n") else text
+
+
+def secret_text_problem(text: str) -> str:
+    """Why ``text`` cannot be an S3 key (a phrase that never quotes it), or ""."""
+    found = _CONTROL.search(text)
+    if found:
+        what = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}.get(
+            found.group(), "a control character"
+        )
+        return f"contains {what}"
+    if text != text.strip():
+        return "has blanks before or after the key"
+    return ""
 
 
 def _relative_to_origin(p: Path, origin: str, files: Sequence[Path]) -> Path:

@@ -14,7 +14,9 @@ from typing import Any
 from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic
 from regplan.normalize import Item
-from regplan.plan import Action, ObjectChange, Plan, glyph
+from regplan.planvalue import DRY_RUN_NOTES, Action, ObjectChange, Plan, glyph
+from regplan.reasons import reason_for
+from regplan.status import StatusSummary
 
 COLORS: dict[str, str] = {
     "+": "32",
@@ -26,6 +28,7 @@ COLORS: dict[str, str] = {
     "error": "31",
     "warning": "33",
     "bold": "1",
+    "dim": "2",
 }
 # The identity of a created object is in its header already.
 IDENTITY_PATHS = {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace")}
@@ -72,6 +75,19 @@ def field_line(f: FieldChange, color: bool) -> str:
     else:
         shown = f"{fmt_value(f.old)} -> {fmt_value(f.new)}"
     return f"      {_c(sign, sign, color)} {f.dotted}: {shown}"
+
+
+def _explained(kind: str, leaves: list[FieldChange], color: bool) -> list[str]:
+    """Each field change, with the reason regplan changes it under it (each reason once per object)."""
+    out: list[str] = []
+    said: set[str] = set()
+    for leaf in leaves:
+        out.append(field_line(leaf, color))
+        why = reason_for(kind, leaf.dotted, leaf.new, removed=leaf.kind is ChangeKind.REMOVED)
+        if why and why not in said:
+            said.add(why)
+            out.append(_c(f"          # {why}", "dim", color))
+    return out
 
 
 def _header(c: ObjectChange, color: bool) -> list[str]:
@@ -122,7 +138,7 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
         out.extend(_header(c, color))
         if c.action is not Action.NOOP:
             shown = [f for f in c.fields if not (c.action is Action.CREATE and f.path in IDENTITY_PATHS)]
-            out.extend(field_line(leaf, color) for f in shown for leaf in expand(f))
+            out.extend(_explained(c.ref.kind, [leaf for f in shown for leaf in expand(f)], color))
         out.append("")
     if plan.diagnostics:
         out.append("Diagnostics:")
@@ -131,8 +147,58 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
     if not plan.has_changes:
         out.append("No changes: the live state matches the profile.")
     out.append(summary_line(plan))
+    out.append(f"Server dry run: {dry_run_note(plan)}.")
     if plan.errors:
         out.append(_c(f"{len(plan.errors)} error(s): apply would refuse this plan.", "error", color))
+    return "\n".join(out) + "\n"
+
+
+def dry_run_note(plan: Plan) -> str:
+    return DRY_RUN_NOTES.get(plan.server_dry_run, DRY_RUN_NOTES["not-run"])
+
+
+_MD_ACTION = {
+    Action.CREATE: "create",
+    Action.UPDATE: "update",
+    Action.REPLACE: "**replace (destructive)**",
+    Action.NOOP: "no change",
+    Action.BLOCKED: "**blocked**",
+}
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def plan_markdown(plan: Plan, *, heading: str = "###") -> str:
+    """The plan for a pull-request comment: a summary, a table of objects, the full text folded away.
+
+    Secret values never appear (the same masking as the text plan, which the folded section holds)."""
+    out = [
+        f"{heading} regplan plan: `{plan.profile}` on {plan.target}",
+        "",
+        f"Live state from {plan.source}. **{summary_line(plan)}**",
+        "",
+    ]
+    if any(c.destructive for c in plan.changes):
+        out += [
+            "> [!WARNING]",
+            "> This plan deletes and re-creates an object: its data is lost unless copied first.",
+            "",
+        ]
+    if plan.errors:
+        out += ["> [!CAUTION]", f"> {len(plan.errors)} error(s): `regplan apply` refuses this plan.", ""]
+    out += ["| | object | change | why |", "|---|---|---|---|"]
+    for c in plan.changes:
+        out.append(f"| `{glyph(c.action)}` | `{c.ref}` | {_MD_ACTION[c.action]} | {_md_cell(c.reason)} |")
+    out.append("")
+    if plan.diagnostics:
+        out += ["**Diagnostics**", ""]
+        out += [f"- {_md_cell(diagnostic_line(d, False).strip())}" for d in plan.diagnostics]
+        out.append("")
+    out += [f"Server dry run: {dry_run_note(plan)}.", ""]
+    out += ["<details><summary>Full plan</summary>", "", "```text", plan_text(plan).rstrip("\n"), "```", "",
+            "</details>"]  # fmt: skip
     return "\n".join(out) + "\n"
 
 
@@ -144,56 +210,55 @@ def plan_json(plan: Plan) -> str:
 # --- status ---------------------------------------------------------------------------------------
 
 
-def status_text(status: dict[str, Any], *, color: bool = False) -> str:
+def status_text(status: StatusSummary, *, color: bool = False) -> str:
     """``regplan status`` for people: one fact a line, the claim and its events, conditions, match."""
-    out = [f"Target:    {status['target']}  (live state from {status['source']})"]
-    out.append(f"Backend:   {status.get('backend') or 'none'}")
-    for key, value in sorted((status.get("settings") or {}).items()):
+    out = [f"Target:    {status.target}  (live state from {status.source})"]
+    out.append(f"Backend:   {status.backend or 'none'}")
+    for key, value in sorted((status.settings or {}).items()):
         out.append(f"  {key}: {fmt_value(value)}")
-    out.append(f"Replicas:  {status.get('replicas')}")
-    out.append(f"Rollout:   {status.get('rolloutStrategy') or '(default)'}")
-    if status.get("managementState"):
-        storage_state = status.get("storageManagementState") or "-"
+    out.append(f"Replicas:  {status.replicas}")
+    out.append(f"Rollout:   {status.rollout_strategy or '(default)'}")
+    if status.management_state:
+        storage_state = status.storage_management_state or "-"
         out.append(
-            f"Operator:  managementState {status['managementState']}, storage.managementState "
-            f"{storage_state}, storageManaged {str(status.get('storageManaged')).lower()}"
+            f"Operator:  managementState {status.management_state}, storage.managementState "
+            f"{storage_state}, storageManaged {str(status.storage_managed).lower()}"
         )
-    claim = status.get("claim")
+    claim = status.claim
     if claim:
-        out.append(f"Claim:     {claim['namespace']}/{claim['name']}")
-        if claim.get("missing"):
+        out.append(f"Claim:     {claim.namespace}/{claim.name}")
+        if claim.missing:
             out.append("  (not found)")
         else:
             out.append(
-                f"  phase: {claim.get('phase')}, capacity: {claim.get('capacity') or '-'}, "
-                f"requested: {claim.get('requested')}, "
-                f"access modes: {', '.join(claim.get('accessModes', []))}, "
-                f"class: {claim.get('storageClass') or '(default)'}"
+                f"  phase: {claim.phase}, capacity: {claim.capacity or '-'}, "
+                f"requested: {claim.requested}, "
+                f"access modes: {', '.join(claim.access_modes)}, "
+                f"class: {claim.storage_class or '(default)'}"
             )
-            if claim.get("mountedBy"):
-                out.append(f"  mounted by: {', '.join(claim['mountedBy'])}")
-            for e in claim.get("events", []):
-                sev = "warning" if e.get("type") == "Warning" else "="
-                out.append(f"  {_c(e.get('type', ''), sev, color)} {e.get('reason')}: {e.get('message')}")
-    for volume in status.get("volumes") or []:
+            if claim.mounted_by:
+                out.append(f"  mounted by: {', '.join(claim.mounted_by)}")
+            for e in claim.events:
+                sev = "warning" if e.type == "Warning" else "="
+                out.append(f"  {_c(e.type, sev, color)} {e.reason}: {e.message}")
+    for volume in status.volumes:
         out.append(f"Volume:    {volume}")
-    for env in status.get("env") or []:
+    for env in status.env:
         out.append(f"Env:       {env}")
-    conds = status.get("conditions") or []
-    if conds:
+    if status.conditions:
         out.append("Conditions:")
-        for cond in conds:
+        for cond in status.conditions:
             out.append(
-                f"  {cond['type']}={cond['status']}"
-                + (f" ({cond['reason']})" if cond.get("reason") else "")
-                + (f": {cond['message']}" if cond.get("message") else "")
+                f"  {cond.type}={cond.status}"
+                + (f" ({cond.reason})" if cond.reason else "")
+                + (f": {cond.message}" if cond.message else "")
             )
-    match = status.get("matches") or []
+    match = status.matches
     out.append(f"Profile:   {', '.join(match) if match else 'matches no profile (with default values)'}")
-    if status.get("matchNote"):
-        out.append(f"  {status['matchNote']}")
+    if status.match_note:
+        out.append(f"  {status.match_note}")
     return "\n".join(out) + "\n"
 
 
-def status_json(status: dict[str, Any]) -> str:
-    return json.dumps(status, indent=2, sort_keys=True) + "\n"
+def status_json(status: StatusSummary) -> str:
+    return json.dumps(status.to_json(), indent=2, sort_keys=True) + "\n"

@@ -10,8 +10,6 @@ The ``kubernetes`` client is imported only on the cluster path (``regplan.cluste
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +18,14 @@ from typing import TYPE_CHECKING, Any
 from regplan import plan as planmod
 from regplan import snapshot as snapmod
 from regplan import status as statusmod
-from regplan.errors import InvalidInput, RegplanError, StaleError
+from regplan.errors import InvalidInput, RegplanError
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, Verb
-from regplan.normalize import mask_secret
+
+# Moved to regplan.planfile; re-exported for the callers of workflow (explicit: mypy's no-implicit-reexport).
+from regplan.planfile import load_plan as load_plan
+from regplan.planfile import save_plan as save_plan
+from regplan.planfile import values_from_record as values_from_record
+from regplan.planfile import values_record as values_record
 
 if TYPE_CHECKING:
     from regplan.cluster import Cluster
@@ -43,9 +46,16 @@ class Live:
     """Where live state comes from: a snapshot file, or a cluster (connected lazily, once)."""
 
     def __init__(
-        self, *, snapshot: Path | None, kubeconfig: str | None, context: str | None, source: str | None = None
+        self,
+        *,
+        snapshot: Path | None,
+        kubeconfig: str | None,
+        context: str | None,
+        source: str | None = None,
+        warn: Callable[[str], Any] | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.warn = warn  # told each warning the connection has (e.g. TLS verification off), once
         self.source = source or (str(snapshot) if snapshot is not None else None)  # how messages name it
         self.kubeconfig, self.context = kubeconfig, context
         self._objects: list[Obj] | None = None
@@ -57,6 +67,9 @@ class Live:
             from regplan.cluster import Cluster
 
             self._cluster = Cluster(kubeconfig=self.kubeconfig, context=self.context)
+            if self.warn is not None:
+                for warning in self._cluster.warnings:
+                    self.warn(warning)
         return self._cluster
 
     def snapshot_objects(self) -> list[Obj]:
@@ -118,44 +131,6 @@ class Live:
             self._cluster.close()
 
 
-# --- values record: what a plan file keeps so apply can re-render (secrets by source only) -------------
-
-
-def values_record(vals: Values) -> dict[str, Any]:
-    data = copy.deepcopy(vals.data)
-    return {
-        "profile": vals.profile,
-        "targets": list(vals.targets),
-        "data": data,
-        "secretSources": {k: _absolute_source(s.source) for k, s in sorted(vals.secrets.items())},
-        "secretDigests": {k: s.digest for k, s in sorted(vals.secrets.items())},
-    }
-
-
-def _absolute_source(source: str) -> str:
-    """``file:`` sources as absolute paths: apply may run from another directory than plan."""
-    kind, _, ref = source.partition(":")
-    return f"file:{Path(ref).expanduser().resolve()}" if kind == "file" else source
-
-
-def values_from_record(record: Mapping[str, Any], environ: Mapping[str, str]) -> Values:
-    """Rebuild Values from a plan file's record, reading each secret again from its recorded source."""
-    from regplan import values
-
-    vals = values.from_record(
-        profile=str(record.get("profile", "")),
-        data=record.get("data") or {},
-        secret_sources=record.get("secretSources") or {},
-        targets=tuple(record.get("targets") or ("ocp4", "ocp3")),
-        environ=environ,
-    )
-    if vals.problems:
-        raise StaleError(
-            "the plan's secret sources cannot be read again: " + "; ".join(str(d) for d in vals.problems)
-        )
-    return vals
-
-
 # --- plan -------------------------------------------------------------------------------------------
 
 
@@ -169,12 +144,18 @@ def make_plan(
     live: Live,
     environ: Mapping[str, str],
     progress: Callable[[str], Any] | None = None,
+    set_strings: Sequence[str] = (),
 ) -> planmod.Plan:
     """Load, render, read, plan and (4.x) dry-run. The helper ``apply -p`` calls too."""
     from regplan import values
 
     vals = values.load_values(
-        profile, files=list(values_files), sets=list(sets), profiles_dir=profiles_dir, environ=environ
+        profile,
+        files=list(values_files),
+        sets=list(sets),
+        set_strings=list(set_strings),
+        profiles_dir=profiles_dir,
+        environ=environ,
     )
     rendered, state = _render_and_read(vals, target, live)
     result = planmod.make_plan(
@@ -186,10 +167,20 @@ def make_plan(
     # The create half of a replace is skipped too: until the delete runs the server can only say "exists".
     replaced = {w.ref for w in result.writes if w.verb is Verb.DELETE}
     checked = [w for w in result.writes if w.ref not in replaced]
-    if state.server_dry_run and live.snapshot is None and checked and not result.errors:
+    if live.snapshot is not None:
+        result.server_dry_run = "snapshot"
+    elif not state.server_dry_run:
+        result.server_dry_run = "unsupported"
+    elif result.errors:
+        result.server_dry_run = "errors"
+    elif not checked:
+        result.server_dry_run = "no-writes"
+    else:
         if progress:
             progress(f"checking {len(checked)} write(s) with a server-side dry run\n")
-        result.diagnostics.extend(live.cluster.dry_run(checked))
+        refusals = live.cluster.dry_run(checked)
+        result.diagnostics.extend(refusals)
+        result.server_dry_run = "refused" if refusals else "checked"
     return result
 
 
@@ -218,46 +209,6 @@ def _render_and_read(vals: Values, target: str, live: Live) -> tuple[Rendered, L
     return rendered, live.read(planmod.query_for(rendered))
 
 
-def save_plan(result: planmod.Plan, path: Path) -> None:
-    try:
-        path.write_text(result.dumps(), encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"{path}: cannot write the plan: {err.strerror}") from None
-
-
-def load_plan(path: Path, *, environ: Mapping[str, str]) -> planmod.Plan:
-    """A saved plan with its Secret bodies rebuilt from the recorded sources (StaleError if they changed)."""
-    from regplan import render
-
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise InvalidInput(f"{path}: cannot read the plan: {err.strerror}") from None
-    except json.JSONDecodeError as err:
-        raise InvalidInput(f"{path}:{err.lineno}: not a plan file (JSON): {err.msg}") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{path}: not a plan file (not UTF-8 text)") from None
-    if not isinstance(doc, dict):
-        raise InvalidInput(f"{path}: not a plan file")
-    loaded = planmod.plan_from_json(doc, origin=str(path))
-    if not loaded.values_record or not loaded.desired:
-        # Without them nothing ties the writes to what the profile renders: refuse, do not trust the file.
-        raise InvalidInput(
-            f"{path}: the plan has no values record or desired objects to check it against; "
-            "save plans with `regplan plan --out`"
-        )
-    vals = values_from_record(loaded.values_record, environ)
-    rendered = render.render(vals, loaded.target)
-    resolved = planmod.resolve_secrets(loaded, rendered.objects)
-    # The recorded values must still render the recorded objects (templates or profiles may have changed
-    # since: then the plan no longer says what apply would write).
-    fresh = [mask_secret(o) if o.get("kind") == "Secret" else o for o in rendered.objects]
-    if fresh != loaded.desired:
-        changed = sorted({str(Ref.of(o)) for o in fresh if o not in loaded.desired}) or ["(objects removed)"]
-        raise StaleError(
-            f"{path}: the profile no longer renders what the plan was made from: {', '.join(changed)}"
-        )
-    return resolved
 
 
 # --- status -----------------------------------------------------------------------------------------
@@ -294,7 +245,7 @@ def _merge(a: LiveState, b: LiveState) -> LiveState:
 
 def status_data(
     *, target: str, live: Live, profiles_dir: Path | None, environ: Mapping[str, str]
-) -> dict[str, Any]:
+) -> statusmod.StatusSummary:
     tgt = live.target(target)
     by_profile, skipped = _profile_objects(tgt, profiles_dir, environ)
     extra = tuple(dict.fromkeys(Ref.of(o) for objs in by_profile.values() for o in objs))
@@ -306,9 +257,9 @@ def status_data(
         result = planmod.make_plan(_Objects(objs, tgt, name), state)
         if not result.has_changes:
             matches.append(name)
-    summary["matches"] = matches
+    summary.matches = matches
     note = "a profile matches when its default values plan to no changes (Secret values are not compared)"
     if skipped:
         note += f"; not checked (cannot render with defaults): {', '.join(skipped)}"
-    summary["matchNote"] = note
+    summary.match_note = note
     return summary

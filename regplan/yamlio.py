@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from regplan.errors import InvalidInput
+from regplan import safeload
 
 # Top-level and common keys come first in this order (what people expect to read first); any other key
 # follows alphabetically, so the order never depends on how a template or a merge happened to build a dict.
@@ -91,21 +90,13 @@ def dump(doc: Any, *, reorder: bool = True) -> str:
 
 
 def load_rt(text: str, source: str) -> Any:
-    """Parse one YAML document keeping line numbers (``.lc``); errors name ``source`` and the line."""
-    y = YAML(typ="rt")
-    try:
-        return y.load(text)
-    except YAMLError as err:
-        raise InvalidInput(f"{source}:{_line(err)}: not valid YAML: {_problem(err)}") from None
+    """Parse one hand-written YAML document keeping line numbers (``.lc``), within ``safeload.VALUES``."""
+    return safeload.load_yaml_rt(text, source=source, limits=safeload.VALUES)
 
 
 def load_all_safe(text: str, source: str) -> list[Any]:
-    """Parse every document into plain Python data (dicts, lists, scalars)."""
-    y = YAML(typ="safe", pure=True)
-    try:
-        return [d for d in y.load_all(text)]
-    except YAMLError as err:
-        raise InvalidInput(f"{source}:{_line(err)}: not valid YAML: {_problem(err)}") from None
+    """Parse every document into plain Python data (dicts, lists, scalars), within ``safeload.DEFAULT``."""
+    return safeload.load_yaml_all_pure(text, source=source, limits=safeload.DEFAULT)
 
 
 def line_of(mapping: Any, key: str) -> int | None:
@@ -134,17 +125,3 @@ def to_plain(obj: Any) -> Any:
     if isinstance(obj, str):
         return str(obj)
     return obj
-
-
-def _line(err: YAMLError) -> str:
-    if isinstance(err, MarkedYAMLError):
-        mark = err.problem_mark or err.context_mark
-        if mark is not None:
-            return str(mark.line + 1)
-    return "?"
-
-
-def _problem(err: YAMLError) -> str:
-    if isinstance(err, MarkedYAMLError):
-        return str(err.problem or err.context or "syntax error")
-    return str(err).splitlines()[0] if str(err) else "syntax error"

@@ -19,13 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from regplan import safeload
 from regplan.cluster.apierrors import one_line
 from regplan.cluster.clientimport import client_modules
-from regplan.errors import ClusterError, InvalidInput
-
-MAX_BYTES = 10 * 1024 * 1024  # a kubeconfig is kilobytes; more is not one
-MAX_DEPTH = 64  # kubeconfigs nest ~6 levels (exec plugin env lists included)
-MAX_ALIASES = 100  # anchors are legal YAML, but a kubeconfig has no use for many ("billion laughs")
+from regplan.errors import ClusterError, InvalidInput, UnreadableInput
 
 # Fields holding base64 data: (section, field).
 BASE64_FIELDS: tuple[tuple[str, str], ...] = (
@@ -76,55 +73,23 @@ def kubeconfig_paths(kubeconfig: str | None, environ: Mapping[str, str]) -> list
     return [default] if os.path.exists(default) else []
 
 
-def _check_events(text: str, path: str) -> None:
-    """Bound nesting and aliases with the event stream (iterative: no recursion, whatever the depth)."""
-    import yaml
-
-    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    depth = aliases = 0
-    for event in yaml.parse(text, Loader=loader):
-        if isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise invalid(path, f"nested more than {MAX_DEPTH} levels deep")
-        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
-            depth -= 1
-        elif isinstance(event, yaml.AliasEvent):
-            aliases += 1
-            if aliases > MAX_ALIASES:
-                raise invalid(path, f"more than {MAX_ALIASES} YAML aliases")
-
-
 def read_kubeconfig(path: str) -> Kubeconfig:
     """Read and check one file. Missing, a directory, unreadable, too big, not UTF-8, not YAML, nested too
     deep, not a mapping, entries without names: each one sentence naming the file."""
-    import yaml
 
     if os.path.isdir(path):
         raise ClusterError(f"kubeconfig {path} is a directory, not a file")
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
+            raw = fh.read(safeload.DEFAULT.max_bytes + 1)
     except FileNotFoundError:
         raise ClusterError(f"kubeconfig not found: {path}") from None
     except OSError as err:
         raise ClusterError(f"cannot read kubeconfig {path}: {(err.strerror or str(err)).lower()}") from None
-    if len(raw) > MAX_BYTES:
-        raise invalid(path, f"larger than {MAX_BYTES // (1024 * 1024)} MB")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise invalid(path, "not UTF-8 text") from None
-    try:
-        _check_events(text, path)
-        loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        doc = yaml.load(text, Loader=loader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ClusterError(f"invalid kubeconfig {path}{where}: not valid YAML") from None
-    except RecursionError:  # pragma: no cover - _check_events bounds the depth first
-        raise invalid(path, f"nested more than {MAX_DEPTH} levels deep") from None
+    try:  # the bounds every user file gets (size, depth, nodes after aliases), in the adapter's exit code
+        doc = safeload.load_yaml(raw, source=path)
+    except UnreadableInput as err:
+        raise ClusterError(f"invalid kubeconfig {err}") from None
     if doc is None:
         raise invalid(path, "the file is empty (no clusters, contexts or users)")
     if not isinstance(doc, dict):

@@ -59,6 +59,10 @@ def test_wrong_ca_works_only_with_insecure_skip_tls_verify(
     assert "InsecureRequestWarning" not in r.stderr and "site-packages" not in r.stderr, r.stderr
     if insecure:
         assert r.returncode == 0, r.stderr
+        warned = [
+            line for line in r.stderr.splitlines() if line.startswith("regplan: warning: TLS verification")
+        ]
+        assert len(warned) == 1 and "insecure-skip-tls-verify" in warned[0]  # once, in the CLI's voice
     else:
         assert r.returncode == 4, r.stderr
         assert "TLS verification failed" in r.stderr

@@ -630,3 +630,23 @@ def test_cluster_and_the_shared_fake_implement_the_protocol() -> None:
     for obj in (cl, mem):
         for name in attributes | {"requests"}:
             assert hasattr(obj, name), (obj, name)
+
+
+@pytest.mark.parametrize(
+    ("write", "answer"),
+    [
+        (Write(PVC, Verb.CREATE, body={"metadata": {"name": "image-registry-storage"}}), "AlreadyExists"),
+        (
+            Write(CONFIG, Verb.PATCH, body={"spec": {}}, resource_version="7", patch_type=PatchType.MERGE),
+            "Conflict",
+        ),
+    ],
+)
+def test_dry_run_conflict_means_the_cluster_moved_exit_5(write: Write, answer: str) -> None:
+    """A 409 on the dry run (the claim appeared, the Config changed since it was read) is a stale plan."""
+    from regplan.errors import ExitCode, StaleError
+
+    cl, _ = make(lambda method, url, body: status(409, f"{answer}: the object changed", answer))
+    with pytest.raises(StaleError) as err:
+        cl.dry_run([write])
+    assert err.value.exit_code is ExitCode.STALE and "plan` again" in str(err.value)

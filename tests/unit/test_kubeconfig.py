@@ -97,22 +97,24 @@ CASES = [
         r"invalid kubeconfig FILE: the file is empty \(no clusters, contexts or users\)",
     ),
     Case("missing-file", missing, r"kubeconfig not found: FILE"),
-    Case("not-yaml", text("garbage: [\n"), r"invalid kubeconfig FILE:2: not valid YAML"),
-    Case("not-utf8", raw(b"\xff\xfe\x00k: v"), r"invalid kubeconfig FILE: not UTF-8 text"),
+    Case("not-yaml", text("garbage: [\n"), r"invalid kubeconfig FILE:2:\d+: not valid YAML: .*"),
+    Case("not-utf8", raw(b"\xff\xfe\x00k: v"), r"invalid kubeconfig FILE: not UTF-8 text.*"),
     Case(
         "nested-flow",
         text("a: " + "[" * 100 + "]" * 100 + "\n"),
-        r"invalid kubeconfig FILE: nested more than 64 levels deep",
+        r"invalid kubeconfig FILE:1:\d+: refused: nested deeper than 100 levels .*",
     ),
     Case(
         "nested-flow-5000",
         text("a: " + "[" * 5000 + "]" * 5000 + "\n"),
-        r"invalid kubeconfig FILE:1: not valid YAML",
+        r"invalid kubeconfig FILE:1:\d+: not valid YAML: .*",
     ),
     Case(
-        "nested-block", text(nested_block(300)), r"invalid kubeconfig FILE: nested more than 64 levels deep"
+        "nested-block",
+        text(nested_block(300)),
+        r"invalid kubeconfig FILE:\d+:\d+: refused: nested deeper than 100 levels .*",
     ),
-    Case("alias-bomb", text(LAUGHS), r"invalid kubeconfig FILE: more than 100 YAML aliases"),
+    Case("alias-bomb", text(LAUGHS), r"invalid kubeconfig FILE:\d+:\d+: refused: more than 200000 nodes .*"),
     Case(
         "clusters-not-a-list",
         edited(lambda d: d.update(clusters={"c1": {}})),

@@ -14,7 +14,8 @@ from regplan.diff import diff_objects
 from regplan.errors import InvalidInput, StaleError
 from regplan.model import LiveState, Obj, PatchType, Ref, Target, Verb
 from regplan.normalize import normalize
-from regplan.plan import Action, make_plan, merge_patch, plan_from_json, query_for, resolve_secrets
+from regplan.plan import Action, make_plan, merge_patch, query_for
+from regplan.planfile import plan_from_json, resolve_secrets
 
 NS = "openshift-image-registry"
 
@@ -402,3 +403,39 @@ def test_config_naming_the_claim_goes_before_a_replace_while_the_operator_would_
     ]
     named = make_plan(R(desired), state(pending, cfg({"pvc": {"claim": "image-registry-storage"}}, 2, "8")))
     assert [w.ref.kind for w in named.writes] == ["PersistentVolumeClaim", "PersistentVolumeClaim", "Config"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "live_value", "destructive"),
+    [
+        ("Secret", "type", "kubernetes.io/opaque-legacy", False),
+        ("PersistentVolumeClaim", "storageClassName", "gp3-csi", True),
+    ],
+)
+def test_an_immutable_field_is_a_replace(kind: str, field: str, live_value: str, destructive: bool) -> None:
+    """Every IMMUTABLE row (one per kind here): a change there is delete + create, never an update."""
+    desired: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": kind,
+        "metadata": {"name": "x", "namespace": "openshift-image-registry"},
+    }
+    if kind == "Secret":
+        desired.update(type="Opaque", data={"K": "dg=="})
+    else:
+        desired["spec"] = {"storageClassName": "gp2", "accessModes": ["ReadWriteOnce"]}
+    live_obj = copy.deepcopy(desired)
+    live_obj["metadata"].update(uid="u", resourceVersion="1")
+    if kind == "Secret":
+        live_obj["type"] = live_value
+    else:
+        live_obj["spec"][field] = live_value
+
+    class R:
+        objects = [desired]
+        target = Target.OCP4
+        profile = "p"
+
+    plan = make_plan(R(), LiveState(target=Target.OCP4, objects={Ref.of(live_obj): live_obj}))
+    change = plan.changes[0]
+    assert change.action is Action.REPLACE and change.destructive is destructive
+    assert [str(w.verb) for w in change.writes] == ["delete", "create"]

@@ -17,7 +17,8 @@ import pytest
 
 from regplan.errors import InvalidInput
 from regplan.model import LiveState, Obj, Ref, Target
-from regplan.plan import Action, make_plan, plan_from_json
+from regplan.plan import Action, make_plan
+from regplan.planfile import plan_from_json
 
 NS = "openshift-image-registry"
 

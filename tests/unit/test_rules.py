@@ -30,13 +30,18 @@ def problems(profile: str, *sets: str, target: Target = Target.OCP4) -> list[str
         ("1500000000", "1500M"),
         ("1.5Gi", "1536Mi"),
         ("7", "7"),
+        ("1e9", "1G"),  # one grammar with the diff and the API server (issue 10): an exponent is valid
+        ("1.5e3", "1500"),
+        ("7Ei", "7Ei"),
     ],
 )
 def test_canonical_quantity(text: str, canonical: str) -> None:
     assert rules.canonical_quantity(text) == canonical
 
 
-@pytest.mark.parametrize("bad", ["100GB", "0", "-1Gi", "0.1", "1e9", "Gi", "1.5"])
+@pytest.mark.parametrize(
+    "bad", ["100GB", "0", "-1Gi", "0.1", "1e-9", "Gi", "1.5", "8Ei", "99999999999999999999999999999999Ei"]
+)
 def test_bad_quantities(bad: str) -> None:
     with pytest.raises(ValueError):
         rules.canonical_quantity(bad)

@@ -68,3 +68,24 @@ def test_detect_target_and_errors(tmp_path: Path) -> None:
         snapshot.read_objects(bad)
     with pytest.raises(InvalidInput, match="cannot read snapshot"):
         snapshot.read_objects(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("written", "served"),
+    [
+        ("2024-01-01T10:00:00Z", "2024-01-01T10:00:00Z"),
+        ("2024-01-01T10:00:00+02:00", "2024-01-01T08:00:00Z"),
+        ("2024-01-01T10:00:00.5-01:30", "2024-01-01T11:30:00Z"),
+        ("2024-01-01 10:00:00", "2024-01-01T10:00:00Z"),
+        ('"2024-01-01T10:00:00+02:00"', "2024-01-01T10:00:00+02:00"),  # quoted: a string, kept
+    ],
+)
+def test_timestamps_read_as_the_api_serves_them(tmp_path: Path, written: str, served: str) -> None:
+    f = tmp_path / "snap.yaml"
+    f.write_text(
+        "apiVersion: v1\nkind: Event\nmetadata: {name: e, namespace: n, creationTimestamp: "
+        + written
+        + "}\ninvolvedObject: {kind: PersistentVolumeClaim, name: c}\nreason: R\nmessage: m\n"
+    )
+    (obj,) = snapshot.read_objects(f)
+    assert obj["metadata"]["creationTimestamp"] == served

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from regplan import commands, snapshot, status
 from regplan.model import Target
@@ -11,14 +12,16 @@ from regplan.model import Target
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _summary(path: str, target: Target) -> dict[str, object]:
+def _summary(path: str, target: Target) -> dict[str, Any]:
     objs = snapshot.read_objects(ROOT / path)
     live = snapshot.answer(objs, status.first_query(target), source=path)
     second = snapshot.answer(objs, status.second_query(target, live), source=path)
     live.objects.update(second.objects)
     live.events.update(second.events)
     live.pods_using_claim.update(second.pods_using_claim)
-    return status.summarize(target, live)
+    summary = status.summarize(target, live)
+    assert isinstance(summary, status.StatusSummary)  # a typed value; its JSON form is read below
+    return summary.to_json()
 
 
 def test_ocp4_pending_claim_shows_phase_events_and_conditions() -> None:
@@ -76,3 +79,22 @@ def test_status_command_matches_profiles(capsys: object) -> None:
         environ={},
     )
     assert "Profile:   ebs-gp2-rwo" in "".join(out)
+
+
+def test_summary_json_keys_per_target_and_error() -> None:
+    """The typed summary keeps the JSON document's shape: keys by target, and only the error when the
+    registry object is missing."""
+    from regplan.model import LiveState
+
+    missing = status.summarize(Target.OCP4, LiveState(target=Target.OCP4, source="s")).to_json()
+    assert missing == {
+        "target": "ocp4",
+        "source": "s",
+        "error": "Config/cluster not found",
+        "matches": [],
+        "matchNote": "",
+    }
+    ocp4 = _summary("examples/snapshots/ocp4-pvc-pending.yaml", Target.OCP4)
+    ocp3 = _summary("examples/snapshots/ocp3-emptydir.yaml", Target.OCP3)
+    assert {"managementState", "storageManagementState", "storageManaged"} <= set(ocp4) - set(ocp3)
+    assert {"volumes", "env"} <= set(ocp3) - set(ocp4)

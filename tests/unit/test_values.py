@@ -52,7 +52,7 @@ def test_null_unsets_a_key(tmp_path: Path) -> None:
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     f = tmp_path / "bad.yaml"
     f.write_text("replicas: 1\nclaim: [\n")
-    with pytest.raises(InvalidInput, match=rf"{f}:3: not valid YAML"):
+    with pytest.raises(InvalidInput, match=rf"{f}:3:1: not valid YAML"):
         load(files=[f])
 
 

@@ -8,6 +8,7 @@ from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic
 from regplan.model import Ref, Target
 from regplan.plan import Action, ObjectChange, Plan
+from regplan.status import ClaimEvent, ClaimSummary, Condition, StatusSummary
 from regplan.views import field_line, plan_json, plan_text, status_text, summary_line
 
 CLAIM = Ref("v1", "PersistentVolumeClaim", "ns", "c")
@@ -66,7 +67,10 @@ def test_text_plan_has_glyphs_paths_and_summary() -> None:
     assert '- spec.storage.s3: {"bucket": "b"} -> (removed)' in text
     assert '+ spec.storage.pvc: {"claim": "c"}' in text
     assert "warning: k: claim is Pending: ProvisioningFailed: boom" in text
-    assert text.rstrip().endswith("Plan: 0 to create, 2 to update, 1 to replace (1 destructive), 0 blocked.")
+    assert text.rstrip().endswith(
+        "Plan: 0 to create, 2 to update, 1 to replace (1 destructive), 0 blocked.\n"
+        "Server dry run: not checked by a server-side dry run."
+    )
     assert "\x1b[" not in text
 
 
@@ -119,26 +123,24 @@ def test_json_plan_is_versioned_and_counts() -> None:
 
 def test_status_text_lists_backend_claim_events_and_match() -> None:
     text = status_text(
-        {
-            "target": "ocp4",
-            "source": "s",
-            "backend": "pvc",
-            "settings": {"claim": "c"},
-            "replicas": 1,
-            "rolloutStrategy": "Recreate",
-            "claim": {
-                "namespace": "ns",
-                "name": "c",
-                "phase": "Pending",
-                "capacity": "",
-                "requested": "100Gi",
-                "accessModes": ["ReadWriteMany"],
-                "storageClass": "gp2",
-                "events": [{"type": "Warning", "reason": "ProvisioningFailed", "message": "m"}],
-            },
-            "conditions": [{"type": "Available", "status": "True", "reason": "Ready", "message": ""}],
-            "matches": [],
-        }
+        StatusSummary(
+            target=Target.OCP4,
+            source="s",
+            backend="pvc",
+            settings={"claim": "c"},
+            replicas=1,
+            rollout_strategy="Recreate",
+            claim=ClaimSummary(
+                "ns",
+                "c",
+                phase="Pending",
+                requested="100Gi",
+                access_modes=("ReadWriteMany",),
+                storage_class="gp2",
+                events=(ClaimEvent("Warning", "ProvisioningFailed", "m"),),
+            ),
+            conditions=[Condition("Available", "True", "Ready", "")],
+        )
     )
     assert "Backend:   pvc" in text and "phase: Pending" in text
     assert "Warning ProvisioningFailed: m" in text

@@ -165,7 +165,7 @@ def test_every_problem_with_file_and_line(tmp_path: Path, text: str, expected: l
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "clusters:\n  - name: a\n   bad: [\n")
-    with pytest.raises(InvalidInput, match=r"regplan.yaml:\d+: not valid YAML"):
+    with pytest.raises(InvalidInput, match=r"regplan.yaml:\d+(:\d+)?: not valid YAML"):
         workspace.load(path, profile_names=names)
 
 
