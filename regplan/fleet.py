@@ -572,7 +572,9 @@ def golden_check(
     """Is the committed tree what regplan renders now? (unified diff, ExitCode.CHANGES when not)."""
     tree = render_tree(ws, specs)
     if tree.errors:
-        raise InvalidInput("cannot render: " + "; ".join(f"{n}: {e}" for n, e in tree.errors.items()))
+        raise InvalidInput(
+            "nothing was checked; cannot render:\n" + "\n".join(f"  {n}: {e}" for n, e in tree.errors.items())
+        )
     names = [s.name for s in specs]
     stale = stale_dirs(out_dir, [c.name for c in ws.clusters]) if whole else []
     present = fleetfiles.read_tree(out_dir, names + stale)

@@ -66,6 +66,17 @@ CLUSTER_KEYS: dict[str, tuple[bool, str]] = {
 VERSION = 1
 
 
+def _limits() -> Any:
+    from regplan import safeload
+
+    # A few hundred clusters of ~6 keys each (labels, values, set): the values-file bound (2,000 nodes) is
+    # too small; 50,000 nodes is ~5,000 clusters, parsed (round trip, for line numbers) in a few seconds.
+    return safeload.Limits(max_bytes=2 * 1024 * 1024, max_depth=32, max_nodes=50_000)
+
+
+LIMITS = _limits()
+
+
 class WorkspaceInvalid(InvalidInput):
     """The workspace file has problems (exit 3); ``problems`` are ``file:line: message`` lines."""
 
@@ -265,13 +276,10 @@ def load(
     ``profile_names(profiles_dir)`` lists the known profiles (default: ``values.list_profiles``);
     ``profiles_dir`` (``--profiles-dir``) wins over the file's ``profilesDir``.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"{path}: cannot read the workspace file: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise InvalidInput(f"{path}: not a workspace file: not UTF-8 text (byte {err.start})") from None
-    doc = yamlio.load_rt(text, str(path))
+    from regplan import safeload
+
+    text = safeload.read_text(path, what="workspace file", limits=LIMITS)
+    doc = safeload.load_yaml_rt(text, source=str(path), limits=LIMITS)
     p = _Problems(path)
     root = path.parent
     if not isinstance(doc, Mapping):

@@ -236,3 +236,11 @@ def test_missing_contexts_are_reported_at_their_lines(tmp_path: Path) -> None:
         f"{ws.path}:9: cluster prod-eu: context 'admin@prod-eu' is not in the kubeconfig"
     )
     assert problem.endswith("did you mean 'admin@prod-e'?")
+
+
+def test_a_few_hundred_clusters_fit_the_bounds(tmp_path: Path) -> None:
+    lines = ["defaults: {profile: ebs-gp2-rwo, target: ocp4}", "clusters:"]
+    lines += [f"  - {{name: c{i}, labels: {{n: '{i}', env: prod}}, set: [replicas=1]}}" for i in range(500)]
+    (tmp_path / "regplan.yaml").write_text("\n".join(lines) + "\n")
+    ws = workspace.load(tmp_path / "regplan.yaml", profile_names=names)
+    assert len(ws.clusters) == 500 and ws.clusters[-1].line == 502
