@@ -55,6 +55,7 @@ bench: setup testbin
 	$(BIN)/python bench/render_startup.py
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/apply_bench.py
+	$(BIN)/python bench/parse_bench.py
 
 # Re-pin constraints.txt to what a fresh install resolves today (run after changing dependencies).
 constraints:

@@ -231,8 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if kubectl_fig is not None:
         ratio = big.median / kubectl_fig.median
         print(
-            f"  ratio regplan plan / kubectl diff: {ratio:.2f}x (aim <= 0.50x) "
-            f"{'OK' if ratio <= 0.5 else 'MISSED'}"
+            f"  ratio regplan plan / kubectl diff: {ratio:.2f}x (budget <= 0.50x) "
+            f"{'MET' if ratio <= 0.5 else 'MISSED'}"
         )
     else:
         print("  kubectl not found (hack/get-kubectl.sh): no ratio")

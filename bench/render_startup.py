@@ -93,7 +93,7 @@ def main() -> None:
     if not helm:
         print("  helm: not found ($HOME/.cache/regplan/testbin/tools/helm or PATH), skipped")
     ratio = results[rows[2][0]] / floor
-    print(f"render / floor = {ratio:.2f} (aim <= 1.30)")
+    print(f"render / floor = {ratio:.2f} (budget <= 1.30) {'MET' if ratio <= 1.3 else 'MISSED'}")
     if chart_dir:
         shutil.rmtree(chart_dir, ignore_errors=True)
 

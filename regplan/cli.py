@@ -14,6 +14,7 @@ It is also where printing ends: usage errors and expected errors (``RegplanError
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
@@ -21,7 +22,7 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from regplan import __version__
 from regplan import commands as cmd
@@ -163,22 +164,15 @@ def _cluster_options(p: argparse.ArgumentParser) -> None:
 
 
 def _target(p: argparse.ArgumentParser, *, live: bool) -> None:
-    if live:
-        p.add_argument(
-            "--target",
-            choices=cmd.LIVE_TARGETS,
-            default="auto",
-            metavar="TARGET",
-            help="OpenShift 4 (operator Config) or 3 (DeploymentConfig); auto detects it.",
-        )
-    else:
-        p.add_argument(
-            "--target",
-            choices=cmd.TARGETS,
-            default="ocp4",
-            metavar="TARGET",
-            help="OpenShift 4 (operator Config) or 3 (DeploymentConfig).",
-        )
+    choices, default = (cmd.LIVE_TARGETS, "auto") if live else (cmd.TARGETS, "ocp4")
+    p.add_argument(
+        "--target",
+        choices=choices,
+        default=default,
+        metavar="TARGET",
+        help="OpenShift 4 (operator Config) or 3 (DeploymentConfig)"
+        + ("; auto detects it." if live else "."),
+    )
 
 
 def _output(p: argparse.ArgumentParser, choices: Sequence[str], what: str) -> None:
@@ -342,6 +336,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="How long to wait for another apply's lock. Default: 1m.",
     )
     _output(p, cmd.APPLY_OUTPUTS, "The report: text, or json (the plan then goes to stderr).")
+    _color(p)
+
+    p = command(
+        "verify",
+        "Check that the registry really uses the storage the profile says: its workload's volume, mount and "
+        "storage driver, the claim Bound, the rollout finished. Exit 0 verified, 2 not.",
+        _examples(
+            "regplan verify -p ebs-gp2-rwo",
+            "regplan verify -p aws-s3 -f values.yaml -o json",
+        ),
+    )
+    _value_options(p)
+    _target(p, live=True)
+    _cluster_options(p)
+    p.add_argument("--snapshot", type=Path, metavar="FILE", help="Read live state from a file, offline.")
+    _output(p, cmd.VERIFY_OUTPUTS, "text for people; json for scripts.")
     _color(p)
 
     p = command(
@@ -614,62 +624,42 @@ def confirm(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+T = TypeVar("T")
+
+
+def _options(cls: type[T], ns: argparse.Namespace, **given: Any) -> T:
+    """The options object ``cls`` from the parsed arguments: each field from the argument of the same
+    name (dest), except those ``given`` (the nested groups: values, cluster)."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    return cls(**{n: getattr(ns, n) for n in names if n not in given and hasattr(ns, n)}, **given)
+
+
 def _apply_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.ApplyOptions:
     if (ns.planfile is None) == (ns.profile is None):
         raise UsageError("apply: give either a PLANFILE or -p PROFILE (see `regplan apply --help`)")
-    if ns.planfile is not None and (ns.values_files or ns.sets):
+    if ns.planfile is not None and (ns.values_files or ns.sets or ns.set_strings):
         raise UsageError("apply: -f/--set go with -p PROFILE; a PLANFILE carries its own values")
-    return cmd.ApplyOptions(
-        planfile=ns.planfile,
-        values=_values(ns, env) if ns.profile else None,
-        cluster=_cluster(ns),
-        target=ns.target,
-        yes=ns.yes,
-        allow_replace=ns.allow_replace,
-        wait=ns.wait,
-        timeout=ns.timeout,
-        lock_timeout=ns.lock_timeout,
-        output=ns.output,
-    )
+    values = _values(ns, env) if ns.profile else None
+    return _options(cmd.ApplyOptions, ns, values=values, cluster=_cluster(ns))
 
 
-def _plan_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.PlanOptions:
+def _live_options(cls: type[T], ns: argparse.Namespace, **given: Any) -> T:
     _no_snapshot_with_cluster(ns)
-    return cmd.PlanOptions(
-        values=_values(ns, env),
-        cluster=_cluster(ns),
-        target=ns.target,
-        snapshot=ns.snapshot,
-        out=ns.out,
-        output=ns.output,
-        detailed_exitcode=ns.detailed_exitcode,
-    )
-
-
-def _status_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.StatusOptions:
-    _no_snapshot_with_cluster(ns)
-    return cmd.StatusOptions(
-        cluster=_cluster(ns),
-        target=ns.target,
-        snapshot=ns.snapshot,
-        profiles_dir=_dir(ns, env),
-        output=ns.output,
-    )
+    return _options(cls, ns, cluster=_cluster(ns), **given)
 
 
 # command -> parsed arguments -> its typed options object (the one place the two meet).
 _OPTIONS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], Any]] = {
     "profiles": lambda ns, env: cmd.ProfilesOptions(profiles_dir=_dir(ns, env)),
-    "render": lambda ns, env: cmd.RenderOptions(
-        values=_values(ns, env), target=ns.target, output=ns.output, out_dir=ns.out_dir
-    ),
-    "validate": lambda ns, env: cmd.ValidateOptions(values=_values(ns, env), target=ns.target),
-    "plan": _plan_options,
+    "render": lambda ns, env: _options(cmd.RenderOptions, ns, values=_values(ns, env)),
+    "validate": lambda ns, env: _options(cmd.ValidateOptions, ns, values=_values(ns, env)),
+    "plan": lambda ns, env: _live_options(cmd.PlanOptions, ns, values=_values(ns, env)),
     "apply": _apply_options,
-    "status": _status_options,
-    "golden": lambda ns, env: cmd.GoldenOptions(update=ns.update, root=ns.root),
-    "show": lambda ns, env: cmd.ShowOptions(planfile=ns.planfile, output=ns.output),
-    "completion": lambda ns, env: cmd.CompletionOptions(shell=ns.shell),
+    "status": lambda ns, env: _live_options(cmd.StatusOptions, ns, profiles_dir=_dir(ns, env)),
+    "golden": lambda ns, env: _options(cmd.GoldenOptions, ns),
+    "show": lambda ns, env: _options(cmd.ShowOptions, ns),
+    "verify": lambda ns, env: _live_options(cmd.VerifyOptions, ns, values=_values(ns, env)),
+    "completion": lambda ns, env: _options(cmd.CompletionOptions, ns),
     "argocd-generate": lambda ns, env: cmd.ArgoGenerateOptions(),
 }
 
@@ -683,6 +673,7 @@ _RUN: dict[str, Callable[[Any, cmd.Reporter, Mapping[str, str]], ExitCode]] = {
     "status": lambda o, rep, env: cmd.status(o, reporter=rep, environ=env),
     "golden": lambda o, rep, env: cmd.golden(o, reporter=rep),
     "show": lambda o, rep, env: cmd.show(o, reporter=rep),
+    "verify": lambda o, rep, env: cmd.verify(o, reporter=rep, environ=env),
     "completion": lambda o, rep, env: cmd.completion(o, reporter=rep),
     "argocd-generate": lambda o, rep, env: cmd.argocd_generate(o, reporter=rep, environ=env),
     "snapshot": _run_fleet,  # always a workspace command (parse returns FleetOptions)

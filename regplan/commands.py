@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 from regplan.errors import ExitCode, InvalidInput
 
 if TYPE_CHECKING:
+    from regplan import workflow
+    from regplan.planvalue import Plan
     from regplan.values import Values
 
 
@@ -45,6 +47,7 @@ PLAN_OUTPUTS = ("text", "json", "yaml")
 APPLY_OUTPUTS = ("text", "json")
 STATUS_OUTPUTS = ("text", "json", "yaml")
 SHOW_OUTPUTS = ("text", "json", "markdown")
+VERIFY_OUTPUTS = ("text", "json")
 TARGETS = ("ocp4", "ocp3")
 LIVE_TARGETS = ("auto", "ocp4", "ocp3")
 
@@ -115,6 +118,15 @@ class ApplyOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
+class VerifyOptions:
+    values: ValueOptions
+    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    target: str = "auto"
+    snapshot: Path | None = None
+    output: str = "text"
+
+
+@dataclass(frozen=True, kw_only=True)
 class ShowOptions:
     planfile: Path
     output: str = "text"
@@ -147,6 +159,42 @@ def _choice(flag: str, value: str, valid: tuple[str, ...]) -> None:
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
+
+
+def _live(cluster: ClusterOptions, snapshot: Path | None, reporter: Reporter) -> workflow.Live:
+    """Where live state comes from: the snapshot file, or the cluster (connected on first use)."""
+    from regplan import workflow
+
+    return workflow.Live(
+        snapshot=snapshot, kubeconfig=cluster.kubeconfig, context=cluster.context, warn=reporter.warn
+    )
+
+
+def _make_plan(
+    v: ValueOptions, target: str, live: workflow.Live, environ: Mapping[str, str], reporter: Reporter
+) -> Plan:
+    from regplan import workflow
+
+    return workflow.make_plan(
+        profile=v.profile,
+        values_files=v.values_files,
+        sets=v.sets,
+        set_strings=v.set_strings,
+        profiles_dir=v.profiles_dir,
+        target=target,
+        live=live,
+        environ=environ,
+        progress=reporter.err,
+    )
+
+
+def _emit(reporter: Reporter, output: str, text: Callable[[], str], json_doc: Callable[[], str]) -> None:
+    """One document on stdout: ``text`` for people, or the JSON document as ``json`` / ``yaml``."""
+    if output == "text":
+        reporter.out(text())
+    else:
+        doc = json_doc()
+        reporter.out(doc if output == "json" else _yaml_of_json(doc))
 
 
 def _yaml_of_json(text: str) -> str:
@@ -241,41 +289,52 @@ def completion(opts: CompletionOptions, *, reporter: Reporter) -> ExitCode:
 
 def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan plan``: exit 0 (no changes, or changes without --detailed-exitcode), 2, or 3 (errors)."""
-    from regplan import planfile, views, workflow
+    from regplan import planfile, views
 
     _choice("--output", opts.output, PLAN_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
-    live = workflow.Live(
-        snapshot=opts.snapshot,
-        kubeconfig=opts.cluster.kubeconfig,
-        context=opts.cluster.context,
-        warn=reporter.warn,
-    )
+    live = _live(opts.cluster, opts.snapshot, reporter)
     try:
-        result = workflow.make_plan(
-            profile=opts.values.profile,
-            values_files=opts.values.values_files,
-            sets=opts.values.sets,
-            set_strings=opts.values.set_strings,
-            profiles_dir=opts.values.profiles_dir,
-            target=opts.target,
-            live=live,
-            environ=_env(environ),
-            progress=reporter.err,
-        )
+        result = _make_plan(opts.values, opts.target, live, _env(environ), reporter)
     finally:
         live.close()
-    if opts.output == "text":
-        reporter.out(views.plan_text(result, color=reporter.color))
-    else:
-        doc = views.plan_json(result)
-        reporter.out(doc if opts.output == "json" else _yaml_of_json(doc))
+    _emit(
+        reporter,
+        opts.output,
+        lambda: views.plan_text(result, color=reporter.color),
+        lambda: views.plan_json(result),
+    )
     if opts.out is not None:
         planfile.save_plan(result, opts.out)
         reporter.err(f"plan saved to {opts.out}; run `regplan apply {opts.out}` to execute it\n")
     if result.errors:
         return ExitCode.INVALID
     return ExitCode.CHANGES if opts.detailed_exitcode and result.has_changes else ExitCode.OK
+
+
+def verify(opts: VerifyOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
+    """``regplan verify``: does the registry use the storage the profile says? Exit 0 verified, 2 not."""
+    from regplan import render as renderer
+    from regplan import verify as verifier
+    from regplan import views
+
+    _choice("--output", opts.output, VERIFY_OUTPUTS)
+    _choice("--target", opts.target, LIVE_TARGETS)
+    vals = _load(opts.values, _env(environ))
+    live = _live(opts.cluster, opts.snapshot, reporter)
+    try:
+        rendered = renderer.render(vals, live.target(opts.target))
+        intent = verifier.intent_of(rendered.target, rendered.objects, rendered.values.data)
+        findings = verifier.verify(intent, live.read(verifier.query_for(intent)))
+    finally:
+        live.close()
+    _emit(
+        reporter,
+        opts.output,
+        lambda: views.verify_text(opts.values.profile, intent, findings, color=reporter.color),
+        lambda: views.verify_json(opts.values.profile, intent, findings),
+    )
+    return ExitCode.OK if all(f.ok for f in findings) else ExitCode.CHANGES
 
 
 def show(opts: ShowOptions, *, reporter: Reporter) -> ExitCode:
@@ -301,23 +360,19 @@ def status(opts: StatusOptions, *, reporter: Reporter, environ: Mapping[str, str
 
     _choice("--output", opts.output, STATUS_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
-    live = workflow.Live(
-        snapshot=opts.snapshot,
-        kubeconfig=opts.cluster.kubeconfig,
-        context=opts.cluster.context,
-        warn=reporter.warn,
-    )
+    live = _live(opts.cluster, opts.snapshot, reporter)
     try:
         data = workflow.status_data(
             target=opts.target, live=live, profiles_dir=opts.profiles_dir, environ=_env(environ)
         )
     finally:
         live.close()
-    if opts.output == "text":
-        reporter.out(views.status_text(data, color=reporter.color))
-    else:
-        doc = views.status_json(data)
-        reporter.out(doc if opts.output == "json" else _yaml_of_json(doc))
+    _emit(
+        reporter,
+        opts.output,
+        lambda: views.status_text(data, color=reporter.color),
+        lambda: views.status_json(data),
+    )
     return ExitCode.OK
 
 
@@ -335,7 +390,7 @@ def apply(
     ``-o json`` stdout holds only the JSON report (the plan goes to stderr).
     """
     from regplan import apply as applier
-    from regplan import planfile, views, workflow
+    from regplan import planfile, views
 
     _choice("--output", opts.output, APPLY_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
@@ -346,9 +401,7 @@ def apply(
     def say(msg: str) -> None:
         reporter.err(f"regplan: {msg}\n")
 
-    live = workflow.Live(
-        snapshot=None, kubeconfig=opts.cluster.kubeconfig, context=opts.cluster.context, warn=reporter.warn
-    )
+    live = _live(opts.cluster, None, reporter)
     try:
         if opts.planfile is not None:
             plan_ = planfile.load_plan(opts.planfile, environ=env)
@@ -363,17 +416,7 @@ def apply(
             plan_ = applier.rederive_saved(plan_, live.cluster)  # nothing is written before this passes
         else:
             assert opts.values is not None
-            plan_ = workflow.make_plan(
-                profile=opts.values.profile,
-                values_files=opts.values.values_files,
-                sets=opts.values.sets,
-                set_strings=opts.values.set_strings,
-                profiles_dir=opts.values.profiles_dir,
-                target=opts.target,
-                live=live,
-                environ=env,
-                progress=reporter.err,
-            )
+            plan_ = _make_plan(opts.values, opts.target, live, env, reporter)
             shown = views.plan_text(plan_, color=reporter.color)
             (reporter.err if opts.output == "json" else reporter.out)(shown)
             refused = applier.refusals(plan_, allow_replace=opts.allow_replace)

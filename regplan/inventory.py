@@ -26,21 +26,13 @@ from regplan.errors import InvalidInput
 from regplan.model import Target, parse_quantity
 from regplan.render import Rendered
 from regplan.rules import backend_of
+from regplan.values import lookup
 
 PREFIX = "openshift_hosted_registry"
 PLAYBOOK_DEPLOY = "playbooks/openshift-hosted/deploy_registry.yml"
 PLAYBOOK_GLUSTERFS = "playbooks/openshift-glusterfs/registry.yml"
 CLAIM_SUFFIX = "-claim"  # the role names the claim <volume_name>-claim
 _GI = Decimal(1024**3)
-
-
-def _get(data: dict[str, Any], dotted: str) -> Any:
-    node: Any = data
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _size_gi(size: str) -> str | None:
@@ -74,7 +66,7 @@ def render_inventory(*, target: Target, profile: str, data: dict[str, Any], back
     lines: list[str] = []
     warnings: list[str] = []
     groups: list[str] = []
-    replicas = _get(data, "replicas")
+    replicas = lookup(data, "replicas")
     var: dict[str, str] = {}
     if replicas is not None:
         var[f"{PREFIX}_replicas"] = str(replicas)
@@ -83,12 +75,12 @@ def render_inventory(*, target: Target, profile: str, data: dict[str, Any], back
         _s3(data, var, warnings)
     else:
         playbook = _claim(data, var, warnings, groups, glusterfs_profile=profile == "glusterfs")
-    threads = _get(data, "registry.maxThreads")
+    threads = lookup(data, "registry.maxThreads")
     if threads is not None and backend != "s3":
         # There is no maxthreads variable: the registry's env is the only hook.
         env = {"REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS": str(threads)}
         var[f"{PREFIX}_env_vars"] = json.dumps(env, sort_keys=True)
-    if _get(data, "rolloutStrategy") == "Recreate":
+    if lookup(data, "rolloutStrategy") == "Recreate":
         warnings.append(
             "the Recreate rollout has no inventory variable: after the playbook, run\n"
             '    oc -n default patch dc/docker-registry -p \'{"spec":{"strategy":{"type":"Recreate"}}}\''
@@ -131,10 +123,10 @@ def _claim(
     glusterfs_profile: bool,
 ) -> str:
     """Claim-backed profiles: GlusterFS's own kind, else the kind that mounts a claim of a named class."""
-    name = str(_get(data, "claim.name") or "registry-claim")
-    size = str(_get(data, "claim.size") or "")
-    storage_class = _get(data, "claim.storageClass")
-    mode = str(_get(data, "claim.accessMode") or "ReadWriteMany")
+    name = str(lookup(data, "claim.name") or "registry-claim")
+    size = str(lookup(data, "claim.size") or "")
+    storage_class = lookup(data, "claim.storageClass")
+    mode = str(lookup(data, "claim.accessMode") or "ReadWriteMany")
     volume = name[: -len(CLAIM_SUFFIX)] if name.endswith(CLAIM_SUFFIX) else name
     glusterfs = glusterfs_profile or "gluster" in str(storage_class or "")
     if glusterfs:
@@ -181,16 +173,16 @@ def _s3(data: dict[str, Any], var: dict[str, str], warnings: list[str]) -> None:
     var[f"{PREFIX}_storage_provider"] = "s3"
     for key, name in (("bucket", "bucket"), ("region", "region"), ("regionEndpoint", "regionendpoint"),
                       ("keyID", "kmskeyid")):  # fmt: skip
-        value = _get(data, f"s3.{key}")
+        value = lookup(data, f"s3.{key}")
         if value not in (None, ""):
             var[f"{PREFIX}_storage_s3_{name}"] = str(value)
-    encrypt = _get(data, "s3.encrypt")
+    encrypt = lookup(data, "s3.encrypt")
     if encrypt is not None:
         var[f"{PREFIX}_storage_s3_encrypt"] = "true" if encrypt else "false"
-    chunk = _get(data, "s3.chunkSizeMiB")
+    chunk = lookup(data, "s3.chunkSizeMiB")
     if chunk is not None:
         var[f"{PREFIX}_storage_s3_chunksize"] = str(int(chunk) * 1024 * 1024)  # bytes
-    keys = _get(data, "s3.accessKeyFrom") is not None or _get(data, "s3.secretKeyFrom") is not None
+    keys = lookup(data, "s3.accessKeyFrom") is not None or lookup(data, "s3.secretKeyFrom") is not None
     if keys:
         warnings.append(
             "S3 keys are not written here (an inventory holds them in plain text): put them in an\n"

@@ -17,6 +17,7 @@ from regplan.normalize import Item
 from regplan.planvalue import DRY_RUN_NOTES, Action, ObjectChange, Plan, glyph
 from regplan.reasons import reason_for
 from regplan.status import StatusSummary
+from regplan.verify import Finding, Intent
 
 COLORS: dict[str, str] = {
     "+": "32",
@@ -262,3 +263,39 @@ def status_text(status: StatusSummary, *, color: bool = False) -> str:
 
 def status_json(status: StatusSummary) -> str:
     return json.dumps(status.to_json(), indent=2, sort_keys=True) + "\n"
+
+
+# --- verify ---------------------------------------------------------------------------------------
+
+
+def verify_text(profile: str, intent: Intent, findings: list[Finding], *, color: bool = False) -> str:
+    where = (
+        f"claim {intent.claim}"
+        if intent.backend == "pvc"
+        else f"S3 {intent.bucket or '(the operator bucket)'}"
+    )
+    out = [f"regplan verify: profile {profile}, target {intent.target}: intended storage {where}", ""]
+    for f in findings:
+        mark = _c("ok  ", "+", color) if f.ok else _c("FAIL", "error", color)
+        out.append(f"  {mark}  {f.name}: {f.detail}")
+    verified = all(f.ok for f in findings)
+    out += [
+        "",
+        "Verified: the registry uses the intended storage."
+        if verified
+        else _c("NOT verified: the registry does not (yet) use the intended storage.", "error", color),
+    ]
+    return "\n".join(out) + "\n"
+
+
+def verify_json(profile: str, intent: Intent, findings: list[Finding]) -> str:
+    doc = {
+        "formatVersion": 1,
+        "profile": profile,
+        "target": str(intent.target),
+        "intended": {"backend": intent.backend, "claim": intent.claim, "bucket": intent.bucket,
+                     "region": intent.region},
+        "verified": all(f.ok for f in findings),
+        "checks": [f.to_json() for f in findings],
+    }  # fmt: skip
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"

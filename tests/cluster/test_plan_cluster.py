@@ -205,9 +205,11 @@ def dump_live(cluster: TargetCluster, path: Path) -> None:
 
 
 def comparable(doc: dict[str, Any]) -> dict[str, Any]:
-    """The plan without where the live state came from (and without server dry-run diagnostics)."""
+    """The plan without where the live state came from (and without server dry-run diagnostics or the record
+    of what the dry run checked: a snapshot is never dry-run)."""
     out = dict(doc)
     out.pop("source", None)
+    out.pop("serverDryRun", None)
     out["diagnostics"] = [d for d in doc["diagnostics"] if d.get("origin") != "server dry-run"]
     return out
 
