@@ -31,6 +31,7 @@ setup: $(VENV)/.installed-test
 testbin:
 	bash hack/build-testbin.sh
 	bash hack/get-kubectl.sh
+	nice bash hack/build-operator.sh
 
 lint: setup
 	$(BIN)/ruff check .

@@ -20,6 +20,7 @@
 #   $REGPLAN_TESTBIN/etcd-<etcd-version>/etcd
 #   $REGPLAN_TESTBIN/<k8s-version>/etcd -> ../etcd-<etcd-version>/etcd   (symlink)
 #   $REGPLAN_TESTBIN/<k8s-version>/crds/00_configs.crd.yaml
+#   $REGPLAN_TESTBIN/<k8s-version>/openapi/apps.openshift.io_v1.definitions.json  (DeploymentConfig schema)
 #   $REGPLAN_TESTBIN/current -> <k8s-version>                           (symlink)
 set -euo pipefail
 
@@ -127,6 +128,32 @@ fetch_crd() {
     log "Config CRD copied from $src"
 }
 
+# --- openshift/api DeploymentConfig definitions ------------------------
+# The module's openapi/openapi.json, cut to the apps.openshift.io/v1 definitions: the DeploymentConfig
+# schema the golden tests validate against and hack/gen-dc-crd.py turns into the test CRD.
+fetch_dc_openapi() {
+    local dir="$1/openapi"
+    local f="$dir/apps.openshift.io_v1.definitions.json"
+    if [[ -s "$f" ]]; then
+        log "DeploymentConfig definitions present, skipping"
+        return 0
+    fi
+    mkdir -p "$dir"
+    local src
+    src="$(modfield "github.com/openshift/api@$OPENSHIFT_API_VERSION" Dir)"
+    python3 - "$src/openapi/openapi.json" "$f.tmp" "github.com/openshift/api@$OPENSHIFT_API_VERSION" <<'PY'
+import json, sys
+src, out, source = sys.argv[1:4]
+defs = json.load(open(src))["definitions"]
+keep = {k: v for k, v in defs.items() if k.startswith("com.github.openshift.api.apps.v1.")}
+if "com.github.openshift.api.apps.v1.DeploymentConfig" not in keep:
+    sys.exit(f"{src}: no DeploymentConfig definition")
+json.dump({"source": source + " openapi/openapi.json", "definitions": keep}, open(out, "w"), indent=1, sort_keys=True)
+PY
+    mv "$f.tmp" "$f"
+    log "DeploymentConfig definitions extracted from $src"
+}
+
 mkdir -p "$CACHE_ROOT"
 build_etcd
 
@@ -141,6 +168,7 @@ fi
 
 ln -sfn "../etcd-$ETCD_VERSION/etcd" "$CACHE_ROOT/$built/etcd"
 fetch_crd "$CACHE_ROOT/$built"
+fetch_dc_openapi "$CACHE_ROOT/$built"
 ln -sfn "$built" "$CACHE_ROOT/current"
 
 log "done in $(( $(date +%s) - start_all ))s; binaries in $CACHE_ROOT/$built"

@@ -29,12 +29,14 @@ from typing import Any
 from regplan.cluster.protocol import ClusterAPI
 from regplan.cluster.protocol import ClusterAPI as Cluster  # the name the wait functions use
 from regplan.errors import ClusterError, DestructiveRefused, ExitCode, InvalidInput, RegplanError, StaleError
-from regplan.model import REGISTRY_NAMESPACE, Obj, Ref, Target, Verb, Write
+from regplan.model import REGISTRY_NAMESPACE, Obj, PatchType, Ref, Target, Verb, Write
 from regplan.plan import Action, Plan
 
 Progress = Callable[[str], None]
 
 REPORT_VERSION = 1
+# The Deployment the 4.x operator rolls out for Config/cluster (followed by the wait, never written).
+REGISTRY_DEPLOYMENT = Ref("apps/v1", "Deployment", REGISTRY_NAMESPACE[Target.OCP4], "image-registry")
 
 
 class StepResult(StrEnum):
@@ -178,7 +180,12 @@ def describe_write(w: Write) -> str:
 
 
 def claim_verdict(claim: Obj | None, events: Sequence[Obj]) -> tuple[bool | None, str]:
-    """(True: took effect / False: failed now / None: keep waiting, detail) for a written claim."""
+    """(True: took effect / False: failed now / None: keep waiting, detail) for a written claim.
+
+    Events count only when they are about THIS claim (same uid): a replaced claim's predecessor had the
+    same name. WaitForFirstConsumer is not success: the provisioner only acts once the registry pod is
+    scheduled, and that is when gp2 says ProvisioningFailed (issue 8 item 7), so keep watching.
+    """
     if claim is None:
         return None, "not found yet"
     phase = (claim.get("status") or {}).get("phase", "")
@@ -189,11 +196,12 @@ def claim_verdict(claim: Obj | None, events: Sequence[Obj]) -> tuple[bool | None
     failed = [e for e in mine if e.get("reason") == "ProvisioningFailed"]
     if failed:
         return False, f"ProvisioningFailed: {failed[-1].get('message', '')}"
-    if any(e.get("reason") == "WaitForFirstConsumer" for e in mine):
-        return True, "Pending: WaitForFirstConsumer (binds when the registry pod is scheduled; fine)"
-    waiting = [e for e in mine if e.get("reason") == "ExternalProvisioning"]
+    waiting = [e for e in mine if e.get("reason") in ("ExternalProvisioning", "WaitForFirstConsumer")]
     if waiting:
-        return None, f"Pending: ExternalProvisioning: {waiting[-1].get('message', '')}"
+        last = waiting[-1]
+        if last.get("reason") == "WaitForFirstConsumer":
+            return None, "Pending: WaitForFirstConsumer (binds once the registry pod is scheduled)"
+        return None, f"Pending: ExternalProvisioning: {last.get('message', '')}"
     return None, phase or "Pending"
 
 
@@ -204,17 +212,29 @@ def _condition(obj: Obj, kind: str) -> dict[str, Any] | None:
     return None
 
 
+# Operator conditions that mean "this change will not take effect": (type, status, reason or None for
+# any reason). Read only once the operator has observed the written generation, so an old sync's
+# conditions are never taken for the answer to this change.
+CONFIG_FAILURES: tuple[tuple[str, str, str | None], ...] = (
+    ("Degraded", "True", None),  # the operator gave up (e.g. Unavailable after 5 min)
+    ("Progressing", "True", "Error"),  # its sync failed: two backends, RWO with replicas > 1, S3 errors
+    ("StorageExists", "False", None),  # the storage it was told to use is missing or refused
+)
+
+
 def config_verdict(config: Obj | None) -> tuple[bool | None, str]:
-    """The operator took the change when it observed the new generation and reports Available=True."""
+    """The operator took the change when it observed the new generation, reports no failure condition
+    and Available=True (the Deployment's own rollout is checked separately: ``deployment_verdict``)."""
     if config is None:
         return False, "Config/cluster disappeared"
     meta, status = config.get("metadata") or {}, config.get("status") or {}
     generation, observed = meta.get("generation"), status.get("observedGeneration")
     if observed is not None and generation is not None and int(observed) < int(generation):
         return None, f"operator has not observed generation {generation} yet (at {observed})"
-    degraded = _condition(config, "Degraded")
-    if degraded and degraded.get("status") == "True":
-        return False, f"Degraded: {degraded.get('reason', '')}: {degraded.get('message', '')}"
+    for kind, value, reason in CONFIG_FAILURES:
+        cond = _condition(config, kind)
+        if cond and cond.get("status") == value and (reason is None or cond.get("reason") == reason):
+            return False, f"{kind}: {cond.get('reason', '')}: {cond.get('message', '')}"
     available = _condition(config, "Available")
     if available is None:
         return None, "no Available condition yet"
@@ -222,6 +242,55 @@ def config_verdict(config: Obj | None) -> tuple[bool | None, str]:
     if available.get("status") == "True" and not (progressing and progressing.get("status") == "True"):
         return True, f"Available: {available.get('message') or available.get('reason') or 'True'}"
     return None, f"Available={available.get('status')}: {available.get('message', '')}"
+
+
+def deployment_verdict(deploy: Obj | None) -> tuple[bool | None, str]:
+    """deploy/image-registry rolled out its CURRENT template: observedGeneration caught up, every replica
+    updated and available, no old one left. Right after a Config change the operator briefly reports
+    Available=True from its cached, old Deployment status: this is what is trusted instead.
+
+    A Deployment without any status (no Deployment controller, as in a bare test control plane) is
+    reported, not waited on, like ``dc_verdict``."""
+    if deploy is None:
+        return None, "deploy/image-registry not created yet"
+    meta, spec, status = deploy.get("metadata") or {}, deploy.get("spec") or {}, deploy.get("status")
+    if not status:
+        return True, "no rollout status reported (no Deployment controller); the operator updated it"
+    generation, observed = meta.get("generation"), status.get("observedGeneration")
+    if observed is not None and generation is not None and int(observed) < int(generation):
+        return (
+            None,
+            f"deploy/image-registry rollout not started (observed {observed} < generation {generation})",
+        )
+    replicas = spec.get("replicas")
+    want = 1 if replicas is None else int(replicas)
+    updated, available = int(status.get("updatedReplicas") or 0), int(status.get("availableReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    if updated >= want and available >= want and total <= want:
+        return True, f"deploy/image-registry rolled out ({available}/{want} available)"
+    return (
+        None,
+        f"deploy/image-registry rolling out: {updated} updated, {available}/{want} available, {total} pods",
+    )
+
+
+def lost_fields(patch: Any, live: Any, path: str = "") -> list[str]:
+    """Leaves of a merge patch (RFC 7386) the live object does not hold: someone wrote over them.
+    ``null`` means "absent"; ``metadata`` (the resourceVersion precondition) is not content."""
+    if not isinstance(patch, dict):
+        return [] if patch == live else [f"{path} (wanted {json.dumps(patch)}, live {json.dumps(live)})"]
+    live_map = live if isinstance(live, dict) else {}
+    lost: list[str] = []
+    for key, value in patch.items():
+        where = f"{path}.{key}" if path else str(key)
+        if where == "metadata":
+            continue
+        if value is None:
+            if key in live_map:
+                lost.append(f"{where} (wanted absent, live {json.dumps(live_map[key])})")
+            continue
+        lost.extend(lost_fields(value, live_map.get(key), where))
+    return lost
 
 
 def dc_verdict(dc: Obj | None) -> tuple[bool | None, str]:
@@ -369,9 +438,17 @@ def _finish(
 def _wait(
     plan: Plan, cluster: Cluster, report: ApplyReport, *, timeout: float, poll: float, say: Progress
 ) -> None:
-    """Wait until each written object took effect; a ProvisioningFailed fails at once, not at the timeout."""
+    """Wait until each written object took effect. A terminal failure (ProvisioningFailed, an operator
+    error condition) fails at once, not at the timeout; a write the operator overwrote is exit 5."""
     written = {s.write.ref for s in report.steps if s.result is StepResult.DONE}
     targets = [c.ref for c in plan.changes if c.ref in written]
+    patches = {
+        s.write.ref: s.write.body
+        for s in report.steps
+        if s.result is StepResult.DONE
+        and s.write.verb is Verb.PATCH
+        and s.write.patch_type is PatchType.MERGE
+    }
     deadline = time.monotonic() + timeout
     pending: dict[Ref, str] = {}
     for ref in targets:
@@ -380,7 +457,13 @@ def _wait(
     last: dict[Ref, str] = {}
     while pending:
         for ref in list(pending):
-            verdict, detail = _verdict(cluster, ref)
+            try:
+                verdict, detail = _verdict(cluster, ref, patches.get(ref))
+            except StaleError as err:
+                verdict, detail = False, str(err)
+                code = ExitCode.STALE
+            else:
+                code = ExitCode.CLUSTER
             if detail != last.get(ref):
                 say(f"waiting for {ref}: {detail}")
                 last[ref] = detail
@@ -390,9 +473,8 @@ def _wait(
             del pending[ref]
             report.checks.append(Check(ref, verdict, detail))
             if not verdict:
-                # a terminal failure (ProvisioningFailed, Degraded): report it now, not at the timeout
                 report.error = f"{ref}: {detail}"
-                report.exit_code = ExitCode.CLUSTER
+                report.exit_code = code
                 for other, last_seen in pending.items():
                     report.checks.append(
                         Check(other, None, f"not waited for after the failure above: {last_seen}")
@@ -409,17 +491,43 @@ def _wait(
         time.sleep(poll)
 
 
-def _verdict(cluster: Cluster, ref: Ref) -> tuple[bool | None, str]:
+def _verdict(cluster: Cluster, ref: Ref, patch: Any = None) -> tuple[bool | None, str]:
     obj = cluster.get(ref)
     match ref.kind:
         case "PersistentVolumeClaim":
             events = cluster.events_for(ref) if obj is not None else []
             return claim_verdict(obj, events)
         case "Config":
-            return config_verdict(obj)
+            return _config_took_effect(cluster, obj, patch)
         case "DeploymentConfig":
             return dc_verdict(obj)
     return True, "written"
+
+
+def _config_took_effect(cluster: Cluster, config: Obj | None, patch: Any) -> tuple[bool | None, str]:
+    """Config/cluster: the operator observed our generation and is content (``config_verdict``); our
+    fields are still there (the operator writes the spec from the snapshot its sync started with, with
+    no precondition: a lost update; StaleError naming the lost fields); and deploy/image-registry rolled
+    out the template that sync produced (``deployment_verdict``)."""
+    verdict, detail = config_verdict(config)
+    if verdict is None and config is not None and "not observed" in detail:
+        return verdict, detail
+    if patch is not None and config is not None:
+        # Observed by now: any sync that read the Config before our write has written (or not) already.
+        lost = lost_fields(patch, config)
+        if lost:
+            raise StaleError(
+                "the operator overwrote regplan's change to Config/cluster (a lost update): "
+                + "; ".join(lost)
+                + ". Run `regplan plan` and apply again"
+            )
+    if verdict is not True:
+        return verdict, detail
+    deploy = cluster.get(REGISTRY_DEPLOYMENT)
+    rolled, rollout = deployment_verdict(deploy)
+    if rolled is not True:
+        return rolled, f"{detail}; {rollout}"
+    return True, f"{detail}; {rollout}"
 
 
 # --------------------------------------------------------------------------------------------------

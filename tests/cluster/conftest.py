@@ -7,6 +7,9 @@ Every test under tests/cluster/ is marked ``cluster``. Fixtures (details in docs
   runs a test on both.
 - ``audit``: the cluster's ``AuditLog`` with a mark taken at test start (skips on a brought cluster).
 - ``limited``: the ``Kube`` client of the user with no rights (skips on a brought cluster).
+- ``operator_cluster``: a 4.x control plane of its own with the REAL image-registry operator running
+  (tests in ``test_operator_*.py``, marked ``operator`` too). Skips with a one-line reason when there is no
+  operator source (REGPLAN_OPERATOR_SRC) or no user namespaces; a failing test shows the operator's log tail.
 
 Binaries missing: fail with the build command when CI is set, skip with the same message otherwise.
 """
@@ -14,8 +17,9 @@ Binaries missing: fail with the build command when CI is set, skip with the same
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from harness import (
@@ -27,6 +31,8 @@ from harness import (
     TargetUnavailable,
     find_binaries,
 )
+from harness.binaries import OperatorBinaries, OperatorMissing, find_operator, operator_source
+from harness.operator import userns_problem
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,8 +43,11 @@ def in_ci() -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if HERE in Path(str(item.fspath)).resolve().parents:
+        path = Path(str(item.fspath)).resolve()
+        if HERE in path.parents:
             item.add_marker(pytest.mark.cluster)
+            if path.name.startswith("test_operator_"):
+                item.add_marker(pytest.mark.operator)
 
 
 @pytest.fixture(scope="session")
@@ -108,3 +117,39 @@ def limited(cluster: TargetCluster) -> Kube:
     if cluster.limited is None:
         pytest.skip("no limited user on a brought cluster (REGPLAN_TEST_KUBECONFIG)")
     return cluster.limited
+
+
+@pytest.fixture(scope="session")
+def operator_binaries() -> OperatorBinaries:
+    """The built operator. No source: skip naming REGPLAN_OPERATOR_SRC (also in CI: the tier is optional
+    there by design). Source present but not built, or no user namespaces: fail in CI, skip locally."""
+    problem = ""
+    try:
+        ops = find_operator()
+        problem = userns_problem() or ""
+    except OperatorMissing as e:
+        problem = str(e)
+        if operator_source() is None:
+            pytest.skip(problem)
+    if problem:
+        if in_ci():
+            pytest.fail(problem, pytrace=False)
+        pytest.skip(problem)
+    return ops
+
+
+@pytest.fixture
+def operator_cluster(cluster_pool: ClusterPool, operator_binaries: OperatorBinaries) -> TargetCluster:
+    if cluster_pool.byo_kubeconfig is not None:
+        pytest.skip("operator tier: a brought cluster runs its own operator (REGPLAN_TEST_KUBECONFIG)")
+    return cluster_pool.get_operator(operator_binaries)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    cluster = getattr(item, "funcargs", {}).get("operator_cluster")
+    if report.failed and cluster is not None and cluster.operator is not None:
+        lines = [line[:400] for line in cluster.operator.log_tail(40).splitlines()]  # its diffs are long
+        report.sections.append(("operator log (last 40 lines)", "\n".join(lines)))

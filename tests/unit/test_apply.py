@@ -204,7 +204,7 @@ def test_wait_times_out_with_exit_4() -> None:
 def test_claim_verdicts() -> None:
     claim = {"metadata": {"uid": "u"}, "status": {"phase": "Pending"}}
     assert ap.claim_verdict({"status": {"phase": "Bound"}}, [])[0] is True
-    assert ap.claim_verdict(claim, [{"reason": "WaitForFirstConsumer"}])[0] is True
+    assert ap.claim_verdict(claim, [{"reason": "WaitForFirstConsumer"}])[0] is None  # keep watching (issue 8)
     assert ap.claim_verdict(claim, [{"reason": "ExternalProvisioning", "message": "waiting"}])[0] is None
     failed = ap.claim_verdict(claim, [{"reason": "ProvisioningFailed", "message": "only RWO"}])
     assert failed == (False, "ProvisioningFailed: only RWO")

@@ -18,7 +18,12 @@ from regplan import golden, scenarios
 from regplan.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("REGPLAN_SHARED") or ROOT.parent / "shared")
+# The Config CRD and the DeploymentConfig definitions come from the openshift/api Go module that
+# hack/build-testbin.sh fetches, copied into the testbin cache: no file outside the clone is read.
+TESTBIN = Path(os.environ.get("REGPLAN_TESTBIN") or Path.home() / ".cache/regplan/testbin") / "current"
+CONFIG_CRD = TESTBIN / "crds" / "00_configs.crd.yaml"
+DC_DEFINITIONS = TESTBIN / "openapi" / "apps.openshift.io_v1.definitions.json"
+NEEDS_TESTBIN = "not in the testbin cache ({}); build it with `make testbin` (hack/build-testbin.sh)"
 GOLDEN_YAML = sorted((ROOT / "golden" / "render").rglob("*.yaml"))
 K8S_VERSION = kubernetes_validate.latest_version()
 
@@ -92,7 +97,7 @@ def test_core_objects_valid_against_kubernetes_schema(where: str, doc: dict[str,
 
 
 def _crd_schema() -> dict[str, Any]:
-    crd = yaml.safe_load((SHARED / "crds" / "imageregistry.operator.openshift.io_configs.yaml").read_text())
+    crd = yaml.safe_load(CONFIG_CRD.read_text())
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     return version["schema"]["openAPIV3Schema"]  # type: ignore[no-any-return]
 
@@ -113,7 +118,7 @@ def _strict(schema: Any) -> Any:
     return schema
 
 
-@pytest.mark.skipif(not (SHARED / "crds").is_dir(), reason="shared dir not found; set REGPLAN_SHARED")
+@pytest.mark.skipif(not CONFIG_CRD.is_file(), reason=NEEDS_TESTBIN.format(CONFIG_CRD))
 def test_config_valid_against_crd() -> None:
     schema = _strict(_crd_schema())
     configs = [(w, d) for w, d in DOCS if d["kind"] == "Config"]
@@ -126,6 +131,7 @@ def test_config_valid_against_crd() -> None:
         ), where  # every backend the CRD knows is present: set, or null to remove it
 
 
+@pytest.mark.skipif(not CONFIG_CRD.is_file(), reason=NEEDS_TESTBIN.format(CONFIG_CRD))
 def test_config_schema_check_would_fail() -> None:
     bad = {
         "apiVersion": "imageregistry.operator.openshift.io/v1",
@@ -137,11 +143,9 @@ def test_config_schema_check_would_fail() -> None:
         jsonschema.validate(bad, _strict(_crd_schema()))
 
 
-@pytest.mark.skipif(not (SHARED / "openapi").is_dir(), reason="shared dir not found; set REGPLAN_SHARED")
+@pytest.mark.skipif(not DC_DEFINITIONS.is_file(), reason=NEEDS_TESTBIN.format(DC_DEFINITIONS))
 def test_deploymentconfig_valid() -> None:
-    defs = json.loads((SHARED / "openapi" / "apps.openshift.io_v1.definitions.json").read_text())[
-        "definitions"
-    ]
+    defs = json.loads(DC_DEFINITIONS.read_text())["definitions"]
     prefix = "com.github.openshift.api.apps.v1."
     dcs = [(w, d) for w, d in DOCS if d["kind"] == "DeploymentConfig"]
     assert dcs

@@ -29,9 +29,10 @@ import yaml
 
 from . import controllers
 from .audit import AuditLog
-from .binaries import Binaries, cache_root
+from .binaries import Binaries, OperatorBinaries, cache_root
 from .controlplane import ControlPlane
 from .kube import KINDS, ApiError, Kube, Obj
+from .operator import RegistryOperator
 from .proxy import ApiProxy
 from .seed import REGISTRY_NAMESPACE, seed
 from .state import Snapshot
@@ -53,6 +54,9 @@ class TargetCluster:
     control_plane: ControlPlane | None = None
     byo: bool = False
     _kubeconfig: dict[str, Any] = field(default_factory=dict)
+    # The real image-registry operator running against this control plane (the ``operator`` tier)
+    operator: RegistryOperator | None = None
+    config_spec: Obj = field(default_factory=dict)  # Config/cluster spec as the operator settled it
 
     @property
     def namespace(self) -> str:
@@ -156,7 +160,17 @@ class TargetCluster:
     def reset(self) -> list[str]:
         if self.control_plane is not None:
             self.control_plane.check()
-        return self.snapshot.reset(self.admin)
+        if self.operator is None:
+            return self.snapshot.reset(self.admin)
+        from .operator import restore_config_spec, wait_observed_generation
+
+        # The operator stays up: put the Config spec back, let it observe that, then delete what the
+        # test (or the operator for the test) created: claims, PVs, Secrets, grants, Events.
+        self.operator.check()
+        done = ["restored Config spec"] if restore_config_spec(self.admin, self.config_spec) else []
+        wait_observed_generation(self.admin)
+        done += self.snapshot.reset(self.admin)
+        return done
 
 
 def kube_from_kubeconfig(path: Path, context: str | None = None) -> tuple[Kube, dict[str, Any]]:
@@ -288,8 +302,94 @@ class ClusterPool:
             return self._byo
         return self._byo
 
+    def get_operator(self, ops: OperatorBinaries) -> TargetCluster:
+        """The 4.x control plane with the real operator running (its own; started on first use)."""
+        key = "ocp4+operator"
+        if key in self.failed:
+            raise RuntimeError(f"the {key} control plane failed to start earlier: {self.failed[key]}")
+        if key in self.clusters:
+            c = self.clusters[key]
+            c.reset()
+            return c
+        try:
+            self.clusters[key] = self._start_operator(ops, key)
+        except Exception as e:
+            self.failed[key] = e
+            raise
+        return self.clusters[key]
+
+    def _start_operator(self, ops: OperatorBinaries, key: str) -> TargetCluster:
+        from .operator import seed_operator_world, wait_settled
+
+        assert self.binaries is not None
+        t0 = time.monotonic()
+        workdir = self.root / key
+        # --allow-privileged: the operator's node-ca DaemonSet is privileged; refused, that controller
+        # fails every sync and turns Degraded after 2 minutes.
+        cp = ControlPlane(self.binaries, workdir, name=key, apiserver_args=("--allow-privileged=true",))
+        cp.start()
+        admin = cp.admin()
+        op = RegistryOperator(ops, workdir, cp.kubeconfig_path)
+        try:
+            seed(admin, "ocp4", self.binaries.config_crd)
+            seed_operator_world(admin, ops)
+            timing = dict(cp.startup_seconds)
+            timing["seeded"] = time.monotonic() - t0
+            op.start()
+            cfg = wait_settled(admin)
+            timing["operator synced"] = time.monotonic() - t0
+        except BaseException:
+            op.stop()
+            cp.stop()
+            raise
+        from .state import Snapshot
+
+        # Only what tests and regplan create is tracked; the operator owns the rest (and rewrites it).
+        snap = Snapshot(
+            (REGISTRY_NAMESPACE["ocp4"],),
+            namespaced=("PersistentVolumeClaim", "Secret", "Role", "RoleBinding", "Deployment"),
+            cluster_kinds=(
+                "PersistentVolume",
+                "StorageClass",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Namespace",
+            ),
+            # The Deployment too: with no AWS here the operator cannot render the S3 one again after a
+            # test moved the registry to a claim (its S3 sync fails first), so the reset does it.
+            restore=frozenset({"StorageClass", "Deployment"}),
+            status=frozenset(),
+            # what the operator creates (Secrets, RBAC, its claim for claim "") is its own business,
+            # except the claim: a test's claim "" leaves one that the next test must not see
+            keep_managers=("cluster-image-registry-operator",),
+            keep_kinds_of_managers=frozenset(
+                {"Secret", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+            ),
+        )
+        snap.capture(admin)
+        self.timings[key] = timing
+
+        def sentinel(agent: str) -> None:
+            admin.with_agent(agent).request("GET", "/version")
+
+        return TargetCluster(
+            target="ocp4",
+            server=cp.server,
+            workdir=workdir,
+            admin=admin,
+            limited=cp.limited(),
+            audit=AuditLog(cp.audit_log, sentinel),
+            snapshot=snap,
+            control_plane=cp,
+            _kubeconfig=cp.kubeconfig_for(cp.server),
+            operator=op,
+            config_spec=cfg["spec"],
+        )
+
     def close(self) -> None:
         for c in self.clusters.values():
+            if c.operator is not None:
+                c.operator.stop()  # SIGTERM first: it releases its leader Lease
             if c.control_plane is not None:
                 c.control_plane.stop()
         self.clusters.clear()

@@ -86,8 +86,11 @@ def kubeconfig(server: str, ca_pem: bytes, users: dict[str, str], current: str =
 
 
 class ControlPlane:
-    def __init__(self, binaries: Binaries, workdir: Path, name: str = "cp") -> None:
+    def __init__(
+        self, binaries: Binaries, workdir: Path, name: str = "cp", apiserver_args: tuple[str, ...] = ()
+    ) -> None:
         self.binaries = binaries
+        self.apiserver_args = apiserver_args
         self.name = name
         self.workdir = workdir
         self.admin_token = secrets.token_hex(16)
@@ -219,6 +222,7 @@ class ControlPlane:
                 "--audit-log-mode=blocking",
                 "--audit-log-format=json",
                 "--audit-log-maxsize=0",
+                *self.apiserver_args,
             ],
             w / "kube-apiserver.log",
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -35,8 +35,11 @@ def tail(path: Path, lines: int = 40) -> str:
 
 
 class ManagedProcess:
-    def __init__(self, name: str, argv: Sequence[str], log_path: Path) -> None:
+    def __init__(
+        self, name: str, argv: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
+    ) -> None:
         self.name = name
+        self.env = dict(env) if env is not None else None
         self.argv = list(argv)
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
@@ -50,6 +53,7 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                env=self.env,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,
             )

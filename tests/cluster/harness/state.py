@@ -102,6 +102,15 @@ class Snapshot:
     namespaces: tuple[str, ...]
     byo: bool = False
     objects: dict[Key, Obj] = field(default_factory=dict)
+    # Which kinds are tracked / restored / have their status restored. With the real operator running,
+    # what it owns (Config spec defaults and status, Deployment, its Secrets, Leases) is left to it.
+    namespaced: tuple[str, ...] = NAMESPACED
+    cluster_kinds: tuple[str, ...] = CLUSTER
+    restore: frozenset[str] = RESTORE
+    status: frozenset[str] = STATUS
+    # Extras of these kinds written by these field managers are left alone (a running operator's own).
+    keep_managers: tuple[str, ...] = ()
+    keep_kinds_of_managers: frozenset[str] = frozenset()
 
     def _list(self, kube: Kube, kind: str) -> Iterable[tuple[Key, Obj]]:
         scopes: Iterable[str | None] = self.namespaces if KINDS[kind].namespaced else (None,)
@@ -119,31 +128,33 @@ class Snapshot:
                 yield key_of(o, kind), o
 
     def capture(self, kube: Kube) -> None:
-        self.objects = {k: o for kind in NAMESPACED + CLUSTER for k, o in self._list(kube, kind)}
+        self.objects = {
+            k: o for kind in self.namespaced + self.cluster_kinds for k, o in self._list(kube, kind)
+        }
 
     # -- reset -------------------------------------------------------------------------------------
     def reset(self, kube: Kube, timeout: float = 60.0) -> list[str]:
         """Bring the cluster back to the baseline; returns what it did (for debugging)."""
         done: list[str] = []
-        current = {k: o for kind in NAMESPACED + CLUSTER for k, o in self._list(kube, kind)}
+        current = {k: o for kind in self.namespaced + self.cluster_kinds for k, o in self._list(kube, kind)}
         extras = []
         for k, o in current.items():
             base = self.objects.get(k)
             if base is not None and base["metadata"]["uid"] == o["metadata"]["uid"]:
                 continue
-            if base is not None and k[0] in RESTORE:
+            if base is not None and k[0] in self.restore:
                 continue  # same name, recreated by the test: restored below (PUT) instead
-            if protected(k) or (self.byo and not made_by_us(o)):
+            if protected(k) or (self.byo and not made_by_us(o)) or self._kept(k, o):
                 continue
             extras.append((k, o))
         self._delete_all(kube, extras, timeout)
         done += [f"deleted {k[0]} {k[1]}/{k[2]}" for k, _ in extras]
 
         for k, base in self.objects.items():
-            if k[0] not in RESTORE:
+            if k[0] not in self.restore:
                 continue
             cur = current.get(k)
-            with_status = k[0] in STATUS and not self.byo
+            with_status = k[0] in self.status and not self.byo
             if cur is not None and cur["metadata"].get("deletionTimestamp"):
                 self._delete_all(kube, [(k, cur)], timeout)
                 cur = None
@@ -172,6 +183,12 @@ class Snapshot:
             for ns in self.namespaces:
                 kube.request("DELETE", path_for("Event", namespace=ns))
         return done
+
+    def _kept(self, k: Key, o: Obj) -> bool:
+        if k[0] not in self.keep_kinds_of_managers:
+            return False
+        managers = {str(m.get("manager", "")) for m in o["metadata"].get("managedFields") or []}
+        return bool(managers & set(self.keep_managers))
 
     def _rebase(self, kube: Kube, k: Key) -> None:
         """A recreated baseline object has a new uid: remember it so the next reset keeps it."""
