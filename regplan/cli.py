@@ -238,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
             "regplan render -p ebs-gp2-rwo --out-dir deploy/",
         ),
     )
-    _value_options(p)
+    _value_options(p, required=False)  # in a workspace each cluster has its profile
     _target(p, live=False)
     _output(
         p,
@@ -273,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
             "regplan plan -p glusterfs --snapshot live.yaml",
         ),
     )
-    _value_options(p)
+    _value_options(p, required=False)  # in a workspace each cluster has its profile
     _target(p, live=True)
     _cluster_options(p)
     p.add_argument(
@@ -403,7 +403,184 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("shell", choices=("bash", "zsh", "fish"), metavar="SHELL", help="bash, zsh or fish.")
+
+    p = command(
+        "snapshot",
+        "Record, per cluster of the workspace, the live objects plan and status read (Secret values "
+        "redacted, safe to commit), for offline plans: `regplan plan --snapshot-dir DIR`.",
+        _examples("regplan snapshot", "regplan snapshot -l env=prod --out-dir snapshots/"),
+    )
+    p.add_argument("--out-dir", type=Path, metavar="DIR", help="Where to write. Default: snapshotDir.")
+    _cluster_options(p)
+    _profiles_dir(p)
+    p = command(
+        "argocd-generate",
+        "The Argo CD Config Management Plugin's generate command: one workspace cluster's manifests "
+        "(parameter `cluster` or env ARGOCD_ENV_REGPLAN_CLUSTER), no secret values.",
+        _examples("regplan argocd-generate   # cwd: the app's path; see deploy/argocd/plugin.yaml"),
+    )
+    _fleet_arguments(sub.choices)
     return root
+
+
+# --- a workspace of clusters (docs/fleet.md) ---------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be at least 1")
+    return n
+
+
+def _fleet_arguments(commands: Mapping[str, argparse.ArgumentParser]) -> None:
+    """The workspace options of the commands that run over clusters (cmd.FLEET_COMMANDS)."""
+    for name in cmd.FLEET_COMMANDS:
+        p = commands[name]
+        group = p.add_argument_group("workspace (regplan.yaml; docs/fleet.md)")
+        group.add_argument(
+            "--workspace",
+            type=Path,
+            metavar="FILE",
+            help="The workspace file. Default: regplan.yaml here or in a parent directory.",
+        )
+        group.add_argument(
+            "--cluster",
+            dest="clusters",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="Only this cluster of the workspace; repeatable. Default: all.",
+        )
+        group.add_argument(
+            "-l", "--selector", default="", metavar="SELECTOR", help="Only clusters whose labels match, e.g. "
+            "env=prod,region!=eu (kubectl syntax: =, ==, !=, in, notin, key, !key). Default: all."
+        )  # fmt: skip
+        if name in ("plan", "apply", "status", "snapshot"):
+            group.add_argument(
+                "--parallelism",
+                type=_positive,
+                metavar="N",
+                help="Clusters worked on at once. Default: 8.",
+            )
+        if name in ("plan", "status"):
+            group.add_argument(
+                "--snapshot-dir",
+                type=Path,
+                metavar="DIR",
+                help="Offline: each cluster against DIR/<cluster>.yaml (`regplan snapshot`).",
+            )
+        if name == "apply":
+            _apply_fleet_arguments(group)
+        if name != "plan":
+            continue
+        for action in p._actions:  # argparse has no public accessor; the choices gain the PR comment
+            if action.dest != "output":
+                continue
+            action.choices = cmd.FLEET_PLAN_OUTPUTS
+            action.help = (
+                "text for people; json/yaml: the versioned plan document; markdown: a pull-request "
+                "comment (workspace only)."
+            )
+
+
+def _apply_fleet_arguments(group: Any) -> None:
+    group.add_argument(
+        "--plan-dir", type=Path, metavar="DIR", help="Apply the plans saved by `regplan plan --out DIR`."
+    )
+    group.add_argument(
+        "--max-failures",
+        type=_positive,
+        metavar="N",
+        help="Start no more clusters after N have failed (running ones finish). Default: no limit.",
+    )
+
+
+# What marks a command line as single-cluster (then it runs exactly as outside a workspace).
+_SINGLE_FLAGS: tuple[tuple[str, str], ...] = (
+    ("profile", "-p/--profile"),
+    ("planfile", "PLANFILE"),
+    ("snapshot", "--snapshot"),
+    ("context", "--context"),
+)
+_SELECTION_FLAGS: tuple[tuple[str, str], ...] = (
+    ("workspace", "--workspace"),
+    ("clusters", "--cluster"),
+    ("selector", "-l/--selector"),
+    ("snapshot_dir", "--snapshot-dir"),
+    ("plan_dir", "--plan-dir"),
+    ("max_failures", "--max-failures"),
+    ("parallelism", "--parallelism"),
+)
+
+
+def _fleet_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.FleetOptions | None:
+    """The fleet options when the command line is about a workspace, None for a single-cluster one.
+
+    Single-cluster: -p, a PLANFILE, --snapshot or --context given (or golden with --root): as today.
+    Workspace: --workspace/--cluster/-l/... given, or none of the above and a regplan.yaml found here or
+    in a parent directory. ``snapshot`` is always a workspace command.
+    """
+    if ns.command not in cmd.FLEET_COMMANDS:
+        return None
+    single = [flag for dest, flag in _SINGLE_FLAGS if getattr(ns, dest, None)]
+    if ns.command == "golden" and Path(ns.root) != Path("."):
+        single.append("--root")
+    chosen = [flag for dest, flag in _SELECTION_FLAGS if getattr(ns, dest, None) not in (None, "", [], False)]
+    if single and chosen:
+        raise UsageError(
+            f"{ns.command}: {single[0]} is for one cluster; it cannot be combined with {chosen[0]} "
+            f"(in a workspace each cluster has its own; see `regplan {ns.command} --help`)"
+        )
+    if single and getattr(ns, "output", "") == "markdown":
+        raise UsageError(f"{ns.command}: -o markdown summarises a workspace (regplan.yaml), not one cluster")
+    if single:
+        return None
+    if ns.command != "snapshot" and not chosen:
+        from regplan import workspace
+
+        if workspace.find(Path.cwd()) is None:
+            if ns.command in ("render", "plan"):
+                raise UsageError(
+                    f"{ns.command}: the following arguments are required: -p/--profile "
+                    f"(see `regplan {ns.command} --help`)"
+                )
+            if getattr(ns, "output", "") == "markdown":
+                raise UsageError(f"{ns.command}: -o markdown summarises a workspace (regplan.yaml)")
+            return None
+    if ns.command == "render" and (ns.values_files or ns.sets):
+        raise UsageError("render: -f/--set go with -p PROFILE; in a workspace each cluster lists its values")
+    if ns.command == "plan" and (ns.values_files or ns.sets):
+        raise UsageError("plan: -f/--set go with -p PROFILE; in a workspace each cluster lists its values")
+    return cmd.FleetOptions(
+        command=ns.command,
+        workspace=ns.workspace,
+        clusters=tuple(ns.clusters),
+        selector=ns.selector,
+        parallelism=getattr(ns, "parallelism", None),
+        output=getattr(ns, "output", "text") if ns.command not in ("render", "golden") else
+        cmd.FLEET_OUTPUTS[ns.command][0],
+        out=getattr(ns, "out", None) or getattr(ns, "out_dir", None),
+        snapshot_dir=getattr(ns, "snapshot_dir", None),
+        plan_dir=getattr(ns, "plan_dir", None),
+        detailed_exitcode=getattr(ns, "detailed_exitcode", False),
+        update=getattr(ns, "update", False),
+        kubeconfig=getattr(ns, "kubeconfig", None),
+        profiles_dir=_dir(ns, env) if hasattr(ns, "profiles_dir") else None,
+        yes=getattr(ns, "yes", False),
+        allow_replace=getattr(ns, "allow_replace", False),
+        wait=getattr(ns, "wait", True),
+        timeout=getattr(ns, "timeout", 300.0),
+        lock_timeout=getattr(ns, "lock_timeout", 60.0),
+        max_failures=getattr(ns, "max_failures", None),
+    )  # fmt: skip
+
+
+def _run_fleet(o: cmd.FleetOptions, rep: cmd.Reporter, env: Mapping[str, str]) -> ExitCode:
+    return cmd.fleet(o, reporter=rep, confirm=confirm, environ=env)
 
 
 # --- arguments -> options objects -------------------------------------------------------------------
@@ -483,6 +660,7 @@ _OPTIONS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], Any]] = {
     "show": lambda ns, env: _options(cmd.ShowOptions, ns),
     "verify": lambda ns, env: _live_options(cmd.VerifyOptions, ns, values=_values(ns, env)),
     "completion": lambda ns, env: _options(cmd.CompletionOptions, ns),
+    "argocd-generate": lambda ns, env: cmd.ArgoGenerateOptions(),
 }
 
 # command -> how to run its body with the options object, a cmd.Reporter and the environment.
@@ -497,6 +675,8 @@ _RUN: dict[str, Callable[[Any, cmd.Reporter, Mapping[str, str]], ExitCode]] = {
     "show": lambda o, rep, env: cmd.show(o, reporter=rep),
     "verify": lambda o, rep, env: cmd.verify(o, reporter=rep, environ=env),
     "completion": lambda o, rep, env: cmd.completion(o, reporter=rep),
+    "argocd-generate": lambda o, rep, env: cmd.argocd_generate(o, reporter=rep, environ=env),
+    "snapshot": _run_fleet,  # always a workspace command (parse returns FleetOptions)
 }
 
 
@@ -518,6 +698,9 @@ def parse(argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> P
             f"{ns.command}: unknown option or extra argument: {' '.join(extra)} "
             f"(see `regplan {ns.command} --help`)"
         )
+    fleet = _fleet_options(ns, env)  # None: a single-cluster command line, exactly as outside a workspace
+    if fleet is not None:
+        return Parsed(ns.command, fleet, getattr(ns, "color", "never"))
     return Parsed(ns.command, _OPTIONS[ns.command](ns, env), getattr(ns, "color", "never"))
 
 
@@ -527,6 +710,8 @@ def run(argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> Exi
     parsed = parse(argv, environ=env)
     color = color_enabled(parsed.color, isatty=sys.stdout.isatty(), environ=env)
     rep = cmd.Reporter(out=sys.stdout.write, err=sys.stderr.write, color=color)
+    if isinstance(parsed.options, cmd.FleetOptions):
+        return _run_fleet(parsed.options, rep, env)
     return _RUN[parsed.command](parsed.options, rep, env)
 
 

@@ -466,3 +466,310 @@ def apply(
         live.close()
     reporter.out(applier.report_json(report) if opts.output == "json" else applier.report_text(report))
     return report.exit_code
+
+
+# --- a workspace of clusters (docs/fleet.md) --------------------------------------------------------------
+
+FLEET_COMMANDS = ("render", "golden", "plan", "apply", "status", "snapshot")
+FLEET_PLAN_OUTPUTS = ("text", "json", "yaml", "markdown")
+FLEET_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "plan": FLEET_PLAN_OUTPUTS,
+    "apply": ("text", "json"),
+    "status": ("text", "json", "yaml"),
+    "render": ("yaml",),
+    "golden": ("text",),
+    "snapshot": ("text",),
+}
+ARGOCD_CLUSTER_ENV = ("PARAM_CLUSTER", "ARGOCD_ENV_REGPLAN_CLUSTER")
+ARGOCD_WORKSPACE_ENV = "ARGOCD_ENV_REGPLAN_WORKSPACE"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetOptions:
+    """A command run over the clusters of a workspace (``regplan.yaml``): which clusters, how many at once,
+    and the options of the command itself. ``out``: render's out dir, plan's plan-file dir, snapshot's dir."""
+
+    command: str  # one of FLEET_COMMANDS
+    workspace: Path | None = None  # None: regplan.yaml in the working directory or a parent
+    clusters: tuple[str, ...] = ()
+    selector: str = ""
+    parallelism: int | None = None  # None: fleet.DEFAULT_PARALLELISM
+    output: str = "text"
+    out: Path | None = None
+    snapshot_dir: Path | None = None
+    plan_dir: Path | None = None
+    detailed_exitcode: bool = False
+    update: bool = False
+    kubeconfig: str | None = None
+    profiles_dir: Path | None = None
+    yes: bool = False
+    allow_replace: bool = False
+    wait: bool = True
+    timeout: float = 300.0
+    lock_timeout: float = 60.0
+    max_failures: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArgoGenerateOptions:
+    """``regplan argocd-generate``: everything comes from the plugin's environment (see docs/fleet.md)."""
+
+
+def _workspace(opts: FleetOptions, cwd: Path | None = None) -> Any:
+    from regplan import workspace as wsmod
+
+    path = opts.workspace
+    if path is None:
+        here = cwd or Path.cwd()
+        path = wsmod.find(here)
+        if path is None:
+            raise InvalidInput(
+                f"{opts.command}: no {wsmod.FILE_NAME} in {here} or its parents; pass --workspace FILE"
+            )
+    elif not path.is_file():
+        raise InvalidInput(f"--workspace {path}: no such file")
+    return wsmod.load(path, profiles_dir=opts.profiles_dir)
+
+
+def fleet(
+    opts: FleetOptions,
+    *,
+    reporter: Reporter,
+    confirm: Callable[[str], bool] | None = None,
+    is_tty: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ExitCode:
+    """A fleet command: load the workspace, select the clusters, run the command over them."""
+    import threading
+
+    from regplan import fleet as fl
+
+    _choice("command", opts.command, FLEET_COMMANDS)
+    _choice("--output", opts.output, FLEET_OUTPUTS[opts.command])
+    env = _env(environ)
+    ws = _workspace(opts)
+    specs = ws.select(opts.clusters, opts.selector)
+    lock = threading.Lock()
+
+    def say(name: str, msg: str) -> None:
+        with lock:  # one line at a time from the worker threads
+            reporter.err(f"[{name}] {msg}\n")
+
+    kubeconfigs = fl.Kubeconfigs(env)
+    ctx = fl.Context(
+        ws=ws, environ=env, kubeconfig=opts.kubeconfig, snapshot_dir=opts.snapshot_dir, say=say,
+        kubeconfigs=kubeconfigs,
+    )  # fmt: skip
+    body = _FLEET_BODIES[opts.command]
+    try:
+        return body(opts, ctx, specs, reporter, confirm, is_tty)
+    finally:
+        kubeconfigs.close()
+
+
+def _parallelism(opts: FleetOptions) -> int:
+    from regplan import fleet as fl
+
+    return fl.DEFAULT_PARALLELISM if opts.parallelism is None else opts.parallelism
+
+
+def _need_clusters(opts: FleetOptions, ctx: Any, specs: Any) -> None:
+    """Commands that talk to the clusters check every selected context first (exit 3 with file:line)."""
+    from regplan import workspace as wsmod
+
+    wsmod.check_contexts(ctx.ws, specs, kubeconfig=opts.kubeconfig, environ=ctx.environ)
+
+
+def _fleet_doc(kind: str, outcomes: Any, code: ExitCode, ctx: Any, output: str) -> str:
+    from regplan import fleetviews
+
+    doc = fleetviews.fleet_json(kind, outcomes, code, ctx.ws.relative(ctx.ws.path))
+    return doc if output == "json" else _yaml_of_json(doc)
+
+
+def _fleet_plan(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+    from regplan import fleet as fl
+    from regplan import fleetviews
+
+    if opts.snapshot_dir is None:
+        _need_clusters(opts, ctx, specs)
+    outcomes = fl.plan_many(ctx, specs, parallelism=_parallelism(opts))
+    for o in outcomes:  # each cluster's code is what `regplan plan` with the same flags exits with
+        if o.code is ExitCode.CHANGES and not opts.detailed_exitcode:
+            o.code = ExitCode.OK
+    code = fl.code_of(outcomes)
+    if opts.output == "text":
+        reporter.out(fleetviews.plan_text(outcomes, code, color=reporter.color))
+    elif opts.output == "markdown":
+        reporter.out(fleetviews.plan_markdown(outcomes, code))
+    else:
+        reporter.out(_fleet_doc("FleetPlan", outcomes, code, ctx, opts.output))
+    if opts.out is not None:
+        written = fl.save_plans(outcomes, opts.out)
+        reporter.err(
+            f"{len(written)} plan(s) saved in {opts.out}; "
+            f"run `regplan apply --plan-dir {opts.out}` to apply them\n"
+        )
+    return code
+
+
+def _fleet_status(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+    from regplan import fleet as fl
+    from regplan import fleetviews
+
+    if opts.snapshot_dir is None:
+        _need_clusters(opts, ctx, specs)
+    outcomes = fl.run_many(specs, lambda s: fl.status_cluster(ctx, s), parallelism=_parallelism(opts))
+    code = fl.code_of(outcomes)
+    if opts.output == "text":
+        reporter.out(fleetviews.status_text(outcomes, code))
+    else:
+        reporter.out(_fleet_doc("FleetStatus", outcomes, code, ctx, opts.output))
+    return code
+
+
+def _fleet_snapshot(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+    from regplan import fleet as fl
+    from regplan import fleetviews
+
+    _need_clusters(opts, ctx, specs)
+    out_dir = opts.out or ctx.ws.snapshot_dir
+    outcomes = fl.run_many(
+        specs, lambda s: fl.snapshot_cluster(ctx, s, out_dir), parallelism=_parallelism(opts)
+    )
+    code = fl.code_of(outcomes)
+    reporter.out(fleetviews.apply_summary(outcomes, code) if code is not ExitCode.OK else "")
+    return code
+
+
+def _fleet_render(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+    from regplan import fleet as fl
+
+    out_dir = opts.out or ctx.ws.render_dir
+    tree = fl.render_tree(ctx.ws, specs)
+    if tree.errors:  # nothing is written unless every selected cluster renders
+        raise InvalidInput(
+            "nothing was written; cannot render:\n" + "\n".join(f"  {n}: {e}" for n, e in tree.errors.items())
+        )
+    whole = not opts.clusters and not opts.selector
+    for line in fl.write_tree(ctx.ws, specs, tree, out_dir, prune=whole):
+        reporter.err(line + "\n")
+    for name, refs in tree.left_out.items():
+        reporter.err(
+            f"[{name}] left out {', '.join(refs)}: it holds credentials; `regplan apply` creates it from the "
+            f"values' secret sources (see docs/fleet.md)\n"
+        )
+    reporter.err(f"{len(specs)} cluster(s) rendered under {ctx.ws.relative(out_dir)}/\n")
+    return ExitCode.OK
+
+
+def _fleet_golden(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+    from regplan import fleet as fl
+
+    whole = not opts.clusters and not opts.selector
+    if opts.update:
+        return _fleet_render(opts, ctx, specs, reporter)
+    text, code = fl.golden_check(ctx.ws, specs, opts.out or ctx.ws.render_dir, whole=whole)
+    reporter.out(text)
+    return code
+
+
+def _fleet_apply(
+    opts: FleetOptions,
+    ctx: Any,
+    specs: Any,
+    reporter: Reporter,
+    confirm: Callable[[str], bool] | None,
+    is_tty: bool | None,
+) -> ExitCode:
+    """Apply many: from a plan directory (reviewed plans) or by planning every selected cluster now. Without
+    a terminal it needs --yes; on a terminal it shows the summary and asks once."""
+    from regplan import fleet as fl
+    from regplan import fleetviews
+
+    tty = sys.stdin.isatty() if is_tty is None else is_tty
+    if not opts.yes and (not tty or confirm is None):
+        raise InvalidInput(
+            "apply in a workspace needs confirmation: run on a terminal or pass --yes (nothing was written)"
+        )
+    _need_clusters(opts, ctx, specs)
+    shown = reporter.err if opts.output == "json" else reporter.out
+    settings = fl.ApplySettings(
+        allow_replace=opts.allow_replace, wait=opts.wait, timeout=opts.timeout, lock_timeout=opts.lock_timeout
+    )
+    plans: dict[str, Any] = {}
+    files: dict[str, Path] = {}
+    failed: list[Any] = []
+    if opts.plan_dir is not None:
+        files = fl.plan_files(ctx.ws, specs, opts.plan_dir, explicit=bool(opts.clusters))
+        specs = [s for s in specs if s.name in files]
+        question = f"Apply the saved plans of {len(specs)} cluster(s) in {opts.plan_dir}?"
+    else:
+        planned = fl.plan_many(ctx, specs, parallelism=_parallelism(opts))
+        shown(fleetviews.plan_text(planned, fl.code_of(planned), color=reporter.color))
+        plans = {o.name: o.plan for o in planned if o.plan is not None and not o.error}
+        failed = [o for o in planned if o.plan is None or o.error]
+        writes = sum(len(p.writes) for p in plans.values())
+        question = f"Apply {writes} write(s) to {len(plans)} cluster(s)?"
+    if not opts.yes and not (confirm and confirm(question)):
+        reporter.err("regplan: not confirmed; nothing was written\n")
+        return ExitCode.OK
+    runnable = [s for s in specs if opts.plan_dir is not None or s.name in plans]
+    outcomes = fl.apply_many(
+        ctx, runnable, settings, plans=plans, plan_files_=files, parallelism=_parallelism(opts),
+        max_failures=opts.max_failures, already_failed=len(failed),
+    )  # fmt: skip
+    by_name = {o.name: o for o in [*failed, *outcomes]}
+    ordered = [by_name[s.name] for s in specs if s.name in by_name]
+    code = fl.code_of(ordered)
+    if opts.output == "json":
+        reporter.out(_fleet_doc("FleetApply", ordered, code, ctx, "json"))
+    else:
+        reporter.out(fleetviews.apply_summary(ordered, code))
+    return code
+
+
+_FLEET_BODIES: dict[str, Callable[..., ExitCode]] = {
+    "plan": _fleet_plan,
+    "apply": _fleet_apply,
+    "status": _fleet_status,
+    "snapshot": _fleet_snapshot,
+    "render": _fleet_render,
+    "golden": _fleet_golden,
+}
+
+
+def argocd_cluster(environ: Mapping[str, str]) -> str:
+    """The cluster an Argo CD application renders: its ``cluster`` parameter (``PARAM_CLUSTER``, or in
+    ``ARGOCD_APP_PARAMETERS``), else the plugin env var REGPLAN_CLUSTER (``ARGOCD_ENV_REGPLAN_CLUSTER``)."""
+    for name in ARGOCD_CLUSTER_ENV:
+        if environ.get(name):
+            return environ[name]
+    raw = environ.get("ARGOCD_APP_PARAMETERS")
+    if raw:
+        try:
+            params = json.loads(raw)
+        except ValueError:
+            raise InvalidInput("ARGOCD_APP_PARAMETERS: not JSON") from None
+        for p in params if isinstance(params, list) else []:
+            if isinstance(p, dict) and p.get("name") == "cluster" and isinstance(p.get("string"), str):
+                return str(p["string"])
+    raise InvalidInput(
+        "argocd-generate: which cluster? set the application's plugin parameter `cluster` or the plugin env "
+        "REGPLAN_CLUSTER (ARGOCD_ENV_REGPLAN_CLUSTER)"
+    )
+
+
+def argocd_generate(
+    opts: ArgoGenerateOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None
+) -> ExitCode:
+    """The Argo CD Config Management Plugin's generate command: one cluster's manifests on stdout, as
+    ``regplan render`` writes them to git (no secret values; the working directory is the app's path)."""
+    from regplan import fleet as fl
+
+    env = _env(environ)
+    name = argocd_cluster(env)
+    given = env.get(ARGOCD_WORKSPACE_ENV)
+    ws = _workspace(FleetOptions(command="render", workspace=Path(given) if given else None))
+    reporter.out(fl.generate_one(ws, name))
+    return ExitCode.OK

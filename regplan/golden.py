@@ -154,4 +154,5 @@ def render_set(root: Path) -> Iterator[tuple[str, str]]:
 PRODUCERS: list[Producer] = [
     Producer("render", render_set),
     Producer("plan", scenarios.scenario_plans),
+    Producer("fleet", lambda root: __import__("regplan.fleet", fromlist=["golden_set"]).golden_set(root)),
 ]

@@ -171,7 +171,7 @@ def test_closed_pipe_ends_quietly() -> None:
 @pytest.mark.parametrize(
     "command",
     [[], ["profiles"], ["render"], ["validate"], ["plan"], ["apply"], ["status"], ["golden"], ["show"],
-     ["verify"], ["completion"]],
+     ["verify"], ["completion"], ["snapshot"], ["argocd-generate"]],
 )  # fmt: skip
 def test_help_fits_80_columns_and_names_no_python_types(command: list[str]) -> None:
     p = run(*command, "--help", env={**os.environ, "COLUMNS": "200"})
@@ -206,12 +206,14 @@ def test_help_shows_choices_and_defaults() -> None:
             [""],
             [
                 "apply",
+                "argocd-generate",
                 "completion",
                 "golden",
                 "plan",
                 "profiles",
                 "render",
                 "show",
+                "snapshot",
                 "status",
                 "validate",
                 "verify",

@@ -1,0 +1,285 @@
+"""Views of a fleet run: the summary table, the pull-request comment (markdown), the JSON document, the
+status table and the apply summary. Pure: data in, strings out; nothing here prints or reads.
+
+Every view is built from ``Outcome``s (one per cluster, in workspace order). Secret values never appear:
+per-cluster plans are ``views.plan_text`` (sensitive fields shown as "(value changed)"), errors are the
+adapters' already-redacted messages.
+
+The exit code of a fleet command is the MOST SEVERE of its clusters' codes, in the order of ``SEVERITY``
+(docs/fleet.md has the same table): a bug outranks a cluster that could not be reached or was left
+part-way, which outranks a conflict, a refused replace, invalid input, and finally "changes present".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from regplan import __version__
+from regplan.errors import ExitCode
+from regplan.plan import Action, Plan
+
+if TYPE_CHECKING:
+    from regplan.apply import ApplyReport
+
+FORMAT_VERSION = 1
+# Most severe first, one row per code with why it ranks there.
+SEVERITY: tuple[tuple[ExitCode, str], ...] = (
+    (ExitCode.UNEXPECTED, "a bug in regplan: nothing else about that cluster can be trusted"),
+    (ExitCode.CLUSTER, "a cluster unreachable or forbidden, or an apply stopped part-way: needs a human now"),
+    (ExitCode.STALE, "a stale plan, a conflict or a held lock: re-plan or retry later"),
+    (ExitCode.DESTRUCTIVE, "a replace refused without --allow-replace: nothing was written there"),
+    (ExitCode.INVALID, "invalid input or a plan with errors: fix the workspace or values"),
+    (ExitCode.CHANGES, "changes present (plan --detailed-exitcode) or rendered files out of date"),
+    (ExitCode.OK, "success"),
+)
+RANK: dict[ExitCode, int] = {code: i for i, (code, _) in enumerate(SEVERITY)}
+MARKDOWN_LIMIT = 60_000  # a GitHub comment holds 65,536 characters; leave room for the CI's own text
+
+
+def most_severe(codes: Sequence[ExitCode]) -> ExitCode:
+    """The code of the fleet: the most severe of ``codes`` (OK for none)."""
+    return min(codes, key=lambda c: RANK.get(c, 0), default=ExitCode.OK)
+
+
+@dataclass
+class Outcome:
+    """What one command did on one cluster."""
+
+    name: str
+    context: str
+    profile: str
+    target: str  # the resolved target when known, else the workspace's (auto)
+    code: ExitCode = ExitCode.OK
+    error: str = ""  # why the cluster failed (redacted message), "" when it did not
+    plan: Plan | None = None
+    status: dict[str, Any] | None = None
+    drift: bool | None = None  # status: the cluster's own plan is not empty
+    report: ApplyReport | None = None
+    state: str = "done"  # apply: done | failed | not started | not confirmed
+    labels: Mapping[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+# --- tables --------------------------------------------------------------------------------------------
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def _counts(plan: Plan | None) -> list[str]:
+    if plan is None:
+        return ["-"] * 5
+    n = plan.counts()
+    destructive = sum(1 for c in plan.changes if c.destructive)
+    return [str(n[Action.CREATE]), str(n[Action.UPDATE]), str(n[Action.REPLACE]), str(n[Action.BLOCKED]),
+            str(destructive)]  # fmt: skip
+
+
+def result_word(o: Outcome) -> str:
+    if o.error:
+        return f"error (exit {int(o.code)})"
+    if o.plan is not None and o.plan.errors:
+        return f"plan errors (exit {int(o.code)})"
+    if o.plan is not None:
+        return "changes" if o.plan.has_changes else "no changes"
+    return "ok"
+
+
+PLAN_HEADER = ("CLUSTER", "TARGET", "PROFILE", "CREATE", "UPDATE", "REPLACE", "BLOCKED", "DESTRUCTIVE",
+               "ERRORS", "RESULT")  # fmt: skip
+
+
+def plan_rows(outcomes: Sequence[Outcome]) -> list[list[str]]:
+    rows = []
+    for o in outcomes:
+        errors = len(o.plan.errors) if o.plan is not None else (1 if o.error else 0)
+        rows.append([o.name, o.target, o.profile, *_counts(o.plan), str(errors), result_word(o)])
+    return rows
+
+
+def _tally(outcomes: Sequence[Outcome], code: ExitCode) -> str:
+    changed = sum(1 for o in outcomes if o.plan is not None and o.plan.has_changes and not o.error)
+    failed = sum(1 for o in outcomes if o.error or (o.plan is not None and o.plan.errors))
+    return (
+        f"{len(outcomes)} cluster(s): {changed} with changes, {len(outcomes) - changed - failed} without, "
+        f"{failed} with errors; exit {int(code)}"
+    )
+
+
+def plan_summary(outcomes: Sequence[Outcome], code: ExitCode) -> str:
+    """The summary table, a tally line, and each failed cluster's error (text)."""
+    out = table(PLAN_HEADER, plan_rows(outcomes))
+    out += _tally(outcomes, code) + "\n"
+    for o in outcomes:
+        if o.error:
+            out += f"{o.name}: {o.error}\n"
+    return out
+
+
+def plan_text(outcomes: Sequence[Outcome], code: ExitCode, *, color: bool = False) -> str:
+    """``regplan plan`` in a workspace: the summary, then each cluster's plan."""
+    from regplan import views
+
+    parts = [plan_summary(outcomes, code)]
+    for o in outcomes:
+        parts.append(f"\n=== {o.name} (context {o.context}) ===\n")
+        if o.plan is not None:
+            parts.append(views.plan_text(o.plan, color=color))
+        else:
+            parts.append(f"error: {o.error}\n")
+    return "".join(parts)
+
+
+def _fence(text: str) -> str:
+    # a plan never holds three backticks, but a message quoting user input might: break the run
+    return text.replace("```", "`\u200b``")
+
+
+def plan_markdown(outcomes: Sequence[Outcome], code: ExitCode, *, title: str = "regplan plan") -> str:
+    """A pull-request comment (as Atlantis posts for Terraform): the summary table, then a collapsed
+    section per cluster. Long comments keep the table and cut the sections (GitHub's size limit)."""
+    from regplan import views
+
+    head = f"### {title}\n\n{_tally(outcomes, code)}\n\n" + md_table(PLAN_HEADER, plan_rows(outcomes))
+    sections = []
+    for o in outcomes:
+        if o.plan is not None:
+            summary = views.summary_line(o.plan)
+            body = views.plan_text(o.plan, color=False)
+        else:
+            summary = f"error (exit {int(o.code)})"
+            body = f"error: {o.error}\n"
+        sections.append(
+            f"<details><summary><b>{o.name}</b> ({o.target}, {o.profile}): {summary}</summary>\n\n"
+            f"```diff\n{_fence(body)}```\n\n</details>\n"
+        )
+    out = head + "\n"
+    for i, s in enumerate(sections):
+        if len(out) + len(s) > MARKDOWN_LIMIT:
+            left = [o.name for o in outcomes[i:]]
+            out += (
+                f"\n_{len(left)} more cluster plan(s) not shown (comment size limit): {', '.join(left)}._\n"
+            )
+            break
+        out += s
+    return out
+
+
+def _outcome_json(o: Outcome) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "name": o.name,
+        "context": o.context,
+        "profile": o.profile,
+        "target": o.target,
+        "labels": dict(sorted(o.labels.items())),
+        "exitCode": int(o.code),
+        "error": o.error,
+        "seconds": round(o.seconds, 3),
+    }
+    if o.plan is not None:
+        doc["plan"] = o.plan.to_json()
+    if o.status is not None:
+        doc["status"] = o.status
+        doc["drift"] = o.drift
+    if o.report is not None or o.state != "done" or o.error:
+        doc["state"] = o.state
+    if o.report is not None:
+        doc["report"] = o.report.to_json()
+    return doc
+
+
+def fleet_json(kind: str, outcomes: Sequence[Outcome], code: ExitCode, workspace: str) -> str:
+    """One versioned document for the whole run (``-o json``): ``kind`` FleetPlan/FleetApply/FleetStatus."""
+    doc = {
+        "formatVersion": FORMAT_VERSION,
+        "kind": kind,
+        "regplanVersion": __version__,
+        "workspace": workspace,
+        "exitCode": int(code),
+        "clusters": [_outcome_json(o) for o in outcomes],
+    }
+    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+
+
+# --- status ----------------------------------------------------------------------------------------------
+
+STATUS_HEADER = ("CLUSTER", "TARGET", "BACKEND", "CLAIM", "REPLICAS", "ROLLOUT", "PROFILE", "DRIFT")
+
+
+def status_rows(outcomes: Sequence[Outcome]) -> list[list[str]]:
+    rows = []
+    for o in outcomes:
+        s = o.status or {}
+        if o.error or s.get("error"):
+            rows.append([o.name, o.target, f"error: {o.error or s.get('error')}", "-", "-", "-", "-", "-"])
+            continue
+        claim = s.get("claim") or {}
+        phase = "-" if not claim else ("missing" if claim.get("missing") else str(claim.get("phase") or "?"))
+        drift = "-" if o.drift is None else ("yes" if o.drift else "no")
+        rows.append(
+            [
+                o.name,
+                str(s.get("target") or o.target),
+                str(s.get("backend") or "none"),
+                phase,
+                str(s.get("replicas") if s.get("replicas") is not None else "-"),
+                str(s.get("rolloutStrategy") or "(default)"),
+                ", ".join(s.get("matches") or []) or "(none)",
+                drift,
+            ]
+        )
+    return rows
+
+
+def status_text(outcomes: Sequence[Outcome], code: ExitCode) -> str:
+    drifted = sum(1 for o in outcomes if o.drift)
+    return (
+        table(STATUS_HEADER, status_rows(outcomes))
+        + f"{len(outcomes)} cluster(s), {drifted} drifted from their profile; exit {int(code)}\n"
+        + "PROFILE: the profiles whose default values plan to no change; DRIFT: the cluster's own profile "
+        "and values plan changes\n"
+    )
+
+
+# --- apply -----------------------------------------------------------------------------------------------
+
+APPLY_HEADER = ("CLUSTER", "TARGET", "PROFILE", "STATE", "WRITES", "EXIT", "DETAIL")
+
+
+def apply_rows(outcomes: Sequence[Outcome]) -> list[list[str]]:
+    rows = []
+    for o in outcomes:
+        writes = "-"
+        detail = o.error
+        if o.report is not None:
+            writes = f"{o.report.writes_done}/{len(o.report.steps)}"
+            detail = detail or o.report.error
+        rows.append([o.name, o.target, o.profile, o.state, writes, str(int(o.code)), detail or ""])
+    return rows
+
+
+def apply_summary(outcomes: Sequence[Outcome], code: ExitCode) -> str:
+    by_state: dict[str, int] = {}
+    for o in outcomes:
+        by_state[o.state] = by_state.get(o.state, 0) + 1
+    tally = ", ".join(f"{n} {state}" for state, n in sorted(by_state.items()))
+    return (
+        table(APPLY_HEADER, apply_rows(outcomes)) + f"{len(outcomes)} cluster(s): {tally}; exit {int(code)}\n"
+    )

@@ -1,0 +1,518 @@
+"""The workspace file ``regplan.yaml``: the clusters of a repository, each with its context and profile.
+
+A workspace describes a fleet the way helmfile describes releases::
+
+    defaults:                     # applies to every cluster (a cluster's own keys win)
+      profile: ebs-gp2-rwo
+      values: [values/common.yaml]
+    clusters:
+      - name: prod-eu-1           # [a-z0-9.-], used as a directory name
+        context: prod-eu-1        # kubeconfig context (default: the name)
+        kubeconfig: kube/prod.yaml
+        target: ocp4              # auto (default), ocp4 or ocp3
+        profile: cephfs-rwx
+        values: [values/prod.yaml]  # after the defaults' values files, relative to this file
+        set: [replicas=3]           # after the defaults' set entries
+        labels: {env: prod, region: eu}
+
+``load`` reads and validates it like a values file: every problem at once, each with ``file:line``, raised
+as one ``WorkspaceInvalid`` (exit 3), before anything is rendered or read. The kubeconfig contexts are
+checked separately (``check_contexts``), only by the commands that talk to the clusters: ``render`` and
+``golden`` must work in CI without any kubeconfig.
+
+The key tables below are the schema (one row per key with its reason); unknown keys are errors, so a typo
+(``lables:``) cannot silently drop the labels a selector relies on.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from regplan import selector as selmod
+from regplan import yamlio
+from regplan.errors import InvalidInput
+
+FILE_NAME = "regplan.yaml"
+TARGETS = ("auto", "ocp4", "ocp3")
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")  # a DNS label-ish name: safe as a directory
+
+# Top-level keys: key -> what it holds.
+TOP_KEYS: dict[str, str] = {
+    "version": "the workspace format version (1)",
+    "defaults": "keys every cluster inherits",
+    "clusters": "the list of clusters",
+    "profilesDir": "a directory of user profiles (like --profiles-dir), relative to this file",
+    "renderDir": "where `regplan render` writes <cluster>/ directories (default: rendered)",
+    "snapshotDir": "where `regplan snapshot` records <cluster>.yaml (default: snapshots)",
+}
+# Cluster keys: key -> (allowed in defaults, what it holds).
+CLUSTER_KEYS: dict[str, tuple[bool, str]] = {
+    "name": (False, "unique name; also the directory and file name of its outputs"),
+    "context": (False, "kubeconfig context (default: the name)"),
+    "kubeconfig": (True, "kubeconfig file(s), ':'-separated, relative to this file (default: $KUBECONFIG)"),
+    "target": (True, "auto, ocp4 or ocp3 (default: auto)"),
+    "profile": (True, "profile name (see `regplan profiles`)"),
+    "values": (True, "values files, relative to this file; the defaults' files come first"),
+    "set": (True, "KEY=VALUE entries applied after the values files; the defaults' entries first"),
+    "labels": (True, "labels for -l/--selector; merged over the defaults' labels"),
+}
+VERSION = 1
+
+
+def _limits() -> Any:
+    from regplan import safeload
+
+    # A few hundred clusters of ~6 keys each (labels, values, set): the values-file bound (2,000 nodes) is
+    # too small; 50,000 nodes is ~5,000 clusters, parsed (round trip, for line numbers) in a few seconds.
+    return safeload.Limits(max_bytes=2 * 1024 * 1024, max_depth=32, max_nodes=50_000)
+
+
+LIMITS = _limits()
+
+
+class WorkspaceInvalid(InvalidInput):
+    """The workspace file has problems (exit 3); ``problems`` are ``file:line: message`` lines."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            f"the workspace has {len(problems)} problem(s):\n" + "\n".join(f"  {p}" for p in problems)
+        )
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    """One cluster of the workspace, defaults merged in, paths resolved."""
+
+    name: str
+    context: str
+    target: str
+    profile: str
+    kubeconfig: str | None = None  # absolute path(s) joined by os.pathsep; None: $KUBECONFIG / default
+    values: tuple[Path, ...] = ()
+    sets: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    line: int = 0  # of its "- name:" entry
+    context_line: int = 0  # of its context key (its entry when the context defaults to the name)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "context": self.context,
+            "target": self.target,
+            "profile": self.profile,
+            "labels": dict(sorted(self.labels.items())),
+        }
+
+
+@dataclass(frozen=True)
+class Workspace:
+    path: Path  # the regplan.yaml read
+    clusters: tuple[ClusterSpec, ...]
+    profiles_dir: Path | None = None
+    render_dir: Path = Path("rendered")
+    snapshot_dir: Path = Path("snapshots")
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def where(self, line: int) -> str:
+        return f"{self.path}:{line}" if line else str(self.path)
+
+    def relative(self, path: Path) -> str:
+        """``path`` as messages and outputs show it: relative to the workspace when inside it."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def select(self, names: Sequence[str] = (), selector: str = "") -> list[ClusterSpec]:
+        """``--cluster NAME`` (repeatable) and ``-l SELECTOR``: both must hold; none given = all."""
+        sel = selmod.parse(selector)
+        known = {c.name for c in self.clusters}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            hints = []
+            for n in unknown:
+                close = difflib.get_close_matches(n, sorted(known), n=1)
+                hints.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            raise InvalidInput(
+                f"--cluster: not in {self.path}: {', '.join(hints)}; known: {', '.join(sorted(known))}"
+            )
+        chosen = [c for c in self.clusters if (not names or c.name in names) and sel.matches(c.labels)]
+        if not chosen:
+            what = []
+            if names:
+                what.append(f"--cluster {' '.join(names)}")
+            if selector:
+                what.append(f"-l {selector!r}")
+            raise InvalidInput(f"no cluster of {self.path} matches {' and '.join(what) or 'the selection'}")
+        return chosen
+
+
+# --- finding ---------------------------------------------------------------------------------------
+
+
+def find(start: Path) -> Path | None:
+    """``regplan.yaml`` in ``start`` or the nearest parent holding one (like git finds .git)."""
+    here = start.resolve()
+    for d in (here, *here.parents):
+        candidate = d / FILE_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+# --- loading ---------------------------------------------------------------------------------------
+
+
+class _Problems:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lines: list[str] = []
+
+    def add(self, line: int | None, message: str) -> None:
+        self.lines.append(f"{self.path}:{line or 1}: {message}")
+
+
+def _line(node: Any, key: str, fallback: int) -> int:
+    return yamlio.line_of(node, key) or fallback
+
+
+def _item_line(seq: Any, index: int, fallback: int) -> int:
+    lc = getattr(seq, "lc", None)
+    try:
+        return int(lc.item(index)[0]) + 1 if lc is not None else fallback
+    except (KeyError, TypeError, IndexError):
+        return fallback
+
+
+def _unknown_keys(
+    node: Mapping[str, Any], allowed: Iterable[str], what: str, p: _Problems, line: int
+) -> None:
+    allowed = list(allowed)
+    for key in node:
+        if str(key) not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (valid: {', '.join(allowed)})"
+            p.add(_line(node, str(key), line), f"unknown key {key!r} in {what}{hint}")
+
+
+def _str_list(node: Any, key: str, parent: Any, p: _Problems, line: int) -> list[tuple[str, int]]:
+    """A list of strings (a single string is accepted as a list of one) with each item's line."""
+    value = parent.get(key)
+    at = _line(parent, key, line)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [(value, at)]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        p.add(at, f"{key}: expected a list of non-empty strings")
+        return []
+    return [(str(v), _item_line(value, i, at)) for i, v in enumerate(value)]
+
+
+def _labels(parent: Any, p: _Problems, line: int) -> dict[str, str]:
+    value = parent.get("labels")
+    if value is None:
+        return {}
+    at = _line(parent, "labels", line)
+    if not isinstance(value, Mapping):
+        p.add(at, "labels: expected a mapping of label keys to values")
+        return {}
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        kline = _line(value, str(k), at)
+        if isinstance(v, bool | int | float):
+            p.add(kline, f"labels.{k}: {v!r} must be a string (quote it: '{v}')")
+            continue
+        if not isinstance(v, str) or not selmod.VALUE.fullmatch(v):
+            p.add(kline, f"labels.{k}: {v!r} is not a label value (letters, digits, '-', '_', '.', max 63)")
+            continue
+        if not selmod.KEY.fullmatch(str(k)):
+            p.add(kline, f"labels: {k!r} is not a label key")
+            continue
+        out[str(k)] = v
+    return out
+
+
+def _scalar(parent: Any, key: str, p: _Problems, line: int) -> str | None:
+    value = parent.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        p.add(_line(parent, key, line), f"{key}: expected a non-empty string")
+        return None
+    return str(value)
+
+
+def _resolve(root: Path, text: str) -> Path:
+    path = Path(text).expanduser()
+    return path if path.is_absolute() else root / path
+
+
+def _kubeconfig(root: Path, text: str | None) -> str | None:
+    if text is None:
+        return None
+    return os.pathsep.join(str(_resolve(root, part)) for part in text.split(os.pathsep) if part)
+
+
+def load(
+    path: Path,
+    *,
+    profile_names: Callable[[Path | None], Sequence[str]] | None = None,
+    profiles_dir: Path | None = None,
+) -> Workspace:
+    """Read and validate ``path``; raises WorkspaceInvalid with every problem (exit 3).
+
+    ``profile_names(profiles_dir)`` lists the known profiles (default: ``values.list_profiles``);
+    ``profiles_dir`` (``--profiles-dir``) wins over the file's ``profilesDir``.
+    """
+    from regplan import safeload
+
+    text = safeload.read_text(path, what="workspace file", limits=LIMITS)
+    doc = safeload.load_yaml_rt(text, source=str(path), limits=LIMITS)
+    p = _Problems(path)
+    root = path.parent
+    if not isinstance(doc, Mapping):
+        raise WorkspaceInvalid(
+            [f"{path}:1: a workspace file is a mapping with `clusters:` (and `defaults:`)"]
+        )
+    _unknown_keys(doc, TOP_KEYS, "the workspace", p, 1)
+    version = doc.get("version", VERSION)
+    if version != VERSION:
+        p.add(
+            _line(doc, "version", 1), f"version: {version!r} is not supported (this regplan reads {VERSION})"
+        )
+
+    dirs: dict[str, Path | None] = {}
+    for key in ("profilesDir", "renderDir", "snapshotDir"):
+        value = _scalar(doc, key, p, 1)
+        dirs[key] = _resolve(root, value) if value else None
+    prof_dir = profiles_dir if profiles_dir is not None else dirs["profilesDir"]
+    if prof_dir is not None and not prof_dir.is_dir():
+        p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir} is not a directory")
+        prof_dir = None
+
+    defaults = doc.get("defaults")
+    dline = _line(doc, "defaults", 1)
+    if defaults is None:
+        defaults = {}
+    elif not isinstance(defaults, Mapping):
+        p.add(dline, "defaults: expected a mapping")
+        defaults = {}
+    _unknown_keys(defaults, [k for k, (d, _) in CLUSTER_KEYS.items() if d], "defaults", p, dline)
+
+    clusters_node = doc.get("clusters")
+    cline = _line(doc, "clusters", 1)
+    if clusters_node is None:
+        p.add(1, "clusters: missing; list the clusters of this workspace")
+        clusters_node = []
+    elif not isinstance(clusters_node, list):
+        p.add(cline, "clusters: expected a list of clusters")
+        clusters_node = []
+
+    known_profiles: list[str] | None = None
+
+    def profile_ok(name: str) -> tuple[bool, str]:
+        nonlocal known_profiles
+        if known_profiles is None:
+            lister = profile_names or _list_profiles
+            known_profiles = list(lister(prof_dir))
+        if name in known_profiles:
+            return True, ""
+        close = difflib.get_close_matches(name, known_profiles, n=1)
+        return False, (f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known_profiles)})")
+
+    d_labels = _labels(defaults, p, dline)
+    d_values = _str_list(defaults, "values", defaults, p, dline)
+    d_sets = _str_list(defaults, "set", defaults, p, dline)
+    d_target = _scalar(defaults, "target", p, dline)
+    d_profile = _scalar(defaults, "profile", p, dline)
+    d_kube = _scalar(defaults, "kubeconfig", p, dline)
+    if d_target is not None and d_target not in TARGETS:
+        p.add(_line(defaults, "target", dline), f"target: {d_target!r}: valid: {', '.join(TARGETS)}")
+    if d_profile is not None:
+        ok, hint = profile_ok(d_profile)
+        if not ok:
+            p.add(_line(defaults, "profile", dline), f"profile: unknown profile {d_profile!r}{hint}")
+    checked_files: set[str] = set()
+
+    def check_files(files: list[tuple[str, int]], where: str) -> tuple[Path, ...]:
+        out = []
+        for text_, line in files:
+            f = _resolve(root, text_)
+            if not f.is_file():
+                p.add(line, f"{where}values: {text_}: no such file (relative to {root})")
+            elif str(f) not in checked_files:
+                checked_files.add(str(f))
+            out.append(f)
+        return tuple(out)
+
+    def check_sets(sets: list[tuple[str, int]], where: str) -> None:
+        from regplan.values import SET_KEY
+
+        for item, line in sets:
+            key, sep, _ = item.partition("=")
+            if not sep or not SET_KEY.match(key.strip()):
+                p.add(line, f"{where}set: {item.split('=')[0]!r}: expected KEY=VALUE with a dotted key")
+
+    d_files = check_files(d_values, "defaults.")
+    check_sets(d_sets, "defaults.")
+
+    specs: list[ClusterSpec] = []
+    seen: dict[str, int] = {}
+    for i, node in enumerate(clusters_node):
+        line = _item_line(clusters_node, i, cline)
+        if not isinstance(node, Mapping):
+            p.add(line, f"clusters[{i}]: expected a mapping with at least `name:`")
+            continue
+        _unknown_keys(node, CLUSTER_KEYS, f"clusters[{i}]", p, line)
+        name = _scalar(node, "name", p, line)
+        label = f"clusters[{i}]"
+        if name is None:
+            if "name" not in node:
+                p.add(line, f"{label}: name: missing")
+            continue
+        label = f"cluster {name}"
+        nline = _line(node, "name", line)
+        if not NAME.match(name):
+            p.add(
+                nline,
+                f"{label}: name: lower-case letters, digits, '-' and '.', at most 63 (a directory name)",
+            )
+        if name in seen:
+            p.add(nline, f"{label}: duplicate name (first at line {seen[name]})")
+        else:
+            seen[name] = nline
+        target = _scalar(node, "target", p, line) or d_target or "auto"
+        if target not in TARGETS:
+            if "target" in node:
+                p.add(
+                    _line(node, "target", line), f"{label}: target: {target!r}: valid: {', '.join(TARGETS)}"
+                )
+            target = "auto"
+        profile = _scalar(node, "profile", p, line) or d_profile
+        if profile is None:
+            p.add(line, f"{label}: profile: missing (here or in defaults)")
+            profile = ""
+        elif "profile" in node:
+            ok, hint = profile_ok(profile)
+            if not ok:
+                p.add(_line(node, "profile", line), f"{label}: profile: unknown profile {profile!r}{hint}")
+        files = d_files + check_files(_str_list(node, "values", node, p, line), f"{label}: ")
+        own_sets = _str_list(node, "set", node, p, line)
+        check_sets(own_sets, f"{label}: ")
+        labels = {**d_labels, **_labels(node, p, line)}
+        context = _scalar(node, "context", p, line) or name
+        specs.append(
+            ClusterSpec(
+                name=name,
+                context=context,
+                target=target,
+                profile=profile,
+                kubeconfig=_kubeconfig(root, _scalar(node, "kubeconfig", p, line) or d_kube),
+                values=files,
+                sets=tuple(s for s, _ in d_sets) + tuple(s for s, _ in own_sets),
+                labels=labels,
+                line=line,
+                context_line=_line(node, "context", line),
+            )
+        )
+    if p.lines:
+        raise WorkspaceInvalid(p.lines)
+    return Workspace(
+        path=path,
+        clusters=tuple(specs),
+        profiles_dir=prof_dir,
+        render_dir=dirs["renderDir"] or root / "rendered",
+        snapshot_dir=dirs["snapshotDir"] or root / "snapshots",
+    )
+
+
+def _list_profiles(profiles_dir: Path | None) -> list[str]:
+    from regplan import values
+
+    return [name for name, _ in values.list_profiles(profiles_dir=profiles_dir)]
+
+
+# --- contexts (only for commands that talk to the clusters) -----------------------------------------
+
+
+def kubeconfig_files(spec: ClusterSpec, fallback: str | None, environ: Mapping[str, str]) -> list[Path]:
+    """The kubeconfig files the cluster adapter will read for ``spec``, in kubectl's order."""
+    text = spec.kubeconfig or fallback or environ.get("KUBECONFIG") or ""
+    if not text:
+        default = Path("~/.kube/config").expanduser()
+        return [default] if default.exists() else []
+    return [Path(part).expanduser() for part in text.split(os.pathsep) if part]
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(path: str, mtime_ns: int, size: int) -> Any:
+    """A kubeconfig parsed once per run (bounded, libyaml: ``safeload``): a fleet of 500 contexts in one file
+    reads it once, not once per cluster."""
+    from regplan import safeload
+
+    return safeload.read_yaml(Path(path), what="kubeconfig")
+
+
+def read_kubeconfig(path: Path) -> dict[str, Any] | str:
+    """The kubeconfig at ``path`` as a mapping, or why it cannot be read (a message)."""
+    try:
+        st = path.stat()
+        doc = _parsed(str(path), st.st_mtime_ns, st.st_size)
+    except OSError as err:
+        return f"{path}: cannot read the kubeconfig: {err.strerror}"
+    except InvalidInput as err:  # safeload: not YAML, over a bound (never quotes the file's values)
+        return str(err)
+    return doc if isinstance(doc, dict) else f"{path}: not a kubeconfig (a mapping)"
+
+
+def _contexts_in(files: Sequence[Path]) -> tuple[set[str], list[str]]:
+    names: set[str] = set()
+    problems: list[str] = []
+    for f in files:
+        doc = read_kubeconfig(f)
+        if isinstance(doc, str):
+            problems.append(doc)
+            continue
+        for ctx in doc.get("contexts") or []:
+            if isinstance(ctx, dict) and isinstance(ctx.get("name"), str):
+                names.add(ctx["name"])
+    return names, problems
+
+
+def check_contexts(
+    ws: Workspace, clusters: Sequence[ClusterSpec], *, kubeconfig: str | None, environ: Mapping[str, str]
+) -> None:
+    """Every selected cluster's context exists in its kubeconfig; raises WorkspaceInvalid (exit 3) naming
+    each missing one at its line. With no kubeconfig at all (in-cluster), there is nothing to check."""
+    problems: list[str] = []
+    for spec in clusters:
+        files = kubeconfig_files(spec, kubeconfig, environ)
+        if not files:
+            continue
+        names, unreadable = _contexts_in(files)
+        where = ws.where(spec.context_line or spec.line)
+        if unreadable and not names:
+            problems.extend(f"{where}: cluster {spec.name}: {u}" for u in unreadable)
+            continue
+        if spec.context not in names:
+            close = difflib.get_close_matches(spec.context, sorted(names), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            shown = ", ".join(str(f) for f in files)
+            problems.append(
+                f"{where}: cluster {spec.name}: context {spec.context!r} is not in the kubeconfig "
+                f"({shown}){hint}"
+            )
+    if problems:
+        raise WorkspaceInvalid(problems)
