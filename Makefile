@@ -57,6 +57,7 @@ bench: setup testbin
 	$(BIN)/python bench/plan_bench.py
 	$(BIN)/python bench/apply_bench.py
 	$(BIN)/python bench/parse_bench.py
+	$(BIN)/python bench/fleet_bench.py --runs 3
 
 # Re-pin constraints.txt to what a fresh install resolves today (run after changing dependencies).
 constraints:

@@ -95,6 +95,8 @@ def _values_for(action: argparse.Action, words: list[str]) -> list[str]:
         return _profile_names(words)
     if action.dest == "context":
         return _contexts(words)
+    if action.dest == "clusters":
+        return _cluster_names(words)
     return []  # a file or free text: the shell completes file names
 
 
@@ -140,3 +142,18 @@ def _contexts(words: list[str]) -> list[str]:
             if isinstance(ctx, dict) and isinstance(ctx.get("name"), str) and ctx["name"] not in names:
                 names.append(ctx["name"])
     return names
+
+
+def _cluster_names(words: list[str]) -> list[str]:
+    """The clusters of the workspace the command would use (``--workspace``, else regplan.yaml upwards)."""
+    from regplan import workspace
+    from regplan.errors import RegplanError
+
+    given = _flag_value(words, "--workspace")
+    path = Path(given) if given else workspace.find(Path.cwd())
+    if path is None:
+        return []
+    try:
+        return [c.name for c in workspace.load(path).clusters]
+    except (OSError, RegplanError):
+        return []

@@ -268,3 +268,11 @@ def test_bash_script_completes_through_the_real_command(tmp_path: Path) -> None:
 def test_completion_scripts_call_the_hidden_command(shell: str) -> None:
     p = run("completion", shell)
     assert p.returncode == 0 and "regplan __complete" in p.stdout
+
+
+def test_completion_of_workspace_cluster_names() -> None:
+    ws = str(ROOT / "examples/fleet/regplan.yaml")
+    assert cli_candidates(["", "plan", "--workspace", ws, "--cluster"]) == [
+        "dev-us", "legacy-us", "prod-eu", "stage-eu"
+    ]  # fmt: skip
+    assert cli_candidates(["st", "plan", "--workspace", ws, "--cluster"]) == ["stage-eu"]

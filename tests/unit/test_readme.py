@@ -24,19 +24,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def commands() -> list[str]:
+    """The README's command lines in order; ``#block`` marks the start of each sh block (cwd resets)."""
     text = (ROOT / "README.md").read_text()
     out: list[str] = []
     for block in re.findall(r"```sh\n(.*?)```", text, flags=re.S):
+        out.append("#block")
         joined = block.replace("\\\n", " ")
         for line in joined.splitlines():
             line = line.strip()
-            if line.startswith(("regplan ", "export ")):
+            if line.startswith(("regplan ", "export ", "cd ")):
                 out.append(line)
     return out
 
 
 def needs_cluster(argv: list[str]) -> bool:
-    return argv[0] in ("plan", "apply", "status", "verify") and "--snapshot" not in argv
+    offline = "--snapshot" in argv or "--snapshot-dir" in argv
+    return argv[0] == "snapshot" or (argv[0] in ("plan", "apply", "status", "verify") and not offline)
 
 
 def expected_exit(line: str) -> int:
@@ -51,8 +54,15 @@ def test_the_readme_has_commands() -> None:
 def test_readme_commands_run_top_to_bottom(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     env = {**os.environ, "NO_COLOR": "1"}
+    cwd = tmp_path
     for line in commands():
+        if line == "#block":
+            cwd = tmp_path
+            continue
         code_part = line.split(" #", 1)[0].strip()
+        if line.startswith("cd "):
+            cwd = cwd / code_part[3:].strip()
+            continue
         if line.startswith("export "):
             for assignment in shlex.split(code_part)[1:]:
                 key, _, value = assignment.partition("=")
@@ -64,18 +74,18 @@ def test_readme_commands_run_top_to_bottom(tmp_path: Path) -> None:
         if " > " in code_part:
             code_part, redirect = (p.strip() for p in code_part.split(" > ", 1))
         argv = shlex.split(code_part)[1:]
-        if argv[:1] == ["golden"]:
+        if argv[:1] == ["golden"] and cwd == tmp_path:
             argv += ["--root", str(ROOT)]  # regplan's own repository: the goldens live there
         if needs_cluster(argv):
             cli.parse(argv, environ=env)  # valid options, at least
             continue
         p = subprocess.run(
-            [sys.executable, "-m", "regplan", *argv], capture_output=True, text=True, cwd=tmp_path, env=env,
+            [sys.executable, "-m", "regplan", *argv], capture_output=True, text=True, cwd=cwd, env=env,
             timeout=120,
         )  # fmt: skip
         assert p.returncode == expected_exit(line), (line, p.stderr)
         if redirect:
-            (tmp_path / redirect).write_text(p.stdout)
+            (cwd / redirect).write_text(p.stdout)
         assert "Traceback" not in p.stderr, line
 
 
