@@ -404,6 +404,8 @@ def apply_cluster(
         tgt = live.target(spec.target)
         if tgt is not plan.target:
             raise InvalidInput(f"{spec.name}: the plan is for {plan.target} but the cluster is {tgt}")
+        if plan_file is not None:  # as `apply PLANFILE`: every write re-derived and compared first
+            plan = applier.rederive_saved(plan, live.cluster)
         report = applier.apply_plan(
             plan,
             live.cluster,
@@ -412,7 +414,7 @@ def apply_cluster(
             timeout=settings.timeout,
             lock_timeout=settings.lock_timeout,
             progress=lambda msg: ctx.say(spec.name, msg),
-            precheck=True,
+            precheck=plan_file is None,  # a saved plan was checked by rederive_saved
         )
     finally:
         if live is not None:

@@ -179,3 +179,22 @@ def test_status_one_row_per_cluster(
     assert rows["dev-a"][1:3] == ["ocp4", "s3"] and rows["dev-a"][-1] == "yes"
     assert rows["legacy"][1] == "ocp3" and rows["legacy"][-1] == "yes"
     assert "error:" in " ".join(rows["forbidden"]) and "error:" in " ".join(rows["gone"])
+
+
+def test_apply_many_re_derives_every_saved_write(
+    ocp4_cluster: TargetCluster, ocp3_cluster: TargetCluster, tmp_path: Path
+) -> None:
+    """A hand-edited plan file in --plan-dir is refused as `apply PLANFILE` refuses it: exit 3, no write."""
+    ws = workspace(tmp_path, ocp4_cluster, ocp3_cluster)
+    planned = regplan("plan", "--cluster", "dev-a", "--out", "plans", cwd=ws)
+    assert planned.returncode in (0, 2), planned.stderr
+    path = ws / "plans" / "dev-a.json"
+    doc = json.loads(path.read_text())
+    patch = next(w for w in doc["writes"] if w["object"]["kind"] == "Config")
+    patch["body"]["spec"]["managementState"] = "Removed"  # not what regplan plans for these inputs
+    path.write_text(json.dumps(doc))
+    before = ocp4_cluster.admin.get("Config", "cluster")["metadata"]["resourceVersion"]
+    r = regplan("apply", "--plan-dir", "plans", "--cluster", "dev-a", "--yes", "--no-wait", cwd=ws)
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "does not match what regplan plans" in r.stdout + r.stderr
+    assert ocp4_cluster.admin.get("Config", "cluster")["metadata"]["resourceVersion"] == before
