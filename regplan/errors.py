@@ -114,6 +114,10 @@ class StaleError(RegplanError):
     exit_code = ExitCode.STALE
 
 
+class ClusterMoved(StaleError):
+    """An object changed between a plan's reads and its server-side dry run (a 409): plan reads again."""
+
+
 class DestructiveRefused(RegplanError):
     """The plan replaces an object (data loss) and --allow-replace was not given (exit 6)."""
 

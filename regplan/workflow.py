@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from regplan import plan as planmod
 from regplan import snapshot as snapmod
 from regplan import status as statusmod
-from regplan.errors import InvalidInput, RegplanError
+from regplan.errors import ClusterMoved, InvalidInput, RegplanError
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, Verb
 
 # Moved to regplan.planfile; re-exported for the callers of workflow (explicit: mypy's no-implicit-reexport).
@@ -171,6 +171,28 @@ def make_plan(
         environ=environ,
     )
     rendered, state = _render_and_read(vals, target, live)
+    for attempt in range(1, PLAN_ATTEMPTS + 1):
+        try:
+            return _plan_and_check(rendered, state, live, progress)
+        except ClusterMoved:
+            # Someone (the operator, another apply) wrote an object between the reads and the dry run:
+            # read again and plan again, a few times; a plan is read-only, so this is always safe.
+            if attempt == PLAN_ATTEMPTS:
+                raise
+            if progress:
+                progress("the cluster changed while planning; reading it again\n")
+            state = live.read(planmod.query_for(rendered))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# How often plan reads again when the cluster moves between its reads and its server-side dry run.
+PLAN_ATTEMPTS = 3
+
+
+def _plan_and_check(
+    rendered: Rendered, state: LiveState, live: Live, progress: Callable[[str], Any] | None
+) -> planmod.Plan:
+    """Plan ``rendered`` against ``state`` and (4.x) check the writes with a server-side dry run."""
     result = planmod.make_plan(
         rendered, state, values_digest=rendered.values.digest(), values_record=values_record(rendered.values)
     )

@@ -27,7 +27,7 @@ from regplan.cluster.policy import (
     with_precondition,
 )
 from regplan.cluster.transport import RequestLog, RetryPolicy, Transport, retrying
-from regplan.errors import ClusterError, Diagnostic, InvalidInput, StaleError
+from regplan.errors import ClusterError, ClusterMoved, Diagnostic, InvalidInput
 from regplan.model import REGISTRY_NAMESPACE, LiveQuery, LiveState, Obj, Ref, Target, Verb, Write, event_time
 
 
@@ -256,7 +256,7 @@ class Cluster:
             except ConflictError as err:
                 # 409: the object appeared, or changed since it was read (an operator writing the Config,
                 # another apply): the cluster moved while planning, which is exit 5, not a plan error.
-                raise StaleError(
+                raise ClusterMoved(
                     f"{w.ref} changed while planning (server dry-run: {err}); run `regplan plan` again"
                 ) from None
             except ApiError as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes import MemoryCluster
@@ -167,3 +168,36 @@ def test_plan_never_dry_runs_a_delete_nor_the_create_of_a_replace() -> None:
     assert [w.verb for w in plan.writes] == [Verb.DELETE, Verb.CREATE, Verb.PATCH]
     (checked,) = fake.dry_runs
     assert [w.verb for w in checked] == [Verb.PATCH]
+
+
+@pytest.mark.parametrize(("moves", "outcome"), [(0, "checked"), (1, "checked"), (2, "checked"), (3, "stale")])
+def test_plan_reads_again_when_the_cluster_moves_during_the_dry_run(moves: int, outcome: str) -> None:
+    """A 409 on the dry run (the operator wrote the Config meanwhile): read again and plan again, up to
+    PLAN_ATTEMPTS times; only then exit 5."""
+    from regplan.errors import ClusterMoved
+
+    fake = MemoryCluster.from_snapshot(ROOT / "examples/snapshots/ocp4-pvc-pending.yaml")
+    real_dry_run = fake.dry_run
+    left = [moves]
+
+    def moving(writes: Any) -> Any:
+        if left[0]:
+            left[0] -= 1
+            raise ClusterMoved("Config/cluster changed while planning")
+        return real_dry_run(writes)
+
+    fake.dry_run = moving  # type: ignore[method-assign]
+    live = workflow.Live(snapshot=None, kubeconfig=None, context=None)
+    live._cluster = fake  # type: ignore[assignment]
+    said: list[str] = []
+    args: dict[str, Any] = dict(
+        profile="ebs-gp2-rwo", values_files=[], sets=[], profiles_dir=None, target="ocp4", live=live,
+        environ={}, progress=said.append,
+    )  # fmt: skip
+    if outcome == "stale":
+        with pytest.raises(ClusterMoved):
+            workflow.make_plan(**args)
+        assert moves == workflow.PLAN_ATTEMPTS
+        return
+    assert workflow.make_plan(**args).server_dry_run == "checked"
+    assert sum("changed while planning" in s for s in said) == moves
