@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from regplan.cluster.apierrors import ConflictError
 from regplan.cluster.protocol import ClusterAPI
 from regplan.cluster.protocol import ClusterAPI as Cluster  # the name the wait functions use
 from regplan.errors import ClusterError, DestructiveRefused, ExitCode, InvalidInput, RegplanError, StaleError
@@ -395,6 +396,7 @@ def apply_plan(
     try:
         check_fresh(plan, cluster)
         remaining = list(writes)
+        rebases = 0
         while remaining:
             w = remaining.pop(0)
             t0 = time.monotonic()
@@ -408,12 +410,19 @@ def apply_plan(
                     detail = "deleted and gone"
                 report.steps.append(Step(w, StepResult.DONE, detail, time.monotonic() - t0))
                 say(f"{describe_write(w)}: {detail} ({time.monotonic() - t0:.1f}s)")
+            except ConflictError as err:
+                again = _rebased(plan, cluster, w) if rebases < REBASES else None
+                if again is None:
+                    _failed(report, w, remaining, err, t0, say)
+                    break
+                rebases += 1
+                say(
+                    f"{w.ref} changed meanwhile (the operator writes it too), but not in what this change "
+                    "sets: sending the same patch again on the new version"
+                )
+                remaining.insert(0, again)
             except (ClusterError, StaleError) as err:
-                report.steps.append(Step(w, StepResult.FAILED, str(err), time.monotonic() - t0))
-                report.steps.extend(Step(r, StepResult.NOT_DONE) for r in remaining)
-                report.error = str(err)
-                report.exit_code = err.exit_code
-                say(f"{describe_write(w)}: FAILED: {err}")
+                _failed(report, w, remaining, err, t0, say)
                 break
     finally:
         cluster.on_retry = None
@@ -425,6 +434,50 @@ def apply_plan(
         _wait(plan, cluster, report, timeout=timeout, poll=poll, say=say)
     _finish(report, cluster, base_requests, base_writes, started)
     return report
+
+
+# How often one apply re-sends a Config patch that met a 409 from the operator's own write (``_rebased``).
+REBASES = 3
+# Objects someone else writes all the time (the operator updates the Config's status and spec on its own):
+# a 409 on them is re-checked instead of ending the apply.
+REBASABLE = frozenset({"Config"})
+
+
+def _rebased(plan: Plan, cluster: ClusterAPI, w: Write) -> Write | None:
+    """After a 409 on a patch of an object the operator writes too: the same patch on the new version, if
+    planning that object again against a fresh read gives exactly the same change; else None (a real
+    conflict: someone changed what this plan changes)."""
+    from regplan.planfile import replan_one
+
+    if w.verb is not Verb.PATCH or w.ref.kind not in REBASABLE:
+        return None
+    planned = next((c for c in plan.changes if c.ref == w.ref), None)
+    fresh = replan_one(plan, w.ref, cluster.get(w.ref))
+    if planned is None or fresh is None or fresh.fields != planned.fields or len(fresh.writes) != 1:
+        return None  # someone changed a field this plan changes (or its old value): a real conflict
+    again = fresh.writes[0]
+    if again.verb is not w.verb or again.patch_type is not w.patch_type:
+        return None
+    if _without_version(again.body) != _without_version(w.body):
+        return None
+    return again
+
+
+def _without_version(body: Any) -> Any:
+    if not isinstance(body, dict):
+        return body
+    meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "resourceVersion"}
+    return {**body, "metadata": meta}
+
+
+def _failed(
+    report: ApplyReport, w: Write, remaining: list[Write], err: RegplanError, t0: float, say: Progress
+) -> None:
+    report.steps.append(Step(w, StepResult.FAILED, str(err), time.monotonic() - t0))
+    report.steps.extend(Step(r, StepResult.NOT_DONE) for r in remaining)
+    report.error = str(err)
+    report.exit_code = err.exit_code
+    say(f"{describe_write(w)}: FAILED: {err}")
 
 
 def _finish(

@@ -319,6 +319,19 @@ def live_query(saved: Plan) -> LiveQuery:
     return query_for(_Desired(saved.desired, saved.target, saved.profile))
 
 
+def replan_one(plan: Plan, ref: Ref, live_obj: Obj | None) -> ObjectChange | None:
+    """The change regplan plans now for one of ``plan``'s objects against ``live_obj`` (its fresh read)."""
+    desired = [o for o in plan.desired if Ref.of(o) == ref]
+    state = LiveState(target=plan.target, objects={ref: live_obj} if live_obj is not None else {})
+    again = make_plan(
+        _Desired(desired, plan.target, plan.profile),
+        state,
+        values_digest=plan.values_digest,
+        values_record=plan.values_record,
+    )
+    return next((c for c in again.changes if c.ref == ref), None)
+
+
 def rederive(saved: Plan, state: LiveState) -> Plan:
     """The plan regplan makes now from the saved plan's inputs (values, re-rendered) and ``state``."""
     if not saved.secrets_resolved:

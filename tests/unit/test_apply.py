@@ -358,3 +358,52 @@ def test_saved_plan_with_a_replace_is_refused_before_reading_the_cluster(tmp_pat
     )
     assert r.returncode == 6, r.stderr
     assert "--allow-replace" in r.stderr and "kubeconfig" not in r.stderr
+
+
+# ---- a 409 on the Config patch: the operator wrote it meanwhile -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operator_writes", "code"),
+    [
+        ({"status": {"conditions": [{"type": "Progressing", "status": "True"}]}}, ExitCode.OK),  # not ours
+        ({"spec": {"httpSecret": "generated"}}, ExitCode.OK),  # a spec field this plan does not set
+        ({"spec": {"replicas": 5}}, ExitCode.STALE),  # a field this plan changes: a real conflict
+    ],
+)
+def test_config_patch_re_sent_only_when_the_planned_change_is_unchanged(
+    operator_writes: dict[str, Any], code: ExitCode
+) -> None:
+    from regplan import workflow
+
+    root = Path(__file__).resolve().parents[2]
+    fake = MemoryCluster.from_snapshot(root / "examples/snapshots/ocp4-aws-fresh.yaml")
+    live = workflow.Live(snapshot=None, kubeconfig=None, context=None)
+    live._cluster = fake  # type: ignore[assignment]
+    plan = workflow.make_plan(
+        profile="ebs-gp2-rwo", values_files=[], sets=[], profiles_dir=None, target="ocp4", live=live,
+        environ={},
+    )  # fmt: skip
+    config_ref = next(c.ref for c in plan.changes if c.ref.kind == "Config")
+    real_write = fake.write
+
+    def operator_reacts(w: Write, dry_run: bool = False) -> Any:
+        out = real_write(w, dry_run=dry_run)
+        if w.ref.kind == "PersistentVolumeClaim" and not dry_run:  # the operator answers the new claim
+            cfg = fake.objects[config_ref]
+            for part, fields in operator_writes.items():
+                cfg.setdefault(part, {}).update(fields)
+            fake.rv += 1
+            cfg["metadata"]["resourceVersion"] = str(fake.rv)
+        return out
+
+    fake.write = operator_reacts  # type: ignore[method-assign]
+    said: list[str] = []
+    report = ap.apply_plan(plan, as_api(fake), allow_replace=True, wait=False, progress=said.append)
+    assert report.exit_code is code, report.error
+    cfg = fake.objects[config_ref]
+    if code is ExitCode.OK:
+        assert cfg["spec"]["replicas"] == 1 and cfg["spec"]["storage"].get("s3") is None
+        assert any("sending the same patch again" in s for s in said)
+    else:
+        assert cfg["spec"]["replicas"] == 5 and "modified" in report.error  # the 409, not re-sent
