@@ -19,6 +19,7 @@ this step that talks to the user.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +32,7 @@ from regplan.cluster.protocol import ClusterAPI
 from regplan.cluster.protocol import ClusterAPI as Cluster  # the name the wait functions use
 from regplan.errors import ClusterError, DestructiveRefused, ExitCode, InvalidInput, RegplanError, StaleError
 from regplan.model import REGISTRY_NAMESPACE, Obj, PatchType, Ref, Target, Verb, Write
-from regplan.plan import Action, Plan
+from regplan.plan import Action, ObjectChange, Plan
 
 Progress = Callable[[str], None]
 
@@ -327,28 +328,58 @@ def rederive_saved(plan: Plan, cluster: ClusterAPI) -> Plan:
     from regplan.livechecks import find_live
 
     state = cluster.read(planfile.live_query(plan))
-    _refuse_stale(plan, {c.ref: find_live(state, c.ref) for c in plan.changes if c.writes})
+    plan = refresh(plan, {c.ref: find_live(state, c.ref) for c in plan.changes if c.writes})
     rederived = planfile.rederive(plan, state)
     planfile.verify_writes(plan, rederived)
     return rederived
 
 
-def check_fresh(plan: Plan, cluster: ClusterAPI) -> None:
-    """Re-read every object the plan touches; StaleError (exit 5) naming the first that changed."""
-    _refuse_stale(plan, cluster.get_many([c.ref for c in plan.changes if c.writes]))
+def check_fresh(plan: Plan, cluster: ClusterAPI) -> Plan:
+    """Re-read every object the plan touches: the plan to execute (``refresh``), or StaleError (exit 5)."""
+    return refresh(plan, cluster.get_many([c.ref for c in plan.changes if c.writes]))
 
 
-def _refuse_stale(plan: Plan, lives: Mapping[Ref, Obj | None]) -> None:
-    """StaleError (exit 5) naming the first object the plan writes whose live uid/resourceVersion (or
-    existence) is not the one the plan saw."""
-    for change in (c for c in plan.changes if c.writes):
-        live = lives.get(change.ref)
-        creating = change.action is Action.CREATE
-        why = stale_reason(change.uid, change.resource_version, creating, live)
-        if why:
-            raise StaleError(
-                f"the plan is stale: {change.ref}: {why}; nothing was written. Run `regplan plan` again"
-            )
+def refresh(plan: Plan, lives: Mapping[Ref, Obj | None]) -> Plan:
+    """The plan checked against fresh reads of what it writes: StaleError (exit 5) naming the first object
+    whose uid, existence or resourceVersion is not the one the plan saw, except an object the operator
+    writes all the time (``REBASABLE``: it updates the Config's status every few seconds) when planning it
+    again against the fresh read gives the same change: its writes then carry the new resourceVersion."""
+    changes = []
+    for change in plan.changes:
+        if change.writes:
+            live = lives.get(change.ref)
+            why = stale_reason(change.uid, change.resource_version, change.action is Action.CREATE, live)
+            if why:
+                same = _same_change(plan, change, live)
+                if same is None:
+                    raise StaleError(
+                        f"the plan is stale: {change.ref}: {why}; nothing was written. "
+                        "Run `regplan plan` again"
+                    )
+                change = same
+        changes.append(change)
+    return dataclasses.replace(plan, changes=changes)
+
+
+def _same_change(plan: Plan, change: ObjectChange, live: Obj | None) -> ObjectChange | None:
+    """``change`` planned again against ``live`` (a newer version of the same object), if it is the same
+    change (fields with their old values, the same requests and bodies but for the resourceVersion)."""
+    from regplan.planfile import replan_one
+
+    uid = ((live or {}).get("metadata") or {}).get("uid")
+    if change.ref.kind not in REBASABLE or live is None or uid != change.uid:
+        return None
+    fresh = replan_one(plan, change.ref, live)
+    if fresh is None or fresh.action is not change.action or fresh.fields != change.fields:
+        return None  # someone changed a field this plan changes (or its old value): a real conflict
+    if len(fresh.writes) != len(change.writes) or any(
+        a.verb is not b.verb
+        or a.patch_type is not b.patch_type
+        or _without_version(a.body) != _without_version(b.body)
+        for a, b in zip(fresh.writes, change.writes, strict=True)
+    ):
+        return None
+    return fresh
 
 
 def apply_plan(
@@ -375,9 +406,8 @@ def apply_plan(
         raise InvalidInput(
             "the plan's Secret data was not re-read from its sources; refusing to write digests"
         )
-    writes = plan.writes
     base_requests, base_writes = cluster.requests.total, cluster.requests.writes
-    if not writes:
+    if not plan.writes:
         check_fresh(plan, cluster)  # reads only: a no-op takes no lock and makes no write
         report.objects = object_states(plan, [])
         _finish(report, cluster, base_requests, base_writes, started)
@@ -389,13 +419,13 @@ def apply_plan(
     # (the Lease is one); every plan is checked again under the lock, where no other apply can change
     # things between the check and the writes. (``apply -p`` skips the first: its plan is seconds old.)
     if precheck:
-        check_fresh(plan, cluster)
+        plan = check_fresh(plan, cluster)
     namespace = REGISTRY_NAMESPACE[plan.target]
     held = lease.acquire(cluster, namespace, timeout=lock_timeout, progress=say)
     cluster.on_retry = say
     try:
-        check_fresh(plan, cluster)
-        remaining = list(writes)
+        plan = check_fresh(plan, cluster)
+        remaining = list(plan.writes)
         rebases = 0
         while remaining:
             w = remaining.pop(0)
@@ -447,20 +477,11 @@ def _rebased(plan: Plan, cluster: ClusterAPI, w: Write) -> Write | None:
     """After a 409 on a patch of an object the operator writes too: the same patch on the new version, if
     planning that object again against a fresh read gives exactly the same change; else None (a real
     conflict: someone changed what this plan changes)."""
-    from regplan.planfile import replan_one
-
-    if w.verb is not Verb.PATCH or w.ref.kind not in REBASABLE:
+    change = next((c for c in plan.changes if c.ref == w.ref), None)
+    if w.verb is not Verb.PATCH or change is None or len(change.writes) != 1:
         return None
-    planned = next((c for c in plan.changes if c.ref == w.ref), None)
-    fresh = replan_one(plan, w.ref, cluster.get(w.ref))
-    if planned is None or fresh is None or fresh.fields != planned.fields or len(fresh.writes) != 1:
-        return None  # someone changed a field this plan changes (or its old value): a real conflict
-    again = fresh.writes[0]
-    if again.verb is not w.verb or again.patch_type is not w.patch_type:
-        return None
-    if _without_version(again.body) != _without_version(w.body):
-        return None
-    return again
+    same = _same_change(plan, change, cluster.get(w.ref))
+    return same.writes[0] if same is not None else None
 
 
 def _without_version(body: Any) -> Any:

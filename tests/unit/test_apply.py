@@ -407,3 +407,39 @@ def test_config_patch_re_sent_only_when_the_planned_change_is_unchanged(
         assert any("sending the same patch again" in s for s in said)
     else:
         assert cfg["spec"]["replicas"] == 5 and "modified" in report.error  # the 409, not re-sent
+
+
+@pytest.mark.parametrize(
+    ("operator_writes", "code"),
+    [
+        ({"status": {"conditions": [{"type": "Available", "status": "False"}]}}, ExitCode.OK),
+        ({"spec": {"replicas": 3}}, ExitCode.STALE),
+    ],
+)
+def test_config_that_moved_between_plan_and_apply(operator_writes: dict[str, Any], code: ExitCode) -> None:
+    """The operator updates the Config's status every few seconds: a plan seconds old whose Config change is
+    still the same applies (with the new resourceVersion); a change to a field it sets is stale."""
+    from regplan import workflow
+
+    root = Path(__file__).resolve().parents[2]
+    fake = MemoryCluster.from_snapshot(root / "examples/snapshots/ocp4-aws-fresh.yaml")
+    live = workflow.Live(snapshot=None, kubeconfig=None, context=None)
+    live._cluster = fake  # type: ignore[assignment]
+    plan = workflow.make_plan(
+        profile="ebs-gp2-rwo", values_files=[], sets=[], profiles_dir=None, target="ocp4", live=live,
+        environ={},
+    )  # fmt: skip
+    config_ref = next(c.ref for c in plan.changes if c.ref.kind == "Config")
+    cfg = fake.objects[config_ref]
+    for part, fields in operator_writes.items():
+        cfg.setdefault(part, {}).update(fields)
+    fake.rv += 1
+    cfg["metadata"]["resourceVersion"] = str(fake.rv)
+    if code is ExitCode.STALE:
+        with pytest.raises(StaleError, match="Config/cluster: it changed since the plan"):
+            ap.apply_plan(plan, as_api(fake), allow_replace=True, wait=False, precheck=True)
+        assert [v for v, r in fake.log if r.kind != "Lease"] == []
+        return
+    report = ap.apply_plan(plan, as_api(fake), allow_replace=True, wait=False, precheck=True)
+    assert report.exit_code is ExitCode.OK, report.error
+    assert fake.objects[config_ref]["spec"]["replicas"] == 1
