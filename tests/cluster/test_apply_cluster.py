@@ -177,13 +177,28 @@ def test_stale_plan_is_refused_with_nothing_written(ocp4_cluster: TargetCluster,
     assert c.audit is not None
     plan_file = tmp_path / "plan.json"
     save_plan(c, "ebs-gp2-rwo", plan_file)
-    c.admin.patch("Config", "cluster", {"spec": {"logLevel": "Debug"}})  # someone else edits it meanwhile
+    c.admin.patch("Config", "cluster", {"spec": {"replicas": 3}})  # someone edits a field the plan sets
     mark = c.audit.mark()
     r = c.run_regplan("apply", str(plan_file))
     assert r.returncode == 5, r.stderr
     assert "Config/cluster" in r.stderr and "changed since the plan" in r.stderr
     assert c.audit.writes(mark, agent="regplan/") == []  # not even the lock
     assert c.admin.get_or_none("PersistentVolumeClaim", CLAIM, c.namespace) is None
+
+
+def test_config_edited_elsewhere_in_what_the_plan_does_not_set_still_applies(
+    ocp4_cluster: TargetCluster, tmp_path: Path
+) -> None:
+    """The operator (or a person) writes the Config all the time; a saved plan whose change to it is still
+    the same applies, on the new version, and keeps the other writer's field."""
+    c = ocp4_cluster
+    plan_file = tmp_path / "plan.json"
+    save_plan(c, "ebs-gp2-rwo", plan_file)
+    c.admin.patch("Config", "cluster", {"spec": {"logLevel": "Debug"}})  # not a field the plan sets
+    r = c.run_regplan("apply", str(plan_file), "--no-wait")
+    assert r.returncode == 0, r.stderr
+    spec = c.admin.get("Config", "cluster")["spec"]
+    assert spec["logLevel"] == "Debug" and spec["replicas"] == 1 and "s3" not in spec["storage"]
 
 
 def test_stale_secret_source_is_refused(ocp3_cluster: TargetCluster, tmp_path: Path) -> None:
