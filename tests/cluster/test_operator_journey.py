@@ -235,7 +235,8 @@ def test_apply_while_the_operator_rewrites_the_config_loses_nothing(operator_clu
                 assert live == (2, {"claim": CLAIM}, False), (r.stdout, live)
             else:
                 said = (r.stderr + r.stdout).lower()
-                assert any(w in said for w in ("lost", "changed while planning", "the plan is stale")), r.stderr
+                safe = ("lost", "changed while planning", "the plan is stale")
+                assert any(w in said for w in safe), r.stderr
             c.reset()
     assert outcomes
 
