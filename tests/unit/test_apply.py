@@ -363,6 +363,21 @@ def test_saved_plan_with_a_replace_is_refused_before_reading_the_cluster(tmp_pat
 # ---- a 409 on the Config patch: the operator wrote it meanwhile -------------------------------------------
 
 
+def planned_from_the_aws_snapshot() -> tuple[MemoryCluster, Plan, Ref]:
+    """A fake cluster in the fresh 4.x AWS state, the real ebs-gp2-rwo plan for it, and its Config ref."""
+    from regplan import workflow
+
+    root = Path(__file__).resolve().parents[2]
+    fake = MemoryCluster.from_snapshot(root / "examples/snapshots/ocp4-aws-fresh.yaml")
+    live = workflow.Live(snapshot=None, kubeconfig=None, context=None)
+    live._cluster = fake  # type: ignore[assignment]
+    plan = workflow.make_plan(
+        profile="ebs-gp2-rwo", values_files=[], sets=[], profiles_dir=None, target="ocp4", live=live,
+        environ={},
+    )  # fmt: skip
+    return fake, plan, next(c.ref for c in plan.changes if c.ref.kind == "Config")
+
+
 @pytest.mark.parametrize(
     ("operator_writes", "code"),
     [
@@ -374,17 +389,7 @@ def test_saved_plan_with_a_replace_is_refused_before_reading_the_cluster(tmp_pat
 def test_config_patch_re_sent_only_when_the_planned_change_is_unchanged(
     operator_writes: dict[str, Any], code: ExitCode
 ) -> None:
-    from regplan import workflow
-
-    root = Path(__file__).resolve().parents[2]
-    fake = MemoryCluster.from_snapshot(root / "examples/snapshots/ocp4-aws-fresh.yaml")
-    live = workflow.Live(snapshot=None, kubeconfig=None, context=None)
-    live._cluster = fake  # type: ignore[assignment]
-    plan = workflow.make_plan(
-        profile="ebs-gp2-rwo", values_files=[], sets=[], profiles_dir=None, target="ocp4", live=live,
-        environ={},
-    )  # fmt: skip
-    config_ref = next(c.ref for c in plan.changes if c.ref.kind == "Config")
+    fake, plan, config_ref = planned_from_the_aws_snapshot()
     real_write = fake.write
 
     def operator_reacts(w: Write, dry_run: bool = False) -> Any:
@@ -419,17 +424,7 @@ def test_config_patch_re_sent_only_when_the_planned_change_is_unchanged(
 def test_config_that_moved_between_plan_and_apply(operator_writes: dict[str, Any], code: ExitCode) -> None:
     """The operator updates the Config's status every few seconds: a plan seconds old whose Config change is
     still the same applies (with the new resourceVersion); a change to a field it sets is stale."""
-    from regplan import workflow
-
-    root = Path(__file__).resolve().parents[2]
-    fake = MemoryCluster.from_snapshot(root / "examples/snapshots/ocp4-aws-fresh.yaml")
-    live = workflow.Live(snapshot=None, kubeconfig=None, context=None)
-    live._cluster = fake  # type: ignore[assignment]
-    plan = workflow.make_plan(
-        profile="ebs-gp2-rwo", values_files=[], sets=[], profiles_dir=None, target="ocp4", live=live,
-        environ={},
-    )  # fmt: skip
-    config_ref = next(c.ref for c in plan.changes if c.ref.kind == "Config")
+    fake, plan, config_ref = planned_from_the_aws_snapshot()
     cfg = fake.objects[config_ref]
     for part, fields in operator_writes.items():
         cfg.setdefault(part, {}).update(fields)
