@@ -31,14 +31,13 @@ from regplan.cluster.apierrors import ConflictError
 from regplan.cluster.protocol import ClusterAPI
 from regplan.cluster.protocol import ClusterAPI as Cluster  # the name the wait functions use
 from regplan.errors import ClusterError, DestructiveRefused, ExitCode, InvalidInput, RegplanError, StaleError
-from regplan.model import REGISTRY_NAMESPACE, Obj, PatchType, Ref, Target, Verb, Write
+from regplan.model import DEPLOYMENT_REF, REGISTRY_NAMESPACE, Obj, PatchType, Ref, Target, Verb, Write
 from regplan.plan import Action, ObjectChange, Plan
 
 Progress = Callable[[str], None]
 
 REPORT_VERSION = 1
 # The Deployment the 4.x operator rolls out for Config/cluster (followed by the wait, never written).
-REGISTRY_DEPLOYMENT = Ref("apps/v1", "Deployment", REGISTRY_NAMESPACE[Target.OCP4], "image-registry")
 
 
 class StepResult(StrEnum):
@@ -597,7 +596,7 @@ def _config_took_effect(cluster: Cluster, config: Obj | None, patch: Any) -> tup
             )
     if verdict is not True:
         return verdict, detail
-    deploy = cluster.get(REGISTRY_DEPLOYMENT)
+    deploy = cluster.get(DEPLOYMENT_REF)
     rolled, rollout = deployment_verdict(deploy)
     if rolled is not True:
         return rolled, f"{detail}; {rollout}"

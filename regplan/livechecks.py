@@ -14,7 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from regplan.errors import Diagnostic
-from regplan.model import OPERATOR_ANNOTATION, OPERATOR_CLAIM, LiveState, Obj, Ref, Target, events_of
+from regplan.model import (
+    OPERATOR_ANNOTATION,
+    OPERATOR_CLAIM,
+    LiveState,
+    Obj,
+    Ref,
+    Target,
+    events_of,
+    pod_volumes,
+)
 from regplan.planvalue import Action, ObjectChange
 from regplan.rules import CONFIG_BACKENDS, PROVISIONER_ACCESS_MODES
 
@@ -287,8 +296,7 @@ def _config_storage(cfg: Obj | None) -> tuple[str | None, str]:
 
 def _dc_storage(dc: Obj | None) -> tuple[str | None, str]:
     """(backend, where its images are) of a DC: its registry-storage volume (None: the volume is absent)."""
-    volumes = ((((dc or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or []
-    vol = next((v for v in volumes if isinstance(v, dict) and v.get("name") == "registry-storage"), None)
+    vol = pod_volumes(dc).get("registry-storage")
     if vol is None:
         return None, ""
     if "persistentVolumeClaim" in vol:

@@ -31,6 +31,8 @@ REGISTRY_NAMESPACE: dict[Target, str] = {Target.OCP4: "openshift-image-registry"
 # annotation (value "true") without which it refuses to adopt a claim of that name.
 OPERATOR_CLAIM = "image-registry-storage"
 OPERATOR_ANNOTATION = "imageregistry.openshift.io"
+STORAGE_MOUNT = "/registry"  # where both generations keep the filesystem driver's data
+NOT_DRIVERS = ("delete", "cache", "maintenance", "redirect")  # storage: sections that are not drivers
 
 
 @dataclass(frozen=True, order=True)
@@ -58,10 +60,20 @@ class Ref:
 
 # Suffixes: binary and decimal multipliers of the base unit.
 BINARY_SUFFIXES: dict[str, int] = {
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
 }
 DECIMAL_SUFFIXES: dict[str, int] = {
-    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
 }
 # Below the base unit (CPU, not storage): n, u, m are 10^-9, 10^-6, 10^-3.
 FRACTION_EXPONENTS: dict[str, int] = {"n": -9, "u": -6, "m": -3}
@@ -244,3 +256,24 @@ def events_of(obj: Obj, events: list[Obj]) -> list[Obj]:
     if not uid:
         return list(events)
     return [e for e in events if (e.get("involvedObject") or {}).get("uid") in (None, "", uid)]
+
+
+# --- the registry's objects, and reading its pod template --------------------------------------------------
+
+CONFIG_REF = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
+DC_REF = Ref("apps.openshift.io/v1", "DeploymentConfig", REGISTRY_NAMESPACE[Target.OCP3], "docker-registry")
+DEPLOYMENT_REF = Ref("apps/v1", "Deployment", REGISTRY_NAMESPACE[Target.OCP4], "image-registry")
+
+
+def pod_volumes(workload: Obj | None) -> dict[str, Obj]:
+    """The pod template's volumes of a Deployment / DeploymentConfig, by name."""
+    spec = (((workload or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+    return {str(v.get("name")): v for v in spec.get("volumes") or [] if isinstance(v, dict)}
+
+
+def registry_container(workload: Obj | None, name: str = "registry") -> Obj:
+    """The registry container of a pod template (the first one when none has that name), as a copy."""
+    spec = (((workload or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+    found = next((c for c in containers if c.get("name") == name), containers[0] if containers else {})
+    return dict(found)

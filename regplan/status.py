@@ -20,22 +20,24 @@ from typing import Any
 from regplan import yamlio
 from regplan.errors import InvalidInput
 from regplan.model import (
+    CONFIG_REF,
+    DC_REF,
+    NOT_DRIVERS,
     OPERATOR_ANNOTATION,
     OPERATOR_CLAIM,
     REGISTRY_NAMESPACE,
+    STORAGE_MOUNT,
     LiveQuery,
     LiveState,
     Obj,
     Ref,
     Target,
     events_of,
+    pod_volumes,
+    registry_container,
 )
 from regplan.normalize import secret_env
 
-CONFIG_REF = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
-DC_REF = Ref("apps.openshift.io/v1", "DeploymentConfig", REGISTRY_NAMESPACE[Target.OCP3], "docker-registry")
-STORAGE_MOUNT = "/registry"  # where both generations keep the filesystem driver's data
-NOT_DRIVERS = ("delete", "cache", "maintenance", "redirect")  # storage: sections that are not drivers
 REDACT_CONFIG_KEYS = ("accesskey", "secretkey", "password", "key", "accountkey", "secret", "sessiontoken")
 EVENTS_SHOWN = 5
 
@@ -49,18 +51,6 @@ def first_query(target: Target, extra_refs: tuple[Ref, ...] = ()) -> LiveQuery:
     return LiveQuery(target=target, refs=refs)
 
 
-def _container(dc: Obj, name: str = "registry") -> Obj:
-    containers = (((dc.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-    for c in containers:
-        if c.get("name") == name:
-            return dict(c)
-    return dict(containers[0]) if containers else {}
-
-
-def _volumes(dc: Obj) -> list[Obj]:
-    return list((((dc.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or [])
-
-
 def _env_value(container: Obj, name: str) -> str | None:
     for e in container.get("env") or []:
         if e.get("name") == name:
@@ -71,14 +61,14 @@ def _env_value(container: Obj, name: str) -> str | None:
 def _volume_at(dc: Obj, mount_prefix: str) -> Obj | None:
     """The volume mounted at (or above) ``mount_prefix`` in the registry container."""
     best: tuple[int, str] | None = None
-    for m in _container(dc).get("volumeMounts") or []:
+    for m in registry_container(dc).get("volumeMounts") or []:
         path = str(m.get("mountPath", "")).rstrip("/")
         covers = path and (mount_prefix == path or mount_prefix.startswith(path + "/"))
         if covers and (best is None or len(path) > best[0]):
             best = (len(path), str(m.get("name")))
     if best is None:
         return None
-    return next((v for v in _volumes(dc) if v.get("name") == best[1]), None)
+    return pod_volumes(dc).get(best[1])
 
 
 def used_claim(target: Target, registry: Obj | None) -> tuple[str, str] | None:
@@ -98,7 +88,7 @@ def used_claim(target: Target, registry: Obj | None) -> tuple[str, str] | None:
 
 def config_secret_name(dc: Obj) -> tuple[str, str] | None:
     """3.x: (secret name, file name) of the registry config the container is told to read."""
-    path = _env_value(_container(dc), "REGISTRY_CONFIGURATION_PATH")
+    path = _env_value(registry_container(dc), "REGISTRY_CONFIGURATION_PATH")
     if not path:
         return None
     volume = _volume_at(dc, path)
@@ -321,7 +311,7 @@ def summarize(target: Target, live: LiveState) -> StatusSummary:
         out.storage_management_state = storage.get("managementState") or ""
         out.storage_managed = (registry.get("status") or {}).get("storageManaged")
     else:
-        container = _container(registry)
+        container = registry_container(registry)
         env_driver = _env_value(container, "REGISTRY_STORAGE")
         secret_file = config_secret_name(registry)
         cfg = None
@@ -347,7 +337,8 @@ def summarize(target: Target, live: LiveState) -> StatusSummary:
         out.settings = settings
         out.rollout_strategy = (spec.get("strategy") or {}).get("type", "")
         out.volumes = [
-            f"{v.get('name')}: {next((k for k in v if k != 'name'), '?')}" for v in _volumes(registry)
+            f"{v.get('name')}: {next((k for k in v if k != 'name'), '?')}"
+            for v in pod_volumes(registry).values()
         ]
         out.env = [_redact_env(e) for e in container.get("env") or []]
     if claim is not None:

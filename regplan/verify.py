@@ -17,18 +17,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from regplan.model import OPERATOR_CLAIM, REGISTRY_NAMESPACE, LiveQuery, LiveState, Obj, Ref, Target
+from regplan.model import (
+    CONFIG_REF,
+    DC_REF,
+    DEPLOYMENT_REF,
+    NOT_DRIVERS,
+    OPERATOR_CLAIM,
+    REGISTRY_NAMESPACE,
+    STORAGE_MOUNT,
+    LiveQuery,
+    LiveState,
+    Obj,
+    Ref,
+    Target,
+    pod_volumes,
+    registry_container,
+)
 
-MOUNT = "/registry"  # where the operator (and the 3.x DC) mounts registry storage
 CONFIG_SECRET = "registry-config"  # regplan's 3.x config Secret (render.CONFIG_SECRET)
 
-WORKLOAD: dict[Target, Ref] = {
-    Target.OCP4: Ref("apps/v1", "Deployment", REGISTRY_NAMESPACE[Target.OCP4], "image-registry"),
-    Target.OCP3: Ref(
-        "apps.openshift.io/v1", "DeploymentConfig", REGISTRY_NAMESPACE[Target.OCP3], "docker-registry"
-    ),
-}
-CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
+WORKLOAD: dict[Target, Ref] = {Target.OCP4: DEPLOYMENT_REF, Target.OCP3: DC_REF}
+CONFIG = CONFIG_REF
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,7 @@ def intent_of(target: Target, desired: list[Obj], data: dict[str, Any]) -> Inten
             return Intent(target, "pvc", claim=str(storage["pvc"].get("claim") or OPERATOR_CLAIM))
         return Intent(target, "s3", bucket=bucket, region=region)
     dc = next((o for o in desired if o.get("kind") == "DeploymentConfig"), {})
-    claim = _volumes(dc).get("registry-storage", {}).get("persistentVolumeClaim")
+    claim = pod_volumes(dc).get("registry-storage", {}).get("persistentVolumeClaim")
     if isinstance(claim, dict):
         return Intent(target, "pvc", claim=str(claim.get("claimName") or ""))
     return Intent(target, "s3", bucket=bucket, region=region)
@@ -77,21 +86,10 @@ def query_for(intent: Intent) -> LiveQuery:
 # --- what the workload runs ------------------------------------------------------------------------------
 
 
-def _pod_spec(workload: Obj | None) -> Obj:
-    return (((workload or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
-
-
-def _volumes(workload: Obj | None) -> dict[str, Obj]:
-    return {str(v.get("name")): v for v in _pod_spec(workload).get("volumes") or [] if isinstance(v, dict)}
-
-
-def _container(workload: Obj | None) -> Obj:
-    containers = [c for c in _pod_spec(workload).get("containers") or [] if isinstance(c, dict)]
-    return next((c for c in containers if c.get("name") == "registry"), containers[0] if containers else {})
-
-
 def _env(workload: Obj | None) -> dict[str, str]:
-    return {str(e.get("name")): str(e.get("value", "")) for e in _container(workload).get("env") or []}
+    return {
+        str(e.get("name")): str(e.get("value", "")) for e in registry_container(workload).get("env") or []
+    }
 
 
 @dataclass
@@ -113,7 +111,7 @@ Result = tuple[bool, str]
 
 
 def _volume(s: Subject) -> Result:
-    vol = _volumes(s.workload).get("registry-storage")
+    vol = pod_volumes(s.workload).get("registry-storage")
     if vol is None:
         return False, "the pod template has no registry-storage volume"
     claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
@@ -126,14 +124,15 @@ def _volume(s: Subject) -> Result:
 
 def _mount(s: Subject) -> Result:
     mounts = {
-        str(m.get("name")): m.get("mountPath") for m in _container(s.workload).get("volumeMounts") or []
+        str(m.get("name")): m.get("mountPath")
+        for m in registry_container(s.workload).get("volumeMounts") or []
     }
     path = mounts.get("registry-storage")
-    if path == MOUNT:
-        return True, f"registry-storage is mounted at {MOUNT}"
+    if path == STORAGE_MOUNT:
+        return True, f"registry-storage is mounted at {STORAGE_MOUNT}"
     return (
         False,
-        f"registry-storage is {'mounted at ' + str(path) if path else 'not mounted'}, not at {MOUNT}",
+        f"registry-storage is {'mounted at ' + str(path) if path else 'not mounted'}, not at {STORAGE_MOUNT}",
     )
 
 
@@ -194,7 +193,7 @@ def _env_ocp3(s: Subject) -> Result:
     if storage is None:
         return False, f"Secret {CONFIG_SECRET} has no readable config.yml"
     want = "filesystem" if s.intent.backend == "pvc" else "s3"
-    drivers = sorted(k for k in storage if k not in ("delete", "cache", "maintenance", "redirect"))
+    drivers = sorted(k for k in storage if k not in NOT_DRIVERS)
     if drivers != [want]:
         return False, f"the mounted config's storage driver is {', '.join(drivers) or 'none'}, not {want}"
     bucket = (storage.get("s3") or {}).get("bucket") if want == "s3" else None
