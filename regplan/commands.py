@@ -19,6 +19,42 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from regplan.choices import (  # re-exported: callers and tests name them here
+    APPLY_OUTPUTS as APPLY_OUTPUTS,
+)
+from regplan.choices import (
+    FLEET_COMMANDS as FLEET_COMMANDS,
+)
+from regplan.choices import (
+    FLEET_OUTPUTS as FLEET_OUTPUTS,
+)
+from regplan.choices import (
+    FLEET_PLAN_OUTPUTS as FLEET_PLAN_OUTPUTS,
+)
+from regplan.choices import (
+    LIVE_TARGETS as LIVE_TARGETS,
+)
+from regplan.choices import (
+    PLAN_OUTPUTS as PLAN_OUTPUTS,
+)
+from regplan.choices import (
+    RENDER_OUTPUTS as RENDER_OUTPUTS,
+)
+from regplan.choices import (
+    SHELLS as SHELLS,
+)
+from regplan.choices import (
+    SHOW_OUTPUTS as SHOW_OUTPUTS,
+)
+from regplan.choices import (
+    STATUS_OUTPUTS as STATUS_OUTPUTS,
+)
+from regplan.choices import (
+    TARGETS as TARGETS,
+)
+from regplan.choices import (
+    VERIFY_OUTPUTS as VERIFY_OUTPUTS,
+)
 from regplan.errors import ExitCode, InvalidInput
 
 if TYPE_CHECKING:
@@ -41,16 +77,8 @@ class Reporter:
         self.err(f"regplan: warning: {message}\n")
 
 
-# Output formats per command (the CLI offers them as choices; the bodies check them again for callers that
-# do not go through the CLI).
-RENDER_OUTPUTS = ("yaml", "json", "oc", "inventory")
-PLAN_OUTPUTS = ("text", "json", "yaml")
-APPLY_OUTPUTS = ("text", "json")
-STATUS_OUTPUTS = ("text", "json", "yaml")
-SHOW_OUTPUTS = ("text", "json", "markdown")
-VERIFY_OUTPUTS = ("text", "json")
-TARGETS = ("ocp4", "ocp3")
-LIVE_TARGETS = ("auto", "ocp4", "ocp3")
+# Output formats per command, targets, shells: regplan.choices (the CLI offers them; the bodies check them
+# again for callers that do not go through the CLI).
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,6 +241,18 @@ def _emit(reporter: Reporter, output: str, text: Callable[[], str], json_doc: Ca
         reporter.out(doc if output == "json" else _yaml_of_json(doc))
 
 
+def _emit_plan(reporter: Reporter, output: str, plan_: Plan) -> None:
+    """One plan in one of PLAN_OUTPUTS, the same for ``plan`` and ``show``."""
+    from regplan import views
+
+    if output == "markdown":
+        reporter.out(views.plan_markdown(plan_))
+        return
+    _emit(
+        reporter, output, lambda: views.plan_text(plan_, color=reporter.color), lambda: views.plan_json(plan_)
+    )
+
+
 def _yaml_of_json(text: str) -> str:
     """A JSON document as YAML (``-o yaml`` of plan and status: the same document as ``-o json``)."""
     from regplan import yamlio
@@ -295,7 +335,7 @@ def completion(opts: CompletionOptions, *, reporter: Reporter) -> ExitCode:
     """``regplan completion SHELL``: the shell's completion script."""
     from regplan import completion as comp
 
-    _choice("SHELL", opts.shell, tuple(comp.SCRIPTS))
+    _choice("SHELL", opts.shell, SHELLS)
     reporter.out(comp.script(opts.shell))
     return ExitCode.OK
 
@@ -308,19 +348,14 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
     _choice("--output", opts.output, PLAN_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
     connection = _connect(opts.cluster, opts.snapshot, opts.target)  # first: it overlaps what follows
-    from regplan import planfile, views
+    from regplan import planfile
 
     live = _live(opts.cluster, opts.snapshot, reporter, connection)
     try:
         result = _make_plan(opts.values, opts.target, live, _env(environ), reporter)
     finally:
         live.close()
-    _emit(
-        reporter,
-        opts.output,
-        lambda: views.plan_text(result, color=reporter.color),
-        lambda: views.plan_json(result),
-    )
+    _emit_plan(reporter, opts.output, result)
     if opts.out is not None:
         planfile.save_plan(result, opts.out)
         reporter.err(f"plan saved to {opts.out}; run `regplan apply {opts.out}` to execute it\n")
@@ -357,17 +392,10 @@ def verify(opts: VerifyOptions, *, reporter: Reporter, environ: Mapping[str, str
 def show(opts: ShowOptions, *, reporter: Reporter) -> ExitCode:
     """``regplan show PLANFILE``: a saved plan as text, JSON or markdown. Reads no cluster and no secret
     source: the file is shown as saved (its writes are checked as ``apply`` checks them on load)."""
-    from regplan import planfile, views
+    from regplan import planfile
 
     _choice("--output", opts.output, SHOW_OUTPUTS)
-    saved = planfile.read_plan(opts.planfile)
-    match opts.output:
-        case "json":
-            reporter.out(views.plan_json(saved))
-        case "markdown":
-            reporter.out(views.plan_markdown(saved))
-        case _:
-            reporter.out(views.plan_text(saved, color=reporter.color))
+    _emit_plan(reporter, opts.output, planfile.read_plan(opts.planfile))
     return ExitCode.OK
 
 
@@ -470,16 +498,6 @@ def apply(
 
 # --- a workspace of clusters (docs/fleet.md) --------------------------------------------------------------
 
-FLEET_COMMANDS = ("render", "golden", "plan", "apply", "status", "snapshot")
-FLEET_PLAN_OUTPUTS = ("text", "json", "yaml", "markdown")
-FLEET_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "plan": FLEET_PLAN_OUTPUTS,
-    "apply": ("text", "json"),
-    "status": ("text", "json", "yaml"),
-    "render": ("yaml",),
-    "golden": ("text",),
-    "snapshot": ("text",),
-}
 ARGOCD_CLUSTER_ENV = ("PARAM_CLUSTER", "ARGOCD_ENV_REGPLAN_CLUSTER")
 ARGOCD_WORKSPACE_ENV = "ARGOCD_ENV_REGPLAN_WORKSPACE"
 

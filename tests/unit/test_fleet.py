@@ -443,7 +443,6 @@ def test_inside_a_workspace(tmp_path: Path, in_dir: Any, argv: list[str], fleet_
         (["status", "--context", "c", "-l", "env=prod"], "--context is for one cluster"),
         (["apply", "plan.json", "--plan-dir", "d"], "PLANFILE is for one cluster"),
         (["render", "--workspace", "w.yaml", "--set", "replicas=1"], "-f/--set go with -p PROFILE"),
-        (["plan", "-p", "x", "-o", "markdown"], "-o markdown summarises a workspace"),
         (["plan", "--workspace", "w", "--parallelism", "0"], "must be at least 1"),
     ],
 )
