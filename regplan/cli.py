@@ -21,17 +21,15 @@ not click's 2); a closed stdout (``regplan plan | head``) ends quietly with 141;
 and line breaks are escaped, and the values of ``--set``/``--set-string`` are never repeated in an error.
 """
 
-import dataclasses
 import difflib
 import os
 import re
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, NamedTuple, TypeVar, Union, get_args, get_origin
 
 import typer
 from typer import _click as click  # typer >= 0.29 carries its own click (pyproject bounds the version)
@@ -273,8 +271,7 @@ def _examples(*lines: str) -> str:
     return "\b\nexamples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Parsed(NamedTuple):
     """A parsed command line: the command, its typed options object, and ``--color`` (if it has one).
     ``options`` is None when there is nothing to run (``--help``, ``--version`` printed already)."""
 
@@ -286,10 +283,9 @@ class Parsed:
 # --- the typer/click classes: lazy commands, plain conversion, regplan's usage errors -----------------------
 
 
-@dataclass(frozen=True)
 class _Plain(RuntimeParam):
     """Converts an option's text to its annotated type (str, Path, int, bool, a list of them) without typer's
-    pydantic adapters; a bad value is a usage error in regplan's words."""
+    pydantic adapters. (RuntimeParam is a dataclass; this adds no field, so no generated code either.)"""
 
     def _coerce_value(self, value: Any, param: Any, ctx: click.Context) -> Any:
         return _convert(self.annotation, value)
@@ -848,7 +844,7 @@ T = TypeVar("T")
 def _options(cls: type[T], ns: Any, **given: Any) -> T:
     """The options object ``cls`` from the flags: each field from the flag of the same name, except those
     ``given`` (the nested groups: values, cluster)."""
-    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    names: tuple[str, ...] = getattr(cls, "FIELDS")  # noqa: B009 (commands.Options)
     return cls(**{n: getattr(ns, n) for n in names if n not in given and hasattr(ns, n)}, **given)
 
 

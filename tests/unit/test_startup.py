@@ -81,7 +81,8 @@ def test_help_imports_no_pipeline_module() -> None:
     """`regplan --help` is typer and the CLI module: no command body, options object or pipeline step."""
     p = subprocess.run([sys.executable, "-c", PIPELINE, "--help"], capture_output=True, text=True, timeout=60)
     line = [x for x in p.stderr.splitlines() if x.startswith("MODULES=")][-1]
-    assert p.returncode == 0 and set(line[len("MODULES=") :].split(",")) <= {"regplan.cli", "regplan.choices", "regplan.errors"}
+    loaded = set(line[len("MODULES=") :].split(","))
+    assert p.returncode == 0 and loaded <= {"regplan.cli", "regplan.choices", "regplan.errors"}, loaded
 
 
 ROOT = Path(__file__).resolve().parents[2]
