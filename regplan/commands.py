@@ -340,21 +340,22 @@ def _load(v: ValueOptions, environ: Mapping[str, str]) -> Values:
 
 def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan render``: writes nothing before everything is valid."""
-    from regplan import inventory
     from regplan import output as out
     from regplan import render as renderer
-    from regplan.model import Target
 
     _choice("--output", opts.output, RENDER_OUTPUTS)  # before any work: a typo must not read secrets first
     if opts.out_dir is not None and opts.output != "yaml":
         raise InvalidInput(f"--out-dir writes YAML files: it cannot be combined with --output {opts.output}")
     target = renderer.parse_target(opts.target)
-    if opts.output == "inventory" and target is not Target.OCP3:
-        inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
-    rendered = renderer.render(_load(opts.values, _env(environ)), target)
-    if opts.output == "inventory":
-        reporter.out(inventory.for_rendered(rendered))
+    if opts.output == "inventory":  # imported only here: decimal and the inventory tables (start-up time)
+        from regplan import inventory
+        from regplan.model import Target
+
+        if target is not Target.OCP3:
+            inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
+        reporter.out(inventory.for_rendered(renderer.render(_load(opts.values, _env(environ)), target)))
         return ExitCode.OK
+    rendered = renderer.render(_load(opts.values, _env(environ)), target)
     if opts.out_dir is not None:
         for path in out.write_dir(rendered, opts.out_dir, fmt=opts.output):
             reporter.err(f"wrote {path}\n")
