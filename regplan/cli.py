@@ -76,11 +76,11 @@ def terminal_text(text: str, *, keep_newlines: bool = False) -> str:
     kept only where the caller builds a multi-line message itself (``keep_newlines``)."""
 
     def esc(m: re.Match[str]) -> str:
-        ch = m.group()
-        if keep_newlines and ch == "\n":
-            return ch
-        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else
-                                                            f"\\u{ord(ch):04x}")  # fmt: skip
+        c = m.group()
+        if keep_newlines and c == "\n":
+            return c
+        named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c)
+        return named or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
 
     return _CONTROL.sub(esc, text)
 
@@ -410,7 +410,7 @@ class _Root(TyperGroup):
 
 
 def _unknown(what: str, given: str, known: Sequence[str]) -> str:
-    """``no such command 'rendr'; did you mean 'render'?`` (the closest one, when one is close)."""
+    """``no such command 'rendr'; did you mean render?`` (the closest one, when one is close)."""
     shown = terminal_text(repr(given))
     bare = given.lstrip("-")
     close = (
@@ -928,6 +928,8 @@ def parse(argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> P
         raise KeyboardInterrupt from None
     if isinstance(result, Parsed):
         return result
+    if result == 130:  # click turns Ctrl-C while parsing into Exit(130)
+        raise KeyboardInterrupt
     return Parsed("", None)  # --help / --version: printed
 
 
