@@ -926,6 +926,8 @@ def parse(argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> P
         raise UsageError(terminal_text(_redact(err.format_message(), args))) from None
     except typer.Abort:
         raise KeyboardInterrupt from None
+    except SystemExit:  # click ends a closed stdout while printing help (EPIPE) with exit 1: ours is 141
+        raise BrokenPipeError from None
     if isinstance(result, Parsed):
         return result
     if result == 130:  # click turns Ctrl-C while parsing into Exit(130)

@@ -225,6 +225,16 @@ def test_closed_pipe_ends_quietly() -> None:
     assert "unexpected" not in err and "Traceback" not in err and "BrokenPipe" not in err
 
 
+def test_closed_pipe_during_help_ends_quietly() -> None:
+    p = subprocess.Popen(
+        [sys.executable, "-m", "regplan", "apply", "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == cli.EXIT_PIPE and err == ""
+
+
 ALL = ["profiles", "render", "validate", "plan", "apply", "status", "golden", "show", "verify", "completion",
        "snapshot", "argocd-generate"]  # fmt: skip
 
