@@ -69,9 +69,10 @@ def test_wait_watches_a_wffc_claim_until_bound_or_failed(ocp4_cluster: TargetClu
 
 
 def test_wait_reports_a_lost_update_as_exit_5(ocp4_cluster: TargetCluster) -> None:
-    """OPERATOR.md's lost update, replayed: once regplan's Config patch landed, the 'operator' writes back
-    the spec of the snapshot its sync began with (an UPDATE with the fresh resourceVersion: no 409) and
-    observes that generation. apply must not say "Apply complete": exit 5 naming the lost fields."""
+    """The operator's lost update (observed, docs/control-plane.md), replayed: once regplan's Config patch
+    landed, the 'operator' writes back the spec of the snapshot its sync began with (write_stale_spec: an
+    UPDATE with the fresh resourceVersion, no 409) and reports that generation ready. apply must not say
+    "Apply complete": exit 5 naming the lost fields."""
     c = ocp4_cluster
     before = c.admin.get("Config", "cluster")
 

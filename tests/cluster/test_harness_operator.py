@@ -317,7 +317,7 @@ def call(method, path, body=None):
         return json.load(r)
 
 co = {{"apiVersion": "config.openshift.io/v1", "kind": "ClusterOperator"}}
-co["metadata"] = {{"name": "image-registry"}}
+co["metadata"], co["spec"] = {{"name": "image-registry"}}, {{}}
 call("POST", "/apis/config.openshift.io/v1/clusteroperators", co)
 say("ClusterOperator created")
 path = "/apis/imageregistry.operator.openshift.io/v1/configs/cluster"
