@@ -68,7 +68,7 @@ DOMAIN_CASES = [
     ("aws-s3", ["s3.region=us-east-1"], Target.OCP4, "bucket-region"),
     ("aws-s3", [], Target.OCP3, "ocp3-bucket"),
     ("aws-s3", ["s3.accessKeyFrom=env:A"], Target.OCP4, "credentials-pair"),
-    ("aws-s3", ["s3.keyID=k"], Target.OCP4, "keyid-encrypt"),
+    ("aws-s3", ["s3.keyID=alias/registry"], Target.OCP4, "keyid-encrypt"),
     ("aws-s3", ["claim.name=x"], Target.OCP4, "one-backend"),
     ("ebs-gp2-rwo", ["s3.accessKeyFrom=env:A", "s3.secretKeyFrom=env:B"], Target.OCP4, "one-backend"),
     (
@@ -98,7 +98,7 @@ def test_valid_variants_pass() -> None:
             "s3.bucket=my.bucket-1",
             "s3.region=eu-west-1",
             "s3.encrypt=true",
-            "s3.keyID=arn:k",
+            "s3.keyID=arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
             "s3.chunkSizeMiB=10",
             "s3.accessKeyFrom=env:A",
             "s3.secretKeyFrom=env:B",

@@ -12,17 +12,37 @@ from regplan.model import Target
 @pytest.mark.parametrize(
     ("arg", "items"),
     [
-        ("a=1", ["a=1"]),
-        ("a=1,b=2", ["a=1", "b=2"]),
-        (r"a=x\,y,b=2", ["a=x,y", "b=2"]),
-        (r"a=back\\slash", [r"a=back\slash"]),
-        (r"a=c:\path", [r"a=c:\path"]),  # a backslash before anything else stays
-        ("a=", ["a="]),
-        ("a=1,", ["a=1", ""]),
+        ("a=1", [("a", "1")]),
+        ("a=1,b=2", [("a", "1"), ("b", "2")]),
+        (r"a=x\,y,b=2", [("a", "x,y"), ("b", "2")]),
+        (r"a=back\\slash", [("a", r"back\slash")]),
+        (r"a=c:\path", [("a", r"c:\path")]),  # a backslash before anything else stays
+        ("a=", [("a", "")]),
+        ("a=b=c", [("a", "b=c")]),
+        ("a={x,y},b=2", [("a", ["x", "y"]), ("b", "2")]),  # helm's list form: the inner comma is the list's
+        (r"a={x\,y,z}", [("a", ["x,y", "z"])]),
+        ("a={}", [("a", [])]),
+        (r"a=\{x}", [("a", "{x}")]),  # an escaped brace is a plain value
+        ("a[1]=x", [("a", [None, "x"])]),
+        ("a[0].b=x", [("a", [{"b": "x"}])]),
+        ("a.b=null,c=NULL,d=Null,e=~", [("a.b", None), ("c", None), ("d", None), ("e", None)]),
     ],
 )
-def test_split_set(arg: str, items: list[str]) -> None:
-    assert values.split_set(arg) == items
+def test_parse_set_reads_helms_forms(arg: str, items: list[tuple[str, object]]) -> None:
+    parsed = values.parse_set(arg)
+    got = []
+    for item in parsed:
+        data: dict[str, object] = {}
+        if item.value is None:
+            got.append((item.key, None))
+            continue
+        values._assign_path(data, item.path, item.value)
+        got.append((item.key, values.lookup(data, item.key)))
+    assert got == items
+
+
+def test_set_string_keeps_null_as_a_string() -> None:
+    assert values.parse_set("a=null", flag=values.ORIGIN_SET_STRING)[0].value == "null"
 
 
 def load(profile: str, sets: list[str] = [], strings: list[str] = []) -> values.Values:  # noqa: B006
