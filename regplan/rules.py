@@ -62,6 +62,21 @@ class Field(NamedTuple):
     empty_ok: bool = False
     targets: tuple[str, ...] = ("ocp4", "ocp3")
     echo: bool = True  # False: never repeat the value in a message (a secret pasted where a source belongs)
+    explain: Callable[[str], str] | None = (
+        None  # why a value that fails ``pattern`` fails, without quoting it
+    )
+
+
+def _source_problem(value: str) -> str:
+    """Why a secret source is not ``env:VAR`` or ``file:PATH``, in words that never quote it."""
+    kind, sep, ref = value.partition(":")
+    if not sep or kind not in ("env", "file"):
+        return "is not valid: neither env:VAR nor file:PATH (value not shown: it may be a secret)"
+    if not ref:
+        return f"{kind}: names nothing"
+    if kind == "env":
+        return "env: must name a variable (letters, digits, '_'), with nothing after it (a line break?)"
+    return "file: holds a line break or control character"
 
 
 SCHEMA: tuple[Field, ...] = (
@@ -150,6 +165,7 @@ SCHEMA: tuple[Field, ...] = (
         pattern=SECRET_SOURCE,
         empty_ok=True,
         echo=False,
+        explain=_source_problem,
     ),
     Field(
         "s3.secretKeyFrom",
@@ -159,6 +175,7 @@ SCHEMA: tuple[Field, ...] = (
         pattern=SECRET_SOURCE,
         empty_ok=True,
         echo=False,
+        explain=_source_problem,
     ),
     Field(
         "registry.maxThreads",
@@ -222,12 +239,9 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
     if f.max_len is not None and len(value) > f.max_len:
         return value, f"longer than {f.max_len} characters"
     if f.pattern is not None and not f.pattern.fullmatch(value):
-        return (
-            value,
-            f"{_quoted(value)} is not valid"
-            if f.echo
-            else "is not valid (value not shown: it may be a secret)",
-        )
+        if f.explain is not None:
+            return value, f.explain(value)
+        return value, f"{_quoted(value)} is not valid" if f.echo else "is not valid (value not shown)"
     return value, None
 
 

@@ -323,22 +323,26 @@ class Given(str):
     """A ``--set`` / ``--set-string`` argument (or ``-f`` file) written somewhere other than the command line.
 
     A workspace's ``set:`` entry is one: ``origin`` is where it was written (``regplan.yaml:12``), shown in
-    every message about the keys it sets, and ``base`` the directory its relative ``file:`` secret sources
-    are read from. A plain ``str`` is a command-line flag (origin ``--set``, relative to the working
-    directory). It is a ``str``, so that it travels unchanged through code that passes arguments along.
+    every message about the keys it sets, ``base`` the directory its relative ``file:`` secret sources
+    are read from, and ``flag`` how its values are typed (``--set``: by the schema; ``--set-string``: they
+    stay strings), whichever list it is passed in. A plain ``str`` is a command-line flag (origin
+    ``--set``, relative to the working directory). It is a ``str``, so that it travels unchanged through
+    code that passes arguments along.
     """
 
     origin: str
     base: Path | None
+    flag: str
 
-    def __new__(cls, text: str, origin: str, base: Path | None = None) -> Given:
+    def __new__(cls, text: str, origin: str, base: Path | None = None, flag: str = ORIGIN_SET) -> Given:
         self = super().__new__(cls, text)
         self.origin = origin
         self.base = base
+        self.flag = flag
         return self
 
     def __reduce__(self) -> Any:
-        return (Given, (str(self), self.origin, self.base))
+        return (Given, (str(self), self.origin, self.base, self.flag))
 
 
 class SetItem(NamedTuple):
@@ -620,7 +624,8 @@ def load_values(
     typed: set[str] = set()  # keys whose value is a --set string, typed by the schema (rules)
     given = [(arg, ORIGIN_SET, n) for n, arg in enumerate(sets, 1)]
     given += [(arg, ORIGIN_SET_STRING, n) for n, arg in enumerate(set_strings, 1)]
-    for arg, flag, position in given:
+    for arg, listed_as, position in given:
+        flag = arg.flag if isinstance(arg, Given) else listed_as
         where = _set_where(arg, flag, position)
         origin = where if isinstance(arg, Given) else flag
         if isinstance(arg, Given) and arg.base is not None:

@@ -128,13 +128,15 @@ BROKEN = [
         """,
         [
             "F:1: unknown key 'context' in defaults"
-            " (valid: kubeconfig, target, profile, values, set, labels)",
+            " (valid: kubeconfig, target, profile, values, set, setString, labels)",
             "F:7: unknown key 'clusters2' in the workspace; did you mean 'clusters'?",
             "F:1: target: 'ocp5': valid: auto, ocp4, ocp3",
             "F:3: cluster Prod_EU: name: lower-case letters, digits, '-' and '.',"
             " at most 63 (a directory name)",
             "F:4: cluster Prod_EU: target: 'ocp9': valid: auto, ocp4, ocp3",
-            "F:6: cluster Prod_EU: set: 'replicas': expected KEY=VALUE with a dotted key",
+            # the entry is not quoted: a secret pasted in place of KEY=VALUE stays out of the message
+            "F:6: cluster Prod_EU: set, item 1: expected KEY=VALUE, e.g. replicas=1 (no '=' found; the text is"
+            " not shown: it may be a secret)",
             "F:5: labels.env: 3 must be a string (quote it: '3')",
             "F:5: labels: 'bad key!' is not a label key",
         ],
