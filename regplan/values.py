@@ -147,6 +147,10 @@ def _profile_files(profiles_dir: Path | None) -> dict[str, tuple[Path, bool]]:
         if not profiles_dir.is_dir():
             raise InvalidInput(f"{profiles_dir}: profiles directory not found")
         for p in sorted([*profiles_dir.glob("*.yaml"), *profiles_dir.glob("*.yml")]):
+            if not p.stem.isprintable():  # its name is printed by `regplan profiles` and in messages
+                raise InvalidInput(
+                    f"{profiles_dir}: {p.name!r}: a profile's file name must be printable text"
+                )
             found[p.stem] = (p, False)  # a user profile shadows the built-in of the same name
     return found
 
@@ -179,8 +183,13 @@ def _read_profile(name: str, path: Path, builtin: bool) -> tuple[Profile, Any]:
     description = doc.get("description")
     if description is None and extends is None:
         raise InvalidInput(f"{shown}: profile needs a one-line description")
-    if description is not None and (not isinstance(description, str) or "\n" in description.strip()):
-        raise InvalidInput(f"{shown}:{yamlio.line_of(doc, 'description')}: description must be one line")
+    if description is not None and (
+        not isinstance(description, str) or not description.strip().isprintable()
+    ):
+        # `regplan profiles` prints it: one line of printable text (no \r, U+2028, tab or escape sequence)
+        raise InvalidInput(
+            f"{shown}:{yamlio.line_of(doc, 'description')}: description must be one line of printable text"
+        )
     targets = doc.get("targets", ["ocp4", "ocp3"])
     if not isinstance(targets, list) or not set(targets) <= {"ocp4", "ocp3"} or not targets:
         raise InvalidInput(f"{shown}:{yamlio.line_of(doc, 'targets')}: targets must be a list of ocp4, ocp3")
@@ -314,6 +323,7 @@ SET_SEGMENT = r"[A-Za-z][A-Za-z0-9]*(?:\[[0-9]{1,9}\])*"
 SET_KEY = re.compile(rf"{SET_SEGMENT}(?:\.{SET_SEGMENT})*")
 MAX_SET_KEY = 256  # characters; a schema key is ~25
 MAX_SET_DEPTH = 32  # segments and indexes; the values-file nesting bound (safeload.VALUES)
+MAX_SET_ITEMS = 2_000  # KEY=VALUE items in all --set flags together: the values-file node bound
 MAX_SET_INDEX = 99  # helm allows 65,536; no regplan value is a list, and [1000000]=x must not allocate
 SET_ESCAPES = ",\\{}"  # a backslash before one of these makes it literal (``\,`` is a comma in a value)
 NULLS = ("null", "~")  # --set KEY=null (any case, as helm) or KEY=~ (YAML's null) removes the key
@@ -624,26 +634,30 @@ def load_values(
     typed: set[str] = set()  # keys whose value is a --set string, typed by the schema (rules)
     given = [(arg, ORIGIN_SET, n) for n, arg in enumerate(sets, 1)]
     given += [(arg, ORIGIN_SET_STRING, n) for n, arg in enumerate(set_strings, 1)]
+    items: list[tuple[SetItem, str, str]] = []
     for arg, listed_as, position in given:
         flag = arg.flag if isinstance(arg, Given) else listed_as
         where = _set_where(arg, flag, position)
         origin = where if isinstance(arg, Given) else flag
         if isinstance(arg, Given) and arg.base is not None:
             bases[origin] = arg.base
-        for item in parse_set(arg, flag=flag, where=where):
-            key = item.key
-            for k in [k for k in origins if k == key or k.startswith(key + ".")]:
-                del origins[k]
-            for k in [k for k in typed if k == key or k.startswith(key + ".")]:
-                typed.discard(k)
-            if item.value is None and not item.list_form:  # helm: key=null removes the key
-                delete(data, key)
-                unset[key] = origin
-                continue
-            _assign_path(data, item.path, item.value)
-            origins[key] = origin
-            if flag == ORIGIN_SET:
-                typed.add(key)
+        items.extend((item, flag, origin) for item in parse_set(arg, flag=flag, where=where))
+        if len(items) > MAX_SET_ITEMS:
+            raise InvalidInput(f"{where}: more than {MAX_SET_ITEMS} --set items in all (use a values file)")
+    for item, flag, origin in items:
+        key = item.key
+        for k in [k for k in origins if k == key or k.startswith(key + ".")]:
+            del origins[k]
+        for k in [k for k in typed if k == key or k.startswith(key + ".")]:
+            typed.discard(k)
+        if item.value is None and not item.list_form:  # helm: key=null removes the key
+            delete(data, key)
+            unset[key] = origin
+            continue
+        _assign_path(data, item.path, item.value)
+        origins[key] = origin
+        if flag == ORIGIN_SET:
+            typed.add(key)
 
     vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets, unset=unset, typed=typed)
     _read_secrets(vals, environ, bases)
