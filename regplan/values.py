@@ -16,7 +16,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from regplan import safeload, yamlio
 from regplan.errors import Diagnostic, InvalidInput, UnreadableInput
@@ -519,7 +519,7 @@ STDIN_SOURCE = "(stdin)"  # how messages and origins name it
 _stdin_read: list[bytes] = []  # standard input is read once per process, however often values are loaded
 
 
-def _read_stdin(stream: BinaryIO | None) -> bytes:
+def _read_stdin(stream: IO[bytes] | None) -> bytes:
     """The bytes of ``-f -``, at most ``safeload.VALUES.max_bytes`` + 1 read (an endless pipe ends here)."""
     if stream is None and _stdin_read:
         return _stdin_read[0]
@@ -574,7 +574,7 @@ def load_values(
     profiles_dir: Path | None,
     environ: Mapping[str, str],
     set_strings: Sequence[str] = (),
-    stdin: BinaryIO | None = None,
+    stdin: IO[bytes] | None = None,
 ) -> Values:
     """Merge profile defaults, values files (in order), ``--set`` then ``--set-string``; read secret sources.
 

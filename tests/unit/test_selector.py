@@ -79,7 +79,14 @@ def test_round_trip_text() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["env=pr\nod", "env=prod\nregion=eu", "env=\x1bprod", "env=pr\u2028od", "env in (a,\nb\x1b[2J)", "e\x1bnv"],
+    [
+        "env=pr\nod",
+        "env=prod\nregion=eu",
+        "env=\x1bprod",
+        "env=pr\u2028od",
+        "env in (a,\nb\x1b[2J)",
+        "e\x1bnv",
+    ],
 )
 def test_line_breaks_and_control_characters_inside_a_selector_are_refused(text: str) -> None:
     with pytest.raises(selector.SelectorError) as err:

@@ -8,6 +8,7 @@ import io
 import json
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 
@@ -19,10 +20,15 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # the shape of an AWS secre
 BREAKS = ["\n", "\r", "\r\n", "\u2028", "\u2029", "\x85", "\x1b[2J", "\x07", "\t", "\x00"]
 
 
-def load(profile: str, sets: list[str] = [], files: list[Path] = [], **kw: object) -> values.Values:  # noqa: B006
+def load(
+    profile: str,
+    sets: list[str] = [],  # noqa: B006
+    files: list[Path] = [],  # noqa: B006
+    stdin: IO[bytes] | None = None,
+) -> values.Values:
     return values.load_values(
-        profile, files=files, sets=sets, profiles_dir=None, environ={"A": "a", "B": "b"}, **kw
-    )  # type: ignore[arg-type]
+        profile, files=files, sets=sets, profiles_dir=None, environ={"A": "a", "B": "b"}, stdin=stdin
+    )
 
 
 def messages(vals: values.Values, target: Target = Target.OCP4) -> str:
@@ -232,7 +238,7 @@ def test_values_from_stdin() -> None:
         (io.BytesIO(b"a: [" * 100 + b"]" * 100), BoundExceeded, "depth"),
     ],
 )
-def test_stdin_is_bounded(stream: io.RawIOBase, error: type[Exception], phrase: str) -> None:
+def test_stdin_is_bounded(stream: Any, error: type[Exception], phrase: str) -> None:
     with pytest.raises(error, match=phrase.replace("(", r"\(").replace(")", r"\)")) as err:
         load("ebs-gp2-rwo", files=[Path("-")], stdin=stream)
     assert "\xff" not in str(err.value)
