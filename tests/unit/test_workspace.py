@@ -412,3 +412,26 @@ def test_a_small_workspace_lists_its_clusters() -> None:
     ws = workspace.Workspace(path=Path("regplan.yaml"), clusters=specs)
     with pytest.raises(InvalidInput, match=r"'prd' \(did you mean 'prod'\?\); known: dev, prod"):
         ws.select(["prd"])
+
+
+@pytest.mark.parametrize("source", ["env:A-B", "env:A}$(id)", "vault:x"])
+def test_a_bad_source_in_a_set_entry_is_refused_at_its_line(tmp_path: Path, source: str) -> None:
+    from regplan import rules, values
+    from regplan.model import Target
+
+    path = write(
+        tmp_path,
+        f"""
+        clusters:
+          - name: a
+            profile: aws-s3
+            set:
+              - s3.secretKeyFrom=env:B
+              - "s3.accessKeyFrom={source}"
+        """,
+    )
+    (spec,) = workspace.load(path, profile_names=names).clusters
+    vals = values.load_values(spec.profile, files=[], sets=spec.sets, profiles_dir=None, environ={"B": "b"})
+    _, found = rules.check(vals, Target.OCP4)
+    assert [d.key for d in found] == ["s3.accessKeyFrom"] and found[0].origin == f"{path}:6"
+    assert source not in str(found[0])
