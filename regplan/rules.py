@@ -135,9 +135,17 @@ SCHEMA: tuple[Field, ...] = (
         "bucket region, e.g. us-east-1",
         "a region such as us-east-1, or empty (--set s3.region= )",
         pattern=REGION,
+        max_len=63,
         empty_ok=True,
     ),
-    Field("s3.regionEndpoint", "str", "S3-compatible endpoint URL", "an http(s):// URL", pattern=URL),
+    Field(
+        "s3.regionEndpoint",
+        "str",
+        "S3-compatible endpoint URL",
+        "an http(s):// URL",
+        pattern=URL,
+        max_len=2048,
+    ),
     Field("s3.encrypt", "bool", "server-side encryption", "true or false"),
     Field(
         "s3.keyID",
@@ -427,7 +435,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
         "bucket-name",
         "s3.bucket",
         lambda c: (
-            (f"bucket name {c.get('s3.bucket')!r} " + p)
+            (f"bucket name {_quoted(c.get('s3.bucket'))} " + p)
             if c.backend == "s3"
             and isinstance(c.get("s3.bucket"), str)
             and c.get("s3.bucket")

@@ -166,10 +166,9 @@ def test_a_good_env_source_is_read() -> None:
 
 def test_a_huge_value_is_refused_and_not_printed_whole() -> None:
     big = "a" * 1_000_000
-    found = messages(
-        load("aws-s3", [f"s3.regionEndpoint=https://x/{big} ", f"s3.keyID={big}", f"s3.region={big}"])
-    )
-    assert found.count("error:") == 3 and len(found) < 2_000
+    sets = [f"s3.regionEndpoint=https://x/{big} ", f"s3.keyID={big}", f"s3.region={big}", f"s3.bucket={big}"]
+    found = messages(load("aws-s3", sets))
+    assert found.count("error:") == 4 and len(found) < 2_000, found[:3000]
 
 
 def test_a_huge_set_key_is_refused_without_quoting_it() -> None:
