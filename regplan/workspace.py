@@ -285,6 +285,8 @@ def _printable(text: str) -> bool:
 def _scalar(parent: Any, key: str, p: _Problems, line: int) -> str | None:
     value = parent.get(key)
     if value is None:
+        if key in parent:  # `profile:` with nothing after it is a mistake, not "use the default"
+            p.add(_line(parent, key, line), f"{key}: empty (remove the key to use the default)")
         return None
     if not isinstance(value, str) or not value:
         p.add(_line(parent, key, line), f"{key}: expected a non-empty string")

@@ -208,6 +208,23 @@ BROKEN = [
             " segment starts with a letter; list indexes as [N])",
         ],
     ),
+    (
+        # an empty scalar is a mistake, not "use the default"
+        """
+        defaults:
+          profile: ebs-gp2-rwo
+          target:
+        clusters:
+          - name: a
+            profile:
+            context:
+        """,
+        [
+            "F:3: target: empty (remove the key to use the default)",
+            "F:6: profile: empty (remove the key to use the default)",
+            "F:7: context: empty (remove the key to use the default)",
+        ],
+    ),
     ("version: 2\nclusters: []\n", ["F:1: version: 2 is not supported (this regplan reads 1)"]),
     ("defaults: {}\n", ["F:1: clusters: missing; list the clusters of this workspace"]),
     ("- a\n- b\n", ["F:1: a workspace file is a mapping with `clusters:` (and `defaults:`)"]),
