@@ -73,3 +73,55 @@ def test_set_forms_and_exit_codes(args: list[str], code: int, phrase: str) -> No
     p = run("render", *args)
     assert p.returncode == code, p.stderr
     assert phrase in p.stderr and "Traceback" not in p.stderr and "wJalr" not in p.stderr
+
+
+# --- the workspace file's messages (issue 19 items 14-16, issue 16's silent acceptance) ------------------
+
+
+def workspace_run(tmp_path: Path, text: str, *args: str) -> Any:
+    ws = tmp_path / "regplan.yaml"
+    ws.write_text(text)
+    return subprocess.run(
+        [sys.executable, "-m", "regplan.cli", "render", "--workspace", str(ws), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=dict(os.environ),
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize(
+    ("entries", "where", "phrase"),
+    [
+        ("  - name: a\n    set: [claim.sise=1Gi]\n", ":6", "claim.sise"),
+        ("  - name: a\n  - name:\n", ":6: clusters[1]: name: empty", ""),
+        ('  - name: a\n    set: ["s3.accessKeyFrom=env:KEY\\n"]\n', ":6: set: entry 1: a line break", ""),
+        ('  - name: a\n    set: ["s3.accessKeyFrom=env:KEY-X,s3.secretKeyFrom=env:B"]\n', ":6", "env: must"),
+        (
+            '  - name: a\n    set: ["s3.secretKey: wJalrXUtnFEMI"]\n',
+            ":6: cluster a: set, item 1",
+            "not shown",
+        ),
+    ],
+)
+def test_workspace_problems_name_the_file_and_line(
+    tmp_path: Path, entries: str, where: str, phrase: str
+) -> None:
+    text = "defaults:\n  profile: ebs-gp2-rwo\n  target: ocp4\nclusters:\n" + entries
+    p = workspace_run(tmp_path, text)
+    assert p.returncode == 3, p.stderr
+    assert f"regplan.yaml{where}" in p.stderr and phrase in p.stderr, p.stderr
+    assert "wJalr" not in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "rendered").exists()
+
+
+def test_an_unknown_cluster_gets_a_few_suggestions(tmp_path: Path) -> None:
+    names = [f"prod-eu-{i:04d}" for i in range(1000)]
+    text = "defaults: {profile: ebs-gp2-rwo, target: ocp4}\nclusters:\n" + "".join(
+        f"  - name: {n}\n" for n in names
+    )
+    p = workspace_run(tmp_path, text, "--cluster", "prod-eu-00x1")
+    assert p.returncode == 3 and "did you mean one of" in p.stderr and "it lists 1000 clusters" in p.stderr
+    assert len(p.stderr) < 400, p.stderr
