@@ -625,7 +625,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 Diagnostic(
                     key,
                     f"{message} [{rule.id}: {rule.ref}]",
-                    values.origin(key) or _rule_origin(values, rule),
+                    _given(values, key)[1] or _rule_origin(values, rule),
                     rule.hint,
                 )
             )
@@ -655,23 +655,33 @@ def _unset_origin(values: Values, key: str) -> str:
 
 def _precedence(values: Values, key: str) -> int:
     """How directly the user gave a value: --set (or a workspace `set:`) beats a values file beats the
-    profile beats a default."""
+    profile beats a default. A group (``s3``) counts as its most directly given key."""
+    return _given(values, key)[0]
+
+
+def _given(values: Values, key: str) -> tuple[int, str]:
+    """(how directly, origin) of ``key``; for a group without an origin of its own, its most direct key's."""
+    if key in GROUPS and not values.origins.get(key):
+        inside = [_given(values, k) for k in values.origins if k.startswith(key + ".")]
+        return max(inside, key=lambda given: given[0], default=(1, ""))
     origin = values.origin(key)
     if key in values.typed or origin.startswith("--set"):
-        return 3
+        return 3, origin
     if origin.startswith("profile ") or not origin:
-        return 1
+        return 1, origin
     if origin.startswith("default:"):
-        return 0
-    return 2  # values file:line
+        return 0, origin
+    return 2, origin  # values file:line
 
 
 def _blamed(values: Values, key: str, read: list[str]) -> str:
     """The key a failed cross-field rule names: of the keys it read, the one the user gave most directly
-    (``--set claim.storageClass=gp2`` is blamed, not the profile's ``claim.accessMode``); ties: the rule's."""
+    (``--set claim.storageClass=gp2`` is blamed, not the profile's ``claim.accessMode``; ``--set
+    s3.bucket=x`` on a claim profile blames ``s3``, not the profile's ``claim``); ties: the rule's."""
     best = key
     for other in dict.fromkeys(read):
-        if other in SCHEMA_BY_KEY and _precedence(values, other) > _precedence(values, best):
+        known = other in SCHEMA_BY_KEY or other in GROUPS
+        if known and _precedence(values, other) > _precedence(values, best):
             best = other
     return best
 

@@ -94,6 +94,8 @@ def test_malformed_items_name_the_flag(arg: str) -> None:
         ("ebs-gp2-rwo", ["claim.accessMode=ReadWriteMany"], "claim.accessMode (--set)"),
         ("ebs-gp2-rwo", ["replicas=3"], "replicas (--set)"),
         ("cephfs-rwx", ["claim.accessMode=ReadWriteOnce"], "claim.accessMode (--set)"),
+        # a second backend given by the user is what breaks the profile's claim: the group is blamed
+        ("ebs-gp2-rwo", ["s3.bucket=acme,s3.region=us-east-1"], "s3 (--set)"),
     ],
 )
 def test_a_cross_field_rule_blames_the_key_the_user_gave(profile: str, sets: list[str], blamed: str) -> None:
