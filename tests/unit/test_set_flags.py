@@ -253,3 +253,13 @@ def test_kms_key_id_is_validated(tmp_path: Path, key_id: str, ok: bool) -> None:
         render.render(vals, Target.OCP4)
     message = str(err.value)
     assert f"s3.keyID ({f}:3)" in message and "\n" not in message and "\u2028" not in message
+
+
+def test_a_given_argument_keeps_its_origin_when_copied() -> None:
+    import copy
+    import pickle
+
+    given = values.Given("a=1", "regplan.yaml:3", Path("/ws"), values.ORIGIN_SET_STRING)
+    for other in (copy.deepcopy(given), pickle.loads(pickle.dumps(given)), copy.copy(given)):
+        assert other == "a=1" and isinstance(other, values.Given)
+        assert (other.origin, other.base, other.flag) == ("regplan.yaml:3", Path("/ws"), "--set-string")
