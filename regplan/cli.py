@@ -21,6 +21,7 @@ not click's 2); a closed stdout (``regplan plan | head``) ends quietly with 141;
 and line breaks are escaped, and the values of ``--set``/``--set-string`` are never repeated in an error.
 """
 
+import dataclasses
 import difflib
 import os
 import re
@@ -844,7 +845,7 @@ T = TypeVar("T")
 def _options(cls: type[T], ns: Any, **given: Any) -> T:
     """The options object ``cls`` from the flags: each field from the flag of the same name, except those
     ``given`` (the nested groups: values, cluster)."""
-    names: tuple[str, ...] = getattr(cls, "FIELDS")  # noqa: B009 (commands.Options)
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     return cls(**{n: getattr(ns, n) for n in names if n not in given and hasattr(ns, n)}, **given)
 
 

@@ -11,6 +11,7 @@ Each body imports what it uses inside itself, so ``regplan render`` never import
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
@@ -89,6 +90,14 @@ class _Factory:
         self.make = make
 
 
+def _field(name: str) -> dataclasses.Field[Any]:
+    """A field as the dataclasses module describes it (no code generated: just the record)."""
+    f: dataclasses.Field[Any] = dataclasses.field()
+    f.name = name
+    f._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+    return f
+
+
 def option(*, default_factory: Callable[[], Any]) -> Any:
     """A field whose default is made for each object (as ``dataclasses.field(default_factory=...)``)."""
     return _Factory(default_factory)
@@ -102,6 +111,8 @@ class Options:
 
     FIELDS: ClassVar[tuple[str, ...]] = ()  # the fields, in declaration order (parents' first)
     _DEFAULTS: ClassVar[dict[str, Any]] = {}
+    # dataclasses.fields / replace / is_dataclass work on options objects as on the dataclasses they were
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -109,6 +120,7 @@ class Options:
         own = [n for n, a in hints.items() if not str(a).startswith("ClassVar")]
         cls.FIELDS = (*(f for f in cls.FIELDS if f not in own), *own)
         cls._DEFAULTS = {**cls._DEFAULTS, **{n: cls.__dict__[n] for n in own if n in cls.__dict__}}
+        cls.__dataclass_fields__ = {n: _field(n) for n in cls.FIELDS}
 
     def __init__(self, **given: Any) -> None:
         for name in self.FIELDS:

@@ -364,5 +364,34 @@ def test_typer_layout_regplan_relies_on() -> None:
     assert hasattr(_click.exceptions, "NoSuchOption") and hasattr(main, "get_command_from_info")
     assert "_runtime_param" in core._TyperParameter.__annotations__
     assert issubclass(cli._Plain, _coercion.RuntimeParam)
-    cmd = cli.root_command().get_command(None, "render")  # type: ignore[union-attr,arg-type]
-    assert cmd is not None and all(isinstance(p._runtime_param, cli._Plain) for p in cmd.params)  # type: ignore[attr-defined]
+    cmd = cli.root_command().get_command(None, "render")  # type: ignore[attr-defined]
+    assert cmd is not None and all(isinstance(getattr(p, "_runtime_param", None), cli._Plain) for p in cmd.params)
+
+
+# --- the options objects: frozen, keyword-only, by value (commands.Options) -----------------------------------
+
+
+def test_options_objects_behave_as_frozen_keyword_only_dataclasses() -> None:
+    import dataclasses
+
+    a = commands.PlanOptions(values=commands.ValueOptions(profile="x"))
+    b = commands.PlanOptions(values=commands.ValueOptions(profile="x"))
+    assert a == b and hash(a) == hash(b) and a != commands.PlanOptions(values=a.values, output="json")
+    assert a != commands.VerifyOptions(values=a.values)  # another command's options never compare equal
+    assert a.cluster == commands.ClusterOptions() and a.cluster is not b.cluster  # a default per object
+    with pytest.raises(AttributeError, match="frozen"):
+        a.output = "json"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="missing keyword argument: 'values'"):
+        commands.PlanOptions()  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        commands.PlanOptions(values=a.values, colour="always")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        commands.ValueOptions("x")  # type: ignore[call-arg]  # keyword-only
+    assert dataclasses.is_dataclass(a)
+    assert dataclasses.replace(a, output="yaml").output == "yaml" and a.output == "text"
+    assert [f.name for f in dataclasses.fields(commands.ValueOptions)] == [
+        "profile", "values_files", "sets", "set_strings", "profiles_dir"
+    ]  # fmt: skip
+    assert dataclasses.asdict(a)["values"]["profile"] == "x"
+    assert repr(a).startswith("PlanOptions(values=ValueOptions(profile='x', ")
+    assert commands.ApplyOptions.timeout == 300.0  # the default, readable on the class
