@@ -365,10 +365,11 @@ def test_typer_layout_regplan_relies_on() -> None:
     assert "_runtime_param" in core._TyperParameter.__annotations__
     assert issubclass(cli._Plain, _coercion.RuntimeParam)
     cmd = cli.root_command().get_command(None, "render")  # type: ignore[attr-defined]
-    assert cmd is not None and all(isinstance(getattr(p, "_runtime_param", None), cli._Plain) for p in cmd.params)
+    assert cmd is not None
+    assert all(isinstance(getattr(p, "_runtime_param", None), cli._Plain) for p in cmd.params)
 
 
-# --- the options objects: frozen, keyword-only, by value (commands.Options) -----------------------------------
+# --- the options objects: frozen, keyword-only, by value (commands.Options) ------------------------------
 
 
 def test_options_objects_behave_as_frozen_keyword_only_dataclasses() -> None:
