@@ -168,3 +168,25 @@ def test_fish_completes_through_the_real_command(
     p = subprocess.run(["fish", "--no-config", "-c", probe], capture_output=True, text=True, timeout=60,
                        env=on_path)  # fmt: skip
     assert sorted(p.stdout.split()) == expected, p.stderr
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh not installed")
+def test_zsh_evaluates_no_code_from_a_hostile_context_name(on_path: dict[str, str], tmp_path: Path) -> None:
+    """zsh's script evals what regplan prints: a context name written to run a command stays a name."""
+    kc = tmp_path / "kc"
+    kc.write_text(
+        "apiVersion: v1\nkind: Config\ncontexts:\n"
+        "- name: 'a$(touch PWNED1)'\n- name: 'b`touch PWNED2`'\n- name: \"c'; touch PWNED3; '\"\n"
+        "- name: 'd\"; touch PWNED4; \"'\n"
+    )
+    words = f"regplan plan --kubeconfig {kc} --context"
+    probe = (
+        "compdef() { :; }\n_arguments() { print -r -- _arguments \"$@\"; }\n_files() { print -r -- _files; }\n"
+        f"{script('zsh')}\nwords=({words} ''); CURRENT=6\n_regplan_completion\n"
+    )
+    p = subprocess.run(
+        ["zsh", "-f", "-c", probe], capture_output=True, text=True, timeout=60, env=on_path, cwd=tmp_path
+    )
+    assert p.stdout.startswith("_arguments"), p.stderr
+    assert not list(tmp_path.glob("PWNED*"))
+    assert all(f"PWNED{i}" in p.stdout for i in (1, 2, 3, 4))  # offered as text, never run
