@@ -94,6 +94,10 @@ def script(shell: str) -> str:
     return p.stdout
 
 
+# compsys's own functions, as stubs that print what they were given
+ZSH_STUBS = "compdef() { :; }\n_arguments() { print -r -- _arguments \"$@\"; }\n_files() { print -r -- _files; }\n"
+
+
 @pytest.fixture
 def on_path(tmp_path: Path) -> dict[str, str]:
     """``regplan`` on PATH: this interpreter's regplan, as an installed console script would be."""
@@ -181,7 +185,7 @@ def test_zsh_evaluates_no_code_from_a_hostile_context_name(on_path: dict[str, st
     )
     words = f"regplan plan --kubeconfig {kc} --context"
     probe = (
-        "compdef() { :; }\n_arguments() { print -r -- _arguments \"$@\"; }\n_files() { print -r -- _files; }\n"
+        f"{ZSH_STUBS}"
         f"{script('zsh')}\nwords=({words} ''); CURRENT=6\n_regplan_completion\n"
     )
     p = subprocess.run(
