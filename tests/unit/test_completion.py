@@ -95,7 +95,11 @@ def script(shell: str) -> str:
 
 
 # compsys's own functions, as stubs that print what they were given
-ZSH_STUBS = "compdef() { :; }\n_arguments() { print -r -- _arguments \"$@\"; }\n_files() { print -r -- _files; }\n"
+ZSH_STUBS = (
+    "compdef() { :; }\n"
+    '_arguments() { print -r -- _arguments "$@"; }\n'
+    "_files() { print -r -- _files; }\n"
+)
 
 
 @pytest.fixture
@@ -153,7 +157,7 @@ def test_zsh_completes_through_the_real_command(on_path: dict[str, str], words: 
     print what they were given."""
     current = len(words.split()) + (1 if words.endswith(" ") else 0)
     probe = (
-        'compdef() { :; }\n_arguments() { print -r -- _arguments "$@"; }\n_files() { print -r -- _files; }\n'
+        f"{ZSH_STUBS}"
         f"{script('zsh')}\nwords=({words.strip()} ''); CURRENT={current}\n_regplan_completion\n"
     )
     p = subprocess.run(["zsh", "-f", "-c", probe], capture_output=True, text=True, timeout=60, env=on_path)
