@@ -780,6 +780,8 @@ def argocd_parameters(raw: str) -> list[Any]:
         params = json.loads(raw)
     except (ValueError, RecursionError):
         raise InvalidInput(f"{ARGOCD_PARAMETERS_ENV}: not JSON") from None
+    if params is None:  # what Argo CD sends for an Application without parameters
+        return []
     if not isinstance(params, list):
         raise InvalidInput(f"{ARGOCD_PARAMETERS_ENV}: not a JSON list of parameters")
     return params

@@ -60,6 +60,7 @@ def test_huge_parameters_are_refused_by_size() -> None:
         ('"a string"', "not a JSON list of parameters"),
         ('{"name": "cluster"}', "not a JSON list of parameters"),
         ("[]", "which cluster?"),
+        ("null", "which cluster?"),  # Argo CD's JSON for an Application without parameters
         ('[{"name": "cluster", "array": ["prod-eu"]}]', "which cluster?"),
         ('[{"name": "cluster", "string": "prod-eu\\nkind: Secret"}]', r"'prod-eu\\nkind: Secret' is not a"),
         ('[{"name": "cluster", "string": "\\u001b[2Jprod"}]', r"'\\x1b\[2Jprod' is not a cluster name"),
