@@ -865,13 +865,44 @@ ARGOCD_OCP3_REFUSED = (
 )
 
 
+# An object whose manifest holds a null (a field to remove: the storage backends Config/cluster must not keep)
+# needs a merge to remove it: client-side apply (what Argo CD does by default) merges it away, while a
+# server-side apply cannot remove another manager's field and the apiserver refuses the nulls. So Argo CD
+# is told to apply it client-side even when the Application uses ServerSideApply=true.
+ARGOCD_SYNC_OPTIONS = ("argocd.argoproj.io/sync-options", "ServerSideApply=false")
+
+
+def _holds_null(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(v is None or _holds_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(v is None or _holds_null(v) for v in value)
+    return False
+
+
+def argocd_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The manifests Argo CD applies: ``render``'s, with ARGOCD_SYNC_OPTIONS on each object holding a null
+    (tests/cluster/test_argocd_sync.py checks the result with Argo CD's diff)."""
+    key, value = ARGOCD_SYNC_OPTIONS
+    out = []
+    for obj in objects:
+        if _holds_null(obj):
+            meta = dict(obj.get("metadata") or {})
+            meta["annotations"] = {**(meta.get("annotations") or {}), key: value}
+            obj = {**obj, "metadata": meta}
+        out.append(obj)
+    return out
+
+
 def argocd_generate(
     opts: ArgoGenerateOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None
 ) -> ExitCode:
     """The Argo CD Config Management Plugin's generate command: one cluster's manifests on stdout, as
-    ``regplan render`` writes them to git (no secret values; the working directory is the app's path).
-    OpenShift 3.x clusters are refused (ARGOCD_OCP3_REFUSED says why)."""
+    ``regplan render`` writes them to git (no secret values; the working directory is the app's path), with
+    Argo CD's sync option where a server-side apply could not do it (argocd_objects). OpenShift 3.x
+    clusters are refused (ARGOCD_OCP3_REFUSED says why)."""
     from regplan import fleet as fl
+    from regplan import output
     from regplan.model import Target
 
     env = _env(environ)
@@ -880,5 +911,7 @@ def argocd_generate(
     (spec,) = ws.select([name])
     if fl.render_target(ws, spec) is Target.OCP3:
         raise InvalidInput(ARGOCD_OCP3_REFUSED.format(name=name, profile=spec.profile))
-    reporter.out(fl.generate_one(ws, name))
+    rendered, _ = fl.render_for_git(ws, spec)
+    rendered.objects = argocd_objects(rendered.objects)
+    reporter.out(output.format_rendered(rendered, "yaml"))
     return ExitCode.OK

@@ -23,6 +23,7 @@ from harness import TargetCluster
 from harness.cluster import kubectl
 
 TRACKING = "argocd.argoproj.io/tracking-id"
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 PROFILES = ["ebs-gp2-rwo", "cephfs-rwx", "glusterfs"]
 
 
@@ -76,17 +77,38 @@ def run(argv: list[str], stdin: str | None = None) -> str:
 
 
 def argo_apply(c: TargetCluster, target: Path, *, server_side: bool) -> None:
-    """Apply as an Argo CD sync does: the manifests with the tracking annotation the repo-server sets."""
+    """Apply as an Argo CD sync does: the manifests with the tracking annotation the repo-server sets;
+    with the Application's ServerSideApply=true, server-side as `argocd-controller` except for the objects
+    whose sync-options say ServerSideApply=false (gitops-engine's shouldUseServerSideApply)."""
     annotated = run([str(syncdiff()), "-target", str(target), "-annotate"])
-    argv = [tool(), "--kubeconfig", str(c.kubeconfig), "apply", "-f", "-"]
-    if server_side:
-        argv += ["--server-side", "--field-manager=argocd-controller", "--force-conflicts"]
-    run(argv, annotated)
+    docs = [json.loads(d) for d in annotated.split("\n---\n") if d.strip()]
+    base = [tool(), "--kubeconfig", str(c.kubeconfig), "apply", "-f", "-"]
+    for doc in docs:
+        opts = (doc["metadata"].get("annotations") or {}).get(SYNC_OPTIONS, "")
+        if server_side and "ServerSideApply=false" not in opts:
+            run(
+                [*base, "--server-side", "--field-manager=argocd-controller", "--force-conflicts"],
+                json.dumps(doc),
+            )
+        else:
+            run(base, json.dumps(doc))
 
 
 def compare(c: TargetCluster, target: Path, tmp_path: Path) -> dict[str, Any]:
     items = json.loads(
-        run([tool(), "--kubeconfig", str(c.kubeconfig), "get", "-f", str(target), "-o", "json"])
+        run(
+            [
+                tool(),
+                "--kubeconfig",
+                str(c.kubeconfig),
+                "get",
+                "--ignore-not-found",
+                "-f",
+                str(target),
+                "-o",
+                "json",
+            ]
+        )
     )
     live = tmp_path / "live.json"
     live.write_text("\n---\n".join(json.dumps(o) for o in items.get("items", [items])))
@@ -94,20 +116,22 @@ def compare(c: TargetCluster, target: Path, tmp_path: Path) -> dict[str, Any]:
     return result
 
 
-def differences(result: dict[str, Any], ignore_tracking: bool = False) -> list[str]:
-    """The fields by which each OutOfSync resource differs (predicted live vs normalized live)."""
+def differences(result: dict[str, Any], ignore: tuple[str, ...] = ()) -> list[str]:
+    """The fields by which each OutOfSync resource differs (predicted live vs normalized live), leaving
+    out the annotations named in ``ignore``."""
     out = []
     for r in result["resources"]:
         if not r["modified"]:
             continue
         want, have = r["predictedLive"], r["normalizedLive"]
-        if ignore_tracking:
-            for o in (want, have):
-                if o is not None:
-                    (o.get("metadata", {}).get("annotations") or {}).pop(TRACKING, None)
-            if want == have:
-                continue
-        out.append(f"{r['kind']}/{r['name']}: " + "; ".join(paths(want, have)))
+        for o in (want, have):
+            meta = (o or {}).get("metadata", {})
+            for key in ignore:
+                (meta.get("annotations") or {}).pop(key, None)
+            if "annotations" in meta and not meta["annotations"]:
+                del meta["annotations"]
+        if want != have:
+            out.append(f"{r['kind']}/{r['name']}: " + "; ".join(paths(want, have)))
     return out
 
 
@@ -136,14 +160,16 @@ def test_argocd_sync_leaves_the_app_synced(
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_regplan_apply_then_argocd(ocp4_cluster: TargetCluster, tmp_path: Path, profile: str) -> None:
-    """`regplan apply` leaves nothing for Argo CD to change but its own tracking annotation (Argo CD does
-    not own the objects until it syncs once); after that sync, `regplan apply` keeps the app Synced."""
+    """`regplan apply` leaves nothing for Argo CD to change but its own metadata (the tracking annotation
+    and the sync option: Argo CD does not own the objects until it syncs once); after that sync, `regplan
+    apply` keeps the app Synced (it changes only the fields it renders)."""
     c = ocp4_cluster
     target = generated(tmp_path, profile)
     applied = c.run_regplan("apply", "-p", profile, "--yes", "--no-wait")
     assert applied.returncode == 0, applied.stderr
     result = compare(c, target, tmp_path)
-    assert differences(result, ignore_tracking=True) == []
+    assert result["modified"]  # Argo CD's metadata is missing
+    assert differences(result, ignore=(TRACKING, SYNC_OPTIONS)) == []
     argo_apply(c, target, server_side=False)
     assert differences(compare(c, target, tmp_path)) == []
     again = c.run_regplan("apply", "-p", profile, "--yes", "--no-wait")

@@ -228,3 +228,16 @@ def test_hostile_environment_exits_3_without_traceback(tmp_path: Path, env: dict
     p = generate(repo, {"ARGOCD_APP_SOURCE_PATH": ".", **env})
     assert (p.returncode, p.stdout) == (3, "")
     assert "Traceback" not in p.stderr and "\x1b" not in p.stderr and len(p.stderr) < 1000
+
+
+def test_objects_holding_a_null_are_applied_client_side() -> None:
+    """A null removes a field only in a merge (client-side apply); the apiserver refuses it in a
+    server-side apply. tests/cluster/test_argocd_sync.py shows both with Argo CD's diff."""
+    cfg = {"kind": "Config", "metadata": {"name": "cluster"}, "spec": {"storage": {"pvc": {}, "s3": None}}}
+    pvc = {"kind": "PersistentVolumeClaim", "metadata": {"name": "c", "annotations": {"a": "b"}}, "spec": {}}
+    listed = {"kind": "X", "metadata": {"name": "x"}, "spec": {"items": [{"a": None}]}}
+    out = commands.argocd_objects([cfg, pvc, listed])
+    assert out[0]["metadata"]["annotations"] == {"argocd.argoproj.io/sync-options": "ServerSideApply=false"}
+    assert out[0]["spec"] == cfg["spec"] and "annotations" not in cfg["metadata"]  # input not changed
+    assert out[1] == pvc
+    assert out[2]["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "ServerSideApply=false"
