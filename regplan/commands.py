@@ -830,23 +830,37 @@ def argocd_levels(source_path: str) -> int:
     return n
 
 
+def _regular(path: Path, what: str, root: Path) -> bool:
+    """Whether ``path`` is a regular file; a link, directory, FIFO or device there is refused (exit 3)."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        kind = "a symbolic link" if path.is_symlink() else "not a regular file"
+        shown = _shown(os.path.relpath(path.absolute(), root))
+        raise InvalidInput(f"{what}: {shown} is {kind}; regplan reads only regular files of the repository")
+    return path.is_file()
+
+
 def argocd_workspace(environ: Mapping[str, str], cwd: Path) -> Path:
     """The workspace of the app at ``cwd`` (its path in the checkout): ``ARGOCD_ENV_REGPLAN_WORKSPACE``
     (relative to the app's path, inside the repository), else ``regplan.yaml`` in the app's path or the
-    nearest parent within the repository, which is what the plugin's discovery matches."""
+    nearest parent within the repository, which is what the plugin's discovery matches. A regular file:
+    never followed through a link."""
     from regplan import workspace as wsmod
 
     source_path = environ.get(ARGOCD_SOURCE_PATH_ENV, "")
     dirs = [cwd, *cwd.parents][: argocd_levels(source_path) + 1]
+    root = dirs[-1].absolute()
     given = environ.get(ARGOCD_WORKSPACE_ENV)
     if given:
         path = cwd / given
-        root = dirs[-1].resolve()
-        if "\0" in given or not os.path.normpath(path.absolute()).startswith(str(root) + os.sep):
+        inside = os.path.normpath(path.absolute()).startswith(str(root) + os.sep)
+        inside = inside and str(path.resolve()).startswith(str(root.resolve()) + os.sep)  # through a link
+        if "\0" in given or not inside:
             raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)} is not a file inside the repository")
+        if not _regular(path, ARGOCD_WORKSPACE_ENV, root):
+            raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: no such file in the repository")
         return path
     for d in dirs:
-        if (d / wsmod.FILE_NAME).is_file():
+        if _regular(d / wsmod.FILE_NAME, "argocd-generate", root):
             return d / wsmod.FILE_NAME
     raise InvalidInput(
         f"argocd-generate: no {wsmod.FILE_NAME} in the app's path {_shown(source_path or '.')} or a parent "

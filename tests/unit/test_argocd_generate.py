@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -241,3 +242,36 @@ def test_objects_holding_a_null_are_applied_client_side() -> None:
     assert out[0]["spec"] == cfg["spec"] and "annotations" not in cfg["metadata"]  # input not changed
     assert out[1] == pvc
     assert out[2]["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == "ServerSideApply=false"
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "dir"])
+def test_workspace_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    repo = make_repo(tmp_path / "repo")
+    ws = repo / "regplan.yaml"
+    (tmp_path / "outside.yaml").write_text(ws.read_text())
+    ws.unlink()
+    if kind == "symlink":
+        ws.symlink_to("../outside.yaml")
+    elif kind == "fifo":
+        os.mkfifo(ws)
+    else:
+        ws.mkdir()
+    env = {"ARGOCD_APP_SOURCE_PATH": "clusters/prod-eu"}
+    what = "a symbolic link" if kind == "symlink" else "not a regular file"
+    with pytest.raises(InvalidInput, match=re.escape(f"argocd-generate: 'regplan.yaml' is {what}")):
+        commands.argocd_workspace(env, repo / "clusters" / "prod-eu")
+    named = {**env, "ARGOCD_ENV_REGPLAN_WORKSPACE": "../../regplan.yaml"}
+    match = "is not a file inside the repository" if kind == "symlink" else what
+    with pytest.raises(InvalidInput, match=match):
+        commands.argocd_workspace(named, repo / "clusters" / "prod-eu")
+    p = generate(repo / "clusters" / "prod-eu", {**env, "PARAM_CLUSTER": "prod-eu"})  # no hang on the FIFO
+    assert (p.returncode, p.stdout) == (3, "") and what in p.stderr
+
+
+def test_workspace_named_but_missing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    env = {"ARGOCD_APP_SOURCE_PATH": ".", "ARGOCD_ENV_REGPLAN_WORKSPACE": "nope.yaml"}
+    with pytest.raises(
+        InvalidInput, match=r"ARGOCD_ENV_REGPLAN_WORKSPACE: 'nope\.yaml': no such file in the"
+    ):
+        commands.argocd_workspace(env, repo)
