@@ -237,3 +237,14 @@ def test_generate_output_is_what_regplan_renders(cmp_server: CmpServer, repo: Pa
     assert p.returncode == 0, p.stderr
     local = [d for d in yaml.safe_load_all(p.stdout) if d]
     assert objects(cmp_server.ok("generate", repo, "clusters/prod-eu", params=CLUSTER)) == local
+
+
+def test_workspace_through_a_link_is_refused_in_the_sidecar(cmp_server: CmpServer, repo: Path) -> None:
+    """Argo CD streams a link as a link; regplan reads only regular files (a clear exit 3, not the file
+    the link points to)."""
+    (repo / "real.yaml").write_text((repo / "regplan.yaml").read_text())
+    (repo / "regplan.yaml").unlink()
+    (repo / "regplan.yaml").symlink_to("real.yaml")
+    p = cmp_server.call("generate", repo, "clusters/prod-eu", params=CLUSTER)
+    assert p.returncode == 1 and "failed exit status 3" in p.stderr
+    assert "'regplan.yaml' is a symbolic link" in p.stderr
