@@ -22,6 +22,8 @@ import pytest
 from harness import TargetCluster
 from harness.cluster import kubectl
 
+pytestmark = pytest.mark.argocd  # also selected by -m argocd (it needs hack/build-argocd.sh's syncdiff)
+
 TRACKING = "argocd.argoproj.io/tracking-id"
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 PROFILES = ["ebs-gp2-rwo", "cephfs-rwx", "glusterfs"]
