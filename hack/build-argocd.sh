@@ -11,6 +11,11 @@
 # fetched by GOTOOLCHAIN=auto), and github.com/argoproj/argo-cd/gitops-engine/v3 at the same version (from
 # 3.x the diff library lives in the argo-cd repository; the release's go.mod requires it at its own tag).
 # The replace directives are argo-cd's own (its go.mod pins every k8s.io staging module to v0.37.0).
+# No automatic fallback: go.sum pins every module, so what built once builds again; the agreed fallback,
+# v2.14.21, is a different module (github.com/argoproj/argo-cd/v2, gitops-engine a separate repository),
+# i.e. other import paths in tests/argocd's sources.
+# Bumping: set the two versions in go.mod, copy the replace block of the new release's go.mod, then
+# `go mod tidy` in a copy of tests/argocd and bring back go.mod and go.sum.
 #
 # Test infrastructure only: the product stays pure Python. Idempotent: skipped when the binaries for this
 # version and these sources (sha256 of tests/argocd's go.mod, go.sum and Go files) are present. The sources
