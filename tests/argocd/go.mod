@@ -1,3 +1,6 @@
+// The argocd test tier's Go programs (cmpserver, cmpclient, syncdiff), built by hack/build-argocd.sh into
+// the testbin cache. Test infrastructure only: regplan itself is Python. Versions: Argo CD v3.6.2 and its
+// gitops-engine; the replace block is argo-cd v3.6.2's own.
 module regplan.test/argocd
 
 go 1.27.0
