@@ -248,3 +248,23 @@ def test_workspace_through_a_link_is_refused_in_the_sidecar(cmp_server: CmpServe
     p = cmp_server.call("generate", repo, "clusters/prod-eu", params=CLUSTER)
     assert p.returncode == 1 and "failed exit status 3" in p.stderr
     assert "'regplan.yaml' is a symbolic link" in p.stderr
+
+
+def test_client_contract(cmp_server: CmpServer, repo: Path, tmp_path: Path) -> None:
+    """cmp-client's command line is a contract other tests (the image's) rely on."""
+    import subprocess
+
+    client = str(cmp_server.client)
+    p = subprocess.run([client, "-op", "bogus"], capture_output=True, text=True, check=False)
+    assert p.returncode == 1 and "usage: cmp-client -socket PATH -op match|params|generate" in p.stderr
+    gone = tmp_path / "none.sock"
+    p = subprocess.run(
+        [client, "-socket", str(gone), "-op", "match", "-repo", str(repo), "-app-path", "."],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert p.returncode == 1 and "no such file or directory" in p.stderr
+    # -env takes the plugin env name with or without Argo CD's ARGOCD_ENV_ prefix
+    short = cmp_server.ok("generate", repo, "clusters/prod-eu", env=["REGPLAN_CLUSTER=prod-eu"])
+    long = cmp_server.ok("generate", repo, "clusters/prod-eu", env=["ARGOCD_ENV_REGPLAN_CLUSTER=prod-eu"])
+    assert short == long and set(short) == {"manifests"}
+    assert cmp_server.call("generate", repo, "no/such/dir", params=CLUSTER).returncode == 1
