@@ -30,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PLUGIN = ROOT / "deploy" / "argocd" / "plugin.yaml"
 BUILD_COMMAND = "bash hack/build-argocd.sh (or make testbin)"
+SECRET = "AKIAARGOCDTIERSECRET1"  # in the sidecar's environment (FLEET_AWS_ACCESS): must never be echoed
 SOCKET = "regplan-v1.sock"  # <metadata.name>-<spec.version>.sock, as the cmp-server names it
 
 
@@ -69,6 +70,7 @@ class CmpServer:
     socket: Path
     log: Path
     workdir: Path  # ARGOCD_CMP_WORKDIR: each request's repository is unpacked below <workdir>/_cmp_server/
+    secret: str = SECRET
 
     def call(
         self,
@@ -111,6 +113,7 @@ def cmp_server(argocd_bin: Path) -> Iterator[CmpServer]:
             "ARGOCD_PLUGINSOCKFILEPATH": str(base / "plugins"),
             "ARGOCD_CMP_WORKDIR": str(base / "work"),
             "ARGOCD_CMP_SERVER_LOGFORMAT": "text",
+            "FLEET_AWS_ACCESS": SECRET,
         }
         log = base / "server.log"
         with log.open("w") as out:

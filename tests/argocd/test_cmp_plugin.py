@@ -29,7 +29,6 @@ WORKSPACE = """
         target: ocp3
         profile: glusterfs
 """
-ACCESS = "AKIAARGOCDTIERSECRET1"
 
 
 def make_repo(root: Path) -> Path:
@@ -167,7 +166,7 @@ def test_generate_parameters_and_plugin_env(cmp_server: CmpServer, repo: Path) -
         "generate", repo, "clusters/prod-eu", env=["REGPLAN_WORKSPACE=../../regplan.yaml"], params=CLUSTER
     )
     assert by_file == by_env
-    assert "placeholder" not in json.dumps(s3) and ACCESS not in json.dumps(s3)
+    assert "placeholder" not in json.dumps(s3) and cmp_server.secret not in json.dumps(s3)
 
 
 def test_generate_needs_a_cluster(cmp_server: CmpServer, repo: Path) -> None:
