@@ -851,13 +851,18 @@ def argocd_workspace(environ: Mapping[str, str], cwd: Path) -> Path:
     root = dirs[-1].absolute()
     given = environ.get(ARGOCD_WORKSPACE_ENV)
     if given:
-        path = cwd / given
-        inside = os.path.normpath(path.absolute()).startswith(str(root) + os.sep)
-        inside = inside and str(path.resolve()).startswith(str(root.resolve()) + os.sep)  # through a link
-        if "\0" in given or not inside:
-            raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)} is not a file inside the repository")
-        if not _regular(path, ARGOCD_WORKSPACE_ENV, root):
-            raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: no such file in the repository")
+        try:
+            path = cwd / given
+            inside = os.path.normpath(path.absolute()).startswith(str(root) + os.sep)
+            inside = inside and str(path.resolve()).startswith(str(root.resolve()) + os.sep)  # via a link
+            if "\0" in given or not inside:
+                raise InvalidInput(
+                    f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)} is not a file inside the repository"
+                )
+            if not _regular(path, ARGOCD_WORKSPACE_ENV, root):
+                raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: no such file in the repository")
+        except OSError as err:  # a name too long, a loop of links
+            raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: {err.strerror}") from None
         return path
     for d in dirs:
         if _regular(d / wsmod.FILE_NAME, "argocd-generate", root):

@@ -190,6 +190,15 @@ def test_workspace_named_outside_the_repository_is_refused(tmp_path: Path, given
         commands.argocd_workspace(env, repo / "clusters" / "prod-eu")
 
 
+@pytest.mark.parametrize("given", ["a" * 300, "a/" * 3000, "x\n" * 100])
+def test_workspace_named_with_a_huge_name_is_an_input_error(tmp_path: Path, given: str) -> None:
+    repo = make_repo(tmp_path / "repo")
+    p = generate(repo, {"ARGOCD_APP_SOURCE_PATH": ".", "PARAM_CLUSTER": "prod-eu",
+                        "ARGOCD_ENV_REGPLAN_WORKSPACE": given})  # fmt: skip
+    assert (p.returncode, p.stdout) == (3, "")
+    assert p.stderr.startswith("regplan: ARGOCD_ENV_REGPLAN_WORKSPACE: ") and len(p.stderr) < 400
+
+
 # --- the command, as the cmp-server runs it ---
 
 
