@@ -125,7 +125,7 @@ def test_ocp3_s3_config_expands_sources_not_other_dollars(tmp_path: Path) -> Non
             "s3.regionEndpoint=https://minio.example:9000/$x"]  # fmt: skip
     vals = values.load_values("aws-s3", files=[], sets=sets, profiles_dir=None, environ=env)
     text = output.format_rendered(render.render(vals, Target.OCP3), "oc")
-    assert "AKIDFAKEFORTEST" not in text and 'accesskey: "${AK}"' in text
+    assert "AKIDFAKEFORTEST" not in text and 'accesskey: "$(regplan_yaml_key accessKey)"' in text
     code, state, err = run_script(text, tmp_path, env=env)
     assert code == 0, err
     secret = state["objects"]["Secret/default/registry-config"]
