@@ -94,8 +94,6 @@ metadata:
   namespace: default
   labels:
     app.kubernetes.io/managed-by: regplan
-  annotations:
-    imageregistry.openshift.io: 'true'
 spec:
   accessModes:
   - ReadWriteMany
