@@ -91,7 +91,9 @@ def safe_text_problem(text: str) -> str:
     if found is None:
         return ""
     what = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab", "\x1b": "an escape character"}
-    return "contains " + what.get(found.group(), f"the invisible or control character U+{ord(found.group()):04X}")
+    return "contains " + what.get(
+        found.group(), f"the invisible or control character U+{ord(found.group()):04X}"
+    )
 
 
 # --- shell ----------------------------------------------------------------------------------------------

@@ -149,7 +149,10 @@ def render_set(root: Path) -> Iterator[tuple[str, str]]:
                 yield f"{base}.yaml", output.format_rendered(rendered, "yaml")
                 yield f"{base}.oc.sh", _relative(output.format_rendered(rendered, "oc", inputs=inputs), root)
                 if rendered.target is Target.OCP3:
-                    yield f"{base}.inventory.ini", _relative(inventory.for_rendered(rendered, inputs=inputs), root)
+                    yield (
+                        f"{base}.inventory.ini",
+                        _relative(inventory.for_rendered(rendered, inputs=inputs), root),
+                    )
 
 
 # The golden sets: directory under golden/ -> what produces it.

@@ -222,8 +222,8 @@ def _secret_lines(
     return [
         create,
         *body,
-        f'printf \'%s\\n\' "$secret_yaml" | oc -n {nsq} replace -f - 2>/dev/null \\',
-        f'  || printf \'%s\\n\' "$secret_yaml" | oc -n {nsq} create -f -',
+        f"printf '%s\\n' \"$secret_yaml\" | oc -n {nsq} replace -f - 2>/dev/null \\",
+        f"  || printf '%s\\n' \"$secret_yaml\" | oc -n {nsq} create -f -",
         "unset secret_yaml",
     ]
 
@@ -231,7 +231,7 @@ def _secret_lines(
 # The shell functions a script uses, each defined only when needed. They print regplan's errors and exit
 # with its codes: 3 (invalid input: a key source), 6 (a destructive replace not allowed).
 FAIL_FN = [
-    "regplan_fail() { local code=$1; shift; printf 'regplan script: %s\\n' \"$*\" >&2; exit \"$code\"; }",
+    'regplan_fail() { local code=$1; shift; printf \'regplan script: %s\\n\' "$*" >&2; exit "$code"; }',
 ]
 # Reads a key as `regplan render` does (docs/values.md, "Secret inputs"): a file may end with ONE line
 # ending (\n or \r\n), which is not part of the key; anything else that is not printable text on one line
@@ -240,58 +240,59 @@ FAIL_FN = [
 # umask 077), never onto a command line: `ps` shows command lines, a builtin's arguments never reach it.
 KEY_FN = [
     "regplan_key() {  # FILE SOURCE: the key from SOURCE (env:NAME or file:PATH) into $keydir/FILE",
-    "  local LC_ALL=C out=\"$keydir/$1\" kind=${2%%:*} ref=${2#*:} key size",
-    "  if [ \"$kind\" = env ]; then",
-    "    [ -n \"${!ref+set}\" ] || regplan_fail 3 \"$2: the environment variable is not set\"",
+    '  local LC_ALL=C out="$keydir/$1" kind=${2%%:*} ref=${2#*:} key size',
+    '  if [ "$kind" = env ]; then',
+    '    [ -n "${!ref+set}" ] || regplan_fail 3 "$2: the environment variable is not set"',
     "    key=${!ref}",
     "  else",
-    "    [ -f \"$ref\" ] && [ -r \"$ref\" ] || regplan_fail 3 \"$2: not a readable file\"",
-    "    size=$(( $(wc -c < \"$ref\") ))",
-    "    [ \"$size\" -le 65536 ] || regplan_fail 3 \"$2: larger than 64 KiB: not a key\"",
-    "    { key=$(cat -- \"$ref\"; printf x); } 2>/dev/null && key=${key%x}  # bash warns of a NUL: checked next",
-    "    [ \"${#key}\" -eq \"$size\" ] || regplan_fail 3 \"the key in $2 contains a NUL character\"",
+    '    [ -f "$ref" ] && [ -r "$ref" ] || regplan_fail 3 "$2: not a readable file"',
+    '    size=$(( $(wc -c < "$ref") ))',
+    '    [ "$size" -le 65536 ] || regplan_fail 3 "$2: larger than 64 KiB: not a key"',
+    '    { key=$(cat -- "$ref"; printf x); } 2>/dev/null && key=${key%x}  # a NUL: bash warns, checked next',
+    '    [ "${#key}" -eq "$size" ] || regplan_fail 3 "the key in $2 contains a NUL character"',
     "    case $key in *$'\\r\\n') key=${key%$'\\r\\n'} ;; *$'\\n') key=${key%$'\\n'} ;; esac",
     "  fi",
-    "  [ -n \"$key\" ] || regplan_fail 3 \"$2 is empty: it must hold the key\"",
+    '  [ -n "$key" ] || regplan_fail 3 "$2 is empty: it must hold the key"',
     "  local ctl=$'[\\001-\\037\\177]' c1=$'\\302[\\200-\\237]' sep=$'\\342\\200[\\250\\251]'",
     "  case $key in",
-    "    *$ctl* | *$c1* | *$sep*) regplan_fail 3 \"the key in $2 contains a line break or control character\" ;;",
-    "    [[:space:]]* | *[[:space:]]) regplan_fail 3 \"the key in $2 has blanks before or after the key\" ;;",
+    '    *$ctl* | *$c1* | *$sep*)',
+    '      regplan_fail 3 "the key in $2 contains a line break or control character" ;;',
+    '    [[:space:]]* | *[[:space:]]) regplan_fail 3 "the key in $2 has blanks before or after the key" ;;',
     "  esac",
-    "  printf '%s' \"$key\" > \"$out\"",
+    '  printf \'%s\' "$key" > "$out"',
     "}",
 ]
 # A key file's content as a YAML double-quoted string's inside: `\` and `"` escaped (the key is checked
 # printable one-line text, so nothing else needs it); sed reads the file, the key is on no command line.
-YAML_KEY_FN = ["regplan_yaml_key() { sed -e 's/[\\\\\"]/\\\\&/g' \"$keydir/$1\"; }"]
+YAML_KEY_FN = ['regplan_yaml_key() { sed -e \'s/[\\\\"]/\\\\&/g\' "$keydir/$1"; }']
 # The live claim's immutable fields, before anything is written (render has no cluster access): "create"
 # (no claim), "keep" (the same access modes and class), or "replace" when REGPLAN_ALLOW_REPLACE=1 allows
 # it; else the script stops with exit 6 and says why, having changed nothing.
 CLAIM_FN = [
     "regplan_claim() {  # NAMESPACE NAME MODES CLASS: create | keep | replace (stops with 6 unless allowed)",
     "  local live modes class phase volume",
-    "  live=$(oc -n \"$1\" get pvc \"$2\" --ignore-not-found \\",
-    "    -o jsonpath='{range .spec.accessModes[*]}{@}{\" \"}{end}|{.spec.storageClassName}|{.status.phase}|"
+    '  live=$(oc -n "$1" get pvc "$2" --ignore-not-found \\',
+    '    -o jsonpath=\'{range .spec.accessModes[*]}{@}{" "}{end}|{.spec.storageClassName}|{.status.phase}|'
     "{.spec.volumeName}')",
-    "  if [ -z \"$live\" ]; then echo create; return; fi",
+    '  if [ -z "$live" ]; then echo create; return; fi',
     "  IFS='|' read -r modes class phase volume <<<\"$live\"",
     "  modes=${modes% }",
-    "  if [ \"$modes\" = \"$3\" ] && { [ \"$4\" = '-' ] || [ \"$class\" = \"$4\" ]; }; then echo keep; return; fi",
-    "  local what=\"claim $1/$2 is $modes${class:+ of class $class}; this profile wants $3\"",
-    "  [ \"$4\" = '-' ] || what=\"$what of class ${4:-(none)}\"",
-    "  what=\"$what: access modes and class cannot change on a claim, it must be deleted and created again\"",
+    '  if [ "$modes" = "$3" ] && { [ "$4" = \'-\' ] || [ "$class" = "$4" ]; }; then echo keep; return; fi',
+    '  local what="claim $1/$2 is $modes${class:+ of class $class}; this profile wants $3"',
+    '  [ "$4" = \'-\' ] || what="$what of class ${4:-(none)}"',
+    '  what="$what: access modes and class cannot change on a claim, it must be deleted and created again"',
     "  local data",
-    "  if [ \"$phase\" = Pending ] && [ -z \"$volume\" ]; then",
+    '  if [ "$phase" = Pending ] && [ -z "$volume" ]; then',
     "    data='it never bound (Pending, no volume): no data exists on it'",
     "  else",
-    "    data=\"DESTRUCTIVE: it is $phase${volume:+ on volume $volume}: the images on it are lost unless copied \\",
-    "first (docs/migrating-data.md)\"",
+    '    data="DESTRUCTIVE: it is $phase${volume:+ on volume $volume}: the images on it are lost unless \\',
+    'copied first (docs/migrating-data.md)"',
     "  fi",
-    f"  if [ \"${{{ALLOW_REPLACE}:-}}\" != 1 ]; then",
-    f"    regplan_fail 6 \"$what; $data. Nothing was changed. To replace it, run again with {ALLOW_REPLACE}=1\"",
+    f'  if [ "${{{ALLOW_REPLACE}:-}}" != 1 ]; then',
+    '    regplan_fail 6 "$what; $data. Nothing was changed. To replace it, run again with \\',
+    f'{ALLOW_REPLACE}=1"',
     "  fi",
-    "  printf 'regplan script: %s; %s. Replacing it (%s=1).\\n' \"$what\" \"$data\" "
-    f"{ALLOW_REPLACE} >&2",
+    f'  printf \'regplan script: %s; %s. Replacing it (%s=1).\\n\' "$what" "$data" {ALLOW_REPLACE} >&2',
     "  echo replace",
     "}",
 ]
@@ -359,9 +360,15 @@ def _cleanup_lines(ns: str, *, secrets: bool, ocp3: bool) -> list[str]:
         body.append(f'if [ -n "$paused_here" ]; then oc -n {nsq} rollout resume {OCP3_DC}; fi')
     note = {
         (True, False): "# On exit, however the script ends: the key files are removed.",
-        (False, True): "# On exit, however the script ends: a rollout this script paused is resumed (a failure\n"
+        (
+            False,
+            True,
+        ): "# On exit, however the script ends: a rollout this script paused is resumed (a failure\n"
         "# part-way must not leave the registry paused).",
-        (True, True): "# On exit, however the script ends: the key files are removed and a rollout this script\n"
+        (
+            True,
+            True,
+        ): "# On exit, however the script ends: the key files are removed and a rollout this script\n"
         "# paused is resumed (a failure part-way must not leave the registry paused).",
     }[(secrets, ocp3)]
     return [note, *out, "cleanup() {", *(f"  {b}" for b in body), "}", "trap cleanup EXIT", ""]
@@ -396,8 +403,7 @@ def _pvc_lines(rendered: Rendered, ns: str) -> list[str]:
     for index, pvc in enumerate(_by_kind(rendered, "PersistentVolumeClaim")):
         name = str(pvc["metadata"]["name"])
         out += [
-            f"# PersistentVolumeClaim {escape.comment(name)} (a replace was allowed above: delete it, wait until "
-            "it is gone, create it)",
+            f"# PersistentVolumeClaim {escape.comment(name)} (a replace allowed above: delete, wait, create)",
             f'if [ "${_claim_var(index)}" = replace ]; then',
             f"  oc -n {nsq} delete pvc {escape.shell_word(name)} --wait=true --timeout=300s \\",
             "    || regplan_fail 4 'the old claim is still there (a pod using it keeps it Terminating): stop "

@@ -670,7 +670,10 @@ def _check_pvc(obj: Obj) -> list[str]:
         and meta.get("name") == OPERATOR_CLAIM
         and (meta.get("annotations") or {}).get(OPERATOR_ANNOTATION) != "true"
     ):
-        return [f'a claim named {OPERATOR_CLAIM} needs annotation {OPERATOR_ANNOTATION}: "true" (docs/domain.md rule 4)']
+        return [
+            f'a claim named {OPERATOR_CLAIM} needs annotation {OPERATOR_ANNOTATION}: "true" '
+            "(docs/domain.md rule 4)"
+        ]
     return []
 
 

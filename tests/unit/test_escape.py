@@ -100,7 +100,7 @@ SHELL_VALUES = [
 def test_shell_word_is_one_printable_word_that_bash_reads_back_exactly(value: str) -> None:
     word = escape.shell_word(value)
     assert "\n" not in word and escape.UNSAFE.search(word) is None
-    script = f"set -- {word}; printf '%s' \"$#\" \"$1\""
+    script = f'set -- {word}; printf \'%s\' "$#" "$1"'
     out = subprocess.run(["bash", "-c", script], capture_output=True, env={"LC_ALL": "C"}, check=True)
     assert out.stdout == b"1" + value.encode()
 
@@ -121,7 +121,13 @@ def test_comment_is_one_line() -> None:
 def test_input_words_hide_secret_looking_set_values_but_show_sources() -> None:
     words = escape.input_words(
         ["v.yaml"],
-        ["s3.secretKey=S3CR3T", "s3.accessKeyFrom=env:AK", "s3.keyID=arn:aws:kms:x", "x.password=pw", "token"],
+        [
+            "s3.secretKey=S3CR3T",
+            "s3.accessKeyFrom=env:AK",
+            "s3.keyID=arn:aws:kms:x",
+            "x.password=pw",
+            "token",
+        ],
         ["s3.accessKey=AKIA"],
     )
     text = " ".join(words)
@@ -178,17 +184,23 @@ def test_ini_collections_and_scalars() -> None:
 # --- markdown -------------------------------------------------------------------------------------------
 
 MD = MarkdownIt("commonmark").enable("table")
-HOSTILE_MD = "x ``` y\n```\n</details>\n<img src=https://evil.example/t.png> [a](https://evil) ![i](x) | *b* _c_ &amp;"
+HOSTILE_MD = (
+    "x ``` y\n```\n</details>\n<img src=https://evil.example/t.png> [a](https://evil) ![i](x) | *b* _c_ &amp;"
+)
 
 
 def test_md_fence_cannot_be_closed_from_inside() -> None:
-    html = MD.render(f"<details><summary>s</summary>\n\n{escape.md_fence(HOSTILE_MD, 'text')}\n\n</details>\n")
+    html = MD.render(
+        f"<details><summary>s</summary>\n\n{escape.md_fence(HOSTILE_MD, 'text')}\n\n</details>\n"
+    )
     assert html.count("</details>") == 1 and "<img" not in html and "<a " not in html
     assert "&lt;/details&gt;" in html  # shown as text inside the code block
 
 
 def test_md_text_and_code_render_as_text() -> None:
-    html = MD.render(f"| a | b |\n|---|---|\n| {escape.md_text(HOSTILE_MD)} | {escape.md_code(HOSTILE_MD, table=True)} |\n")
+    html = MD.render(
+        f"| a | b |\n|---|---|\n| {escape.md_text(HOSTILE_MD)} | {escape.md_code(HOSTILE_MD, table=True)} |\n"
+    )
     assert "<img" not in html and "<a " not in html and "<em>" not in html and "</details>" not in html
     assert html.count("<td>") == 2  # the `|` inside did not add a cell
     inline = MD.renderInline(escape.md_text("*b* [a](https://evil) <b>x</b>"))

@@ -137,9 +137,14 @@ def test_no_op_makes_no_write() -> None:
 
 @pytest.mark.parametrize(
     ("phase", "destructive", "says"),
-    [("Bound", True, "data on the claim is lost"), ("Pending", False, "never bound (Pending, no volume): no data")],
+    [
+        ("Bound", True, "data on the claim is lost"),
+        ("Pending", False, "never bound (Pending, no volume): no data"),
+    ],
 )
-def test_immutable_access_mode_is_a_replace_delete_then_create(phase: str, destructive: bool, says: str) -> None:
+def test_immutable_access_mode_is_a_replace_delete_then_create(
+    phase: str, destructive: bool, says: str
+) -> None:
     """A replace either way (--allow-replace gates both); destructive only when the claim may hold data."""
     plan = make_plan(R([pvc(["ReadWriteOnce"])]), state(pvc(["ReadWriteMany"], phase=phase)))
     change = plan.changes[0]

@@ -14,14 +14,15 @@ regplan_key() {  # FILE SOURCE: the key from SOURCE (env:NAME or file:PATH) into
     [ -f "$ref" ] && [ -r "$ref" ] || regplan_fail 3 "$2: not a readable file"
     size=$(( $(wc -c < "$ref") ))
     [ "$size" -le 65536 ] || regplan_fail 3 "$2: larger than 64 KiB: not a key"
-    { key=$(cat -- "$ref"; printf x); } 2>/dev/null && key=${key%x}  # bash warns of a NUL: checked next
+    { key=$(cat -- "$ref"; printf x); } 2>/dev/null && key=${key%x}  # a NUL: bash warns, checked next
     [ "${#key}" -eq "$size" ] || regplan_fail 3 "the key in $2 contains a NUL character"
     case $key in *$'\r\n') key=${key%$'\r\n'} ;; *$'\n') key=${key%$'\n'} ;; esac
   fi
   [ -n "$key" ] || regplan_fail 3 "$2 is empty: it must hold the key"
   local ctl=$'[\001-\037\177]' c1=$'\302[\200-\237]' sep=$'\342\200[\250\251]'
   case $key in
-    *$ctl* | *$c1* | *$sep*) regplan_fail 3 "the key in $2 contains a line break or control character" ;;
+    *$ctl* | *$c1* | *$sep*)
+      regplan_fail 3 "the key in $2 contains a line break or control character" ;;
     [[:space:]]* | *[[:space:]]) regplan_fail 3 "the key in $2 has blanks before or after the key" ;;
   esac
   printf '%s' "$key" > "$out"

@@ -20,11 +20,12 @@ regplan_claim() {  # NAMESPACE NAME MODES CLASS: create | keep | replace (stops 
   if [ "$phase" = Pending ] && [ -z "$volume" ]; then
     data='it never bound (Pending, no volume): no data exists on it'
   else
-    data="DESTRUCTIVE: it is $phase${volume:+ on volume $volume}: the images on it are lost unless copied \
-first (docs/migrating-data.md)"
+    data="DESTRUCTIVE: it is $phase${volume:+ on volume $volume}: the images on it are lost unless \
+copied first (docs/migrating-data.md)"
   fi
   if [ "${REGPLAN_ALLOW_REPLACE:-}" != 1 ]; then
-    regplan_fail 6 "$what; $data. Nothing was changed. To replace it, run again with REGPLAN_ALLOW_REPLACE=1"
+    regplan_fail 6 "$what; $data. Nothing was changed. To replace it, run again with \
+REGPLAN_ALLOW_REPLACE=1"
   fi
   printf 'regplan script: %s; %s. Replacing it (%s=1).\n' "$what" "$data" REGPLAN_ALLOW_REPLACE >&2
   echo replace
@@ -81,7 +82,7 @@ printf '%s\n' "$secret_yaml" | oc -n default replace -f - 2>/dev/null \
   || printf '%s\n' "$secret_yaml" | oc -n default create -f -
 unset secret_yaml
 
-# PersistentVolumeClaim registry (a replace was allowed above: delete it, wait until it is gone, create it)
+# PersistentVolumeClaim registry (a replace allowed above: delete, wait, create)
 if [ "$claim_0" = replace ]; then
   oc -n default delete pvc registry --wait=true --timeout=300s \
     || regplan_fail 4 'the old claim is still there (a pod using it keeps it Terminating): stop the registry or wait, then run this script again'
