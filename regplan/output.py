@@ -202,8 +202,11 @@ def header(rendered: Rendered, fmt: str, inputs: Sequence[str]) -> str:
 
 
 def _heredoc(text: str, *, expand: bool) -> str:
-    """A here-document; ``expand``: the text was escaped by the caller and holds expansions to run."""
-    return f"<<EOF\n{text}EOF" if expand else f"<<'EOF'\n{text}EOF"
+    """A here-document; ``expand``: the text was escaped by the caller and holds expansions to run. Its
+    delimiter is no line of ``text`` (else that line would end the document and the rest run as commands)."""
+    lines = set(text.splitlines())
+    delimiter = next(d for d in ("EOF", *(f"EOF_{i}" for i in range(1, len(lines) + 2))) if d not in lines)
+    return f"<<{delimiter}\n{text}{delimiter}" if expand else f"<<'{delimiter}'\n{text}{delimiter}"
 
 
 def _secret_lines(

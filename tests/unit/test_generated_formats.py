@@ -133,6 +133,14 @@ def test_unset_variable_and_missing_file(tmp_path: Path) -> None:
     assert code == 3 and "not a readable file" in err
 
 
+@needs_bash
+def test_heredoc_delimiter_is_no_line_of_its_text() -> None:
+    text = "a\nEOF\nrm -rf /\nEOF_1\n"
+    doc = output._heredoc(text, expand=False)
+    out = subprocess.run(["bash", "-c", "cat " + doc], capture_output=True, text=True, check=True)
+    assert out.stdout == text
+
+
 def test_a_source_that_is_not_a_variable_name_is_refused() -> None:
     r = rendered("aws-s3", *s3_sets(), env={"AK": "a", "SK": "b"})
     bad = {k: v for k, v in r.values.secrets.items()}
@@ -370,3 +378,30 @@ def test_reporter_is_the_one_place_and_keeps_colour() -> None:
     rep.warn("bad \x1b]52;c;eA==\x07")
     assert out[0].startswith("\x1b[31m-/+\x1b[0m ") and escape.UNSAFE.search(out[0][11:]) is None
     assert "\x1b" not in out[1]
+
+
+# --- what the generated objects and messages say -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("target", "annotated"), [(Target.OCP4, True), (Target.OCP3, False)])
+def test_only_the_4x_claim_carries_the_operator_adoption_annotation(target: Target, annotated: bool) -> None:
+    """3.x has no operator: its claim of the same name gets no adoption annotation (nor the reason)."""
+    claim = next(
+        o for o in rendered("ebs-gp2-rwo", target=target).objects if o["kind"] == "PersistentVolumeClaim"
+    )
+    assert claim["metadata"]["name"] == "image-registry-storage"
+    assert ("imageregistry.openshift.io" in (claim["metadata"].get("annotations") or {})) is annotated
+
+
+def test_messages_cite_the_users_domain_file() -> None:
+    """Users have docs/domain.md, not the team's DOMAIN.md; and the rule numbers cited exist there."""
+    cited: set[str] = set()
+    for folder in ("regplan", "templates", "profiles"):
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file() and path.suffix in (".py", ".j2", ".yaml"):
+                text = path.read_text()
+                assert "DOMAIN.md" not in text, path
+                cited |= set(re.findall(r"docs/domain\.md rules? (\d)", text))
+    domain = (ROOT / "docs/domain.md").read_text()
+    rules = domain.split("## Rules regplan enforces", 1)[1]
+    assert cited and all(re.search(rf"^{n}\. ", rules, re.M) for n in cited)
