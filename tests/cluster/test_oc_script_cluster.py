@@ -102,7 +102,8 @@ def test_file_keys_reach_the_secret_stripped(ocp4_cluster: TargetCluster, tmp_pa
     (tmp_path / "sk").write_text('se"cret\\key\r\n')
     script = c.run_regplan(
         "render", "-p", "aws-s3", "-o", "oc", "--set", "s3.bucket=acme-reg", "--set", "s3.region=eu-west-1",
-        "--set", f"s3.accessKeyFrom=file:{tmp_path / 'ak'}", "--set", f"s3.secretKeyFrom=file:{tmp_path / 'sk'}",
+        "--set", f"s3.accessKeyFrom=file:{tmp_path / 'ak'}",
+        "--set", f"s3.secretKeyFrom=file:{tmp_path / 'sk'}",
     )  # fmt: skip
     assert script.returncode == 0, script.stderr
     done = run(script.stdout, tmp_path, c)
