@@ -269,6 +269,7 @@ KEY_FN = [
 # printable one-line text, so nothing else needs it); sed reads the file, the key is on no command line.
 YAML_KEY_FN = ['regplan_yaml_key() { sed -e \'s/[\\\\"]/\\\\&/g\' "$keydir/$1"; }']
 # The live claim's immutable fields, before anything is written (render has no cluster access): "create"
+# (it runs in a command substitution, where `set -e` does not reach: every failure exits explicitly)
 # (no claim), "keep" (the same access modes and class), or "replace" when REGPLAN_ALLOW_REPLACE=1 allows
 # it; else the script stops with exit 6 and says why, having changed nothing.
 CLAIM_FN = [
@@ -276,7 +277,7 @@ CLAIM_FN = [
     "  local live modes class phase volume",
     '  live=$(oc -n "$1" get pvc "$2" --ignore-not-found \\',
     '    -o jsonpath=\'{range .spec.accessModes[*]}{@}{" "}{end}|{.spec.storageClassName}|{.status.phase}|'
-    "{.spec.volumeName}')",
+    "{.spec.volumeName}') || regplan_fail 4 \"cannot read claim $1/$2 (see oc's message above)\"",
     '  if [ -z "$live" ]; then echo create; return; fi',
     "  IFS='|' read -r modes class phase volume <<<\"$live\"",
     "  modes=${modes% }",

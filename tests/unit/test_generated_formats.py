@@ -405,3 +405,13 @@ def test_messages_cite_the_users_domain_file() -> None:
     domain = (ROOT / "docs/domain.md").read_text()
     rules = domain.split("## Rules regplan enforces", 1)[1]
     assert cited and all(re.search(rf"^{n}\. ", rules, re.M) for n in cited)
+
+
+@needs_bash
+def test_a_failed_claim_read_stops_the_script(tmp_path: Path) -> None:
+    """`set -e` does not reach into a command substitution: the check fails loudly, not as "no claim"."""
+    script = (ROOT / "golden/render/ebs-gp2-rwo/ocp4/default.oc.sh").read_text()
+    code, _, err = run_script(script, tmp_path, fail="get pvc")
+    assert code == 4 and "cannot read claim openshift-image-registry/image-registry-storage" in err
+    calls = (tmp_path / "state.json.log").read_text().splitlines()
+    assert len(calls) == 1  # nothing after the failed read

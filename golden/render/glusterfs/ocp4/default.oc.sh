@@ -8,7 +8,7 @@ regplan_fail() { local code=$1; shift; printf 'regplan script: %s\n' "$*" >&2; e
 regplan_claim() {  # NAMESPACE NAME MODES CLASS: create | keep | replace (stops with 6 unless allowed)
   local live modes class phase volume
   live=$(oc -n "$1" get pvc "$2" --ignore-not-found \
-    -o jsonpath='{range .spec.accessModes[*]}{@}{" "}{end}|{.spec.storageClassName}|{.status.phase}|{.spec.volumeName}')
+    -o jsonpath='{range .spec.accessModes[*]}{@}{" "}{end}|{.spec.storageClassName}|{.status.phase}|{.spec.volumeName}') || regplan_fail 4 "cannot read claim $1/$2 (see oc's message above)"
   if [ -z "$live" ]; then echo create; return; fi
   IFS='|' read -r modes class phase volume <<<"$live"
   modes=${modes% }
