@@ -415,3 +415,26 @@ def test_a_failed_claim_read_stops_the_script(tmp_path: Path) -> None:
     assert code == 4 and "cannot read claim openshift-image-registry/image-registry-storage" in err
     calls = (tmp_path / "state.json.log").read_text().splitlines()
     assert len(calls) == 1  # nothing after the failed read
+
+
+@needs_bash
+@pytest.mark.parametrize(
+    "key_id", ['k"e\\y$(id)`id`', "alias/it's #1: {x}", "arn:aws:kms:eu-west-1:1:key/a-b"]
+)
+def test_ocp3_config_yml_holds_plain_values_exactly_or_refuses_them(key_id: str, tmp_path: Path) -> None:
+    """Not only the keys: every value of config.yml reads back exactly after the heredoc (or is refused)."""
+    env = {"AK": "a", "SK": "b"}
+    sets = [*s3_sets(), "s3.encrypt=true"]
+    vals = values.load_values(
+        "aws-s3", files=[], sets=sets, set_strings=[f"s3.keyID={key_id}"], profiles_dir=None, environ=env
+    )
+    try:
+        text = output.format_rendered(render.render(vals, Target.OCP3), "oc")
+    except InvalidInput:
+        return  # refused with exit 3: as good as exact
+    code, state, err = run_script(text, tmp_path, env=env)
+    assert code == 0, err
+    cfg = yaml.safe_load(
+        base64.b64decode(state["objects"]["Secret/default/registry-config"]["data"]["config.yml"])
+    )
+    assert cfg["storage"]["s3"]["keyid"] == key_id
