@@ -284,6 +284,8 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
         inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
     rendered = renderer.render(_load(opts.values, _env(environ)), target)
     inputs = input_words(opts.values.values_files, opts.values.sets, opts.values.set_strings)
+    if opts.values.profiles_dir is not None:  # the header's command must select the same profile
+        inputs = ["--profiles-dir", str(opts.values.profiles_dir), *inputs]
     if opts.output == "inventory":
         reporter.out(inventory.for_rendered(rendered, inputs=inputs))
         return ExitCode.OK
