@@ -22,6 +22,10 @@ message, an object name from a plan file, a ``--set`` value, an error text) into
   any inside the text, so nothing in it can close them (and ``</details>`` inside a fence is text).
 - **HTML** (``html_text``): for the ``<summary>`` of a folded section (an HTML block, where markdown
   escapes do not apply).
+- **YAML**: never spliced. Every YAML document is dumped by ``yamlio`` (ruamel quotes what needs it). The one
+  value that enters YAML at run time, an S3 key in the 3.x script's ``config.yml``, is written between
+  double quotes with ``\`` and ``"`` escaped by the script itself (``output.YAML_KEY_FN``), after the script
+  checked it is one line of printable text.
 
 Pure functions of strings; no I/O.
 """
