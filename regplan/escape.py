@@ -24,8 +24,8 @@ message, an object name from a plan file, a ``--set`` value, an error text) into
   escapes do not apply).
 - **YAML**: never spliced. Every YAML document is dumped by ``yamlio`` (ruamel quotes what needs it). The one
   value that enters YAML at run time, an S3 key in the 3.x script's ``config.yml``, is written between
-  double quotes with ``\`` and ``"`` escaped by the script itself (``output.YAML_KEY_FN``), after the script
-  checked it is one line of printable text.
+  double quotes with backslash and double quote escaped by the script itself (``output.YAML_KEY_FN``),
+  after the script checked it is one line of printable text.
 
 Pure functions of strings; no I/O.
 """

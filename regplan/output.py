@@ -258,7 +258,7 @@ KEY_FN = [
     '  [ -n "$key" ] || regplan_fail 3 "$2 is empty: it must hold the key"',
     "  local ctl=$'[\\001-\\037\\177]' c1=$'\\302[\\200-\\237]' sep=$'\\342\\200[\\250\\251]'",
     "  case $key in",
-    '    *$ctl* | *$c1* | *$sep*)',
+    "    *$ctl* | *$c1* | *$sep*)",
     '      regplan_fail 3 "the key in $2 contains a line break or control character" ;;',
     '    [[:space:]]* | *[[:space:]]) regplan_fail 3 "the key in $2 has blanks before or after the key" ;;',
     "  esac",
@@ -404,11 +404,21 @@ def _claim_check_lines(pvc: Obj, ns: str, index: int) -> list[str]:
 def _pvc_lines(rendered: Rendered, ns: str) -> list[str]:
     out = []
     nsq = escape.shell_word(ns)
+    configs = [_config_patch(cfg) for cfg in _by_kind(rendered, "Config")]
     for index, pvc in enumerate(_by_kind(rendered, "PersistentVolumeClaim")):
         name = str(pvc["metadata"]["name"])
+        first = (
+            [
+                '  # the Config first: while it names no claim ("") the operator recreates a deleted one',
+                *(f"  {c}" for c in configs),
+            ]
+            if configs
+            else []
+        )
         out += [
             f"# PersistentVolumeClaim {escape.comment(name)} (a replace allowed above: delete, wait, create)",
             f'if [ "${_claim_var(index)}" = replace ]; then',
+            *first,
             f"  oc -n {nsq} delete pvc {escape.shell_word(name)} --wait=true --timeout=300s \\",
             "    || regplan_fail 4 'the old claim is still there (a pod using it keeps it Terminating): stop "
             "the registry or wait, then run this script again'",
@@ -417,6 +427,13 @@ def _pvc_lines(rendered: Rendered, ns: str) -> list[str]:
             "",
         ]
     return out
+
+
+def _config_patch(cfg: Obj) -> str:
+    patch = {"spec": cfg["spec"]}
+    return f"oc patch {OCP4_CONFIG} --type=merge -p " + escape.shell_word(
+        json.dumps(patch, sort_keys=True, separators=(",", ":"))
+    )
 
 
 def _ocp4(rendered: Rendered, ns: str, secrets: list[SecretValue]) -> list[str]:
@@ -434,11 +451,9 @@ def _ocp4(rendered: Rendered, ns: str, secrets: list[SecretValue]) -> list[str]:
         ]
     out += _pvc_lines(rendered, ns)
     for cfg in _by_kind(rendered, "Config"):
-        patch = {"spec": cfg["spec"]}
         out += [
             "# The operator config: the new backend, every other backend removed (null)",
-            f"oc patch {OCP4_CONFIG} --type=merge -p "
-            + escape.shell_word(json.dumps(patch, sort_keys=True, separators=(",", ":"))),
+            _config_patch(cfg),
             "",
         ]
     return out

@@ -37,6 +37,8 @@ claim_0=$(regplan_claim openshift-image-registry image-registry-storage ReadWrit
 
 # PersistentVolumeClaim image-registry-storage (a replace allowed above: delete, wait, create)
 if [ "$claim_0" = replace ]; then
+  # the Config first: while it names no claim ("") the operator recreates a deleted one
+  oc patch configs.imageregistry.operator.openshift.io/cluster --type=merge -p '{"spec":{"replicas":2,"rolloutStrategy":"RollingUpdate","storage":{"azure":null,"emptyDir":null,"gcs":null,"ibmcos":null,"managementState":"Unmanaged","oss":null,"pvc":{"claim":"image-registry-storage"},"s3":null,"swift":null}}}'
   oc -n openshift-image-registry delete pvc image-registry-storage --wait=true --timeout=300s \
     || regplan_fail 4 'the old claim is still there (a pod using it keeps it Terminating): stop the registry or wait, then run this script again'
 fi
