@@ -248,7 +248,7 @@ KEY_FN = [
     '    [ -n "${!ref+set}" ] || regplan_fail 3 "$2: the environment variable is not set"',
     "    key=${!ref}",
     "  else",
-    '    [ -f "$ref" ] && [ -r "$ref" ] || regplan_fail 3 "$2: not a readable file"',
+    '    { [ -f "$ref" ] && [ -r "$ref" ]; } || regplan_fail 3 "$2: not a readable file"',
     '    size=$(( $(wc -c < "$ref") ))',
     '    [ "$size" -le 65536 ] || regplan_fail 3 "$2: larger than 64 KiB: not a key"',
     '    { key=$(cat -- "$ref"; printf x); } 2>/dev/null && key=${key%x}  # a NUL: bash warns, checked next',
