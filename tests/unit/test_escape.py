@@ -210,3 +210,11 @@ def test_md_text_and_code_render_as_text() -> None:
 
 def test_html_text_escapes() -> None:
     assert escape.html_text('<b>x</b>\n"y"') == "&lt;b&gt;x&lt;/b&gt; &quot;y&quot;"
+
+
+def test_every_colour_the_views_emit_is_kept() -> None:
+    """One home per fact would be better still; until then a new colour in views.COLORS fails here."""
+    from regplan import views
+
+    for code in [*views.COLORS.values(), "0"]:
+        assert escape.SGR.fullmatch(f"\x1b[{code}m"), code
