@@ -52,7 +52,8 @@ PLAYBOOK_DOES: dict[str, str] = {
         "openshift_persistent_volumes role, via private/create_persistent_volumes.yml), then deploys the\n"
         "registry mounting the claim. It runs every hosted component: the router is re-run too.\n"
         f"{PLAYBOOK_DEPLOY} alone would NOT create the claim (the registry would stay\n"
-        "Pending): use it only once the claim exists, e.g. created with `regplan render --target ocp3 -o oc`"
+        "Pending): use it only once the claim exists (e.g. `oc apply` of the PersistentVolumeClaim that\n"
+        "`regplan render --target ocp3` prints, named as below)"
     ),
     PLAYBOOK_GLUSTERFS: (
         "creates the GlusterFS volume on the [glusterfs_registry] nodes and the claim\n"
