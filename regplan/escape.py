@@ -163,6 +163,9 @@ def comment(text: str) -> str:
 # --- INI: the openshift-ansible inventory ---------------------------------------------------------------
 
 _INI_PLAIN = re.compile(r"[A-Za-z0-9_./:@+-]+")
+# Digits alone are a number to Ansible even when this Python's literal_eval refuses them (3.11's limit on
+# int digits): always quoted.
+_INI_NUMBER = re.compile(r"[+-]?[0-9][0-9_]*")
 _JINJA = ("{{", "{%", "{#")
 
 
@@ -196,7 +199,7 @@ def ini_value(value: object, *, key: str) -> str:
         problem = _ini_string_problem(value)
         if problem:
             raise InvalidInput(f"inventory value of {key} {problem}: refused")
-        if _INI_PLAIN.fullmatch(value) and _reads_back(value) == value:
+        if _INI_PLAIN.fullmatch(value) and not _INI_NUMBER.fullmatch(value) and _reads_back(value) == value:
             return value
         return _py_str(value)
     if isinstance(value, Sequence):

@@ -218,3 +218,18 @@ def test_every_colour_the_views_emit_is_kept() -> None:
 
     for code in [*views.COLORS.values(), "0"]:
         assert escape.SGR.fullmatch(f"\x1b[{code}m"), code
+
+
+def test_huge_inputs_stay_linear() -> None:
+    """Big values cost time in proportion, never a crash (literal_eval of a huge int, long backtick runs)."""
+    import time
+
+    start = time.perf_counter()
+    assert (
+        escape.ini_value("1" * 100_000, key="k") == "'" + "1" * 100_000 + "'"
+    )  # Ansible would read a number
+    fence = escape.md_fence("`" * 100_000, "text")
+    assert fence.startswith("`" * 100_001 + "text\n")
+    text = ("plain line \x1b[2J\n" * 200_000)[:3_000_000]
+    assert escape.UNSAFE.search(escape.terminal(text)) is None
+    assert time.perf_counter() - start < 10

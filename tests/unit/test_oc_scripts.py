@@ -134,7 +134,7 @@ def test_ocp3_s3_config_expands_sources_not_other_dollars(tmp_path: Path) -> Non
     assert cfg["storage"]["s3"]["regionendpoint"] == "https://minio.example:9000/$x"
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (Debian: shellcheck)")
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (Debian package)")
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT / "golden" / "render")))
 def test_shellcheck_finds_nothing(script: Path) -> None:
     """Every golden script passes shellcheck (bash), including its info-level notes."""
