@@ -133,7 +133,7 @@ def write_dir(rendered: Rendered, out_dir: Path, *, fmt: str = "yaml") -> list[P
                 os.replace(staging / name, out_dir / name)
             staging.rmdir()
             for old in sorted(out_dir.iterdir()):
-                if _OUT_FILE.match(old.name) and old.name not in names and old.is_file():
+                if _OUT_FILE.fullmatch(old.name) and old.name not in names and old.is_file():
                     old.unlink()
     except OSError as err:
         shutil.rmtree(staging, ignore_errors=True)
