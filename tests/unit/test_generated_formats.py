@@ -444,3 +444,21 @@ def test_ocp3_config_yml_holds_plain_values_exactly_or_refuses_them(key_id: str,
         base64.b64decode(state["objects"]["Secret/default/registry-config"]["data"]["config.yml"])
     )
     assert cfg["storage"]["s3"]["keyid"] == key_id
+
+
+@needs_bash
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_script_refuses_a_key_source_that_is_not_a_regular_file(kind: str, tmp_path: Path) -> None:
+    """The script never blocks on a FIFO nor reads a directory: refused with 3 before any oc call."""
+    (tmp_path / "ak").write_text("AKIDGOOD\n")
+    (tmp_path / "sk").write_text("good-secret\n")
+    r = rendered("aws-s3", *s3_sets(f"file:{tmp_path / 'ak'}", f"file:{tmp_path / 'sk'}"))
+    text = output.format_rendered(r, "oc")
+    (tmp_path / "sk").unlink()
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "sk")
+    else:
+        (tmp_path / "sk").mkdir()
+    code, _, err = run_script(text, tmp_path)
+    assert code == 3 and "not a readable file" in err
+    assert not (tmp_path / "state.json.log").exists()
