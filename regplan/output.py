@@ -232,7 +232,8 @@ def _secret_lines(
 
 
 # The shell functions a script uses, each defined only when needed. They print regplan's errors and exit
-# with its codes: 3 (invalid input: a key source), 6 (a destructive replace not allowed).
+# with its codes: 3 (invalid input: a key source), 4 (the cluster: a claim unreadable or held), 6 (a
+# replace not allowed).
 FAIL_FN = [
     'regplan_fail() { local code=$1; shift; printf \'regplan script: %s\\n\' "$*" >&2; exit "$code"; }',
 ]
@@ -269,9 +270,9 @@ KEY_FN = [
 # printable one-line text, so nothing else needs it); sed reads the file, the key is on no command line.
 YAML_KEY_FN = ['regplan_yaml_key() { sed -e \'s/[\\\\"]/\\\\&/g\' "$keydir/$1"; }']
 # The live claim's immutable fields, before anything is written (render has no cluster access): "create"
-# (it runs in a command substitution, where `set -e` does not reach: every failure exits explicitly)
 # (no claim), "keep" (the same access modes and class), or "replace" when REGPLAN_ALLOW_REPLACE=1 allows
-# it; else the script stops with exit 6 and says why, having changed nothing.
+# it; else the script stops with exit 6 and says why, having changed nothing. It runs in a command
+# substitution, where `set -e` does not reach: every failure exits explicitly (4: the claim unreadable).
 CLAIM_FN = [
     "regplan_claim() {  # NAMESPACE NAME MODES CLASS: create | keep | replace (stops with 6 unless allowed)",
     "  local live modes class phase volume",
