@@ -30,15 +30,37 @@ if TYPE_CHECKING:
 
 @dataclass
 class Reporter:
-    """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr)."""
+    """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr).
+
+    The one place text is printed, so the one place the terminal rule applies (``escape.terminal``):
+    every string, whatever view built it (Event messages, object names, plan-file strings, error text),
+    has its escape sequences and control characters shown, not sent; only regplan's own colour codes
+    pass when ``color`` is on. The rule keeps JSON valid and equal (its escapes are JSON's)."""
 
     out: Callable[[str], Any] = field(default=sys.stdout.write)
     err: Callable[[str], Any] = field(default=sys.stderr.write)
     color: bool = False
 
+    def __post_init__(self) -> None:
+        self.out = _terminal_safe(self.out, keep_sgr=self.color)
+        self.err = _terminal_safe(self.err, keep_sgr=self.color)
+
     def warn(self, message: str) -> None:
         """One warning line on stderr, in regplan's voice."""
         self.err(f"regplan: warning: {message}\n")
+
+
+def _terminal_safe(write: Callable[[str], Any], *, keep_sgr: bool) -> Callable[[str], Any]:
+    from regplan.escape import terminal
+
+    if getattr(write, "terminal_safe", False):
+        return write
+
+    def safe(text: str) -> Any:
+        return write(terminal(text, keep_sgr=keep_sgr))
+
+    safe.terminal_safe = True  # type: ignore[attr-defined]
+    return safe
 
 
 # Output formats per command (the CLI offers them as choices; the bodies check them again for callers that
@@ -251,6 +273,7 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
     from regplan import inventory
     from regplan import output as out
     from regplan import render as renderer
+    from regplan.escape import input_words
     from regplan.model import Target
 
     _choice("--output", opts.output, RENDER_OUTPUTS)  # before any work: a typo must not read secrets first
@@ -260,14 +283,17 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
     if opts.output == "inventory" and target is not Target.OCP3:
         inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
     rendered = renderer.render(_load(opts.values, _env(environ)), target)
+    inputs = input_words(opts.values.values_files, opts.values.sets, opts.values.set_strings)
+    if opts.values.profiles_dir is not None:  # the header's command must select the same profile
+        inputs = ["--profiles-dir", str(opts.values.profiles_dir), *inputs]
     if opts.output == "inventory":
-        reporter.out(inventory.for_rendered(rendered))
+        reporter.out(inventory.for_rendered(rendered, inputs=inputs))
         return ExitCode.OK
     if opts.out_dir is not None:
         for path in out.write_dir(rendered, opts.out_dir, fmt=opts.output):
             reporter.err(f"wrote {path}\n")
         return ExitCode.OK
-    reporter.out(out.format_rendered(rendered, opts.output))
+    reporter.out(out.format_rendered(rendered, opts.output, inputs=inputs))
     return ExitCode.OK
 
 

@@ -102,7 +102,7 @@ def test_plan_dir_round_trip_and_markdown(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert p.stdout.startswith("### regplan plan\n") and p.stdout.count("<details>") == 4
     saved = json.loads((out / "stage-eu.json").read_text())
-    assert saved["summary"]["destructive"] == 1
+    assert saved["summary"]["destructive"] == 0  # stage-eu's claim never bound: its replace loses no data
 
 
 # --- exit code of many clusters and --max-failures ---
