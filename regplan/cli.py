@@ -43,6 +43,7 @@ from typer.models import CommandInfo
 from regplan import __version__
 from regplan import choices as ch
 from regplan.errors import ExitCode, InvalidInput, RegplanError
+from regplan.escape import one_line, terminal
 
 if TYPE_CHECKING:  # the command bodies and options objects: imported when a command runs, not for --help
     from regplan import commands as cmd
@@ -66,24 +67,12 @@ class _OwnUsageError(click_errors.UsageError):
     """A usage error regplan found in the flags (said in its words, kept as written)."""
 
 
-# --- terminal-safe text ---------------------------------------------------------------------------------
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# --- what an error may repeat of the command line ------------------------------------------------------
 
 
-def terminal_text(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` with every control character (C0, C1, DEL, U+2028/2029) written as an escape, so what a user
-    typed (or a file held) cannot move the cursor, recolour the terminal or forge a line. Line breaks are
-    kept only where the caller builds a multi-line message itself (``keep_newlines``)."""
-
-    def esc(m: re.Match[str]) -> str:
-        c = m.group()
-        if keep_newlines and c == "\n":
-            return c
-        named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c)
-        return named or (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
-
-    return _CONTROL.sub(esc, text)
+def _quoted(text: str) -> str:
+    """What the user typed, quoted in an error: one line, control characters by the terminal rule."""
+    return f"'{one_line(text)}'"
 
 
 def _hidden_values(argv: Sequence[str]) -> list[str]:
@@ -116,7 +105,7 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 def duration(text: str) -> float:
     """``30s``, ``5m``, ``1m30s``, ``1.5h``, ``250ms`` or plain seconds (``300``) -> seconds (>= 0)."""
-    shown = terminal_text(repr(text))
+    shown = _quoted(text)
     s = text.strip()
     if s.startswith("-"):
         raise typer.BadParameter(f"{shown}: a duration cannot be negative")
@@ -140,7 +129,7 @@ def _duration_or_none(value: str | None) -> float | None:
 def _positive(value: str | None) -> int | None:
     if value is None:
         return None
-    shown = terminal_text(repr(value))
+    shown = _quoted(value)
     try:
         n = int(value)
     except ValueError:
@@ -154,7 +143,7 @@ def _one_of(choices: Sequence[str]) -> Callable[[str | None], str | None]:
     def check(value: str | None) -> str | None:
         if value is not None and value not in choices:
             raise typer.BadParameter(
-                f"invalid choice: {terminal_text(repr(value))} (choose from {', '.join(choices)})"
+                f"invalid choice: {_quoted(value)} (choose from {', '.join(choices)})"
             )
         return value
 
@@ -412,7 +401,7 @@ class _Root(TyperGroup):
 
 def _unknown(what: str, given: str, known: Sequence[str]) -> str:
     """``no such command 'rendr'; did you mean render?`` (the closest one, when one is close)."""
-    shown = terminal_text(repr(given))
+    shown = _quoted(given)
     bare = given.lstrip("-")
     close = (
         difflib.get_close_matches(given, known, n=1, cutoff=0.6)
@@ -833,7 +822,7 @@ def color_enabled(when: str, *, isatty: bool, environ: Mapping[str, str]) -> boo
 
 def confirm(question: str) -> bool:
     """Ask on stderr, read the answer from stdin: only ``y``/``yes`` confirms."""
-    sys.stderr.write(f"{question} [y/N]: ")
+    sys.stderr.write(terminal(f"{question} [y/N]: "))
     sys.stderr.flush()
     answer = sys.stdin.readline()
     return answer.strip().lower() in ("y", "yes")
@@ -924,7 +913,7 @@ def parse(argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> P
     except click_errors.UsageError as err:
         raise _usage_error(err, args) from None
     except click_errors.ClickException as err:  # e.g. a file click could not open: still the user's input
-        raise UsageError(terminal_text(_redact(err.format_message(), args))) from None
+        raise UsageError(one_line(_redact(err.format_message(), args))) from None
     except typer.Abort:
         raise KeyboardInterrupt from None
     except SystemExit:  # click ends a closed stdout while printing help (EPIPE) with exit 1: ours is 141
@@ -957,7 +946,7 @@ def _usage_error(err: click_errors.UsageError, argv: Sequence[str]) -> UsageErro
         message = "a command is required, one of: " + ", ".join(_root_names())
     else:
         message = err.message[:1].lower() + err.message[1:].rstrip(".")
-    message = terminal_text(_redact(message, argv))
+    message = one_line(_redact(message, argv))
     return UsageError(f"{sub + ': ' if sub else ''}{message} (see `{path} --help`)")
 
 
@@ -1008,7 +997,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.flush()
     except RegplanError as err:
         _flush_quietly()
-        sys.stderr.write(f"{PROG}: {terminal_text(str(err), keep_newlines=True)}\n")
+        sys.stderr.write(terminal(f"{PROG}: {err}\n"))
         code = err.exit_code
     except BrokenPipeError:
         _quiet_pipe()
@@ -1019,8 +1008,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as err:  # a bug: say so, keep the traceback for REGPLAN_DEBUG
         if os.environ.get("REGPLAN_DEBUG"):
             raise
-        sys.stderr.write(f"{PROG}: unexpected error: {type(err).__name__}: {terminal_text(str(err))} "
-                         "(set REGPLAN_DEBUG=1)\n")  # fmt: skip
+        sys.stderr.write(
+            terminal(f"{PROG}: unexpected error: {type(err).__name__}: {err} (set REGPLAN_DEBUG=1)\n")
+        )
         code = ExitCode.UNEXPECTED
     sys.exit(int(code))
 

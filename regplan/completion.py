@@ -15,7 +15,6 @@ Tab.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from typer._click import Command
 
 SHELLS = ("bash", "zsh", "fish")
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def script(shell: str, prog: str = "regplan", complete_var: str = "_REGPLAN_COMPLETE") -> str:
@@ -51,7 +49,10 @@ def _plain_classes() -> dict[str, Any]:
 
 
 def safe(candidate: str) -> bool:
-    return bool(candidate) and not _UNSAFE.search(candidate)
+    """A candidate the shells may get: one line of text that shows as it is (``escape.UNSAFE_OR_BREAK``)."""
+    from regplan.escape import UNSAFE_OR_BREAK
+
+    return bool(candidate) and not UNSAFE_OR_BREAK.search(candidate)
 
 
 def answer(root: Command, prog: str, complete_var: str) -> int:

@@ -317,10 +317,10 @@ def test_set_values_are_never_echoed_in_a_usage_error(argv: list[str]) -> None:
     assert "hunter2" not in p.stderr and "hunter2" not in p.stdout, p.stderr
 
 
-def test_terminal_text_escapes_every_control_character() -> None:
-    assert cli.terminal_text("a\nb\x1b[0m\u2028\x9b") == "a\\nb\\x1b[0m\\u2028\\x9b"
-    assert cli.terminal_text("line 1\nline 2\x1b", keep_newlines=True) == "line 1\nline 2\\x1b"
-    assert cli.terminal_text("plain: ünïcode ok") == "plain: ünïcode ok"
+def test_usage_errors_show_control_characters_by_the_one_terminal_rule() -> None:
+    with pytest.raises(cli.UsageError) as err:
+        cli.parse(["render", "-p", "x", "-o", "a\nb\x1b[2J\u202e"])
+    assert "'a\\u000ab\\u001b[2J\\u202e'" in str(err.value)  # escape.one_line: the rule every output uses
 
 
 # --- one plan, the same formats everywhere (plan and show) --------------------------------------------------
