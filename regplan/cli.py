@@ -43,7 +43,6 @@ from typer.models import CommandInfo
 from regplan import __version__
 from regplan import choices as ch
 from regplan.errors import ExitCode, InvalidInput, RegplanError
-from regplan.escape import one_line, terminal
 
 if TYPE_CHECKING:  # the command bodies and options objects: imported when a command runs, not for --help
     from regplan import commands as cmd
@@ -72,7 +71,19 @@ class _OwnUsageError(click_errors.UsageError):
 
 def _quoted(text: str) -> str:
     """What the user typed, quoted in an error: one line, control characters by the terminal rule."""
-    return f"'{one_line(text)}'"
+    return f"'{_one_line(text)}'"
+
+
+def _one_line(text: str) -> str:
+    from regplan.escape import one_line  # the one terminal rule; imported when an error is shown
+
+    return one_line(text)
+
+
+def _terminal(text: str) -> str:
+    from regplan.escape import terminal
+
+    return terminal(text)
 
 
 def _hidden_values(argv: Sequence[str]) -> list[str]:
@@ -822,7 +833,7 @@ def color_enabled(when: str, *, isatty: bool, environ: Mapping[str, str]) -> boo
 
 def confirm(question: str) -> bool:
     """Ask on stderr, read the answer from stdin: only ``y``/``yes`` confirms."""
-    sys.stderr.write(terminal(f"{question} [y/N]: "))
+    sys.stderr.write(_terminal(f"{question} [y/N]: "))
     sys.stderr.flush()
     answer = sys.stdin.readline()
     return answer.strip().lower() in ("y", "yes")
@@ -913,7 +924,7 @@ def parse(argv: Sequence[str], *, environ: Mapping[str, str] | None = None) -> P
     except click_errors.UsageError as err:
         raise _usage_error(err, args) from None
     except click_errors.ClickException as err:  # e.g. a file click could not open: still the user's input
-        raise UsageError(one_line(_redact(err.format_message(), args))) from None
+        raise UsageError(_one_line(_redact(err.format_message(), args))) from None
     except typer.Abort:
         raise KeyboardInterrupt from None
     except SystemExit:  # click ends a closed stdout while printing help (EPIPE) with exit 1: ours is 141
@@ -946,7 +957,7 @@ def _usage_error(err: click_errors.UsageError, argv: Sequence[str]) -> UsageErro
         message = "a command is required, one of: " + ", ".join(_root_names())
     else:
         message = err.message[:1].lower() + err.message[1:].rstrip(".")
-    message = one_line(_redact(message, argv))
+    message = _one_line(_redact(message, argv))
     return UsageError(f"{sub + ': ' if sub else ''}{message} (see `{path} --help`)")
 
 
@@ -997,7 +1008,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.flush()
     except RegplanError as err:
         _flush_quietly()
-        sys.stderr.write(terminal(f"{PROG}: {err}\n"))
+        sys.stderr.write(_terminal(f"{PROG}: {err}\n"))
         code = err.exit_code
     except BrokenPipeError:
         _quiet_pipe()
@@ -1009,7 +1020,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if os.environ.get("REGPLAN_DEBUG"):
             raise
         sys.stderr.write(
-            terminal(f"{PROG}: unexpected error: {type(err).__name__}: {err} (set REGPLAN_DEBUG=1)\n")
+            _terminal(f"{PROG}: unexpected error: {type(err).__name__}: {err} (set REGPLAN_DEBUG=1)\n")
         )
         code = ExitCode.UNEXPECTED
     sys.exit(int(code))
