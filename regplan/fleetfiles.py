@@ -19,7 +19,9 @@ Both are meant for git, so neither may hold a secret value:
   3.x DeploymentConfig whose names look secret are redacted too; ``last-applied-configuration``
   annotations (a copy of a whole object, Secret data included) and managedFields are dropped.
 
-Pure functions except ``write_tree``/``read_tree`` (files) - the callers pass what they read.
+Pure functions except the tree's reads and staged writes (``read_tree``, ``stale_dirs``, ``stage_tree``,
+``stage_prune``), which go through the file layer (``userfiles``): no symlink followed, only the files
+regplan recorded writing are ever removed, everything committed at once.
 """
 
 from __future__ import annotations
@@ -30,12 +32,11 @@ import difflib
 import fnmatch
 import hashlib
 import json
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan import yamlio
+from regplan import userfiles, yamlio
 from regplan.errors import InvalidInput
 from regplan.model import LiveState, Obj, Ref, event_time, sort_key
 
@@ -123,24 +124,97 @@ def for_git(rendered: Rendered) -> tuple[Rendered, list[Ref]]:
 
 
 def tree_files(rendered: Rendered) -> dict[str, str]:
-    """The files ``output.write_dir`` writes for ``rendered`` (name -> text), in a scratch directory."""
+    """The files ``output.write_dir`` writes for ``rendered`` (name -> text)."""
+    return {name: text for name, text, _ in dir_files(rendered)}
+
+
+def dir_files(rendered: Rendered) -> list[tuple[str, str, bool]]:
+    """(name, text, holds a secret) of one cluster's directory: exactly what ``output.write_dir`` writes."""
     from regplan import output
 
-    with tempfile.TemporaryDirectory(prefix="regplan-tree-") as tmp:
-        out = Path(tmp) / "t"
-        return {p.name: p.read_text(encoding="utf-8") for p in output.write_dir(rendered, out)}
+    return output.dir_files(rendered)
 
 
-def read_tree(root: Path, names: Sequence[str]) -> dict[str, str]:
-    """``<root>/<name>/*`` for each cluster name -> {"name/file": text} (files only, one level)."""
+# --- the rendered tree on disk (through the file layer: no symlink followed, only regplan's files) -------
+
+NOT_TEXT = "(not UTF-8 text, {size} bytes: regplan writes only UTF-8 here)\n"
+
+
+def tree_root(base: Path, out_dir: Path) -> tuple[userfiles.Root, str]:
+    """The root and the directory under it of a workspace's rendered tree: when ``out_dir`` lies in the
+    workspace (``base``), every component below the workspace is walked without following a symlink."""
+    return userfiles.Root.under(base, out_dir)
+
+
+def _text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_TEXT.format(size=len(data))  # differs from anything regplan renders: shown as a change
+
+
+def read_tree(root: userfiles.Root, rel_dir: str, names: Sequence[str]) -> dict[str, str]:
+    """``<rel_dir>/<name>/*`` for each cluster name -> {"name/file": text} (files only, one level). A
+    symlink or a special file there is refused (exit 3, naming it), never followed or opened; a file that
+    is not UTF-8 reads as a note that differs from anything rendered."""
     out: dict[str, str] = {}
     for name in names:
-        d = root / name
-        if d.is_dir():
-            for f in sorted(d.iterdir()):
-                if f.is_file():
-                    out[f"{name}/{f.name}"] = f.read_text(encoding="utf-8")
+        sub = f"{rel_dir}/{name}" if rel_dir else name
+        for fname, kind in root.entries(sub) or []:
+            if kind == "dir":
+                continue
+            if kind != "file":
+                what = "a symlink" if kind == "symlink" else "not a regular file"
+                raise userfiles.FileRefused(
+                    f"{root.show(sub + '/' + fname)}: is {what}; the rendered tree holds regular files only "
+                    "(regplan does not follow or read it)"
+                )
+            data = root.read(f"{sub}/{fname}", what="rendered file")
+            if data is not None:
+                out[f"{name}/{fname}"] = _text(data)
     return out
+
+
+def stale_dirs(root: userfiles.Root, rel_dir: str, names: Sequence[str]) -> dict[str, list[str]]:
+    """Directories under ``rel_dir`` rendered by regplan for clusters not in ``names``, with the files
+    regplan wrote there (its kustomization.yaml's record, ``output.owned_files``). A directory without
+    regplan's kustomization.yaml is not regplan's (a hand-written ``base/``) and is not listed."""
+    from regplan import output
+
+    out: dict[str, list[str]] = {}
+    for name, kind in root.entries(rel_dir) or []:
+        if kind != "dir" or name in names:
+            continue
+        sub = f"{rel_dir}/{name}" if rel_dir else name
+        owned = output.owned_files(root.read(f"{sub}/{output.KUSTOMIZATION}", what=output.KUSTOMIZATION))
+        if owned is not None:
+            out[name] = [*owned, output.KUSTOMIZATION]
+    return out
+
+
+def stage_tree(
+    changes: userfiles.Changes, rel_dir: str, dirs: Mapping[str, list[tuple[str, str, bool]]]
+) -> list[str]:
+    """Add each cluster's directory to ``changes`` (``output.stage_dir``); the names whose files change."""
+    from regplan import output
+
+    changed = []
+    for name, files in dirs.items():
+        sub = f"{rel_dir}/{name}" if rel_dir else name
+        before = read_tree(changes.root, rel_dir, [name])
+        output.stage_dir(changes, sub, files)
+        if any(before.get(f"{name}/{f}") != text for f, text, _ in files):
+            changed.append(name)
+    return changed
+
+
+def stage_prune(changes: userfiles.Changes, rel_dir: str, stale: Mapping[str, list[str]]) -> None:
+    """Remove regplan's files from each stale directory, then the directory if nothing else is left."""
+    for name, files in stale.items():
+        sub = f"{rel_dir}/{name}" if rel_dir else name
+        for f in files:
+            changes.remove(f"{sub}/{f}")
+        changes.remove_dir(sub)
 
 
 def tree_diff(present: Mapping[str, str], wanted: Mapping[str, str], label: str) -> tuple[str, int, int]:
@@ -303,3 +377,78 @@ def snapshot_text(objects: Sequence[Obj], header: str) -> str:
     body = yamlio.dump({"apiVersion": "v1", "kind": "List", "items": list(objects)})
     lines = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
     return lines + body
+
+
+# --- plan directories and snapshot files (through the file layer) ----------------------------------------
+
+PLAN_SUFFIX = ".json"
+
+
+def _is_plan_file(data: bytes | None) -> bool:
+    """Did regplan write this? A plan file is a JSON object carrying regplan's ``formatVersion``."""
+    if data is None:
+        return False
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "formatVersion" in doc and "writes" in doc
+
+
+def save_plans(plans: Mapping[str, str | None], out_dir: Path) -> list[Path]:
+    """``<out_dir>/<cluster>.json`` for each cluster with a plan (its JSON text), committed at once; for a
+    cluster whose plan is None, the plan file regplan wrote before is removed (a file there that is not a
+    regplan plan is left alone). No symlink is followed (``userfiles``)."""
+    root, rel = userfiles.Root.for_path(out_dir)
+    changes = userfiles.Changes(root)
+    written = []
+    try:
+        for name, text in plans.items():
+            path = f"{rel}/{name}{PLAN_SUFFIX}"
+            if text is not None:
+                changes.write(path, text)
+                written.append(out_dir / f"{name}{PLAN_SUFFIX}")
+            elif root.kind(path) == "file" and _is_plan_file(root.read(path, what="plan file")):
+                changes.remove(path)
+        changes.commit()
+    except InvalidInput as err:
+        raise InvalidInput(f"--out {out_dir}: {err}") from None
+    return written
+
+
+def plan_dir_files(plan_dir: Path) -> dict[str, Path]:
+    """The plan files of ``apply --plan-dir DIR``: ``<cluster>.json`` -> path. A symlink, FIFO or other
+    non-regular entry named ``*.json`` is refused (exit 3, naming it) before anything is read."""
+    root, rel = userfiles.Root.for_path(plan_dir)
+    try:
+        kind = root.kind(rel)
+        entries = root.entries(rel) if kind == "dir" else None
+    except InvalidInput as err:
+        raise InvalidInput(f"--plan-dir {plan_dir}: {err}") from None
+    if entries is None:
+        raise InvalidInput(
+            f"--plan-dir {plan_dir}: not a directory (save plans with `regplan plan --out DIR`)"
+        )
+    out: dict[str, Path] = {}
+    for name, kind in entries:
+        if not name.endswith(PLAN_SUFFIX):
+            continue
+        if kind != "file":
+            what = {"symlink": "a symlink", "dir": "a directory"}.get(kind, "not a regular file")
+            raise InvalidInput(
+                f"--plan-dir {plan_dir}: {name} is {what}; plan files must be regular files (nothing was "
+                "applied)"
+            )
+        out[name[: -len(PLAN_SUFFIX)]] = plan_dir / name
+    return out
+
+
+def write_snapshot(base: Path, path: Path, text: str) -> None:
+    """One snapshot file, atomically, no symlink followed under the workspace ``base`` (``userfiles``)."""
+    root, rel = userfiles.Root.under(base, path)
+    changes = userfiles.Changes(root)
+    try:
+        changes.write(rel, text)
+        changes.commit()
+    except InvalidInput as err:
+        raise InvalidInput(f"{path}: cannot write the snapshot: {err}") from None

@@ -268,10 +268,13 @@ def resolve_secrets(plan: Plan, fresh_objects: list[Obj]) -> Plan:
 
 
 def save_plan(result: Plan, path: Path) -> None:
+    """``plan --out FILE``: written atomically through the file layer, never through a symlink."""
+    from regplan import userfiles
+
     try:
-        path.write_text(result.dumps(), encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"{path}: cannot write the plan: {err.strerror}") from None
+        userfiles.write_file(path, result.dumps())
+    except InvalidInput as err:
+        raise InvalidInput(f"--out {path}: cannot write the plan: {err}") from None
 
 
 def read_plan(path: Path) -> Plan:
