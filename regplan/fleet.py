@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan import fleetfiles, workflow
+from regplan import fleetfiles, recording, workflow
 from regplan import workspace as wsmod
 from regplan.errors import ExitCode, InvalidInput, RegplanError
 from regplan.fleetviews import Outcome, most_severe
-from regplan.model import LiveState, Obj, Target
+from regplan.model import Obj, Target
 from regplan.workspace import ClusterSpec, Workspace
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def _snapshot_live(
         desired = render.render(vals, target).objects
     except RegplanError:
         desired = []  # make_plan renders again and reports it
-    return SnapshotLive(path, fleetfiles.unredact(objects, desired), shown)
+    return SnapshotLive(path, recording.unredact(objects, desired), shown)
 
 
 # Kubeconfig fields naming a file, resolved against the kubeconfig's directory (kubectl's rule), one row
@@ -588,34 +588,17 @@ def generate_one(ws: Workspace, name: str) -> str:
 # --- snapshot --------------------------------------------------------------------------------------------
 
 
-def _merge(states: Sequence[LiveState]) -> LiveState:
-    out = LiveState(target=states[0].target, source=states[0].source)
-    for s in states:
-        out.objects.update(s.objects)
-        out.storage_classes.update(s.storage_classes)
-        out.events.update(s.events)
-        out.pods_using_claim.update(s.pods_using_claim)
-    return out
-
-
-def record(ws: Workspace, spec: ClusterSpec, live: workflow.Live) -> tuple[Target, list[Obj]]:
-    """What plan and status read for ``spec`` (its profile's objects, the registry, the mounted claim, their
-    context), as the redacted objects of a snapshot."""
-    from regplan import plan as planmod
+def record(ws: Workspace, spec: ClusterSpec, live: workflow.Live) -> tuple[Target, list[Obj], list[Any]]:
+    """What plan, status and verify read for ``spec``, as the redacted objects of a snapshot, and every
+    object asked for (``recording.record``: the one home of snapshots)."""
     from regplan import render
-    from regplan import status as statusmod
 
     tgt = live.target(spec.target)
     vals = fleetfiles.values_for_git(
         spec.profile, files=spec.values, sets=spec.sets, profiles_dir=ws.profiles_dir
     )
-    query = planmod.query_for(render.render(vals, tgt))
-    first = live.read(query)
-    registry = live.read(statusmod.first_query(tgt))
-    second_q = statusmod.second_query(tgt, _merge([first, registry]))
-    second = live.read(second_q)
-    claims: list[tuple[str, str]] = [*query.claims, *second_q.claims]
-    return tgt, fleetfiles.snapshot_objects([first, registry, second], claims)
+    objects, asked = recording.record(render.render(vals, tgt), live.read)
+    return tgt, objects, asked
 
 
 def snapshot_header(spec: ClusterSpec, tgt: Target) -> str:
@@ -630,12 +613,12 @@ def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
     """Record ``<out_dir>/<cluster>.yaml`` from the cluster (redacted; committable)."""
     live = live_for(ctx, spec, offline=False)
     try:
-        tgt, objects = record(ctx.ws, spec, live)
+        tgt, objects, asked = record(ctx.ws, spec, live)
     finally:
         live.close()
     path = snapshot_path(out_dir, spec)
-    text = fleetfiles.snapshot_text(objects, snapshot_header(spec, tgt))
-    fleetfiles.write_snapshot(ctx.ws.root, path, text)
+    text = recording.snapshot_text(objects, snapshot_header(spec, tgt), asked)
+    recording.write_snapshot(ctx.ws.root, path, text)
     ctx.say(spec.name, f"recorded {len(objects)} object(s) in {ctx.ws.relative(path)}")
     return Outcome(spec.name, spec.context, spec.profile, str(tgt), ExitCode.OK, labels=spec.labels)
 

@@ -152,6 +152,7 @@ SCHEMA: tuple[Field, ...] = (
 SCHEMA_BY_KEY: dict[str, Field] = {f.key: f for f in SCHEMA}
 GROUPS: frozenset[str] = frozenset(k.rsplit(".", 1)[0] for k in SCHEMA_BY_KEY if "." in k)
 
+
 def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
     """(normalised value, problem or None). ``--set`` values arrive as strings: typed here by the schema."""
     if f.type == "int":
