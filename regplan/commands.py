@@ -342,7 +342,13 @@ def verify(opts: VerifyOptions, *, reporter: Reporter, environ: Mapping[str, str
     try:
         rendered = renderer.render(vals, live.target(opts.target))
         intent = verifier.intent_of(rendered.target, rendered.objects, rendered.values.data)
-        findings = verifier.verify(intent, live.read(verifier.query_for(intent)))
+        state = live.read(verifier.query_for(intent))
+        if opts.snapshot is not None:  # absent from a snapshot may mean "not recorded": never a false FAIL
+            from regplan import snapshot as snapmod
+
+            recorded = snapmod.recorded_refs(opts.snapshot)
+            verifier.check_recorded(intent, state, recorded, str(opts.snapshot))
+        findings = verifier.verify(intent, state)
     finally:
         live.close()
     _emit(
