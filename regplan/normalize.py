@@ -438,6 +438,11 @@ SECRET_MASKS: tuple[SecretMask, ...] = (
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
+def is_digest(value: Any) -> bool:
+    """Is ``value`` a digest as masking writes it (``sha256:`` and 64 hex digits)?"""
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
+
+
 def _mask_at(node: Any, path: tuple[str, ...], how: str) -> None:
     """Apply one ``digest``/``drop`` row of SECRET_MASKS in place under ``node``."""
     if not isinstance(node, dict) or not path:

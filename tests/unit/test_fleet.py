@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan import cli, commands, fleet, fleetfiles, fleetviews, recording, workspace
+from regplan import cli, commands, fleet, fleetviews, recording, workspace
 from regplan.errors import ClusterError, ExitCode, InvalidInput, StaleError
 
 ROOT = Path(__file__).resolve().parents[2]
