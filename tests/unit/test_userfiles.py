@@ -412,16 +412,16 @@ def test_apply_plan_dir_refuses_special_plan_files_without_blocking(tmp_path: Pa
 
 
 def test_snapshot_files_are_written_through_the_file_layer(tmp_path: Path) -> None:
-    from regplan import fleetfiles
+    from regplan import recording
 
     ws = tmp_path / "ws"
     (ws / "snapshots").mkdir(parents=True)
     (tmp_path / "victim.yaml").write_text("precious\n")
     (ws / "snapshots" / "a.yaml").symlink_to(tmp_path / "victim.yaml")
     with pytest.raises(InvalidInput, match=r"cannot write the snapshot: .*a\.yaml: is a symlink"):
-        fleetfiles.write_snapshot(ws, ws / "snapshots" / "a.yaml", "items: []\n")
+        recording.write_snapshot(ws, ws / "snapshots" / "a.yaml", "items: []\n")
     assert (tmp_path / "victim.yaml").read_text() == "precious\n"
-    fleetfiles.write_snapshot(ws, ws / "snapshots" / "b.yaml", "items: []\n")
+    recording.write_snapshot(ws, ws / "snapshots" / "b.yaml", "items: []\n")
     assert (ws / "snapshots" / "b.yaml").read_text() == "items: []\n"
 
 
@@ -470,3 +470,23 @@ def test_values_files_and_key_files_refuse_fifos(tmp_path: Path) -> None:
     p = run("render", "-p", "aws-s3", "-f", "v.yaml", cwd=tmp_path, timeout=30)
     assert p.returncode == 3 and "FIFO" in p.stderr, p.stderr
     no_traceback(p)
+
+
+@pytest.mark.parametrize("how", ["absolute", "climbing", "symlink"])
+def test_workspace_values_files_stay_inside_the_workspace(tmp_path: Path, how: str) -> None:
+    from regplan import workspace as wsmod
+
+    ws = tmp_path / "ws"
+    (ws / "values").mkdir(parents=True)
+    (tmp_path / "outside.yaml").write_text("replicas: 1\n")
+    named = {
+        "absolute": str(tmp_path / "outside.yaml"),
+        "climbing": "../outside.yaml",
+        "symlink": "values/link.yaml",
+    }[how]
+    (ws / "values" / "link.yaml").symlink_to(tmp_path / "outside.yaml")
+    (ws / "regplan.yaml").write_text(
+        f"clusters:\n  - name: a\n    profile: ebs-gp2-rwo\n    values: [{named}]\n"
+    )
+    with pytest.raises(InvalidInput, match=r"regplan\.yaml:4: cluster a: values: .*: outside the workspace"):
+        wsmod.load(ws / "regplan.yaml")
