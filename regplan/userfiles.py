@@ -434,21 +434,26 @@ class Changes:
 
 
 def iter_files(root: Root, rel: str) -> Iterator[str]:
-    """Relative paths of the regular files under ``rel``, recursively, sorted; a symlink or a special
-    file there is refused (a tree regplan owns holds neither)."""
-    entries = root.entries(rel)
-    for name, kind in entries or []:
-        sub = f"{rel}/{name}" if rel else name
-        if kind == "dir":
-            yield from iter_files(root, sub)
-        elif kind == "file":
-            yield sub
-        else:
-            raise FileRefused(
-                f"{root.show(sub)}: is a symlink in a directory regplan writes; regplan does not follow it"
-                if kind == "symlink"
-                else f"{root.show(sub)}: not a regular file; regplan writes only regular files here"
-            )
+    """Relative paths of the regular files under ``rel``, recursively (depth-first, without recursion: a
+    deep tree must not exhaust the stack), sorted per directory; a symlink or a special file there is
+    refused (a tree regplan owns holds neither)."""
+    pending = [rel]
+    while pending:
+        current = pending.pop()
+        subdirs = []
+        for name, kind in root.entries(current) or []:
+            sub = f"{current}/{name}" if current else name
+            if kind == "dir":
+                subdirs.append(sub)
+            elif kind == "file":
+                yield sub
+            else:
+                raise FileRefused(
+                    f"{root.show(sub)}: is a symlink in a directory regplan writes; not followed"
+                    if kind == "symlink"
+                    else f"{root.show(sub)}: not a regular file; regplan writes only regular files here"
+                )
+        pending.extend(reversed(subdirs))
 
 
 def write_file(path: Path, content: str | bytes, *, secret: bool = False) -> None:

@@ -490,3 +490,11 @@ def test_workspace_values_files_stay_inside_the_workspace(tmp_path: Path, how: s
     )
     with pytest.raises(InvalidInput, match=r"regplan\.yaml:4: cluster a: values: .*: outside the workspace"):
         wsmod.load(ws / "regplan.yaml")
+
+
+def test_a_huge_file_in_the_tree_gets_an_answer(tmp_path: Path) -> None:
+    ws = workspace(tmp_path)
+    assert fleet(ws, "render")[0] is ExitCode.OK
+    (ws / "rendered" / "dev-us" / "big.yaml").write_bytes(b"x" * (userfiles.TREE_FILE_BYTES + 1))
+    with pytest.raises(InvalidInput, match=r"big\.yaml: rendered file larger than"):
+        fleet(ws, "golden")
