@@ -560,11 +560,7 @@ def golden_check(
     root, rel = fleetfiles.tree_root(ws.root, out_dir)
     names = [s.name for s in specs]
     stale = fleetfiles.stale_dirs(root, rel, [c.name for c in ws.clusters]) if whole else {}
-    present = fleetfiles.read_tree(root, rel, names)
-    for name, files in stale.items():  # only regplan's files of a stale directory: the rest is not ours
-        present.update(
-            {k: v for k, v in fleetfiles.read_tree(root, rel, [name]).items() if k.split("/", 1)[1] in files}
-        )
+    present = fleetfiles.read_tree(root, rel, [*names, *stale], tree.files)  # regplan's files only
     label = ws.relative(out_dir)
     text, changed, removed = fleetfiles.tree_diff(present, tree.files, label)
     if not text:

@@ -133,15 +133,31 @@ def _text(data: bytes) -> str:
         return NOT_TEXT.format(size=len(data))  # differs from anything regplan renders: shown as a change
 
 
-def read_tree(root: userfiles.Root, rel_dir: str, names: Sequence[str]) -> dict[str, str]:
-    """``<rel_dir>/<name>/*`` for each cluster name -> {"name/file": text} (files only, one level). A
-    symlink or a special file there is refused (exit 3, naming it), never followed or opened; a file that
-    is not UTF-8 reads as a note that differs from anything rendered."""
+def read_tree(
+    root: userfiles.Root, rel_dir: str, names: Sequence[str], wanted: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``<rel_dir>/<name>/<file>`` for each cluster name -> {"name/file": text}: regplan's files only,
+    i.e. those it renders now (``wanted``, keyed "name/file") and those its own kustomization.yaml there
+    records (``output.owned_files``); anything else in the directory is someone else's and is neither read
+    nor shown. A symlink or a special file at one of regplan's names is refused (exit 3, naming it), never
+    followed or opened; a file that is not UTF-8 reads as a note that differs from anything rendered."""
+    from regplan import output
+
     out: dict[str, str] = {}
     for name in names:
         sub = f"{rel_dir}/{name}" if rel_dir else name
-        for fname, kind in root.entries(sub) or []:
-            if kind == "dir":
+        entries = root.entries(sub)
+        if entries is None:
+            continue
+        kust = (
+            root.read(f"{sub}/{output.KUSTOMIZATION}", what=output.KUSTOMIZATION)
+            if any(f == output.KUSTOMIZATION and k == "file" for f, k in entries)
+            else None
+        )
+        ours = {output.KUSTOMIZATION, *(output.owned_files(kust) or [])}
+        ours |= {k.split("/", 1)[1] for k in (wanted or {}) if k.split("/", 1)[0] == name}
+        for fname, kind in entries:
+            if fname not in ours:
                 continue
             if kind != "file":
                 what = "a symlink" if kind == "symlink" else "not a regular file"
@@ -181,7 +197,7 @@ def stage_tree(
     changed = []
     for name, files in dirs.items():
         sub = f"{rel_dir}/{name}" if rel_dir else name
-        before = read_tree(changes.root, rel_dir, [name])
+        before = read_tree(changes.root, rel_dir, [name], {f"{name}/{f}": t for f, t, _ in files})
         output.stage_dir(changes, sub, files)
         if any(before.get(f"{name}/{f}") != text for f, text, _ in files):
             changed.append(name)

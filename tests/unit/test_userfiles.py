@@ -306,9 +306,11 @@ def test_golden_check_with_a_binary_file_shows_it_as_differing(tmp_path: Path) -
 def test_golden_check_refuses_a_fifo_in_rendered_without_blocking(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     assert fleet(ws, "render")[0] is ExitCode.OK
-    os.mkfifo(ws / "rendered" / "dev-us" / "notes.yaml")
+    os.mkfifo(ws / "rendered" / "dev-us" / "notes.yaml")  # not regplan's name: never opened, not shown
+    (ws / "rendered" / "dev-us" / "02-config-cluster.yaml").unlink()
+    os.mkfifo(ws / "rendered" / "dev-us" / "02-config-cluster.yaml")  # regplan's name: refused
     p = run("golden", "--check", cwd=ws, timeout=30)
-    assert p.returncode == 3 and "notes.yaml: is not a regular file" in p.stderr
+    assert p.returncode == 3 and "02-config-cluster.yaml: is not a regular file" in p.stderr
     no_traceback(p)
 
 
@@ -323,15 +325,19 @@ def test_render_keeps_what_it_did_not_write_and_only_update_prunes_its_own(tmp_p
     before = tree(ws / "rendered")
     assert fleet(ws, "render")[0] is ExitCode.OK
     assert tree(ws / "rendered") == before  # plain render removes nothing (docs/fleet.md)
+    (ws / "rendered" / "dev-us" / "README.md").write_text("hand-written, next to regplan's files\n")
+    (ws / "rendered" / "dev-us" / "\x1b]0;pwned\x07.yaml").write_text("a name with a terminal escape\n")
     code, out, _ = fleet(ws, "golden")
     assert code is ExitCode.CHANGES and "a/rendered/prod-eu/kustomization.yaml" in out
+    assert "README.md" not in out and "\x1b" not in out  # not regplan's: neither read nor shown
     assert "NOTES.md" not in out and "base" not in out
     code, _, err = fleet(ws, "golden", update=True)
     assert code is ExitCode.OK and "other files there were kept" in err
     assert tree(ws / "rendered" / "prod-eu") == {"NOTES.md": b"a reviewer's note\n"}
     assert tree(base) == {"kustomization.yaml": b"resources: [../dev-us, ../prod-eu]\n"}
     (ws / "rendered" / "prod-eu" / "NOTES.md").unlink()
-    assert fleet(ws, "golden")[:2] == (ExitCode.OK, "")
+    assert fleet(ws, "golden")[:2] == (ExitCode.OK, "")  # other files beside regplan's do not differ
+    assert (ws / "rendered" / "dev-us" / "README.md").is_file()
 
 
 def test_a_failing_render_rewrites_no_cluster(tmp_path: Path) -> None:
@@ -495,6 +501,7 @@ def test_workspace_values_files_stay_inside_the_workspace(tmp_path: Path, how: s
 def test_a_huge_file_in_the_tree_gets_an_answer(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     assert fleet(ws, "render")[0] is ExitCode.OK
-    (ws / "rendered" / "dev-us" / "big.yaml").write_bytes(b"x" * (userfiles.TREE_FILE_BYTES + 1))
-    with pytest.raises(InvalidInput, match=r"big\.yaml: rendered file larger than"):
+    big = ws / "rendered" / "dev-us" / "02-config-cluster.yaml"
+    big.write_bytes(b"x" * (userfiles.TREE_FILE_BYTES + 1))
+    with pytest.raises(InvalidInput, match=r"02-config-cluster\.yaml: rendered file larger than"):
         fleet(ws, "golden")
