@@ -599,8 +599,8 @@ def record(ws: Workspace, spec: ClusterSpec, live: workflow.Live) -> tuple[Targe
 
 def snapshot_header(spec: ClusterSpec, tgt: Target) -> str:
     return (
-        f"regplan snapshot of cluster {spec.name} (context {spec.context}, {tgt}): what `regplan plan` and\n"
-        "`regplan status` read. Secret values are redacted (compared by digest); safe to commit.\n"
+        f"regplan snapshot of cluster {spec.name} (context {spec.context}, {tgt}): what `regplan plan`,\n"
+        "`status` and `verify` read. Secret values are redacted (compared by digest); safe to commit.\n"
         f"Re-record: regplan snapshot --cluster {spec.name}"
     )
 

@@ -290,7 +290,12 @@ def test_a_snapshot_of_a_claim_with_events_is_recorded(tmp_path: Path) -> None:
 def test_verify_says_not_recorded_instead_of_not_verified(tmp_path: Path) -> None:
     from regplan.model import Target
 
-    old = ROOT / "examples" / "fleet" / "snapshots" / "dev-us.yaml"  # recorded before verify was
+    # a snapshot recorded before verify was: no Deployment, no record of what was asked
+    doc = yaml.safe_load((ROOT / "examples" / "fleet" / "snapshots" / "dev-us.yaml").read_text())
+    doc.pop("metadata")
+    doc["items"] = [o for o in doc["items"] if o["kind"] != "Deployment"]
+    old = tmp_path / "old.yaml"
+    old.write_text(yaml.safe_dump(doc))
     out, _, code = run(
         commands.verify,
         commands.VerifyOptions(values=commands.ValueOptions(profile="ebs-gp2-rwo"), snapshot=old),
@@ -298,7 +303,7 @@ def test_verify_says_not_recorded_instead_of_not_verified(tmp_path: Path) -> Non
     assert isinstance(code, str) and "not recorded in the snapshot" in code and "nothing was verified" in code
     assert "NOT verified" not in out
     # a regplan snapshot that asked for the Deployment and did not find it: a real finding
-    objects = snapshot.read_objects(old)
+    objects = snapshot.read_objects(old)  # the same, recorded by this regplan, the Deployment absent
     path = tmp_path / "s.yaml"
     deployment = snapshot.Ref("apps/v1", "Deployment", "openshift-image-registry", "image-registry")
     claim = snapshot.Ref("v1", "PersistentVolumeClaim", "openshift-image-registry", "image-registry-storage")
@@ -311,10 +316,19 @@ def test_verify_says_not_recorded_instead_of_not_verified(tmp_path: Path) -> Non
     assert snapshot.detect_target(objects, "x") is Target.OCP4
 
 
-@pytest.mark.parametrize("name", ["ocp4-aws-fresh.yaml", "ocp4-pvc-pending.yaml", "ocp3-emptydir.yaml"])
-def test_verify_answers_on_every_shipped_snapshot(name: str) -> None:
-    path = ROOT / "examples" / "snapshots" / name
-    profile = "aws-s3" if "aws" in name else "ebs-gp2-rwo" if "ocp4" in name else "glusterfs"
+SHIPPED = sorted((ROOT / "examples").rglob("snapshots/*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_verify_answers_on_every_shipped_snapshot(path: Path) -> None:
+    name = path.name
+    profile = (
+        "aws-s3"
+        if "aws" in name or "prod-eu" in name
+        else "glusterfs"
+        if "3" in name or "legacy" in name
+        else "ebs-gp2-rwo"
+    )
     out, err, code = run(
         commands.verify, commands.VerifyOptions(values=commands.ValueOptions(profile=profile), snapshot=path)
     )
