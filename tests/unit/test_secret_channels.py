@@ -167,6 +167,21 @@ def test_no_secret_value_leaves_any_channel(tmp_path: Path) -> None:
     ]
     channels["snapshot, Secret data decoded"] = "\n".join(decoded)
     assert "keypairid: K" in channels["snapshot, Secret data decoded"]
+    # the same cluster in a workspace: the fleet views (summary, text, markdown comment, JSON) and status
+    ws = tmp_path / "ws"
+    (ws / "snapshots").mkdir(parents=True)
+    (ws / "snapshots" / "legacy.yaml").write_text(live.read_text())
+    (ws / "regplan.yaml").write_text("clusters:\n  - {name: legacy, target: ocp3, profile: glusterfs}\n")
+    for command, fmts in (("plan", commands.FLEET_PLAN_OUTPUTS), ("status", ("text", "json"))):
+        for fmt in fmts:
+            out, err, code = run(
+                commands.fleet,
+                commands.FleetOptions(
+                    command=command, workspace=ws / "regplan.yaml", snapshot_dir=ws / "snapshots", output=fmt
+                ),
+            )
+            assert code == 0, err
+            channels[f"workspace {command} -o {fmt}"] = out + err
     for name, text in channels.items():
         assert leaks(text) == [], f"{name} leaks {leaks(text)}"
 
