@@ -65,16 +65,6 @@ def merge_queries(target: Target, *queries: LiveQuery) -> LiveQuery:
     )
 
 
-def merge_states(states: Sequence[LiveState]) -> LiveState:
-    out = LiveState(target=states[0].target, source=states[0].source)
-    for s in states:
-        out.objects.update(s.objects)
-        out.storage_classes.update(s.storage_classes)
-        out.events.update(s.events)
-        out.pods_using_claim.update(s.pods_using_claim)
-    return out
-
-
 def record(rendered: Any, read: Callable[[LiveQuery], LiveState]) -> tuple[list[Obj], list[Ref]]:
     """What plan, status and verify read for ``rendered`` (a ``render.Rendered``), read with ``read`` in
     two rounds: (redacted snapshot objects, every ref asked for)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,18 @@ def config_secret_name(dc: Obj) -> tuple[str, str] | None:
     volume = _volume_at(dc, path)
     secret = ((volume or {}).get("secret") or {}).get("secretName")
     return (str(secret), path.rsplit("/", 1)[-1]) if secret else None
+
+
+def merged(states: Sequence[LiveState]) -> LiveState:
+    """One LiveState holding what the reads of several rounds returned (later rounds win): the one merge
+    of status' two rounds (``workflow.status_data``; ``recording`` keeps the rounds apart and lists them)."""
+    out = LiveState(target=states[0].target, server_dry_run=states[0].server_dry_run, source=states[0].source)
+    for s in states:
+        out.objects.update(s.objects)
+        out.storage_classes.update(s.storage_classes)
+        out.events.update(s.events)
+        out.pods_using_claim.update(s.pods_using_claim)
+    return out
 
 
 def second_query(target: Target, live: LiveState) -> LiveQuery:
