@@ -369,7 +369,7 @@ class Changes:
                 *dirs, name = _parts(rel)
                 fd = self.root.open_dir("/".join(dirs), create=True, created=created)
                 assert fd is not None
-                tmp = f"{TEMP_PREFIX}{os.getpid()}-{n}-{name}"[:255]
+                tmp = f"{TEMP_PREFIX}{os.urandom(6).hex()}-{n}-{name}"[:NAME_MAX]  # threads share a pid
                 staged.append((fd, tmp, name))
                 try:
                     ffd = os.open(
