@@ -101,7 +101,7 @@ def owned_files(kustomization: bytes | None) -> list[str] | None:
         return None
     doc = docs[0] if len(docs) == 1 else None
     names = doc.get("resources") if isinstance(doc, dict) else None
-    if not isinstance(names, list) or not all(isinstance(n, str) and _OUT_FILE.match(n) for n in names):
+    if not isinstance(names, list) or not all(isinstance(n, str) and _OUT_FILE.fullmatch(n) for n in names):
         return None
     return list(names) if kustomization_text(list(names)) == text else None
 

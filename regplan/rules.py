@@ -25,17 +25,25 @@ from regplan.model import (
     Target,
     canonical_quantity,
 )
-from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values, assign, delete, flatten, lookup
+from regplan.values import SECRET_SOURCE, SECRET_SOURCES, Values, assign, delete, flatten, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
 # budgeted (a dataclass costs ~1 ms to define; see bench/render_startup.py).
 
 # --- value schema ------------------------------------------------------------------------------------
 
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
-REGION = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$")
+# Every pattern is used with ``fullmatch`` (never ``match`` and ``$``, which lets a trailing line break
+# through into names, file names and generated scripts); ASCII only.
+DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?")  # a path of printable ASCII, no blank
+REGION = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+# A KMS key as S3 takes it (AWS KMS "Key identifiers"): a key id (a UUID, or mrk- and 32 hex digits for a
+# multi-Region key), an alias name (alias/...), or the ARN of a key or an alias.
+_KMS_KEY = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_KMS_ALIAS = r"alias/[A-Za-z0-9/_-]{1,250}"
+KMS_KEY_ID = re.compile(
+    rf"{_KMS_KEY}|{_KMS_ALIAS}|arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]{{1,32}}:[0-9]{{12}}:(?:key/{_KMS_KEY}|{_KMS_ALIAS})"
+)
 ACCESS_MODES = ("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany")
 
 
@@ -54,6 +62,21 @@ class Field(NamedTuple):
     empty_ok: bool = False
     targets: tuple[str, ...] = ("ocp4", "ocp3")
     echo: bool = True  # False: never repeat the value in a message (a secret pasted where a source belongs)
+    explain: Callable[[str], str] | None = (
+        None  # why a value that fails ``pattern`` fails, without quoting it
+    )
+
+
+def _source_problem(value: str) -> str:
+    """Why a secret source is not ``env:VAR`` or ``file:PATH``, in words that never quote it."""
+    kind, sep, ref = value.partition(":")
+    if not sep or kind not in ("env", "file"):
+        return "is not valid: neither env:VAR nor file:PATH (value not shown: it may be a secret)"
+    if not ref:
+        return f"{kind}: names nothing"
+    if kind == "env":
+        return "env: must name a variable (letters, digits, '_'), with nothing after it (a line break?)"
+    return "file: holds a line break or control character"
 
 
 SCHEMA: tuple[Field, ...] = (
@@ -93,7 +116,7 @@ SCHEMA: tuple[Field, ...] = (
         "claim.storageClass",
         "str",
         'StorageClass name; "" for none (static PV)',
-        'a DNS-1123 subdomain, or "" for no class',
+        'a DNS-1123 subdomain, or empty for no class (--set claim.storageClass= , or "" in a values file)',
         pattern=DNS1123_SUBDOMAIN,
         max_len=253,
         empty_ok=True,
@@ -103,24 +126,45 @@ SCHEMA: tuple[Field, ...] = (
         "s3.bucket",
         "str",
         'bucket; "" (with region "") lets the ocp4 operator create and manage one',
-        'a bucket name (3-63 lowercase letters, digits, dots, hyphens) or ""',
+        "a bucket name (3-63 lowercase letters, digits, dots, hyphens), or empty (--set s3.bucket= )",
         empty_ok=True,
     ),
     Field(
         "s3.region",
         "str",
         "bucket region, e.g. us-east-1",
-        'a region such as us-east-1, or ""',
+        "a region such as us-east-1, or empty (--set s3.region= )",
         pattern=REGION,
+        max_len=63,
         empty_ok=True,
     ),
-    Field("s3.regionEndpoint", "str", "S3-compatible endpoint URL", "an http(s):// URL", pattern=URL),
+    Field(
+        "s3.regionEndpoint",
+        "str",
+        "S3-compatible endpoint URL",
+        "an http(s):// URL",
+        pattern=URL,
+        max_len=2048,
+    ),
     Field("s3.encrypt", "bool", "server-side encryption", "true or false"),
-    Field("s3.keyID", "str", "KMS key id for encryption", "a KMS key id or ARN"),
+    Field(
+        "s3.keyID",
+        "str",
+        "KMS key id for encryption",
+        "a KMS key id (1234abcd-12ab-34cd-56ef-1234567890ab), alias/NAME, or a key or alias ARN",
+        pattern=KMS_KEY_ID,
+        max_len=2048,
+    ),
     Field(
         "s3.chunkSizeMiB", "int", "multipart chunk size in MiB", "an integer 5..5120", minimum=5, maximum=5120
     ),
-    Field("s3.virtualHostedStyle", "bool", "virtual-hosted-style bucket addressing", "true or false"),
+    Field(
+        "s3.virtualHostedStyle",
+        "bool",
+        "virtual-hosted-style bucket addressing (the 4.x operator's field; 3.x's registry has no such key)",
+        "true or false",
+        targets=("ocp4",),
+    ),
     Field(
         "s3.accessKeyFrom",
         "str",
@@ -129,6 +173,7 @@ SCHEMA: tuple[Field, ...] = (
         pattern=SECRET_SOURCE,
         empty_ok=True,
         echo=False,
+        explain=_source_problem,
     ),
     Field(
         "s3.secretKeyFrom",
@@ -138,6 +183,7 @@ SCHEMA: tuple[Field, ...] = (
         pattern=SECRET_SOURCE,
         empty_ok=True,
         echo=False,
+        explain=_source_problem,
     ),
     Field(
         "registry.maxThreads",
@@ -154,9 +200,15 @@ GROUPS: frozenset[str] = frozenset(k.rsplit(".", 1)[0] for k in SCHEMA_BY_KEY if
 
 
 def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
-    """(normalised value, problem or None). ``--set`` values arrive as strings: typed here by the schema."""
+    """(normalised value, problem or None). ``--set`` values arrive as strings: typed here by the schema,
+    and only where the key's type is not a string (``--set claim.name=02`` stays "02", as helm)."""
+    if isinstance(value, list):
+        return value, (
+            "expected one value, got a list (helm's list forms KEY={a,b} and KEY[N]=VALUE are for list-typed "
+            f"keys; {f.key} is not one)"
+        )
     if f.type == "int":
-        if from_set and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,30}", value.strip()):
+        if from_set and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,30}", value, re.ASCII):
             value = int(value)  # (30 digits: far beyond any bound, and int() refuses 4,300+ digits)
         if isinstance(value, bool) or not isinstance(value, int):
             return value, f"expected an integer, got {_show(value)}"
@@ -178,6 +230,8 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
                 f"expected a string, got a {type(value).__name__} value (not shown: it may be a secret)",
             )
         return value, f"expected a string, got {_show(value)}" + (" (quote it)" if value is not None else "")
+    if from_set and f.empty_ok and value in ('""', "''"):
+        value = ""  # --set 'claim.storageClass=""': what a shell user types for an empty value
     if f.type == "quantity":
         try:
             return canonical_quantity(value), None
@@ -189,15 +243,19 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
         import difflib
 
         close = difflib.get_close_matches(value, f.enum, n=1, cutoff=0.5)
-        return value, f"{value!r} is not allowed" + (f" (did you mean {close[0]!r}?)" if close else "")
+        return value, f"{_quoted(value)} is not allowed" + (f" (did you mean {close[0]!r}?)" if close else "")
     if f.max_len is not None and len(value) > f.max_len:
         return value, f"longer than {f.max_len} characters"
-    if f.pattern is not None and not f.pattern.match(value):
-        return (
-            value,
-            f"{value!r} is not valid" if f.echo else "is not valid (value not shown: it may be a secret)",
-        )
+    if f.pattern is not None and not f.pattern.fullmatch(value):
+        if f.explain is not None:
+            return value, f.explain(value)
+        return value, f"{_quoted(value)} is not valid" if f.echo else "is not valid (value not shown)"
     return value, None
+
+
+def _quoted(value: str) -> str:
+    """A string value as a message shows it: ``repr`` (control characters escaped), cut to 60 characters."""
+    return repr(value) if len(value) <= 60 else repr(value[:60]) + "..."
 
 
 def _show(value: Any) -> str:
@@ -377,7 +435,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
         "bucket-name",
         "s3.bucket",
         lambda c: (
-            (f"bucket name {c.get('s3.bucket')!r} " + p)
+            (f"bucket name {_quoted(c.get('s3.bucket'))} " + p)
             if c.backend == "s3"
             and isinstance(c.get("s3.bucket"), str)
             and c.get("s3.bucket")
@@ -493,7 +551,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
         if f is None:
             if key in GROUPS and isinstance(value, Mapping):
                 continue  # an empty group such as `s3: {}`
-            problems.append(_unknown(key, origin))
+            problems.append(_unknown(key, origin, isinstance(value, list)))
             continue
         if target.value not in f.targets:
             problems.append(
@@ -505,7 +563,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 )
             )
             continue
-        norm, problem = _coerce(f, value, origin == ORIGIN_SET)  # --set-string values stay strings
+        norm, problem = _coerce(f, value, key in values.typed)  # --set-string values stay strings
         if problem:
             problems.append(Diagnostic(key, problem, origin, f"valid: {f.hint}"))
             bad_keys.add(key)
@@ -535,7 +593,8 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 Diagnostic(
                     key,
                     "is required",
-                    values.origin(key) or f"profile {values.profile}",  # where its group was set
+                    # where it was unset (`--set claim.storageClass=null`), else where its group was set
+                    values.origin(key) or _unset_origin(values, key) or f"profile {values.profile}",
                     f"valid: {SCHEMA_BY_KEY[key].hint}",
                 )
             )
@@ -566,7 +625,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 Diagnostic(
                     key,
                     f"{message} [{rule.id}: {rule.ref}]",
-                    values.origin(key) or _rule_origin(values, rule),
+                    _given(values, key)[1] or _rule_origin(values, rule),
                     rule.hint,
                 )
             )
@@ -583,23 +642,46 @@ def validate(values: Values, target: Target) -> Values:
     return normalised
 
 
-def _precedence(origin: str) -> int:
-    """How directly the user gave a value: --set beats a values file beats the profile beats a default."""
-    if origin.startswith("--set"):
-        return 3
+def _unset_origin(values: Values, key: str) -> str:
+    """Where ``key`` (or the nearest parent) was set to null, or ""."""
+    parts = key.split(".")
+    while parts:
+        found = values.unset.get(".".join(parts))
+        if found:
+            return found
+        parts.pop()
+    return ""
+
+
+def _precedence(values: Values, key: str) -> int:
+    """How directly the user gave a value: --set (or a workspace `set:`) beats a values file beats the
+    profile beats a default. A group (``s3``) counts as its most directly given key."""
+    return _given(values, key)[0]
+
+
+def _given(values: Values, key: str) -> tuple[int, str]:
+    """(how directly, origin) of ``key``; for a group without an origin of its own, its most direct key's."""
+    if key in GROUPS and not values.origins.get(key):
+        inside = [_given(values, k) for k in values.origins if k.startswith(key + ".")]
+        return max(inside, key=lambda given: given[0], default=(1, ""))
+    origin = values.origin(key)
+    if key in values.typed or origin.startswith("--set"):
+        return 3, origin
     if origin.startswith("profile ") or not origin:
-        return 1
+        return 1, origin
     if origin.startswith("default:"):
-        return 0
-    return 2  # values file:line
+        return 0, origin
+    return 2, origin  # values file:line
 
 
 def _blamed(values: Values, key: str, read: list[str]) -> str:
     """The key a failed cross-field rule names: of the keys it read, the one the user gave most directly
-    (``--set claim.storageClass=gp2`` is blamed, not the profile's ``claim.accessMode``); ties: the rule's."""
+    (``--set claim.storageClass=gp2`` is blamed, not the profile's ``claim.accessMode``; ``--set
+    s3.bucket=x`` on a claim profile blames ``s3``, not the profile's ``claim``); ties: the rule's."""
     best = key
     for other in dict.fromkeys(read):
-        if other in SCHEMA_BY_KEY and _precedence(values.origin(other)) > _precedence(values.origin(best)):
+        known = other in SCHEMA_BY_KEY or other in GROUPS
+        if known and _precedence(values, other) > _precedence(values, best):
             best = other
     return best
 
@@ -608,14 +690,17 @@ def _rule_origin(values: Values, rule: Rule) -> str:
     return values.origins.get(rule.key, f"profile {values.profile}")
 
 
-def _unknown(key: str, origin: str) -> Diagnostic:
+def _unknown(key: str, origin: str, listed: bool = False) -> Diagnostic:
     import difflib
 
     if key in SECRET_SOURCES:  # already reported by values (literal secret); keep the hint
         return Diagnostic(key, "a literal secret is refused", origin, f"use {SECRET_SOURCES[key]}=env:VAR")
     close = difflib.get_close_matches(key, list(SCHEMA_BY_KEY), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}?" if close else "see docs/values.md for the keys"
-    return Diagnostic(key, "unknown value key", origin, hint)
+    if listed:
+        hint += " (no regplan value is a list: helm's KEY={a,b} and KEY[N]=VALUE do not apply)"
+    shown = key if key.isprintable() and len(key) <= 100 else _quoted(key)  # a file's key may hold anything
+    return Diagnostic(shown, "unknown value key", origin, hint)
 
 
 def _deep_copy(node: Any) -> Any:
