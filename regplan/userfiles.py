@@ -159,9 +159,8 @@ class Root:
     def under(cls, base: Path, target: Path) -> tuple[Root, str]:
         """``target`` under the root ``base`` when it lies there (a workspace's ``rendered/``), so every
         component below ``base`` is walked without following a symlink; else ``for_path(target)``."""
-        full = target if target.is_absolute() else base / target
-        try:
-            rel = Path(os.path.normpath(full)).relative_to(os.path.normpath(base))
+        try:  # both as the working directory sees them (a relative target is relative to it, not to base)
+            rel = Path(os.path.abspath(target)).relative_to(os.path.abspath(base))
         except ValueError:
             return cls.for_path(target)
         if str(rel) in ("", ".") or ".." in rel.parts:

@@ -505,3 +505,16 @@ def test_a_huge_file_in_the_tree_gets_an_answer(tmp_path: Path) -> None:
     big.write_bytes(b"x" * (userfiles.TREE_FILE_BYTES + 1))
     with pytest.raises(InvalidInput, match=r"02-config-cluster\.yaml: rendered file larger than"):
         fleet(ws, "golden")
+
+
+@pytest.mark.parametrize("spelling", ["relative", "absolute"])
+def test_a_path_in_the_workspace_is_rooted_there_however_spelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spelling: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ws").mkdir()
+    base = Path("ws")
+    target = (tmp_path / "ws" / "rendered" / "a") if spelling == "absolute" else Path("ws/rendered/a")
+    root, rel = userfiles.Root.under(base, target)
+    assert (root.path, rel) == (base, "rendered/a")
+    assert userfiles.Root.under(base, tmp_path / "elsewhere")[1] == "elsewhere"  # not in it: its parent
