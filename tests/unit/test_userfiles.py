@@ -518,3 +518,13 @@ def test_a_path_in_the_workspace_is_rooted_there_however_spelled(
     root, rel = userfiles.Root.under(base, target)
     assert (root.path, rel) == (base, "rendered/a")
     assert userfiles.Root.under(base, tmp_path / "elsewhere")[1] == "elsewhere"  # not in it: its parent
+
+
+def test_a_workspace_named_by_a_relative_path_renders_into_its_own_tree(tmp_path: Path) -> None:
+    ws = example_copy(tmp_path)
+    shutil.rmtree(ws / "rendered")
+    p = run("render", "--workspace", "fleet/regplan.yaml", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (ws / "rendered" / "dev-us" / "kustomization.yaml").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet"]
+    assert run("golden", "--check", "--workspace", "fleet/regplan.yaml", cwd=tmp_path).returncode == 0
