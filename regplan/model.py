@@ -27,7 +27,7 @@ class Target(StrEnum):
 
 REGISTRY_NAMESPACE: dict[Target, str] = {Target.OCP4: "openshift-image-registry", Target.OCP3: "default"}
 
-# The operator's own facts (DOMAIN.md), in one place: the claim it creates for ``claim: ""`` and the
+# The operator's own facts (docs/domain.md), in one place: the claim it creates for ``claim: ""`` and the
 # annotation (value "true") without which it refuses to adopt a claim of that name.
 OPERATOR_CLAIM = "image-registry-storage"
 OPERATOR_ANNOTATION = "imageregistry.openshift.io"

@@ -1,9 +1,9 @@
-"""The schema of the values and the domain rules of DOMAIN.md ("Rules a correct tool enforces"), as DATA.
+"""The schema of the values and the domain rules of docs/domain.md ("Rules regplan enforces"), as DATA.
 
 Three tables drive every check, one row per rule with its reason:
 - ``SCHEMA``: each value key, its type (with enum / pattern / range) and what would be valid;
 - ``DERIVED_DEFAULTS``: defaults that depend on other values (storage ``managementState``);
-- ``DOMAIN_RULES``: predicates over the normalised values, each naming the DOMAIN.md rule it enforces;
+- ``DOMAIN_RULES``: predicates over the normalised values, each naming the docs/domain.md rule it enforces;
 plus ``PROVISIONER_ACCESS_MODES``, which the plan engine reads for the live check of the StorageClass it
 read (``plan._class_checks``), and ``RENDERED_CHECKS`` over the rendered objects (a safety net
 against template bugs). ``check`` collects ALL problems; ``validate`` raises ``ValidationFailed`` (exit 3).
@@ -21,6 +21,7 @@ from regplan.model import (
     INT32_MAX,
     OPERATOR_ANNOTATION,
     OPERATOR_CLAIM,
+    REGISTRY_NAMESPACE,
     Obj,
     Target,
     canonical_quantity,
@@ -353,7 +354,7 @@ class Rule(NamedTuple):
     key: str  # the value key reported (its origin is shown)
     violated: Callable[[Ctx], str | None]
     hint: str
-    ref: str  # where the fact comes from: DOMAIN.md "Rules a correct tool enforces" number, or its source
+    ref: str  # where the fact comes from: docs/domain.md "Rules regplan enforces" number, or its source
     targets: tuple[str, ...] = ("ocp4", "ocp3")
 
 
@@ -370,7 +371,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "both claim.* and s3.* are set: the registry takes exactly one storage backend",
         ),
         "unset one of them (a values file can set `s3: null` or `claim: null`)",
-        "DOMAIN.md rule 1",
+        "docs/domain.md rule 1",
     ),
     Rule(
         "no-backend",
@@ -380,7 +381,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "the profile configures no storage backend",
         ),
         "set claim.* (a PVC) or s3.* (object storage)",
-        "DOMAIN.md rule 1",
+        "docs/domain.md rule 1",
     ),
     Rule(
         "rwo-replicas",
@@ -393,7 +394,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "cannot use ReadWriteOnce access mode with more than one replica of the image registry",
         ),
         "set replicas=1, or use a ReadWriteMany class (cephfs-rwx, glusterfs)",
-        "DOMAIN.md rules 2, 8",
+        "docs/domain.md rules 2, 8",
     ),
     Rule(
         "rwo-recreate",
@@ -406,7 +407,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             " (a new pod cannot mount the claim the old one holds)",
         ),
         "set rolloutStrategy=Recreate",
-        "DOMAIN.md rules 2, 8",
+        "docs/domain.md rules 2, 8",
     ),
     Rule(
         "ebs-rwx",
@@ -419,7 +420,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             " ReadWriteOnce (the claim would never bind)",
         ),
         "use claim.accessMode=ReadWriteOnce with replicas=1 and Recreate, or an RWX class (CephFS)",
-        "DOMAIN.md rule 3",
+        "docs/domain.md rule 3",
     ),
     Rule(
         "rox",
@@ -462,7 +463,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             c.backend == "s3" and not c.get("s3.bucket"), "OpenShift 3 has no operator to create a bucket"
         ),
         "set s3.bucket and s3.region",
-        "DOMAIN.md, OpenShift 3.x docker-registry",
+        "docs/domain.md, OpenShift 3.x docker-registry",
         targets=("ocp3",),
     ),
     Rule(
@@ -473,7 +474,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "give both S3 credential sources or neither (the operator fails on a secret with one key)",
         ),
         "set s3.accessKeyFrom and s3.secretKeyFrom, or neither to use the cluster's credentials",
-        "DOMAIN.md rule 6",
+        "docs/domain.md rule 6",
     ),
     Rule(
         "keyid-encrypt",
@@ -493,7 +494,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "S3 credentials given for a PVC profile",
         ),
         "drop s3.accessKeyFrom / s3.secretKeyFrom",
-        "DOMAIN.md rule 1",
+        "docs/domain.md rule 1",
     ),
     Rule(
         "maxthreads-filesystem",
@@ -503,7 +504,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "registry.maxThreads tunes the filesystem driver; this profile uses S3",
         ),
         "drop registry.maxThreads",
-        "DOMAIN.md filesystem.maxthreads",
+        "docs/domain.md filesystem.maxthreads",
         targets=("ocp3",),
     ),
 )
@@ -750,11 +751,15 @@ def _check_config(obj: Obj) -> list[str]:
 
 def _check_pvc(obj: Obj) -> list[str]:
     meta = obj.get("metadata") or {}
-    if (
-        meta.get("name") == OPERATOR_CLAIM
+    if (  # 4.x only: the operator's namespace (3.x has no operator to adopt the claim)
+        meta.get("namespace") == REGISTRY_NAMESPACE[Target.OCP4]
+        and meta.get("name") == OPERATOR_CLAIM
         and (meta.get("annotations") or {}).get(OPERATOR_ANNOTATION) != "true"
     ):
-        return [f'a claim named {OPERATOR_CLAIM} needs annotation {OPERATOR_ANNOTATION}: "true" (rule 4)']
+        return [
+            f'a claim named {OPERATOR_CLAIM} needs annotation {OPERATOR_ANNOTATION}: "true" '
+            "(docs/domain.md rule 4)"
+        ]
     return []
 
 
