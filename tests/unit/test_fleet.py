@@ -427,6 +427,10 @@ def test_outside_a_workspace_commands_are_as_before(
         (["golden", "--check"], True),
         (["golden", "--check", "--root", "elsewhere"], False),
         (["snapshot"], True),
+        (["status", "--no-workspace"], False),
+        (["apply", "--no-workspace", "-p", "ebs-gp2-rwo"], False),
+        (["golden", "--check", "--no-workspace"], False),
+        (["plan", "--no-workspace", "-p", "ebs-gp2-rwo"], False),
     ],
 )
 def test_inside_a_workspace(tmp_path: Path, in_dir: Any, argv: list[str], fleet_mode: bool) -> None:
@@ -442,15 +446,48 @@ def test_inside_a_workspace(tmp_path: Path, in_dir: Any, argv: list[str], fleet_
         (["plan", "-p", "x", "--cluster", "a"], "-p/--profile is for one cluster"),
         (["status", "--context", "c", "-l", "env=prod"], "--context is for one cluster"),
         (["apply", "plan.json", "--plan-dir", "d"], "PLANFILE is for one cluster"),
-        (["render", "--workspace", "w.yaml", "--set", "replicas=1"], "-f/--set/--set-string go with -p PROFILE"),
+        (
+            ["render", "--workspace", "w.yaml", "--set", "replicas=1"],
+            "-f/--set/--set-string go with -p PROFILE",
+        ),
         (["plan", "-p", "x", "-o", "markdown"], "-o markdown summarises a workspace"),
         (["plan", "--workspace", "w", "--parallelism", "0"], "must be at least 1"),
+        (["status", "--no-workspace", "--cluster", "a"], "--no-workspace is for one cluster"),
+        (["plan", "--no-workspace"], "required: -p/--profile"),
+        (["render", "--no-workspace"], "required: -p/--profile"),
+        (["snapshot", "--no-workspace"], "unknown option"),
+        (["plan", "--workspace", "w.yaml", "--set-string", "s3.bucket=1"], "--set-string go with -p PROFILE"),
+        (["apply", "--workspace", "w.yaml", "-f", "v.yaml"], "go with -p PROFILE"),
     ],
 )
 def test_usage_errors(tmp_path: Path, in_dir: Any, argv: list[str], phrase: str) -> None:
     in_dir(tmp_path)
     with pytest.raises(InvalidInput, match=phrase):
         cli.parse(argv, environ={})
+
+
+def test_the_mode_is_said_when_a_found_workspace_decides_it(tmp_path: Path) -> None:
+    """`regplan plan` in a repository of clusters runs over them, and says so first (stderr); asked for
+    with --workspace it needs no note; --no-workspace is one cluster, as outside (here: no kubeconfig)."""
+    shutil.copytree(EXAMPLE, tmp_path / "ws")
+    ws = tmp_path / "ws"
+    (ws / "sub").mkdir()
+    found = run("plan", "--snapshot-dir", "snapshots", cwd=ws)  # a selection flag: workspace, found
+    note = (
+        "regplan: using workspace regplan.yaml (4 cluster(s)); pass --no-workspace (or -p/--context) for one"
+    )
+    assert found.returncode == 0 and found.stderr.startswith(note), found.stderr
+    picked = run("status", "--snapshot-dir", "../snapshots", "-l", "env=prod", cwd=ws / "sub")
+    assert picked.stderr.startswith("regplan: using workspace regplan.yaml (2 of 4 cluster(s));"), (
+        picked.stderr
+    )
+    implicit = run("status", cwd=ws, env={"KUBECONFIG": str(tmp_path / "none")})
+    assert implicit.returncode == 3 and implicit.stderr.startswith(note), implicit.stderr
+    asked = run("plan", "--workspace", "regplan.yaml", "--snapshot-dir", "snapshots", cwd=ws)
+    assert asked.returncode == 0 and "using workspace" not in asked.stderr
+    single = run("status", "--no-workspace", cwd=ws, env={"KUBECONFIG": str(tmp_path / "none")})
+    assert single.returncode == 4 and "kubeconfig not found" in single.stderr, single.stderr
+    assert "using workspace" not in single.stderr
 
 
 def test_fleet_apply_without_a_terminal_needs_yes_and_contacts_nothing(tmp_path: Path) -> None:
