@@ -327,19 +327,18 @@ def apply(
     from regplan import apply as applier
 
     saved = opts.planfile is not None
-    if saved:
-        assert opts.planfile is not None
-        plan = load_saved(opts.planfile, environ=environ, expect=expect)
     origin = str(opts.planfile) if opts.planfile is not None else (expect.where if expect else "the plan")
-    if plan is not None:
-        refused = applier.refusals(plan, allow_replace=opts.allow_replace)
-        if refused is not None:  # before the first request: a refused plan reads nothing either
-            raise refused
-    # A saved or given plan is checked before the first request, so it connects only then; `-p` connects
-    # while it imports and renders.
-    live = open_live(opts.cluster, None, target=opts.target, warn=warn, prefetch=plan is None)
+    # `-p` connects while it imports and renders; a saved or given plan is checked before the first
+    # request, so it connects (lazily, on first use) only once it passed.
+    live = open_live(opts.cluster, None, target=opts.target, warn=warn, prefetch=plan is None and not saved)
     try:
-        if plan is None:
+        if opts.planfile is not None:
+            plan = load_saved(opts.planfile, environ=environ, expect=expect)
+        if plan is not None:
+            refused = applier.refusals(plan, allow_replace=opts.allow_replace)
+            if refused is not None:  # before the first request: a refused plan reads nothing either
+                raise refused
+        else:
             if opts.values is None:
                 raise InvalidInput("apply takes either a PLANFILE or -p PROFILE")
             plan = make_plan(opts.values, opts.target, live, environ=environ, progress=progress)
