@@ -351,6 +351,12 @@ def plan_files(
             f"--plan-dir {plan_dir}: not a directory (save plans with `regplan plan --out DIR`)"
         )
     present = {p.stem: p for p in sorted(plan_dir.glob("*.json"))}
+    odd = [p.name for p in present.values() if p.is_symlink() or not p.is_file()]
+    if odd:  # a FIFO would block the read for ever; a link may point anywhere: neither is a saved plan
+        raise InvalidInput(
+            f"--plan-dir {plan_dir}: not a regular file (a symlink, FIFO or directory): {', '.join(odd)}; "
+            "nothing was applied"
+        )
     known = {c.name for c in ws.clusters}
     strangers = sorted(set(present) - known)
     if strangers:

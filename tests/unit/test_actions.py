@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -430,3 +431,22 @@ def test_check_saved_names_both_and_accepts_auto() -> None:
         r"ocp4 \(the entry says ocp3\) of ws:3: cluster a; nothing was applied",
     ):
         actions.check_saved(plan, Path("p.json"), actions.Expect("q", "ocp3", "ws:3: cluster a"))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "dir"])
+def test_a_plan_dir_entry_that_is_not_a_regular_file_is_refused(
+    tmp_path: Path, clusters: Clusters, kind: str
+) -> None:
+    path = _plans(tmp_path, clusters)
+    entry = tmp_path / "plans" / "b.json"
+    entry.unlink()
+    if kind == "fifo":
+        os.mkfifo(entry)  # reading it would block for ever
+    elif kind == "symlink":
+        (tmp_path / "elsewhere.json").write_text((tmp_path / "plans" / "a.json").read_text())
+        entry.symlink_to(tmp_path / "elsewhere.json")
+    else:
+        entry.mkdir()
+    with pytest.raises(InvalidInput, match=r"not a regular file .*: b\.json; nothing was applied"):
+        run_fleet(path, "apply", plan_dir=tmp_path / "plans", apply=actions.ApplyOptions(yes=True))
+    assert clusters.connects == [] and not clusters.fakes["c1"].plan_writes()
