@@ -5,6 +5,10 @@ options objects and calls these functions; tests call them directly with the sam
 returns an ``ExitCode`` and raises ``RegplanError`` for expected errors (the CLI prints them). Output goes
 through a ``Reporter`` (data on ``out``, progress on ``err``), never through ``print``.
 
+The cluster commands (``plan``, ``apply``, ``status``) are thin: the action for one cluster, with its
+options objects and their defaults, is ``regplan.actions`` (re-exported here), and a workspace runs the
+same action once per cluster (``regplan.fleet``); a body here only shows, asks and saves around it.
+
 Each body imports what it uses inside itself, so ``regplan render`` never imports ``kubernetes`` or
 ``deepdiff`` (start-up time, docs/ARCHITECTURE.md).
 """
