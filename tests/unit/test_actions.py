@@ -450,3 +450,11 @@ def test_a_plan_dir_entry_that_is_not_a_regular_file_is_refused(
     with pytest.raises(InvalidInput, match=r"not a regular file .*: b\.json; nothing was applied"):
         run_fleet(path, "apply", plan_dir=tmp_path / "plans", apply=actions.ApplyOptions(yes=True))
     assert clusters.connects == [] and not clusters.fakes["c1"].plan_writes()
+
+
+def test_the_documented_severity_order_is_the_engines() -> None:
+    """docs/fleet.md restates the order for users (they have no source): it must be the engine's."""
+    text = (ROOT / "docs" / "fleet.md").read_text()
+    table = text[text.index("| rank | code | why it ranks there |") :].splitlines()[2:9]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
+    assert [int(code) for _, code, _ in rows] == [int(code) for code, _ in actions.SEVERITY]
