@@ -18,6 +18,7 @@ Nothing here prints (progress goes to callbacks); heavy modules are imported ins
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,6 +268,15 @@ class Expect:
     where: str
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
+
+
+def shown(text: str) -> str:
+    """A string from a plan file as messages quote it: as is when plain (a profile name, a server URL),
+    else its repr, cut - a file may hold line breaks or terminal escapes that must not reach the screen."""
+    return text if _PLAIN.fullmatch(text) else repr(text[:80])
+
+
 def check_saved(plan: Plan, path: Path, expect: Expect | None) -> None:
     """A saved plan made for another profile or target than its cluster's entry is refused (exit 3,
     naming both): applying it would make the cluster something its entry does not say."""
@@ -274,7 +284,7 @@ def check_saved(plan: Plan, path: Path, expect: Expect | None) -> None:
         return
     problems = []
     if plan.profile != expect.profile:
-        problems.append(f"profile {plan.profile} (the entry says {expect.profile})")
+        problems.append(f"profile {shown(plan.profile)} (the entry says {expect.profile})")
     if expect.target != "auto" and str(plan.target) != expect.target:
         problems.append(f"target {plan.target} (the entry says {expect.target})")
     if problems:
@@ -300,7 +310,7 @@ def _same_cluster(plan_: Plan, host: str, origin: str) -> None:
     recorded = plan_.source.removeprefix("cluster ") if plan_.source.startswith("cluster ") else None
     if recorded is not None and recorded != host:
         raise InvalidInput(
-            f"{origin}: the plan was made against {recorded} but this cluster is {host}; nothing was "
+            f"{origin}: the plan was made against {shown(recorded)} but this cluster is {host}; nothing was "
             "applied. Plan it against this cluster (`regplan plan --out`)"
         )
 

@@ -458,3 +458,26 @@ def test_the_documented_severity_order_is_the_engines() -> None:
     table = text[text.index("| rank | code | why it ranks there |") :].splitlines()[2:9]
     rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
     assert [int(code) for _, code, _ in rows] == [int(code) for code, _ in actions.SEVERITY]
+
+
+HOSTILE = [
+    "evil\x1b]0;owned\x07",
+    "ebs\nregplan: 0 cluster(s) failed",
+    "a\u2028b",
+    "x" * 5000,
+    "$(rm -rf ~)",
+]
+
+
+@pytest.mark.parametrize("profile", HOSTILE)
+def test_a_plan_files_strings_reach_messages_quoted(profile: str) -> None:
+    plan = _plan(Action.CREATE)
+    plan.profile = profile
+    plan.source = f"cluster {profile}"
+    with pytest.raises(InvalidInput) as err:
+        actions.check_saved(plan, Path("p.json"), actions.Expect("ebs-gp2-rwo", "auto", "ws:3: cluster a"))
+    with pytest.raises(InvalidInput) as other:
+        actions._same_cluster(plan, "https://memory", "p.json")
+    for message in (str(err.value), str(other.value)):
+        assert not any(c in message for c in "\x1b\x07\n\u2028") and len(message) < 400
+        assert repr(profile[:80]) in message
