@@ -218,14 +218,28 @@ def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
     )  # fmt: skip
 
 
-def context_names(kubeconfig: str | None, environ: Mapping[str, str]) -> tuple[list[str], set[str]]:
-    """(the files, the context names they hold): what a workspace checks its contexts against before any
-    cluster is contacted. Raises ClusterError for a file that cannot be read (naming it)."""
+def read_files(kubeconfig: str | None, environ: Mapping[str, str]) -> list[Kubeconfig]:
+    """The configured kubeconfigs, read and checked: the files of ``kubeconfig_paths`` that exist (a
+    missing one in a list is skipped, as kubectl does; none at all is an error); [] when none is
+    configured (in-cluster)."""
     paths = kubeconfig_paths(kubeconfig, environ)
+    if not paths:
+        return []
+    present = [p for p in paths if os.path.exists(p)]
+    if not present:
+        raise ClusterError(f"kubeconfig not found: {', '.join(paths)}")
+    return [read_kubeconfig(p) for p in present]
+
+
+def context_names(kubeconfig: str | None, environ: Mapping[str, str]) -> tuple[list[str], set[str]]:
+    """(the files, the context names they hold), read as a connection reads them (``read_files``): what a
+    workspace checks its contexts against before any cluster is contacted. Raises ClusterError for a file
+    that cannot be read (naming it)."""
+    files = read_files(kubeconfig, environ)
     names: set[str] = set()
-    for path in paths:
-        names.update(read_kubeconfig(path).entries.get("contexts", {}))
-    return paths, names
+    for f in files:
+        names.update(f.entries.get("contexts", {}))
+    return [f.path for f in files], names
 
 
 def load_configuration(
@@ -236,13 +250,10 @@ def load_configuration(
     from kubernetes.config.config_exception import ConfigException
 
     cfg = configuration.Configuration()
-    paths = kubeconfig_paths(kubeconfig, environ)
+    files = read_files(kubeconfig, environ)
     warnings: tuple[str, ...] = ()
-    if paths:
-        present = [p for p in paths if os.path.exists(p)]
-        if not present:
-            raise ClusterError(f"kubeconfig not found: {', '.join(paths)}")
-        files = [read_kubeconfig(p) for p in present]
+    if files:
+        present = [f.path for f in files]
         resolved = resolve(files, context)
         warnings = resolved.warnings
         try:
