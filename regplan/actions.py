@@ -174,9 +174,9 @@ def open_live(
     prefetch: bool = True,
 ) -> workflow.Live:
     """Live state: the snapshot file, or the cluster (connecting in the background when ``prefetch``)."""
+    connection = connect(cluster, snapshot, target) if prefetch else None  # first: it overlaps the imports
     from regplan import workflow
 
-    connection = connect(cluster, snapshot, target) if prefetch else None
     return workflow.Live(
         snapshot=snapshot,
         kubeconfig=cluster.kubeconfig,
