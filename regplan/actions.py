@@ -334,13 +334,13 @@ def apply(
     re-derived from the cluster before the first write; then ``apply.apply_plan`` (stale check, Lease,
     writes with preconditions, waits). Write failures are in the report, not raised.
     """
-    from regplan import apply as applier
-
     saved = opts.planfile is not None
     origin = str(opts.planfile) if opts.planfile is not None else (expect.where if expect else "the plan")
     # `-p` connects while it imports and renders; a saved or given plan is checked before the first
     # request, so it connects (lazily, on first use) only once it passed.
     live = open_live(opts.cluster, None, target=opts.target, warn=warn, prefetch=plan is None and not saved)
+    from regplan import apply as applier  # after: the connection overlaps this import
+
     try:
         if opts.planfile is not None:
             plan = load_saved(opts.planfile, environ=environ, expect=expect)
