@@ -339,9 +339,9 @@ def apply(
     # `-p` connects while it imports and renders; a saved or given plan is checked before the first
     # request, so it connects (lazily, on first use) only once it passed.
     live = open_live(opts.cluster, None, target=opts.target, warn=warn, prefetch=plan is None and not saved)
-    from regplan import apply as applier  # after: the connection overlaps this import
-
     try:
+        from regplan import apply as applier  # after: the connection overlaps this import
+
         if opts.planfile is not None:
             plan = load_saved(opts.planfile, environ=environ, expect=expect)
         if plan is not None:
