@@ -438,7 +438,9 @@ def fleet(
     ws = _workspace(opts)
     specs = ws.select(opts.clusters, opts.selector)
     if opts.found or opts.workspace is None:
-        reporter.err(workspace_note(ws.relative(ws.path), len(ws.clusters), len(specs)))
+        # found upwards: "regplan.yaml" or "../../regplan.yaml" from here, never a directory's name
+        shown = os.path.relpath(ws.path, Path.cwd())
+        reporter.err(workspace_note(shown, len(ws.clusters), len(specs)))
     lock = threading.Lock()
 
     def say(name: str, msg: str) -> None:
