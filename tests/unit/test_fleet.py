@@ -478,7 +478,7 @@ def test_the_mode_is_said_when_a_found_workspace_decides_it(tmp_path: Path) -> N
     )
     assert found.returncode == 0 and found.stderr.startswith(note), found.stderr
     picked = run("status", "--snapshot-dir", "../snapshots", "-l", "env=prod", cwd=ws / "sub")
-    assert picked.stderr.startswith("regplan: using workspace regplan.yaml (2 of 4 cluster(s));"), (
+    assert picked.stderr.startswith("regplan: using workspace ../regplan.yaml (2 of 4 cluster(s));"), (
         picked.stderr
     )
     implicit = run("status", cwd=ws, env={"KUBECONFIG": str(tmp_path / "none")})
