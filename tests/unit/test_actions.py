@@ -481,3 +481,14 @@ def test_a_plan_files_strings_reach_messages_quoted(profile: str) -> None:
     for message in (str(err.value), str(other.value)):
         assert not any(c in message for c in "\x1b\x07\n\u2028") and len(message) < 400
         assert repr(profile[:80]) in message
+
+
+def test_every_field_of_a_workspace_entry_reaches_the_options() -> None:
+    """A field added to a workspace entry (e.g. ``set_strings``) must be wired into the single-cluster
+    options (``fleet.value_options`` / ``cluster_options`` / ``plan_options``), or it would be ignored."""
+    import dataclasses
+
+    wired = {"name", "context", "target", "profile", "kubeconfig", "values", "sets", "set_strings", "labels"}
+    about_the_file = {"line", "context_line"}  # where the entry is, for messages
+    fields = {f.name for f in dataclasses.fields(workspace.ClusterSpec)}
+    assert fields <= wired | about_the_file, f"not wired into the options: {fields - wired - about_the_file}"
