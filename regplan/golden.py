@@ -126,6 +126,7 @@ def _relative(text: str, root: Path) -> str:
 
 def render_set(root: Path) -> Iterator[tuple[str, str]]:
     from regplan import inventory, output, render, values
+    from regplan.escape import input_words
     from regplan.model import Target
 
     names = [name for name, _ in values.list_profiles(profiles_dir=None)]
@@ -144,10 +145,14 @@ def render_set(root: Path) -> Iterator[tuple[str, str]]:
                 except RegplanError as err:
                     yield f"{base}.invalid.txt", _relative(f"exit {int(err.exit_code)}\n{err}\n", root)
                     continue
+                inputs = input_words(files)  # the headers name the fixture (relative to the root)
                 yield f"{base}.yaml", output.format_rendered(rendered, "yaml")
-                yield f"{base}.oc.sh", _relative(output.format_rendered(rendered, "oc"), root)
+                yield f"{base}.oc.sh", _relative(output.format_rendered(rendered, "oc", inputs=inputs), root)
                 if rendered.target is Target.OCP3:
-                    yield f"{base}.inventory.ini", inventory.for_rendered(rendered)
+                    yield (
+                        f"{base}.inventory.ini",
+                        _relative(inventory.for_rendered(rendered, inputs=inputs), root),
+                    )
 
 
 # The golden sets: directory under golden/ -> what produces it.
