@@ -117,8 +117,7 @@ def value_options(ws: Workspace, spec: ClusterSpec) -> actions.ValueOptions:
     return actions.ValueOptions(
         profile=spec.profile,
         values_files=tuple(spec.values),
-        sets=tuple(spec.sets),
-        set_strings=tuple(getattr(spec, "set_strings", ())),
+        sets=tuple(spec.sets),  # `set:` then `setString:` entries, each knowing its flag (values.Given)
         profiles_dir=ws.profiles_dir,
     )
 

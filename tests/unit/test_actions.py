@@ -492,3 +492,40 @@ def test_every_field_of_a_workspace_entry_reaches_the_options() -> None:
     about_the_file = {"line", "context_line"}  # where the entry is, for messages
     fields = {f.name for f in dataclasses.fields(workspace.ClusterSpec)}
     assert fields <= wired | about_the_file, f"not wired into the options: {fields - wired - about_the_file}"
+
+
+def test_set_string_reaches_a_workspace_cluster_as_on_the_command_line(tmp_path: Path) -> None:
+    """`setString:` in a workspace entry loads the values `--set-string` gives for one cluster (a claim
+    class named 123 stays the string "123"), in the same order after `set:`."""
+    from regplan import values
+
+    path = make_workspace(
+        tmp_path,
+        """
+        clusters:
+          - name: a
+            profile: ebs-gp2-rwo
+            set: [claim.storageClass=fast]
+            setString: [claim.storageClass=123]
+        """,
+    )
+    ws = workspace.load(path)
+    v = fleet.value_options(ws, ws.clusters[0])
+    many = values.load_values(v.profile, files=list(v.values_files), sets=list(v.sets),
+                              set_strings=list(v.set_strings), profiles_dir=None, environ={})  # fmt: skip
+    one = cli.parse(
+        [
+            "plan",
+            "-p",
+            "ebs-gp2-rwo",
+            "--set",
+            "claim.storageClass=fast",
+            "--set-string",
+            "claim.storageClass=123",
+        ],
+        environ={},
+    ).options.values
+    single = values.load_values(one.profile, files=[], sets=list(one.sets), set_strings=list(one.set_strings),
+                                profiles_dir=None, environ={})  # fmt: skip
+    assert many.data["claim"]["storageClass"] == "123" == single.data["claim"]["storageClass"]
+    assert many.data == single.data
