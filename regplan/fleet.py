@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from regplan import actions, fleetfiles, workflow
 from regplan.actions import Outcome, code_of
 from regplan.errors import ClusterError, ExitCode, InvalidInput, RegplanError
-from regplan.model import Obj, Target
+from regplan.model import LiveState, Obj, Target
 from regplan.workspace import ClusterSpec, Workspace, WorkspaceInvalid
 
 if TYPE_CHECKING:
@@ -541,6 +541,16 @@ def generate_one(ws: Workspace, name: str) -> str:
 # --- snapshot --------------------------------------------------------------------------------------------
 
 
+def _merge(states: Sequence[LiveState]) -> LiveState:
+    out = LiveState(target=states[0].target, source=states[0].source)
+    for s in states:
+        out.objects.update(s.objects)
+        out.storage_classes.update(s.storage_classes)
+        out.events.update(s.events)
+        out.pods_using_claim.update(s.pods_using_claim)
+    return out
+
+
 def record(ws: Workspace, spec: ClusterSpec, live: workflow.Live) -> tuple[Target, list[Obj]]:
     """What plan and status read for ``spec`` (its profile's objects, the registry, the mounted claim, their
     context), as the redacted objects of a snapshot."""
@@ -555,7 +565,7 @@ def record(ws: Workspace, spec: ClusterSpec, live: workflow.Live) -> tuple[Targe
     query = planmod.query_for(render.render(vals, tgt))
     first = live.read(query)
     registry = live.read(statusmod.first_query(tgt))
-    second_q = statusmod.second_query(tgt, workflow.merged([first, registry]))
+    second_q = statusmod.second_query(tgt, _merge([first, registry]))
     second = live.read(second_q)
     claims: list[tuple[str, str]] = [*query.claims, *second_q.claims]
     return tgt, fleetfiles.snapshot_objects([first, registry, second], claims)

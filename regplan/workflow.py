@@ -268,16 +268,12 @@ def _profile_objects(
     return out, skipped
 
 
-def merged(states: Sequence[LiveState]) -> LiveState:
-    """One state holding what each of ``states`` read (later reads win): status's two rounds, a snapshot's
-    three. The one place reads are combined."""
-    out = LiveState(target=states[0].target, source=states[0].source)
-    for s in states:
-        out.objects.update(s.objects)
-        out.storage_classes.update(s.storage_classes)
-        out.events.update(s.events)
-        out.pods_using_claim.update(s.pods_using_claim)
-    return out
+def _merge(a: LiveState, b: LiveState) -> LiveState:
+    a.objects.update(b.objects)
+    a.storage_classes.update(b.storage_classes)
+    a.events.update(b.events)
+    a.pods_using_claim.update(b.pods_using_claim)
+    return a
 
 
 def status_data(
@@ -287,7 +283,7 @@ def status_data(
     by_profile, skipped = _profile_objects(tgt, profiles_dir, environ)
     extra = tuple(dict.fromkeys(Ref.of(o) for objs in by_profile.values() for o in objs))
     state = live.read(statusmod.first_query(tgt, extra))
-    state = merged([state, live.read(statusmod.second_query(tgt, state))])
+    state = _merge(state, live.read(statusmod.second_query(tgt, state)))
     summary = statusmod.summarize(tgt, state)
     matches = []
     for name, objs in sorted(by_profile.items()):
