@@ -504,15 +504,6 @@ def golden_check(
     )
 
 
-def generate_one(ws: Workspace, name: str) -> str:
-    """One cluster's manifests on stdout for a GitOps tool (Argo CD plugin): what ``render`` writes to git."""
-    from regplan import output
-
-    (spec,) = ws.select([name])
-    rendered, _ = render_for_git(ws, spec)
-    return output.format_rendered(rendered, "yaml")
-
-
 # --- snapshot --------------------------------------------------------------------------------------------
 
 

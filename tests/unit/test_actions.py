@@ -447,7 +447,8 @@ def test_a_plan_dir_entry_that_is_not_a_regular_file_is_refused(
         entry.symlink_to(tmp_path / "elsewhere.json")
     else:
         entry.mkdir()
-    with pytest.raises(InvalidInput, match=r"b\.json is (not a regular file|a symlink|a directory).*nothing was applied"):
+    refused = r"b\.json is (not a regular file|a symlink|a directory).*nothing was applied"
+    with pytest.raises(InvalidInput, match=refused):
         run_fleet(path, "apply", plan_dir=tmp_path / "plans", apply=actions.ApplyOptions(yes=True))
     assert clusters.connects == [] and not clusters.fakes["c1"].plan_writes()
 
