@@ -184,10 +184,7 @@ class SnapshotLive(workflow.Live):
 
     def __init__(self, path: Path, objects: list[Obj], source: str) -> None:
         super().__init__(snapshot=path, kubeconfig=None, context=None, source=source)
-        self._fixed = objects
-
-    def snapshot_objects(self) -> list[Obj]:
-        return self._fixed
+        self._objects = objects
 
 
 def snapshot_path(snapshot_dir: Path, spec: ClusterSpec) -> Path:
@@ -219,7 +216,7 @@ def _snapshot_live(ctx: Context, spec: ClusterSpec, snapshot_dir: Path) -> Snaps
         desired = render.render(vals, target).objects
     except RegplanError:
         desired = []  # the plan renders again and reports it
-    return SnapshotLive(path, recording.unredact(objects, desired), shown)
+    return SnapshotLive(path, snapshot.unredact(objects, desired), shown)
 
 
 def _offline(ctx: Context, spec: ClusterSpec) -> workflow.Live | None:

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan import actions, cli, commands, fleet, fleetviews, recording, workspace
+from regplan import actions, cli, commands, fleet, fleetviews, recording, snapshot, workspace
 from regplan.errors import ClusterError, ExitCode, InvalidInput, StaleError
+from regplan.model import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "fleet"
@@ -343,7 +344,7 @@ def test_redaction_and_digest_comparison() -> None:
     assert redacted[2]["spec"] == {"httpSecret": "(redacted)", "replicas": 2}
     # a plan against the snapshot compares by digest: same value -> the desired value back, else redacted
     same = {**secret, "data": {"config.yml": b64(config), "token": b64("another")}}
-    (back,) = recording.unredact([redacted[0]], [same])
+    (back,) = snapshot.unredact([redacted[0]], [same])
     assert back["data"]["config.yml"] == b64(config) and back["data"]["token"] == b64("(redacted)")
 
 
@@ -553,3 +554,29 @@ def test_no_secret_value_in_any_fleet_output(tmp_path: Path) -> None:
 def test_no_workspace_is_exit_3(tmp_path: Path, argv: list[str], phrase: str) -> None:
     p = run(*argv, cwd=tmp_path)
     assert p.returncode == 3 and phrase in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("target", ["ocp4", "ocp3"])
+def test_a_one_cluster_plan_against_a_recorded_snapshot_compares_secrets_by_digest(
+    tmp_path: Path, target: str
+) -> None:
+    """A snapshot holds Secret values as digests; `plan -p --snapshot FILE` (one cluster) must compare them
+    as the workspace's `--snapshot-dir` does: the same keys are no change, another key is a change, and
+    neither value appears in the output."""
+    from regplan import render, values
+
+    env = {"AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET}
+    vals_file = ROOT / "examples" / "values" / "aws-s3.yaml"
+    vals = values.load_values("aws-s3", files=[vals_file], sets=[], profiles_dir=None, environ=env)
+    applied = render.render(vals, Target(target)).objects
+    snap = tmp_path / "snap.yaml"
+    snap.write_text(recording.snapshot_text([recording.redact(o) for o in applied], "# test"))
+    argv = ("plan", "-p", "aws-s3", "-f", str(vals_file), "--target", target, "--snapshot", str(snap))
+    same = run(*argv, "--detailed-exitcode", "-o", "json", cwd=tmp_path, env=env)
+    assert same.returncode == 0, same.stdout + same.stderr
+    other = run(
+        *argv, "--detailed-exitcode", cwd=tmp_path, env={**env, "AWS_SECRET_ACCESS_KEY": "rotated/key+0"}
+    )
+    assert other.returncode == 2, other.stdout + other.stderr
+    for p in (same, other):
+        assert SECRET not in p.stdout + p.stderr and "rotated/key+0" not in p.stdout + p.stderr
