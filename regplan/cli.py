@@ -252,7 +252,10 @@ StatusOutput = Annotated[str, _output(ch.STATUS_OUTPUTS, "text for people; json/
 # a workspace of clusters (docs/fleet.md): the commands of ch.FLEET_COMMANDS take these
 Workspace = Annotated[Path | None, typer.Option(
     "--workspace", metavar="FILE",
-    help="Workspace: the workspace file. Default: regplan.yaml here or in a parent directory.")]  # fmt: skip
+    help="Workspace: the workspace file. Default: regplan.yaml here or in a parent directory (the command "
+    "then says on stderr which file it uses).")]  # fmt: skip
+NoWorkspace = Annotated[bool, typer.Option(
+    "--no-workspace", help="One cluster, even where a regplan.yaml is found (as outside a workspace).")]
 Clusters = Annotated[list[str] | None, typer.Option(
     "--cluster", metavar="NAME", autocompletion=_complete_clusters,
     help="Workspace: only this cluster; repeatable. Default: all.")]  # fmt: skip
@@ -459,7 +462,8 @@ def _render(
     out_dir: Annotated[Path | None, typer.Option(
         "--out-dir", metavar="DIR", help="Write one YAML file per object plus kustomization.yaml. regplan "
         "replaces the files it wrote there before and leaves every other file alone.")] = None,
-    workspace: Workspace = None, clusters: Clusters = None, selector: Selector = "",
+    workspace: Workspace = None, no_workspace: NoWorkspace = False,
+    clusters: Clusters = None, selector: Selector = "",
 ) -> Parsed:  # fmt: skip
     return _parsed(ctx, locals())
 
@@ -496,7 +500,8 @@ def _plan(
     output: PlanOutput = "text",
     detailed_exitcode: Annotated[bool, typer.Option(
         "--detailed-exitcode", help="Exit 2 when there are changes, 0 when there are none.")] = False,
-    color: Color = "auto", workspace: Workspace = None, clusters: Clusters = None, selector: Selector = "",
+    color: Color = "auto", workspace: Workspace = None, no_workspace: NoWorkspace = False,
+    clusters: Clusters = None, selector: Selector = "",
     parallelism: Parallelism = None, snapshot_dir: SnapshotDir = None,
 ) -> Parsed:  # fmt: skip
     return _parsed(ctx, locals())
@@ -523,14 +528,15 @@ def _apply(
         "--allow-replace", help="Allow delete + create of a claim (its data is lost).")] = False,
     wait: Annotated[bool, typer.Option(
         "--wait/--no-wait", help="Wait until the claim is Bound and the registry rolled out.")] = True,
-    timeout: Annotated[str, typer.Option(
+    timeout: Annotated[str | None, typer.Option(
         "--timeout", metavar="DURATION", callback=_duration_or_none,
-        help="How long --wait waits (300, 30s, 5m).")] = "5m",
-    lock_timeout: Annotated[str, typer.Option(
+        show_default=False, help="How long --wait waits (300, 30s, 5m). Default: 5m.")] = None,
+    lock_timeout: Annotated[str | None, typer.Option(
         "--lock-timeout", metavar="DURATION", callback=_duration_or_none,
-        help="How long to wait for another apply's lock.")] = "1m",
+        show_default=False, help="How long to wait for another apply's lock. Default: 1m.")] = None,
     output: ApplyOutput = "text", color: Color = "auto",
-    workspace: Workspace = None, clusters: Clusters = None, selector: Selector = "",
+    workspace: Workspace = None, no_workspace: NoWorkspace = False,
+    clusters: Clusters = None, selector: Selector = "",
     parallelism: Parallelism = None,
     plan_dir: Annotated[Path | None, typer.Option(
         "--plan-dir", metavar="DIR",
@@ -585,7 +591,8 @@ def _status(
     ctx: typer.Context, kubeconfig: Kubeconfig = None, context: KubeContext = None,
     target: LiveTarget = "auto", snapshot: Snapshot = None, profiles_dir: ProfilesDir = None,
     output: StatusOutput = "text", color: Color = "auto",
-    workspace: Workspace = None, clusters: Clusters = None, selector: Selector = "",
+    workspace: Workspace = None, no_workspace: NoWorkspace = False,
+    clusters: Clusters = None, selector: Selector = "",
     parallelism: Parallelism = None, snapshot_dir: SnapshotDir = None,
 ) -> Parsed:  # fmt: skip
     return _parsed(ctx, locals())
@@ -604,7 +611,8 @@ def _golden(
     update: Annotated[bool, typer.Option("--update", help="Rewrite the files under golden/.")] = False,
     root: Annotated[Path, typer.Option(
         "--root", metavar="DIR", help="Project root holding golden/.")] = Path("."),
-    workspace: Workspace = None, clusters: Clusters = None, selector: Selector = "",
+    workspace: Workspace = None, no_workspace: NoWorkspace = False,
+    clusters: Clusters = None, selector: Selector = "",
 ) -> Parsed:  # fmt: skip
     if check == update:
         raise _OwnUsageError(
@@ -722,6 +730,7 @@ _SINGLE_FLAGS: tuple[tuple[str, str], ...] = (
     ("planfile", "PLANFILE"),
     ("snapshot", "--snapshot"),
     ("context", "--context"),
+    ("no_workspace", "--no-workspace"),
 )
 _SELECTION_FLAGS: tuple[tuple[str, str], ...] = (
     ("workspace", "--workspace"),
@@ -737,9 +746,11 @@ _SELECTION_FLAGS: tuple[tuple[str, str], ...] = (
 def _fleet_options(ns: Any, env: Mapping[str, str]) -> "cmd.FleetOptions | None":
     """The fleet options when the command line is about a workspace, None for a single-cluster one.
 
-    Single-cluster: -p, a PLANFILE, --snapshot or --context given (or golden with --root): as today.
-    Workspace: --workspace/--cluster/-l/... given, or none of the above and a regplan.yaml found here or
-    in a parent directory. ``snapshot`` is always a workspace command.
+    The ONE step that decides the mode (docs/fleet.md, "One cluster or a workspace"):
+    single-cluster: -p, a PLANFILE, --snapshot, --context or --no-workspace given (or golden with --root);
+    workspace: --workspace/--cluster/-l/... given, or none of the above and a regplan.yaml found here or
+    in a parent directory - then the command says so on stderr (``found``). ``snapshot`` is always a
+    workspace command.
     """
     if ns.command not in ch.FLEET_COMMANDS:
         return None
@@ -755,24 +766,28 @@ def _fleet_options(ns: Any, env: Mapping[str, str]) -> "cmd.FleetOptions | None"
             f"(in a workspace each cluster has its own)"
         )
     if single:
-        return None
+        return None  # a render/plan without -p is refused by _values, as outside a workspace
+    found = None
     if ns.command != "snapshot" and not chosen:
         from regplan import workspace
 
-        if workspace.find(Path.cwd()) is None:
+        found = workspace.find(Path.cwd())
+        if found is None:
             if ns.command in ("render", "plan"):
                 raise UsageError(
                     f"{ns.command}: the following arguments are required: -p/--profile (or a workspace, "
                     "regplan.yaml)"
                 )
             return None
-    if ns.command == "render" and (ns.values_files or ns.sets):
-        raise UsageError("render: -f/--set go with -p PROFILE; in a workspace each cluster lists its values")
-    if ns.command == "plan" and (ns.values_files or ns.sets):
-        raise UsageError("plan: -f/--set go with -p PROFILE; in a workspace each cluster lists its values")
+    if ns.command in ("render", "plan", "apply") and (ns.values_files or ns.sets or ns.set_strings):
+        raise UsageError(
+            f"{ns.command}: -f/--set/--set-string go with -p PROFILE; in a workspace each cluster lists its "
+            "values"
+        )
     return cmd.FleetOptions(
         command=ns.command,
-        workspace=ns.workspace,
+        workspace=ns.workspace or found,
+        found=found is not None,
         clusters=tuple(ns.clusters),
         selector=ns.selector,
         parallelism=getattr(ns, "parallelism", None),
@@ -785,11 +800,7 @@ def _fleet_options(ns: Any, env: Mapping[str, str]) -> "cmd.FleetOptions | None"
         update=getattr(ns, "update", False),
         kubeconfig=getattr(ns, "kubeconfig", None),
         profiles_dir=_dir(ns, env) if hasattr(ns, "profiles_dir") else None,
-        yes=getattr(ns, "yes", False),
-        allow_replace=getattr(ns, "allow_replace", False),
-        wait=getattr(ns, "wait", True),
-        timeout=getattr(ns, "timeout", 300.0),
-        lock_timeout=getattr(ns, "lock_timeout", 60.0),
+        apply=_options(cmd.ApplyOptions, ns, values=None) if ns.command == "apply" else cmd.ApplyOptions(),
         max_failures=getattr(ns, "max_failures", None),
     )  # fmt: skip
 
@@ -844,9 +855,11 @@ T = TypeVar("T")
 
 def _options(cls: type[T], ns: Any, **given: Any) -> T:
     """The options object ``cls`` from the flags: each field from the flag of the same name, except those
-    ``given`` (the nested groups: values, cluster)."""
+    ``given`` (the nested groups: values, cluster). A flag not given (None) leaves the field's default: each
+    default has one home, the options class (``--timeout``'s is ``ApplyOptions.timeout``)."""
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-    return cls(**{n: getattr(ns, n) for n in names if n not in given and hasattr(ns, n)}, **given)
+    flags = {n: getattr(ns, n) for n in names if n not in given and getattr(ns, n, None) is not None}
+    return cls(**flags, **given)
 
 
 def _apply_options(ns: Any, env: Mapping[str, str]) -> "cmd.ApplyOptions":

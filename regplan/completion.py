@@ -86,21 +86,18 @@ def profile_names(profiles_dir: str | Path | None) -> list[str]:
 
 
 def context_names(kubeconfig: str | None) -> list[str]:
-    """Context names of the kubeconfig(s) the command would use; nothing when they cannot be read."""
-    from regplan import safeload
+    """Context names of the kubeconfig(s) the command would use (found and read as the connection reads
+    them: ``cluster.kubeconfig``); nothing from a file that cannot be read."""
+    from regplan.cluster import kubeconfig as kc
     from regplan.errors import RegplanError
 
-    given = kubeconfig or os.environ.get("KUBECONFIG") or str(Path.home() / ".kube/config")
     names: list[str] = []
-    for part in given.split(os.pathsep):
+    for path in kc.kubeconfig_paths(kubeconfig, os.environ):
         try:
-            doc = safeload.read_yaml(Path(part), what="kubeconfig")
-        except (OSError, RegplanError):
+            found = kc.read_kubeconfig(path).entries.get("contexts", {})
+        except RegplanError:
             continue
-        for ctx in (doc.get("contexts") or []) if isinstance(doc, dict) else []:
-            name = ctx.get("name") if isinstance(ctx, dict) else None
-            if isinstance(name, str) and safe(name) and name not in names:
-                names.append(name)
+        names += [name for name in found if isinstance(name, str) and safe(name) and name not in names]
     return names
 
 

@@ -264,10 +264,19 @@ def test_help_shows_choices_and_defaults() -> None:
         "One of: auto, ocp4, ocp3. [default: auto]",
         "--wait / --no-wait",
         "[default: wait]",
-        "(300, 30s, 5m). [default: 5m]",
+        "(300, 30s, 5m). Default: 5m.",
+        "another apply's lock. Default: 1m.",
         "One of: text, json. [default: text]",
     ):
         assert fragment in text
+
+
+def test_duration_defaults_in_help_are_the_options_defaults() -> None:
+    """The help states them; their one home is ApplyOptions (a flag not given leaves its default)."""
+    assert cli.duration("5m") == commands.ApplyOptions.timeout
+    assert cli.duration("1m") == commands.ApplyOptions.lock_timeout
+    got = opts("apply", "plan.json")
+    assert (got.timeout, got.lock_timeout) == (commands.ApplyOptions.timeout, commands.ApplyOptions.lock_timeout)
 
 
 def test_out_dir_help_says_what_it_replaces() -> None:

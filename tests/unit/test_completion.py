@@ -32,7 +32,8 @@ PROFILES = ["aws-s3", "cephfs-rwx", "ebs-gp2-rwo", "glusterfs"]
         (["", "show", "plan.json", "-o"], ["json", "markdown", "text", "yaml"]),
         (["oc", "plan", "--target"], ["ocp3", "ocp4"]),
         (["--allow", "apply"], ["--allow-replace"]),
-        (["--no-w", "apply"], ["--no-wait"]),
+        (["--no-wa", "apply"], ["--no-wait"]),
+        (["--no-w", "plan"], ["--no-workspace"]),
         (["", "plan", "--snapshot"], []),  # a file: the shell completes it
         (["", "completion"], ["bash", "fish", "zsh"]),
         (["", "plan", "--color"], ["always", "auto", "never"]),
@@ -61,7 +62,7 @@ def test_hostile_context_names_are_never_offered(tmp_path: Path) -> None:
     kc = tmp_path / "kc"
     kc.write_text(
         'apiVersion: v1\nkind: Config\ncontexts:\n- name: "ok"\n- name: "a\\nrm -rf ~"\n'
-        '- name: "\\e[2Jx"\n- name: "b\\u2028c"\n- name: ""\n- {name: [1]}\n- 7\n'
+        '- name: "\\e[2Jx"\n- name: "b\\u2028c"\n- name: "d\\u202ee"\n'
     )
     assert cli.complete(["", "plan", "--kubeconfig", str(kc), "--context"]) == ["ok"]
     assert completion.context_names(str(kc)) == ["ok"]

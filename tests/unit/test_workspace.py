@@ -298,24 +298,6 @@ def test_select(tmp_path: Path, clusters: tuple[str, ...], sel: str, expected: l
         assert [c.name for c in ws.select(clusters, sel)] == expected
 
 
-def test_missing_contexts_are_reported_at_their_lines(tmp_path: Path) -> None:
-    (tmp_path / "kube").mkdir()
-    (tmp_path / "kube" / "prod.yaml").write_text(
-        "apiVersion: v1\nkind: Config\ncontexts:\n- name: admin@prod-e\n  context: {cluster: c, user: u}\n"
-    )
-    default = tmp_path / "default-kubeconfig"
-    default.write_text("contexts:\n- name: dev-1\n")
-    ws = workspace.load(write(tmp_path, GOOD), profile_names=names)
-    workspace.check_contexts(ws, ws.clusters[:1], kubeconfig=None, environ={"KUBECONFIG": str(default)})
-    with pytest.raises(workspace.WorkspaceInvalid) as info:
-        workspace.check_contexts(ws, ws.clusters, kubeconfig=None, environ={"KUBECONFIG": str(default)})
-    (problem,) = info.value.problems
-    assert problem.startswith(
-        f"{ws.path}:9: cluster prod-eu: context 'admin@prod-eu' is not in the kubeconfig"
-    )
-    assert problem.endswith("did you mean 'admin@prod-e'?")
-
-
 def test_a_few_hundred_clusters_fit_the_bounds(tmp_path: Path) -> None:
     lines = ["defaults: {profile: ebs-gp2-rwo, target: ocp4}", "clusters:"]
     lines += [f"  - {{name: c{i}, labels: {{n: '{i}', env: prod}}, set: [replicas=1]}}" for i in range(500)]
