@@ -276,7 +276,8 @@ def test_duration_defaults_in_help_are_the_options_defaults() -> None:
     assert cli.duration("5m") == commands.ApplyOptions.timeout
     assert cli.duration("1m") == commands.ApplyOptions.lock_timeout
     got = opts("apply", "plan.json")
-    assert (got.timeout, got.lock_timeout) == (commands.ApplyOptions.timeout, commands.ApplyOptions.lock_timeout)
+    defaults = commands.ApplyOptions()
+    assert (got.timeout, got.lock_timeout) == (defaults.timeout, defaults.lock_timeout)
 
 
 def test_out_dir_help_says_what_it_replaces() -> None:
