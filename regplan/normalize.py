@@ -214,6 +214,50 @@ SECRET_VALUE_MARKERS: tuple[tuple[str, str], ...] = (
 )
 REDACTED = "(redacted)"  # what every channel shows instead of a secret value
 
+# Key material inside free text that regplan did not write and shows (an Event or condition message from
+# the cluster, a diagnostic of a hand-edited plan file): one row per pattern, the match replaced by REDACTED
+# (``redact_text``). A message quoting a credential (an S3 error naming the access key id, a config dumped
+# into an event) must not carry it into a plan, a pull-request comment, a CI log or a committed snapshot.
+SECRET_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
+    (
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+        "a PEM private key",
+    ),
+    (r"(?P<keep>\"private_key\"\s*:\s*)\"(?:[^\"\\]|\\.)*\"?", "a GCS service-account key's private_key"),
+    (r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b", "an AWS access key id"),
+    (r"(?P<keep>AccountKey=)[^;\s\"']+", "an Azure storage connection string's account key"),
+    (
+        r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
+        "a 64-byte base64 key (an Azure account key)",
+    ),
+    (
+        r"(?i)(?P<keep>\b[A-Za-z0-9_]*(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]*"
+        r"[ \t]*=[ \t]*[\"']?)(?![\"'\s(])[^\s\"',;&}]+",
+        "a value after a credential's name and '=' (SECRET_KEY=..., password=...; SECRET_ENV_NAMES' words)",
+    ),
+    (
+        r"(?i)(?P<keep>\"[A-Za-z0-9_]*(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]*\""
+        r"\s*:\s*)\"(?:[^\"\\]|\\.)+\"",
+        'a JSON string under a credential\'s name ("secretkey": "...")',
+    ),
+)
+_SECRET_TEXT = tuple(re.compile(p, re.DOTALL) for p, _ in SECRET_TEXT_PATTERNS)
+
+
+def redact_text(text: str) -> str:
+    """``text`` (free text from outside: an Event message, a condition message) with every piece of key
+    material SECRET_TEXT_PATTERNS finds replaced by REDACTED (a credential's name before its value stays,
+    so the reader sees which field it was); the rest of the message stays readable."""
+    if not isinstance(text, str):
+        return text
+    for pattern in _SECRET_TEXT:
+        text = pattern.sub(_redact_match, text)
+    return text
+
+
+def _redact_match(m: re.Match[str]) -> str:
+    return (m.groupdict().get("keep") or "") + REDACTED
+
 
 def secret_value(value: Any) -> bool:
     """Does ``value`` itself look like key material (SECRET_VALUE_MARKERS)?"""

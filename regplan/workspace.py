@@ -341,6 +341,17 @@ def load(
     for key in ("profilesDir", "renderDir", "snapshotDir"):
         value = _scalar(doc, key, p, 1)
         dirs[key] = _resolve(root, value) if value else None
+        # the file layer's rule for a workspace: it writes (rendered/, snapshots/) and reads (profiles) only
+        # inside its own directory, so a pull request's regplan.yaml cannot point them at the CI runner's or
+        # the Argo CD repo server's other files (the command line's --profiles-dir may point anywhere)
+        found = dirs[key]
+        if found is not None and not userfiles.inside(root, found):
+            p.add(
+                _line(doc, key, 1),
+                f"{key}: {value}: outside the workspace {root} (symlinks resolved); the workspace's "
+                "directories must lie inside it",
+            )
+            dirs[key] = None
     prof_dir = profiles_dir if profiles_dir is not None else dirs["profilesDir"]
     if prof_dir is not None and not prof_dir.is_dir():
         p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir} is not a directory")
