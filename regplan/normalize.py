@@ -224,7 +224,7 @@ SECRET_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
         "a PEM private key",
     ),
     (r"(?P<keep>\"private_key\"\s*:\s*)\"(?:[^\"\\]|\\.)*\"?", "a GCS service-account key's private_key"),
-    (r"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b", "an AWS access key id"),
+    (r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])", "an AWS access key id (also glued to other text)"),
     (r"(?P<keep>AccountKey=)[^;\s\"']+", "an Azure storage connection string's account key"),
     (
         r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",

@@ -250,3 +250,42 @@ def test_workspace_dirs_inside_the_workspace_still_work(tmp_path: Path) -> None:
     r = run("render", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "rendered" / "dev" / "kustomization.yaml").is_file()
+
+
+# --- text from programs regplan runs but did not write: the client's exec credential plugin -------------
+
+
+def test_exec_plugin_stderr_reaches_the_terminal_escaped(tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text(f"#!/bin/sh\nprintf '\\033]0;PWNED\\007\\033[2J{AWS_ID} failed' >&2\nexit 1\n")
+    plugin.chmod(0o755)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+                "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:1"}}],
+                "users": [
+                    {
+                        "name": "u",
+                        "user": {
+                            "exec": {
+                                "apiVersion": "client.authentication.k8s.io/v1",
+                                "command": str(plugin),
+                                "interactiveMode": "Never",
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    r = run("status", "--no-workspace", "--kubeconfig", str(kubeconfig), cwd=tmp_path)
+    assert r.returncode == 4, r.stderr
+    assert_no_leak(r.stderr, "status with a failing exec plugin")
+    assert "ERROR:root" not in r.stderr
+    assert all(line.startswith("regplan: ") for line in r.stderr.splitlines()), r.stderr
+    assert "\\u001b]0;PWNED" in r.stderr  # shown, not sent
