@@ -260,8 +260,12 @@ def _redact_match(m: re.Match[str]) -> str:
 
 
 def secret_value(value: Any) -> bool:
-    """Does ``value`` itself look like key material (SECRET_VALUE_MARKERS)?"""
-    return isinstance(value, str) and any(marker in value for marker, _ in SECRET_VALUE_MARKERS)
+    """Does ``value`` itself look like key material (SECRET_VALUE_MARKERS, or a SECRET_TEXT_PATTERNS match:
+    an AWS access key id in an env var of any name is a credential too)?"""
+    return isinstance(value, str) and (
+        any(marker in value for marker, _ in SECRET_VALUE_MARKERS)
+        or any(pattern.search(value) for pattern in _SECRET_TEXT)
+    )
 
 
 def secret_env(name: str, value: Any = None) -> bool:
@@ -413,6 +417,22 @@ def is_masked_path(kind: str, path: FieldPath, *values: Any) -> bool:
             if not any(secret_env(name, v) for v in inner or [None]):
                 continue
         return True
+    # A named list regplan could not key by name (two env vars of one name - the API allows it - or an item
+    # without a name) is compared whole, and so is whatever holds it: a value with a secret env var anywhere
+    # inside is masked whole rather than printed with the credential in it.
+    return any(holds_secret_env(v) for v in values)
+
+
+def holds_secret_env(value: Any) -> bool:
+    """Does ``value`` hold, at any depth, an env var item (``{name, value}``) whose value is a credential
+    (secret_env)?"""
+    if isinstance(value, dict):
+        name = value.get("name")
+        if isinstance(name, str) and "value" in value and secret_env(name, value.get("value")):
+            return True
+        return any(holds_secret_env(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_secret_env(v) for v in value)
     return False
 
 

@@ -289,3 +289,42 @@ def test_exec_plugin_stderr_reaches_the_terminal_escaped(tmp_path: Path) -> None
     assert "ERROR:root" not in r.stderr
     assert all(line.startswith("regplan: ") for line in r.stderr.splitlines()), r.stderr
     assert "\\u001b]0;PWNED" in r.stderr  # shown, not sent
+
+
+# --- a live DeploymentConfig regplan cannot key by name: its env is masked, not printed -----------------
+
+
+def ocp3_snapshot_with_env(tmp_path: Path, extra_env: list[dict[str, str]]) -> Path:
+    doc = yaml.safe_load((ROOT / "examples" / "snapshots" / "ocp3-emptydir.yaml").read_text())
+    for item in doc["items"]:
+        if item["kind"] == "DeploymentConfig":
+            item["spec"]["template"]["spec"]["containers"][0]["env"].extend(extra_env)
+    path = tmp_path / "ocp3.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "yaml"])
+def test_env_with_a_duplicate_name_does_not_print_its_secrets(tmp_path: Path, fmt: str) -> None:
+    snap = ocp3_snapshot_with_env(
+        tmp_path,
+        [
+            {"name": "REGISTRY_STORAGE_S3_SECRETKEY", "value": "wJalrXUtnFEMIK7MDENG"},
+            {"name": "REGISTRY_OPENSHIFT_SERVER_ADDR", "value": "twice"},  # a second of this name
+        ],
+    )
+    args = ["-p", "aws-s3", "--target", "ocp3", "--set", "s3.bucket=bbbb,s3.region=us-east-1"]
+    r = run("plan", *args, "--snapshot", str(snap), "-o", fmt, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert_no_leak(r.stdout + r.stderr, f"plan -o {fmt}")
+    assert "c2VjcmV0LXJlcGxhY2VkLWJ5LXRoZS1yZWNvcmRlcg==" not in r.stdout  # REGISTRY_HTTP_SECRET
+
+
+def test_env_value_that_is_an_aws_key_id_is_redacted_whatever_its_name(tmp_path: Path) -> None:
+    snap = ocp3_snapshot_with_env(tmp_path, [{"name": "REGISTRY_MIDDLEWARE_X", "value": AWS_ID}])
+    for fmt in ("text", "json"):
+        r = run("status", "--snapshot", str(snap), "-o", fmt, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert_no_leak(r.stdout, f"status -o {fmt}")
+    assert normalize.secret_env("REGISTRY_MIDDLEWARE_X", AWS_ID)
+    assert not normalize.secret_env("REGISTRY_OPENSHIFT_SERVER_ADDR", "docker-registry.default.svc:5000")
