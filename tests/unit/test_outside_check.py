@@ -328,3 +328,25 @@ def test_env_value_that_is_an_aws_key_id_is_redacted_whatever_its_name(tmp_path:
         assert_no_leak(r.stdout, f"status -o {fmt}")
     assert normalize.secret_env("REGISTRY_MIDDLEWARE_X", AWS_ID)
     assert not normalize.secret_env("REGISTRY_OPENSHIFT_SERVER_ADDR", "docker-registry.default.svc:5000")
+
+
+# --- a secret pasted under the wrong key is not echoed back by the message that refuses it --------------
+
+
+@pytest.mark.parametrize(
+    "key", ["s3.bucket", "s3.region", "s3.keyID", "s3.regionEndpoint", "claim.name", "rolloutStrategy"]
+)
+@pytest.mark.parametrize("pasted", [AWS_ID, PEM.replace("\n", ""), f"AccountKey={AZURE}"])
+def test_value_error_does_not_echo_key_material(tmp_path: Path, key: str, pasted: str) -> None:
+    r = run("render", "-p", "aws-s3", "--set-string", f"{key}={pasted}", cwd=tmp_path)
+    assert r.returncode == 3, r.stderr
+    assert key in r.stderr
+    assert_no_leak(r.stderr, f"--set-string {key}=...")
+
+
+def test_argocd_parameter_error_does_not_echo_key_material(tmp_path: Path) -> None:
+    (tmp_path / "regplan.yaml").write_text("clusters:\n  - name: dev\n    profile: ebs-gp2-rwo\n")
+    r = run("argocd-generate", cwd=tmp_path, env={"ARGOCD_ENV_REGPLAN_CLUSTER": AWS_ID})
+    assert r.returncode == 3, r.stderr
+    assert "ARGOCD_ENV_REGPLAN_CLUSTER" in r.stderr
+    assert_no_leak(r.stderr, "argocd-generate")
