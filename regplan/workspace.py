@@ -181,13 +181,31 @@ def unknown_clusters(unknown: Sequence[str], known: Iterable[str]) -> str:
 
 
 def find(start: Path) -> Path | None:
-    """``regplan.yaml`` in ``start`` or the nearest parent holding one (like git finds .git)."""
+    """``regplan.yaml`` in ``start`` or the nearest parent holding one (like git finds .git).
+
+    Like git's ``safe.directory`` rule, a file found this way must be the user's own (or root's): a
+    ``regplan.yaml`` someone else left in a shared parent (``/tmp``, a shared home) names kubeconfigs - and
+    through them exec credential plugins, programs regplan would run as the user - and values files, so it
+    is refused (exit 3) rather than used or silently skipped; ``--workspace FILE`` uses it knowingly."""
     here = start.resolve()
     for d in (here, *here.parents):
         candidate = d / FILE_NAME
         if candidate.is_file():
+            _check_owner(candidate)
             return candidate
     return None
+
+
+def _check_owner(path: Path) -> None:
+    me = os.geteuid() if hasattr(os, "geteuid") else None
+    owner = path.stat().st_uid
+    if me is None or owner in (me, 0):
+        return
+    raise InvalidInput(
+        f"{path}: owned by uid {owner}, not by you (uid {me}): regplan does not use a workspace file "
+        "someone else owns (it names the kubeconfigs, and so the programs, regplan runs); pass "
+        f"--no-workspace (or -p/--context) for one cluster, or --workspace {path} if you trust it"
+    )
 
 
 # --- loading ---------------------------------------------------------------------------------------

@@ -350,3 +350,34 @@ def test_argocd_parameter_error_does_not_echo_key_material(tmp_path: Path) -> No
     assert r.returncode == 3, r.stderr
     assert "ARGOCD_ENV_REGPLAN_CLUSTER" in r.stderr
     assert_no_leak(r.stderr, "argocd-generate")
+
+
+# --- a workspace file someone else owns, found in a shared parent, is not used implicitly ---------------
+
+
+ROOT_USER = hasattr(os, "geteuid") and os.geteuid() == 0
+WORKSPACE = "clusters:\n  - name: dev\n    profile: ebs-gp2-rwo\n    target: ocp4\n"
+
+
+@pytest.mark.skipif(not ROOT_USER, reason="chown to another user needs root")
+def test_foreign_workspace_file_in_a_parent_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    (shared / "work").mkdir(parents=True)
+    ws = shared / "regplan.yaml"
+    ws.write_text(WORKSPACE)
+    os.chown(ws, 4242, 4242)
+    r = run("render", cwd=shared / "work")
+    assert r.returncode == 3, r.stderr
+    assert "owned by uid 4242" in r.stderr and "--workspace" in r.stderr
+    assert not (shared / "rendered").exists()
+    # named on purpose, it is used; one cluster ignores it
+    assert run("render", "--workspace", str(ws), cwd=shared / "work").returncode == 0
+    assert run("render", "-p", "ebs-gp2-rwo", cwd=shared / "work").returncode == 0
+
+
+def test_own_workspace_file_in_a_parent_is_used(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "regplan.yaml").write_text(WORKSPACE)
+    r = run("render", cwd=tmp_path / "sub")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "rendered" / "dev" / "kustomization.yaml").is_file()
