@@ -218,6 +218,8 @@ REDACTED = "(redacted)"  # what every channel shows instead of a secret value
 # the cluster, a diagnostic of a hand-edited plan file): one row per pattern, the match replaced by REDACTED
 # (``redact_text``). A message quoting a credential (an S3 error naming the access key id, a config dumped
 # into an event) must not carry it into a plan, a pull-request comment, a CI log or a committed snapshot.
+# Every repetition around a name is bounded ({0,64}): the text is hostile, and an unbounded one backtracks
+# quadratically ("secret" * 16,000 took 15 s); each pattern is linear in the text's length.
 SECRET_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
     (
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
@@ -231,12 +233,12 @@ SECRET_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
         "a 64-byte base64 key (an Azure account key)",
     ),
     (
-        r"(?i)(?P<keep>\b[A-Za-z0-9_]*(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]*"
+        r"(?i)(?P<keep>\b[A-Za-z0-9_]{0,64}(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]{0,64}"
         r"[ \t]*=[ \t]*[\"']?)(?![\"'\s(])[^\s\"',;&}]+",
         "a value after a credential's name and '=' (SECRET_KEY=..., password=...; SECRET_ENV_NAMES' words)",
     ),
     (
-        r"(?i)(?P<keep>\"[A-Za-z0-9_]*(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]*\""
+        r"(?i)(?P<keep>\"[A-Za-z0-9_]{0,64}(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]{0,64}\""
         r"\s*:\s*)\"(?:[^\"\\]|\\.)+\"",
         'a JSON string under a credential\'s name ("secretkey": "...")',
     ),

@@ -381,3 +381,22 @@ def test_own_workspace_file_in_a_parent_is_used(tmp_path: Path) -> None:
     r = run("render", cwd=tmp_path / "sub")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "rendered" / "dev" / "kustomization.yaml").is_file()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "secret" * 160_000,  # an unbounded name pattern backtracked quadratically here (15 s at 96 KB)
+        "password_" * 100_000 + "=x",
+        '"secretkey": "' * 50_000,
+        "-----BEGIN PRIVATE KEY-----" * 100_000,
+        "A" * 1_000_000,
+        "AKIA" * 250_000,
+    ],
+)
+def test_redact_text_is_linear_on_hostile_text(text: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    normalize.redact_text(text)
+    assert time.perf_counter() - started < 2.0
