@@ -23,21 +23,17 @@ from typing import Any
 
 import pytest
 import yaml
+from imagerun import ROOT, Image, buildah_argv, in_ci
 
 from regplan import __version__
-
-if True:  # conftest.py is not importable by name from every tier (tests/cluster has one too)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from conftest import ROOT, Image, buildah_argv, in_ci  # noqa: E402
 
 SOCKET = "regplan-v1.sock"  # <metadata.name>-<spec.version>.sock of deploy/argocd/plugin.yaml
 CLUSTER = "stage-eu"  # an OpenShift 4 cluster of examples/fleet
 
 
 def test_image_config_is_the_sidecar_user_with_regplan_as_entrypoint(image: Image) -> None:
-    p = subprocess.run(
-        [*buildah_argv(), "inspect", "--type", "image", image.name], capture_output=True, text=True, check=True
-    )
+    inspect = [*buildah_argv(), "inspect", "--type", "image", image.name]
+    p = subprocess.run(inspect, capture_output=True, text=True, check=True)
     config = json.loads(p.stdout)["OCIv1"]["config"]
     assert config["User"] == "999:999"
     assert config["Entrypoint"] == ["regplan"]
@@ -110,7 +106,8 @@ def workspace(tmp_path: Path) -> Path:
 
 def test_argocd_generate_in_the_image_as_the_repo_server_runs_it(image: Image, workspace: Path) -> None:
     p = image.run(
-        "regplan", "argocd-generate", volumes={workspace: "/src/repo:ro"}, env=repo_server_env(), workdir="/src/repo"
+        "regplan", "argocd-generate",
+        volumes={workspace: "/src/repo:ro"}, env=repo_server_env(), workdir="/src/repo",
     )  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert p.stdout == host_generate(workspace)
@@ -140,8 +137,9 @@ class Sidecar:
     log: Path
 
     def call(self, op: str, repo: Path, app_path: str = ".", *args: str) -> subprocess.CompletedProcess[str]:
-        argv = [str(self.client), "-socket", str(self.socket), "-op", op, "-repo", str(repo), "-app-path", app_path]
-        return subprocess.run([*argv, *args], capture_output=True, text=True, check=False, timeout=120)
+        argv = [str(self.client), "-socket", str(self.socket), "-op", op, "-repo", str(repo)]
+        argv += ["-app-path", app_path, *args]
+        return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120)
 
     def ok(self, op: str, repo: Path, app_path: str = ".", *args: str) -> Any:
         p = self.call(op, repo, app_path, *args)
@@ -172,7 +170,8 @@ def sidecar(image: Image) -> Iterator[Sidecar]:
         deadline = time.monotonic() + 60
         while not socket.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"argocd-cmp-server did not start in the image:\n{log.read_text()}", pytrace=False)
+                msg = f"argocd-cmp-server did not start in the image:\n{log.read_text()}"
+                pytest.fail(msg, pytrace=False)
             time.sleep(0.1)
         yield Sidecar(client=bin_dir / "cmp-client", socket=socket, log=log)
     finally:
