@@ -380,17 +380,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "golden",
-        "Check or rewrite regplan's golden files (rendered manifests and scenario plans).",
+        "Check or rewrite a workspace's rendered/ tree (regplan.yaml; docs/fleet.md).",
         _examples("regplan golden --check", "regplan golden --update"),
     )
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument(
-        "--check", action="store_true", help="Compare with golden/; exit 2 and a diff if they differ."
+        "--check", action="store_true", help="Compare with rendered/; exit 2 and a diff if they differ."
     )
-    mode.add_argument("--update", action="store_true", help="Rewrite the files under golden/.")
-    p.add_argument(
-        "--root", type=Path, default=Path("."), metavar="DIR", help="Project root holding golden/."
-    )
+    mode.add_argument("--update", action="store_true", help="Rewrite rendered/ (as render does).")
 
     p = command(
         "completion",
@@ -520,15 +517,14 @@ _SELECTION_FLAGS: tuple[tuple[str, str], ...] = (
 def _fleet_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.FleetOptions | None:
     """The fleet options when the command line is about a workspace, None for a single-cluster one.
 
-    Single-cluster: -p, a PLANFILE, --snapshot or --context given (or golden with --root): as today.
+    Single-cluster: -p, a PLANFILE, --snapshot or --context given: as today. ``golden`` is a workspace
+    command only (regplan's own golden files are project tooling: ``make golden``).
     Workspace: --workspace/--cluster/-l/... given, or none of the above and a regplan.yaml found here or
     in a parent directory. ``snapshot`` is always a workspace command.
     """
     if ns.command not in cmd.FLEET_COMMANDS:
         return None
     single = [flag for dest, flag in _SINGLE_FLAGS if getattr(ns, dest, None)]
-    if ns.command == "golden" and Path(ns.root) != Path("."):
-        single.append("--root")
     chosen = [flag for dest, flag in _SELECTION_FLAGS if getattr(ns, dest, None) not in (None, "", [], False)]
     if single and chosen:
         raise UsageError(
@@ -543,6 +539,11 @@ def _fleet_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.FleetO
         from regplan import workspace
 
         if workspace.find(Path.cwd()) is None:
+            if ns.command == "golden":
+                raise UsageError(
+                    "golden: no regplan.yaml here or in a parent directory: `regplan golden` checks a "
+                    "workspace's rendered/ tree (docs/fleet.md); --workspace FILE names one"
+                )
             if ns.command in ("render", "plan"):
                 raise UsageError(
                     f"{ns.command}: the following arguments are required: -p/--profile "
@@ -656,7 +657,6 @@ _OPTIONS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], Any]] = {
     "plan": lambda ns, env: _live_options(cmd.PlanOptions, ns, values=_values(ns, env)),
     "apply": _apply_options,
     "status": lambda ns, env: _live_options(cmd.StatusOptions, ns, profiles_dir=_dir(ns, env)),
-    "golden": lambda ns, env: _options(cmd.GoldenOptions, ns),
     "show": lambda ns, env: _options(cmd.ShowOptions, ns),
     "verify": lambda ns, env: _live_options(cmd.VerifyOptions, ns, values=_values(ns, env)),
     "completion": lambda ns, env: _options(cmd.CompletionOptions, ns),
@@ -671,7 +671,6 @@ _RUN: dict[str, Callable[[Any, cmd.Reporter, Mapping[str, str]], ExitCode]] = {
     "plan": lambda o, rep, env: cmd.plan(o, reporter=rep, environ=env),
     "apply": lambda o, rep, env: cmd.apply(o, reporter=rep, confirm=confirm, environ=env),
     "status": lambda o, rep, env: cmd.status(o, reporter=rep, environ=env),
-    "golden": lambda o, rep, env: cmd.golden(o, reporter=rep),
     "show": lambda o, rep, env: cmd.show(o, reporter=rep),
     "verify": lambda o, rep, env: cmd.verify(o, reporter=rep, environ=env),
     "completion": lambda o, rep, env: cmd.completion(o, reporter=rep),

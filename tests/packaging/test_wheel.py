@@ -68,7 +68,7 @@ def test_installed_wheel_reports_its_version(installed: Installed, tmp_path: Pat
     assert Path(where).is_relative_to(installed.venv), where  # the installed copy, not this checkout
 
 
-def test_every_offline_readme_command_runs_with_the_installed_wheel(installed: Installed, tmp_path: Path) -> None:
+def test_offline_readme_commands_run_with_the_installed_wheel(installed: Installed, tmp_path: Path) -> None:
     """test_readme's walk through the README, with the venv's `regplan` and no trace of this checkout."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     env = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from regplan import scenarios
+from tools import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = scenarios.scenario_cases(ROOT)
