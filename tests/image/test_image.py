@@ -159,10 +159,11 @@ def sidecar(image: Image) -> Iterator[Sidecar]:
         d.mkdir()
         os.chown(d, 999, 999)  # emptyDirs the pod's user owns (fsGroup)
     log = base / "server.log"
-    argv = image.argv(
-        ["/var/run/argocd/argocd-cmp-server"],
-        volumes={bin_dir: "/var/run/argocd:ro", plugins: "/home/argocd/cmp-server/plugins", tmp: "/tmp"},
-    )
+    # /var/run is a symlink to /run in the image: a runtime resolves the mount path inside the root
+    # filesystem (Kubernetes' /var/run/argocd lands on /run/argocd); buildah mounts /run afresh, so the
+    # volume goes to the resolved path and the command names it as Argo CD's patch does.
+    volumes = {bin_dir: "/run/argocd:ro", plugins: "/home/argocd/cmp-server/plugins", tmp: "/tmp"}
+    argv = image.argv(["/var/run/argocd/argocd-cmp-server"], volumes=volumes)
     with log.open("w") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -175,12 +176,13 @@ def sidecar(image: Image) -> Iterator[Sidecar]:
             time.sleep(0.1)
         yield Sidecar(client=bin_dir / "cmp-client", socket=socket, log=log)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the session this fixture started: buildah and the server
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)  # the session this fixture started: buildah and the server
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -189,6 +191,7 @@ def manifests(answer: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_sidecar_matches_the_workspace(sidecar: Sidecar, workspace: Path) -> None:
+    assert sidecar.socket.stat().st_uid == 999  # the server runs as Argo CD's user
     answer = sidecar.ok("match", workspace)
     assert answer["isSupported"] is True
 
