@@ -38,6 +38,13 @@ say() { echo "build-image: $*" >&2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
+# The date key names a file in the cache and an image tag: one word of tag characters, nothing else.
+BASE_DATE="${REGPLAN_IMAGE_BASE_DATE:-$(date -u +%G-w%V)}"
+if ! [[ $BASE_DATE =~ ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$ ]] || [[ $BASE_DATE == *..* ]]; then
+  say "REGPLAN_IMAGE_BASE_DATE must be one word of letters, digits, '.', '_', '-' (e.g. 2026-w49): $(printf %q "$BASE_DATE")"
+  exit 2
+fi
+
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
@@ -63,7 +70,6 @@ OFFLINE=(unshare --net)
 B=(buildah --storage-driver vfs --root "$CACHE/containers" --runroot "$CACHE/run")
 
 # --- 1. the base ----------------------------------------------------------------------------------------
-BASE_DATE="${REGPLAN_IMAGE_BASE_DATE:-$(date -u +%G-w%V)}"
 BASE_KEY=$(printf '%s\n' "$SUITE" "${MMDEBSTRAP_OPTS[@]}" "$BASE_DATE" | sha256sum | cut -c1-16)
 BASE_TAR="$CACHE/base-$SUITE-$BASE_DATE-$BASE_KEY.tar"
 if [ ! -s "$BASE_TAR" ]; then
