@@ -71,9 +71,10 @@ def test_installed_copy_renders_every_profile_from_elsewhere(installed: Path, tm
             assert "kind: " in p.stdout
 
 
-@pytest.mark.parametrize(
-    "value", ["../../escape", "a/b", "x\ny", "2026-w49\n", "..", "-rf", " ", "a" * 65, "w\x1b[2J", "a b", "a..b"]
-)
+HOSTILE_KEYS = ["../../escape", "a/b", "x\ny", "2026-w49\n", "x\ry", "w\u2028x", "..", "a..b", "-rf", " ", "a b"]
+
+
+@pytest.mark.parametrize("value", [*HOSTILE_KEYS, "a" * 65, "w\x1b[2J", "$(id)", "*"])
 def test_image_build_refuses_a_base_date_key_that_is_not_one_word(value: str, tmp_path: Path) -> None:
     # the key names a file under the cache and an image tag: refused before anything is installed or built
     env = {**os.environ, "REGPLAN_IMAGE_BASE_DATE": value, "REGPLAN_IMAGE_CACHE": str(tmp_path / "cache")}
