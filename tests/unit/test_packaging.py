@@ -71,7 +71,7 @@ def test_installed_copy_renders_every_profile_from_elsewhere(installed: Path, tm
             assert "kind: " in p.stdout
 
 
-HOSTILE_KEYS = ["../../escape", "a/b", "x\ny", "2026-w49\n", "x\ry", "w\u2028x", "..", "a..b", "-rf", " ", "a b"]
+HOSTILE_KEYS = ["../../up", "a/b", "x\ny", "2026-w49\n", "x\ry", "w\u2028x", "..", "a..b", "-rf", " ", "a b"]
 
 
 @pytest.mark.parametrize("value", [*HOSTILE_KEYS, "a" * 65, "w\x1b[2J", "$(id)", "*"])
