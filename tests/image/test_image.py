@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -147,23 +148,48 @@ class Sidecar:
         return json.loads(p.stdout)
 
 
+def sidecar_container() -> dict[str, Any]:
+    """The container deploy/image/repo-server-patch.yaml adds to argocd-repo-server."""
+    patch = yaml.safe_load((ROOT / "deploy" / "image" / "repo-server-patch.yaml").read_text())
+    [container] = patch["spec"]["template"]["spec"]["containers"]
+    return container  # type: ignore[no-any-return]
+
+
+def test_the_documented_patch_is_the_sidecar_argocd_expects() -> None:
+    c = sidecar_container()
+    assert c["command"] == ["/var/run/argocd/argocd-cmp-server"]
+    assert c["securityContext"] == {"runAsNonRoot": True, "runAsUser": 999}
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    assert mounts == {
+        "var-files": "/var/run/argocd",
+        "plugins": "/home/argocd/cmp-server/plugins",
+        "cmp-tmp": "/tmp",
+    }
+
+
 @pytest.fixture(scope="module")
 def sidecar(image: Image) -> Iterator[Sidecar]:
-    """The repo-server's sidecar as docs/fleet.md's patch declares it: the cmp-server binary from the
-    `var-files` volume at /var/run/argocd, the `plugins` volume (the socket, shared with the repo server:
-    here a host directory the client connects to), an emptyDir at /tmp, user 999, the image's plugin.yaml."""
+    """The repo-server's sidecar as deploy/image/repo-server-patch.yaml declares it: its command, its user,
+    the cmp-server binary from the `var-files` volume, the `plugins` volume (the socket, shared with the
+    repo server: here a host directory the client connects to), an emptyDir at /tmp, the image's
+    plugin.yaml."""
     bin_dir = argocd_bin()
+    container = sidecar_container()
+    user = container["securityContext"]["runAsUser"]
     base = Path(tempfile.mkdtemp(prefix="rpimg", dir="/tmp"))  # unix socket paths are short
     plugins, tmp = base / "plugins", base / "tmp"
     for d in (plugins, tmp):
         d.mkdir()
-        os.chown(d, 999, 999)  # emptyDirs the pod's user owns (fsGroup)
+        os.chown(d, user, user)  # emptyDirs the pod's user owns (fsGroup)
     log = base / "server.log"
-    # /var/run is a symlink to /run in the image: a runtime resolves the mount path inside the root
+    # /var/run is a symlink to /run in the image: a runtime resolves a mount path inside the root
     # filesystem (Kubernetes' /var/run/argocd lands on /run/argocd); buildah mounts /run afresh, so the
-    # volume goes to the resolved path and the command names it as Argo CD's patch does.
-    volumes = {bin_dir: "/run/argocd:ro", plugins: "/home/argocd/cmp-server/plugins", tmp: "/tmp"}
-    argv = image.argv(["/var/run/argocd/argocd-cmp-server"], volumes=volumes)
+    # volume goes to the resolved path, and the command names it as the patch does.
+    host = {"var-files": bin_dir, "plugins": plugins, "cmp-tmp": tmp}
+    volumes = {
+        host[m["name"]]: re.sub(r"^/var/run/", "/run/", m["mountPath"]) for m in container["volumeMounts"]
+    }
+    argv = image.argv(container["command"], user=f"{user}:{user}", volumes=volumes)
     with log.open("w") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
