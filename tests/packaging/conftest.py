@@ -12,13 +12,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from wheeltools import ROOT, Dist, Installed
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "unit"))  # test_readme: how README commands are extracted
 
 
@@ -26,25 +25,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.wheel)
-
-
-@dataclass(frozen=True)
-class Dist:
-    sdist: Path
-    wheel: Path
-
-
-@dataclass(frozen=True)
-class Installed:
-    venv: Path
-
-    @property
-    def regplan(self) -> Path:
-        return self.venv / "bin" / "regplan"
-
-    @property
-    def python(self) -> Path:
-        return self.venv / "bin" / "python"
 
 
 def _run(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:

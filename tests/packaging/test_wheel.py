@@ -14,8 +14,8 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from conftest import ROOT, Dist, Installed
 from test_readme import commands, expected_exit, needs_cluster
+from wheeltools import ROOT, Dist, Installed
 
 from regplan import __version__
 
