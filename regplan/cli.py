@@ -27,6 +27,7 @@ from typing import Any, NoReturn, TypeVar
 from regplan import __version__
 from regplan import commands as cmd
 from regplan.errors import ExitCode, InvalidInput, RegplanError
+from regplan.escape import terminal
 
 PROG = "regplan"
 WIDTH = 80
@@ -619,7 +620,7 @@ def color_enabled(when: str, *, isatty: bool, environ: Mapping[str, str]) -> boo
 
 def confirm(question: str) -> bool:
     """Ask on stderr, read the answer from stdin: only ``y``/``yes`` confirms."""
-    sys.stderr.write(f"{question} [y/N]: ")
+    sys.stderr.write(terminal(f"{question} [y/N]: "))
     sys.stderr.flush()
     answer = sys.stdin.readline()
     return answer.strip().lower() in ("y", "yes")
@@ -736,7 +737,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.flush()
     except RegplanError as err:
         _flush_quietly()
-        sys.stderr.write(f"{PROG}: {err}\n")
+        sys.stderr.write(terminal(f"{PROG}: {err}\n"))
         code = err.exit_code
     except BrokenPipeError:
         _quiet_pipe()
@@ -747,7 +748,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as err:  # a bug: say so, keep the traceback for REGPLAN_DEBUG
         if os.environ.get("REGPLAN_DEBUG"):
             raise
-        sys.stderr.write(f"{PROG}: unexpected error: {type(err).__name__}: {err} (set REGPLAN_DEBUG=1)\n")
+        sys.stderr.write(
+            terminal(f"{PROG}: unexpected error: {type(err).__name__}: {err} (set REGPLAN_DEBUG=1)\n")
+        )
         code = ExitCode.UNEXPECTED
     sys.exit(int(code))
 

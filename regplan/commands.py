@@ -30,15 +30,37 @@ if TYPE_CHECKING:
 
 @dataclass
 class Reporter:
-    """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr)."""
+    """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr).
+
+    The one place text is printed, so the one place the terminal rule applies (``escape.terminal``):
+    every string, whatever view built it (Event messages, object names, plan-file strings, error text),
+    has its escape sequences and control characters shown, not sent; only regplan's own colour codes
+    pass when ``color`` is on. The rule keeps JSON valid and equal (its escapes are JSON's)."""
 
     out: Callable[[str], Any] = field(default=sys.stdout.write)
     err: Callable[[str], Any] = field(default=sys.stderr.write)
     color: bool = False
 
+    def __post_init__(self) -> None:
+        self.out = _terminal_safe(self.out, keep_sgr=self.color)
+        self.err = _terminal_safe(self.err, keep_sgr=self.color)
+
     def warn(self, message: str) -> None:
         """One warning line on stderr, in regplan's voice."""
         self.err(f"regplan: warning: {message}\n")
+
+
+def _terminal_safe(write: Callable[[str], Any], *, keep_sgr: bool) -> Callable[[str], Any]:
+    from regplan.escape import terminal
+
+    if getattr(write, "terminal_safe", False):
+        return write
+
+    def safe(text: str) -> Any:
+        return write(terminal(text, keep_sgr=keep_sgr))
+
+    safe.terminal_safe = True  # type: ignore[attr-defined]
+    return safe
 
 
 # Output formats per command (the CLI offers them as choices; the bodies check them again for callers that
@@ -245,6 +267,7 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
     from regplan import inventory
     from regplan import output as out
     from regplan import render as renderer
+    from regplan.escape import input_words
     from regplan.model import Target
 
     _choice("--output", opts.output, RENDER_OUTPUTS)  # before any work: a typo must not read secrets first
@@ -254,14 +277,17 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
     if opts.output == "inventory" and target is not Target.OCP3:
         inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
     rendered = renderer.render(_load(opts.values, _env(environ)), target)
+    inputs = input_words(opts.values.values_files, opts.values.sets, opts.values.set_strings)
+    if opts.values.profiles_dir is not None:  # the header's command must select the same profile
+        inputs = ["--profiles-dir", str(opts.values.profiles_dir), *inputs]
     if opts.output == "inventory":
-        reporter.out(inventory.for_rendered(rendered))
+        reporter.out(inventory.for_rendered(rendered, inputs=inputs))
         return ExitCode.OK
     if opts.out_dir is not None:
         for path in out.write_dir(rendered, opts.out_dir, fmt=opts.output):
             reporter.err(f"wrote {path}\n")
         return ExitCode.OK
-    reporter.out(out.format_rendered(rendered, opts.output))
+    reporter.out(out.format_rendered(rendered, opts.output, inputs=inputs))
     return ExitCode.OK
 
 
@@ -467,6 +493,11 @@ FLEET_OUTPUTS: dict[str, tuple[str, ...]] = {
 }
 ARGOCD_CLUSTER_ENV = ("PARAM_CLUSTER", "ARGOCD_ENV_REGPLAN_CLUSTER")
 ARGOCD_WORKSPACE_ENV = "ARGOCD_ENV_REGPLAN_WORKSPACE"
+ARGOCD_PARAMETERS_ENV = "ARGOCD_APP_PARAMETERS"
+ARGOCD_SOURCE_PATH_ENV = "ARGOCD_APP_SOURCE_PATH"
+# Argo CD's parameters are a list of {name, string | array | map}: 3 deep, a few KiB. Far more is not theirs.
+ARGOCD_PARAMETERS_MAX_BYTES = 256 * 1024
+ARGOCD_PARAMETERS_MAX_DEPTH = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -724,37 +755,193 @@ _FLEET_BODIES: dict[str, Callable[..., ExitCode]] = {
 }
 
 
+def _shown(text: str, limit: int = 80) -> str:
+    """A value from the plugin's environment as an error message may quote it: escaped, cut short."""
+    return repr(text[:limit]) + (f" (+{len(text) - limit} characters)" if len(text) > limit else "")
+
+
+def _json_depth(text: str, limit: int) -> int:
+    """How deeply ``text``'s JSON arrays/objects nest (strings skipped), counting no further than limit + 1:
+    checked before ``json.loads``, whose recursion a deep document exhausts."""
+    import re
+
+    depth = deepest = 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
+        tok = m.group()
+        if tok in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        elif tok in "]}":
+            depth -= 1
+    return deepest
+
+
+def argocd_parameters(raw: str) -> list[Any]:
+    """``ARGOCD_APP_PARAMETERS`` (the Application's plugin parameters as JSON), bounded in size and depth."""
+    size = len(raw.encode("utf-8", "surrogatepass"))
+    if size > ARGOCD_PARAMETERS_MAX_BYTES:
+        raise InvalidInput(f"{ARGOCD_PARAMETERS_ENV}: {size} bytes, more than {ARGOCD_PARAMETERS_MAX_BYTES}")
+    if _json_depth(raw, ARGOCD_PARAMETERS_MAX_DEPTH) > ARGOCD_PARAMETERS_MAX_DEPTH:
+        raise InvalidInput(
+            f"{ARGOCD_PARAMETERS_ENV}: nested deeper than {ARGOCD_PARAMETERS_MAX_DEPTH} levels"
+        )
+    try:
+        params = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidInput(f"{ARGOCD_PARAMETERS_ENV}: not JSON") from None
+    if params is None:  # what Argo CD sends for an Application without parameters
+        return []
+    if not isinstance(params, list):
+        raise InvalidInput(f"{ARGOCD_PARAMETERS_ENV}: not a JSON list of parameters")
+    return params
+
+
 def argocd_cluster(environ: Mapping[str, str]) -> str:
     """The cluster an Argo CD application renders: its ``cluster`` parameter (``PARAM_CLUSTER``, or in
-    ``ARGOCD_APP_PARAMETERS``), else the plugin env var REGPLAN_CLUSTER (``ARGOCD_ENV_REGPLAN_CLUSTER``)."""
+    ``ARGOCD_APP_PARAMETERS``), else the plugin env var REGPLAN_CLUSTER (``ARGOCD_ENV_REGPLAN_CLUSTER``).
+    Checked to be a cluster name (workspace.NAME) before anything quotes or looks it up."""
+    from regplan import workspace as wsmod
+
+    found: tuple[str, str] | None = None
     for name in ARGOCD_CLUSTER_ENV:
         if environ.get(name):
-            return environ[name]
-    raw = environ.get("ARGOCD_APP_PARAMETERS")
-    if raw:
-        try:
-            params = json.loads(raw)
-        except ValueError:
-            raise InvalidInput("ARGOCD_APP_PARAMETERS: not JSON") from None
-        for p in params if isinstance(params, list) else []:
+            found = (name, environ[name])
+            break
+    raw = environ.get(ARGOCD_PARAMETERS_ENV)
+    if found is None and raw:
+        for p in argocd_parameters(raw):
             if isinstance(p, dict) and p.get("name") == "cluster" and isinstance(p.get("string"), str):
-                return str(p["string"])
+                found = (f"{ARGOCD_PARAMETERS_ENV} cluster", p["string"])
+                break
+    if found is None:
+        raise InvalidInput(
+            "argocd-generate: which cluster? set the application's plugin parameter `cluster` or the plugin "
+            "env REGPLAN_CLUSTER (ARGOCD_ENV_REGPLAN_CLUSTER)"
+        )
+    source, value = found
+    if not wsmod.NAME.fullmatch(value):
+        raise InvalidInput(
+            f"{source}: {_shown(value)} is not a cluster name of {wsmod.FILE_NAME} (lowercase letters, "
+            "digits, '-' and '.', at most 63)"
+        )
+    return value
+
+
+def argocd_levels(source_path: str) -> int:
+    """How many directories the app's path (``ARGOCD_APP_SOURCE_PATH``) lies below the repository's root, as
+    Argo CD joins it (``.`` and empty parts ignored, ``..`` clamped at the root). deploy/argocd/plugin.yaml's
+    discovery counts the same way."""
+    n = 0
+    for part in source_path.split("/"):
+        if part in ("", "."):
+            continue
+        n = max(n - 1, 0) if part == ".." else n + 1
+    return n
+
+
+def _regular(path: Path, what: str, root: Path) -> bool:
+    """Whether ``path`` is a regular file; a link, directory, FIFO or device there is refused (exit 3)."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        kind = "a symbolic link" if path.is_symlink() else "not a regular file"
+        shown = _shown(os.path.relpath(path.absolute(), root))
+        raise InvalidInput(f"{what}: {shown} is {kind}; regplan reads only regular files of the repository")
+    return path.is_file()
+
+
+def argocd_workspace(environ: Mapping[str, str], cwd: Path) -> Path:
+    """The workspace of the app at ``cwd`` (its path in the checkout): ``ARGOCD_ENV_REGPLAN_WORKSPACE``
+    (relative to the app's path, inside the repository), else ``regplan.yaml`` in the app's path or the
+    nearest parent within the repository, which is what the plugin's discovery matches. A regular file:
+    never followed through a link."""
+    from regplan import workspace as wsmod
+
+    source_path = environ.get(ARGOCD_SOURCE_PATH_ENV, "")
+    dirs = [cwd, *cwd.parents][: argocd_levels(source_path) + 1]
+    root = dirs[-1].absolute()
+    given = environ.get(ARGOCD_WORKSPACE_ENV)
+    if given:
+        try:
+            path = cwd / given
+            inside = os.path.normpath(path.absolute()).startswith(str(root) + os.sep)
+            inside = inside and str(path.resolve()).startswith(str(root.resolve()) + os.sep)  # via a link
+            if "\0" in given or not inside:
+                raise InvalidInput(
+                    f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)} is not a file inside the repository"
+                )
+            if not _regular(path, ARGOCD_WORKSPACE_ENV, root):
+                raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: no such file in the repository")
+        except OSError as err:  # a name too long, a loop of links
+            raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: {err.strerror}") from None
+        return path
+    for d in dirs:
+        if _regular(d / wsmod.FILE_NAME, "argocd-generate", root):
+            return d / wsmod.FILE_NAME
     raise InvalidInput(
-        "argocd-generate: which cluster? set the application's plugin parameter `cluster` or the plugin env "
-        "REGPLAN_CLUSTER (ARGOCD_ENV_REGPLAN_CLUSTER)"
+        f"argocd-generate: no {wsmod.FILE_NAME} in the app's path {_shown(source_path or '.')} or a parent "
+        "within the repository"
     )
+
+
+ARGOCD_OCP3_REFUSED = (
+    "argocd-generate: cluster {name} is OpenShift 3.x (target ocp3), which regplan does not serve through "
+    "Argo CD: its manifests hold a partial DeploymentConfig (the registry's storage volume, mount and env "
+    "only), which regplan applies as a JSON patch; Argo CD would apply it as a merge that replaces the "
+    "DeploymentConfig's container and volume lists, dropping everything regplan does not render (such as "
+    "the registry-certificates volume). Use `regplan apply` for this cluster (or `regplan plan` in CI), or "
+    "review the commands of `regplan render -p {profile} --target ocp3 -o oc` (with the cluster's values) "
+    "and run them"
+)
+
+
+# An object whose manifest holds a null (a field to remove: the storage backends Config/cluster must not keep)
+# needs a merge to remove it: client-side apply (what Argo CD does by default) merges it away, while a
+# server-side apply cannot remove another manager's field and the apiserver refuses the nulls. So Argo CD
+# is told to apply it client-side even when the Application uses ServerSideApply=true.
+ARGOCD_SYNC_OPTIONS = ("argocd.argoproj.io/sync-options", "ServerSideApply=false")
+
+
+def _holds_null(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(v is None or _holds_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(v is None or _holds_null(v) for v in value)
+    return False
+
+
+def argocd_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The manifests Argo CD applies: ``render``'s, with ARGOCD_SYNC_OPTIONS on each object holding a null
+    (tests/cluster/test_argocd_sync.py checks the result with Argo CD's diff)."""
+    key, value = ARGOCD_SYNC_OPTIONS
+    out = []
+    for obj in objects:
+        if _holds_null(obj):
+            meta = dict(obj.get("metadata") or {})
+            meta["annotations"] = {**(meta.get("annotations") or {}), key: value}
+            obj = {**obj, "metadata": meta}
+        out.append(obj)
+    return out
 
 
 def argocd_generate(
     opts: ArgoGenerateOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None
 ) -> ExitCode:
     """The Argo CD Config Management Plugin's generate command: one cluster's manifests on stdout, as
-    ``regplan render`` writes them to git (no secret values; the working directory is the app's path)."""
+    ``regplan render`` writes them to git (no secret values; the working directory is the app's path), with
+    Argo CD's sync option where a server-side apply could not do it (argocd_objects). OpenShift 3.x
+    clusters are refused (ARGOCD_OCP3_REFUSED says why)."""
     from regplan import fleet as fl
+    from regplan import output
+    from regplan.model import Target
 
     env = _env(environ)
     name = argocd_cluster(env)
-    given = env.get(ARGOCD_WORKSPACE_ENV)
-    ws = _workspace(FleetOptions(command="render", workspace=Path(given) if given else None))
-    reporter.out(fl.generate_one(ws, name))
+    ws = _workspace(FleetOptions(command="argocd-generate", workspace=argocd_workspace(env, Path.cwd())))
+    (spec,) = ws.select([name])
+    if fl.render_target(ws, spec) is Target.OCP3:
+        raise InvalidInput(ARGOCD_OCP3_REFUSED.format(name=name, profile=spec.profile))
+    rendered, _ = fl.render_for_git(ws, spec)
+    rendered.objects = argocd_objects(rendered.objects)
+    reporter.out(output.format_rendered(rendered, "yaml"))
     return ExitCode.OK

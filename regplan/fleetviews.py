@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from regplan import __version__
 from regplan.errors import ExitCode
+from regplan.escape import html_text, md_fence, md_text
 from regplan.plan import Action, Plan
 
 if TYPE_CHECKING:
@@ -75,11 +76,9 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def cell(text: str) -> str:
-        return str(text).replace("|", "\\|").replace("\n", " ")
-
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+    """A markdown table; every cell is text (``escape.md_text``: no markup, HTML or ``|`` of its own)."""
+    out = ["| " + " | ".join(md_text(h) for h in header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(md_text(str(c)) for c in r) + " |" for r in rows]
     return "\n".join(out) + "\n"
 
 
@@ -147,17 +146,14 @@ def plan_text(outcomes: Sequence[Outcome], code: ExitCode, *, color: bool = Fals
     return "".join(parts)
 
 
-def _fence(text: str) -> str:
-    # a plan never holds three backticks, but a message quoting user input might: break the run
-    return text.replace("```", "`\u200b``")
-
-
 def plan_markdown(outcomes: Sequence[Outcome], code: ExitCode, *, title: str = "regplan plan") -> str:
     """A pull-request comment (as Atlantis posts for Terraform): the summary table, then a collapsed
     section per cluster. Long comments keep the table and cut the sections (GitHub's size limit)."""
     from regplan import views
 
-    head = f"### {title}\n\n{_tally(outcomes, code)}\n\n" + md_table(PLAN_HEADER, plan_rows(outcomes))
+    head = f"### {md_text(title)}\n\n{md_text(_tally(outcomes, code))}\n\n" + md_table(
+        PLAN_HEADER, plan_rows(outcomes)
+    )
     sections = []
     for o in outcomes:
         if o.plan is not None:
@@ -166,16 +162,18 @@ def plan_markdown(outcomes: Sequence[Outcome], code: ExitCode, *, title: str = "
         else:
             summary = f"error (exit {int(o.code)})"
             body = f"error: {o.error}\n"
+        # the summary is inside an HTML block (HTML escapes apply), the body inside a fence no line can close
         sections.append(
-            f"<details><summary><b>{o.name}</b> ({o.target}, {o.profile}): {summary}</summary>\n\n"
-            f"```diff\n{_fence(body)}```\n\n</details>\n"
+            f"<details><summary><b>{html_text(o.name)}</b> ({html_text(o.target)}, {html_text(o.profile)}): "
+            f"{html_text(summary)}</summary>\n\n{md_fence(body, 'diff')}\n\n</details>\n"
         )
     out = head + "\n"
     for i, s in enumerate(sections):
         if len(out) + len(s) > MARKDOWN_LIMIT:
             left = [o.name for o in outcomes[i:]]
             out += (
-                f"\n_{len(left)} more cluster plan(s) not shown (comment size limit): {', '.join(left)}._\n"
+                f"\n_{len(left)} more cluster plan(s) not shown (comment size limit): "
+                f"{md_text(', '.join(left))}._\n"
             )
             break
         out += s

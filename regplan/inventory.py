@@ -13,15 +13,25 @@ summarised with their sources in docs/domain.md ("The openshift-ansible inventor
 - S3: kind ``object`` with provider ``s3``; keys are never written here (instance role, or a vault
   reference the user fills in).
 
+Which playbook creates what (release-3.11, docs/domain.md): ``playbooks/openshift-hosted/config.yml`` runs
+the openshift_persistent_volumes role (``private/create_persistent_volumes.yml``), which creates the PV/PVC
+of the claim kinds, before it deploys the registry; ``playbooks/openshift-hosted/deploy_registry.yml``
+(re)deploys the registry only and creates no claim (right for S3); GlusterFS has its own playbook. The
+output names the playbook and says what it creates.
+
+Every value goes through ``escape.ini_value`` (one line, no Jinja2 markers, reads back exactly) and every
+comment through ``escape.comment``: no value can add a section, a key or a template.
+
 Pure: values in, text out. Secrets never appear.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from regplan import escape
 from regplan.errors import InvalidInput
 from regplan.model import Target, parse_quantity
 from regplan.render import Rendered
@@ -30,7 +40,26 @@ from regplan.values import lookup
 
 PREFIX = "openshift_hosted_registry"
 PLAYBOOK_DEPLOY = "playbooks/openshift-hosted/deploy_registry.yml"
+PLAYBOOK_HOSTED = "playbooks/openshift-hosted/config.yml"
 PLAYBOOK_GLUSTERFS = "playbooks/openshift-glusterfs/registry.yml"
+# What each playbook creates, in the output under the command (release-3.11; docs/domain.md).
+PLAYBOOK_DOES: dict[str, str] = {
+    PLAYBOOK_DEPLOY: (
+        "(re)deploys the registry with this storage; it creates no PV or PVC (none is needed for S3)"
+    ),
+    PLAYBOOK_HOSTED: (
+        "creates the PV/PVC from the openshift_hosted_registry_storage_* variables (the\n"
+        "openshift_persistent_volumes role, via private/create_persistent_volumes.yml), then deploys the\n"
+        "registry mounting the claim. It runs every hosted component: the router is re-run too.\n"
+        f"{PLAYBOOK_DEPLOY} alone would NOT create the claim (the registry would stay\n"
+        "Pending): use it only once the claim exists (e.g. `oc apply` of the PersistentVolumeClaim that\n"
+        "`regplan render --target ocp3` prints, named as below)"
+    ),
+    PLAYBOOK_GLUSTERFS: (
+        "creates the GlusterFS volume on the [glusterfs_registry] nodes and the claim\n"
+        "registry-glusterfs-claim, and with swap=True repoints the running registry to it"
+    ),
+}
 CLAIM_SUFFIX = "-claim"  # the role names the claim <volume_name>-claim
 _GI = Decimal(1024**3)
 
@@ -44,19 +73,18 @@ def _size_gi(size: str) -> str | None:
     return f"{int(gi)}Gi" if gi == gi.to_integral_value() and gi > 0 else None
 
 
-def _quote_list(modes: list[str]) -> str:
-    return "[" + ", ".join(f"'{m}'" for m in modes) + "]"
-
-
-def for_rendered(rendered: Rendered) -> str:
-    """The inventory lines of a rendered (so validated) profile."""
+def for_rendered(rendered: Rendered, *, inputs: Sequence[str] = ()) -> str:
+    """The inventory lines of a rendered (so validated) profile; ``inputs``: the ``-f``/``--set`` words
+    (``escape.input_words``) named in the header."""
     data = rendered.values.data
     return render_inventory(
-        target=rendered.target, profile=rendered.profile, data=data, backend=backend_of(data)
+        target=rendered.target, profile=rendered.profile, data=data, backend=backend_of(data), inputs=inputs
     )
 
 
-def render_inventory(*, target: Target, profile: str, data: dict[str, Any], backend: str | None) -> str:
+def render_inventory(
+    *, target: Target, profile: str, data: dict[str, Any], backend: str | None, inputs: Sequence[str] = ()
+) -> str:
     """The inventory text for validated ``data`` of ``profile`` (InvalidInput on 4.x or an unusable value)."""
     if target is not Target.OCP3:
         raise InvalidInput(
@@ -67,9 +95,9 @@ def render_inventory(*, target: Target, profile: str, data: dict[str, Any], back
     warnings: list[str] = []
     groups: list[str] = []
     replicas = lookup(data, "replicas")
-    var: dict[str, str] = {}
+    var: dict[str, object] = {}
     if replicas is not None:
-        var[f"{PREFIX}_replicas"] = str(replicas)
+        var[f"{PREFIX}_replicas"] = replicas
     if backend == "s3":
         playbook = PLAYBOOK_DEPLOY
         _s3(data, var, warnings)
@@ -78,16 +106,19 @@ def render_inventory(*, target: Target, profile: str, data: dict[str, Any], back
     threads = lookup(data, "registry.maxThreads")
     if threads is not None and backend != "s3":
         # There is no maxthreads variable: the registry's env is the only hook.
-        env = {"REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS": str(threads)}
-        var[f"{PREFIX}_env_vars"] = json.dumps(env, sort_keys=True)
+        var[f"{PREFIX}_env_vars"] = {"REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS": str(threads)}
     if lookup(data, "rolloutStrategy") == "Recreate":
         warnings.append(
             "the Recreate rollout has no inventory variable: after the playbook, run\n"
             '    oc -n default patch dc/docker-registry -p \'{"spec":{"strategy":{"type":"Recreate"}}}\''
         )
-    lines.append(f"# regplan render -p {profile} --target ocp3 -o inventory")
+    words = ["regplan", "render", "-p", profile, "--target", "ocp3", "-o", "inventory", *inputs]
+    lines.append("# " + escape.shell_words(words))
     lines.append("# openshift-ansible 3.10/3.11: add these lines to your inventory, then run")
     lines.append(f"#   ansible-playbook -i <inventory> {playbook}")
+    first, *rest = PLAYBOOK_DOES[playbook].split("\n")
+    lines.append(f"# which {first}")
+    lines.extend(f"# {r}" for r in rest)
     if warnings:
         lines.append("#")
         lines.append("# WARNINGS")
@@ -95,13 +126,14 @@ def render_inventory(*, target: Target, profile: str, data: dict[str, Any], back
             first, *rest = w.split("\n")
             lines.append(f"# - {first}")
             lines.extend(f"#   {r}" for r in rest)
+    lines = [escape.comment(line) for line in lines]
     lines.append("")
     if groups:
         lines.append("[OSEv3:children]")
         lines.extend(groups)
         lines.append("")
     lines.append("[OSEv3:vars]")
-    lines.extend(f"{k}={v}" for k, v in var.items())
+    lines.extend(f"{k}={escape.ini_value(v, key=k)}" for k, v in var.items())
     if "glusterfs_registry" in groups:
         lines += [
             "",
@@ -116,7 +148,7 @@ def render_inventory(*, target: Target, profile: str, data: dict[str, Any], back
 
 def _claim(
     data: dict[str, Any],
-    var: dict[str, str],
+    var: dict[str, object],
     warnings: list[str],
     groups: list[str],
     *,
@@ -137,8 +169,8 @@ def _claim(
             )
         var[f"{PREFIX}_storage_kind"] = "glusterfs"
         var[f"{PREFIX}_storage_volume_size"] = gi
-        var[f"{PREFIX}_storage_glusterfs_swap"] = "True"
-        var[f"{PREFIX}_storage_glusterfs_swapcopy"] = "True"
+        var[f"{PREFIX}_storage_glusterfs_swap"] = True
+        var[f"{PREFIX}_storage_glusterfs_swapcopy"] = True
         groups.append("glusterfs_registry")
         warnings.append(
             "GlusterFS: the playbook creates the volume and claim registry-glusterfs-claim, not "
@@ -158,17 +190,17 @@ def _claim(
             warnings.append(
                 f"the role names the claim {volume}{CLAIM_SUFFIX} (volume_name + '-claim'), not {name}"
             )
-    var[f"{PREFIX}_storage_access_modes"] = _quote_list([mode])
+    var[f"{PREFIX}_storage_access_modes"] = [mode]
     warnings.append(
         "the PV/PVC are created with `oc create` and 'already exists' is accepted: a changed size, class\n"
         "or access mode has NO effect on a re-run (only the first creation counts)"
     )
     if mode == "ReadWriteOnce":
         warnings.append("ReadWriteOnce: the registry must run with exactly 1 replica (replicas=1)")
-    return PLAYBOOK_GLUSTERFS if glusterfs else PLAYBOOK_DEPLOY
+    return PLAYBOOK_GLUSTERFS if glusterfs else PLAYBOOK_HOSTED
 
 
-def _s3(data: dict[str, Any], var: dict[str, str], warnings: list[str]) -> None:
+def _s3(data: dict[str, Any], var: dict[str, object], warnings: list[str]) -> None:
     var[f"{PREFIX}_storage_kind"] = "object"
     var[f"{PREFIX}_storage_provider"] = "s3"
     for key, name in (("bucket", "bucket"), ("region", "region"), ("regionEndpoint", "regionendpoint"),
@@ -181,7 +213,7 @@ def _s3(data: dict[str, Any], var: dict[str, str], warnings: list[str]) -> None:
         var[f"{PREFIX}_storage_s3_encrypt"] = "true" if encrypt else "false"
     chunk = lookup(data, "s3.chunkSizeMiB")
     if chunk is not None:
-        var[f"{PREFIX}_storage_s3_chunksize"] = str(int(chunk) * 1024 * 1024)  # bytes
+        var[f"{PREFIX}_storage_s3_chunksize"] = int(chunk) * 1024 * 1024  # bytes
     keys = lookup(data, "s3.accessKeyFrom") is not None or lookup(data, "s3.secretKeyFrom") is not None
     if keys:
         warnings.append(

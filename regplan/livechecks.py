@@ -356,7 +356,7 @@ LIVE_CHECKS: tuple[LiveCheck, ...] = (
         "DeploymentConfig",
         mount_clash,
         "the apiserver refuses a pod template whose mountPaths repeat (the hand-made 3.x dockersecrets "
-        "volume at /etc/registryconfig, DOMAIN.md), so the DC patch would fail after the Secret and PVC "
+        "volume at /etc/registryconfig, docs/domain.md), so the DC patch would fail after the Secret and PVC "
         "writes",
     ),
     LiveCheck(

@@ -27,7 +27,7 @@ class Target(StrEnum):
 
 REGISTRY_NAMESPACE: dict[Target, str] = {Target.OCP4: "openshift-image-registry", Target.OCP3: "default"}
 
-# The operator's own facts (DOMAIN.md), in one place: the claim it creates for ``claim: ""`` and the
+# The operator's own facts (docs/domain.md), in one place: the claim it creates for ``claim: ""`` and the
 # annotation (value "true") without which it refuses to adopt a claim of that name.
 OPERATOR_CLAIM = "image-registry-storage"
 OPERATOR_ANNOTATION = "imageregistry.openshift.io"
@@ -85,9 +85,10 @@ INT32_MAX = 2**31 - 1  # replicas and other int32 fields of the API
 # <sign><digits>[.<digits>] then a suffix or an exponent (e/E and an int32): apimachinery's
 # parseQuantityString, without its degenerate acceptances ("", ".", "-" as 0). No blanks, no "_".
 _QUANTITY = re.compile(
-    r"^(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
-    r"(?:(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE](?P<exp>[+-]?[0-9]+))?$"
-)
+    r"(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?:(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE](?P<exp>[+-]?[0-9]+))?",
+    re.ASCII,
+)  # used with fullmatch: "100Gi\n" is not a quantity
 
 
 def _quantity(value: Any) -> tuple[Decimal, str] | None:
@@ -96,7 +97,7 @@ def _quantity(value: Any) -> tuple[Decimal, str] | None:
 
     if isinstance(value, bool) or not isinstance(value, str | int):
         return None
-    m = _QUANTITY.match(str(value))
+    m = _QUANTITY.fullmatch(str(value))
     if m is None:
         return None
     number, suffix, exp = m.group("number"), m.group("suffix"), m.group("exp")

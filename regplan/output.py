@@ -4,9 +4,16 @@ Everything here returns strings (or writes the out-dir files it is asked for); t
 byte-stable: objects in ``model.sort_key`` order, keys in canonical order (``yamlio``).
 
 ``-o oc`` is the same change as the commands a person would type. Secret values are never printed there:
-the commands reference the SOURCES (``"$AWS_ACCESS_KEY_ID"``, ``--from-file=PATH``), so the text can be
-pasted into a ticket. To build the ocp3 ``config.yml`` without the secrets, the profile is rendered again
-with placeholder secrets that are then replaced by shell expansions of their sources.
+the script names the SOURCES (``env:AWS_ACCESS_KEY_ID``, ``file:PATH``) and reads them at run time the way
+render does (one line ending stripped, anything else refused) into files of a private temporary
+directory, never onto a command line (``ps`` would show it), so the text can be pasted into a ticket. To
+build the ocp3 ``config.yml`` without the secrets, the profile is rendered again with placeholder secrets
+that are then replaced by the script's YAML-escaped copies of the key files.
+
+A claim's access modes and class cannot change once it exists, and render has no cluster to look at: the
+script checks the live claim before it writes anything and stops (exit 6, nothing changed) when the claim
+would have to be replaced, unless ``REGPLAN_ALLOW_REPLACE=1`` (the script's ``--allow-replace``) is set; it
+says whether data is lost (a bound claim) or none exists (one that never bound).
 """
 
 from __future__ import annotations
@@ -14,10 +21,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
+from collections.abc import Sequence
 from pathlib import Path
 
-from regplan import yamlio
+from regplan import escape, yamlio
 from regplan.errors import InvalidInput
 from regplan.model import REGISTRY_NAMESPACE, Obj, Target
 from regplan.render import CONFIG_MOUNT, CONFIG_SECRET, Rendered
@@ -53,15 +60,16 @@ def check_format(fmt: str) -> None:
         raise InvalidInput(f"--output {fmt!r}: valid for render: {', '.join(FORMATS)}")
 
 
-def format_rendered(rendered: Rendered, fmt: str) -> str:
-    """The rendered objects as ``yaml`` (multi-document), ``json`` (a List) or ``oc`` (commands)."""
+def format_rendered(rendered: Rendered, fmt: str, *, inputs: Sequence[str] = ()) -> str:
+    """The rendered objects as ``yaml`` (multi-document), ``json`` (a List) or ``oc`` (commands; its
+    header names the ``inputs``, the ``-f``/``--set`` words from ``escape.input_words``)."""
     if fmt == "yaml":
         return _dc_note(rendered.objects) + yamlio.dump_all(rendered.objects)
     if fmt == "json":
         doc = {"apiVersion": "v1", "kind": "List", "items": rendered.objects}
         return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     check_format(fmt)
-    return oc_commands(rendered)
+    return oc_commands(rendered, inputs=inputs)
 
 
 def file_name(index: int, obj: Obj) -> str:
@@ -125,7 +133,7 @@ def write_dir(rendered: Rendered, out_dir: Path, *, fmt: str = "yaml") -> list[P
                 os.replace(staging / name, out_dir / name)
             staging.rmdir()
             for old in sorted(out_dir.iterdir()):
-                if _OUT_FILE.match(old.name) and old.name not in names and old.is_file():
+                if _OUT_FILE.fullmatch(old.name) and old.name not in names and old.is_file():
                     old.unlink()
     except OSError as err:
         shutil.rmtree(staging, ignore_errors=True)
@@ -156,10 +164,16 @@ def _umask() -> int:
 
 
 # --- oc commands --------------------------------------------------------------------------------------
+#
+# Every value spliced into a script goes through escape.shell_word (one printable shell word) or
+# escape.shell_name (a variable name), and every comment through escape.comment: no value can add a
+# command or a line. Secret values never appear: the script reads them from their sources at run time.
 
 
 # `oc create --dry-run`: 3.11's oc takes a boolean flag, 4.x's oc (kubectl >= 1.18) wants =client.
 DRY_RUN_FLAG: dict[Target, str] = {Target.OCP4: "--dry-run=client", Target.OCP3: "--dry-run"}
+KEY_DIR = "keydir"  # the script's variable holding its private temporary directory for the keys
+ALLOW_REPLACE = "REGPLAN_ALLOW_REPLACE"  # the script's --allow-replace
 
 
 def _source_path(ref: str) -> str:
@@ -167,17 +181,32 @@ def _source_path(ref: str) -> str:
     return str(Path(ref).expanduser().resolve())
 
 
-def _shell_ref(secret: SecretValue) -> str:
-    """A shell expansion that yields the secret from its source (double-quote safe)."""
+def _key_file(secret: SecretValue) -> str:
+    """The file (in the script's key directory) that holds one key: its value key's last part."""
+    return secret.key.rsplit(".", 1)[-1]
+
+
+def _source_word(secret: SecretValue) -> str:
+    """The source as the script's ``regplan_key`` takes it: ``env:NAME`` or ``file:/absolute/path``."""
     kind, _, ref = secret.source.partition(":")
     if kind == "env":
-        return "${" + ref + "}"
-    return f"$(cat {shlex.quote(_source_path(ref))})"
+        return escape.shell_word("env:" + escape.shell_name(ref, what=f"{secret.key}From"))
+    return escape.shell_word("file:" + _source_path(ref))
+
+
+def header(rendered: Rendered, fmt: str, inputs: Sequence[str]) -> str:
+    """The command line the text was rendered from, as one comment line (``inputs``: the ``-f``/``--set``
+    words, secret-looking ``--set`` values already hidden by ``escape.input_words``)."""
+    words = ["regplan", "render", "-p", rendered.profile, "--target", rendered.target.value, "-o", fmt]
+    return "# " + escape.comment(escape.shell_words([*words, *inputs]))
 
 
 def _heredoc(text: str, *, expand: bool) -> str:
-    """A here-document; ``expand``: the text was escaped by the caller and holds expansions to run."""
-    return f"<<EOF\n{text}EOF" if expand else f"<<'EOF'\n{text}EOF"
+    """A here-document; ``expand``: the text was escaped by the caller and holds expansions to run. Its
+    delimiter is no line of ``text`` (else that line would end the document and the rest run as commands)."""
+    lines = set(text.splitlines())
+    delimiter = next(d for d in ("EOF", *(f"EOF_{i}" for i in range(1, len(lines) + 2))) if d not in lines)
+    return f"<<{delimiter}\n{text}{delimiter}" if expand else f"<<'{delimiter}'\n{text}{delimiter}"
 
 
 def _secret_lines(
@@ -186,63 +215,236 @@ def _secret_lines(
     """Create or replace a Secret, runnable twice: render it with ``create --dry-run -o yaml`` into a shell
     variable, then ``replace`` it (or ``create`` it the first time). Not ``oc apply``: that would keep the
     Secret's values in its last-applied-configuration annotation."""
-    nsq = shlex.quote(ns)
+    nsq = escape.shell_word(ns)
     args = " \\\n  ".join(create_args)
-    create = f"secret_yaml=$(oc -n {nsq} create secret generic {name} {DRY_RUN_FLAG[target]} -o yaml \\"
+    create = (
+        f"secret_yaml=$(oc -n {nsq} create secret generic {escape.shell_word(name)} "
+        f"{DRY_RUN_FLAG[target]} -o yaml \\"
+    )
     body = [f"  {args} {stdin}", ")"] if stdin else [f"  {args})"]
     return [
         create,
         *body,
-        f'printf \'%s\\n\' "$secret_yaml" | oc -n {nsq} replace -f - 2>/dev/null \\',
-        f'  || printf \'%s\\n\' "$secret_yaml" | oc -n {nsq} create -f -',
+        f"printf '%s\\n' \"$secret_yaml\" | oc -n {nsq} replace -f - 2>/dev/null \\",
+        f"  || printf '%s\\n' \"$secret_yaml\" | oc -n {nsq} create -f -",
         "unset secret_yaml",
     ]
 
 
-def oc_commands(rendered: Rendered) -> str:
+# The shell functions a script uses, each defined only when needed. They print regplan's errors and exit
+# with its codes: 3 (invalid input: a key source), 4 (the cluster: a claim unreadable or held), 6 (a
+# replace not allowed).
+FAIL_FN = [
+    'regplan_fail() { local code=$1; shift; printf \'regplan script: %s\\n\' "$*" >&2; exit "$code"; }',
+]
+# Reads a key as `regplan render` does (docs/values.md, "Secret inputs"): a file may end with ONE line
+# ending (\n or \r\n), which is not part of the key; anything else that is not printable text on one line
+# (a second line, a carriage return, a tab, NUL, DEL, C1, U+2028/U+2029), blanks around it, an empty key
+# or a file over 64 KiB is refused. The key goes into a file of the private key directory (0600 under
+# umask 077), never onto a command line: `ps` shows command lines, a builtin's arguments never reach it.
+KEY_FN = [
+    "regplan_key() {  # FILE SOURCE: the key from SOURCE (env:NAME or file:PATH) into $keydir/FILE",
+    '  local LC_ALL=C out="$keydir/$1" kind=${2%%:*} ref=${2#*:} key size',
+    '  if [ "$kind" = env ]; then',
+    '    [ -n "${!ref+set}" ] || regplan_fail 3 "$2: the environment variable is not set"',
+    "    key=${!ref}",
+    "  else",
+    '    { [ -f "$ref" ] && [ -r "$ref" ]; } || regplan_fail 3 "$2: not a readable file"',
+    '    size=$(( $(wc -c < "$ref") ))',
+    '    [ "$size" -le 65536 ] || regplan_fail 3 "$2: larger than 64 KiB: not a key"',
+    '    { key=$(cat -- "$ref"; printf x); } 2>/dev/null && key=${key%x}  # a NUL: bash warns, checked next',
+    '    [ "${#key}" -eq "$size" ] || regplan_fail 3 "the key in $2 contains a NUL character"',
+    "    case $key in *$'\\r\\n') key=${key%$'\\r\\n'} ;; *$'\\n') key=${key%$'\\n'} ;; esac",
+    "  fi",
+    '  [ -n "$key" ] || regplan_fail 3 "$2 is empty: it must hold the key"',
+    "  local ctl=$'[\\001-\\037\\177]' c1=$'\\302[\\200-\\237]' sep=$'\\342\\200[\\250\\251]'",
+    "  case $key in",
+    "    *$ctl* | *$c1* | *$sep*)",
+    '      regplan_fail 3 "the key in $2 contains a line break or control character" ;;',
+    '    [[:space:]]* | *[[:space:]]) regplan_fail 3 "the key in $2 has blanks before or after the key" ;;',
+    "  esac",
+    '  printf \'%s\' "$key" > "$out"',
+    "}",
+]
+# A key file's content as a YAML double-quoted string's inside: `\` and `"` escaped (the key is checked
+# printable one-line text, so nothing else needs it); sed reads the file, the key is on no command line.
+YAML_KEY_FN = ['regplan_yaml_key() { sed -e \'s/[\\\\"]/\\\\&/g\' "$keydir/$1"; }']
+# The live claim's immutable fields, before anything is written (render has no cluster access): "create"
+# (no claim), "keep" (the same access modes and class), or "replace" when REGPLAN_ALLOW_REPLACE=1 allows
+# it; else the script stops with exit 6 and says why, having changed nothing. It runs in a command
+# substitution, where `set -e` does not reach: every failure exits explicitly (4: the claim unreadable).
+CLAIM_FN = [
+    "regplan_claim() {  # NAMESPACE NAME MODES CLASS: create | keep | replace (stops with 6 unless allowed)",
+    "  local live modes class phase volume",
+    '  live=$(oc -n "$1" get pvc "$2" --ignore-not-found \\',
+    '    -o jsonpath=\'{range .spec.accessModes[*]}{@}{" "}{end}|{.spec.storageClassName}|{.status.phase}|'
+    "{.spec.volumeName}') || regplan_fail 4 \"cannot read claim $1/$2 (see oc's message above)\"",
+    '  if [ -z "$live" ]; then echo create; return; fi',
+    "  IFS='|' read -r modes class phase volume <<<\"$live\"",
+    "  modes=${modes% }",
+    '  if [ "$modes" = "$3" ] && { [ "$4" = \'-\' ] || [ "$class" = "$4" ]; }; then echo keep; return; fi',
+    '  local what="claim $1/$2 is $modes${class:+ of class $class}; this profile wants $3"',
+    '  [ "$4" = \'-\' ] || what="$what of class ${4:-(none)}"',
+    '  what="$what: access modes and class cannot change on a claim, it must be deleted and created again"',
+    "  local data",
+    '  if [ "$phase" = Pending ] && [ -z "$volume" ]; then',
+    "    data='it never bound (Pending, no volume): no data exists on it'",
+    "  else",
+    '    data="DESTRUCTIVE: it is $phase${volume:+ on volume $volume}: the images on it are lost unless \\',
+    'copied first (docs/migrating-data.md)"',
+    "  fi",
+    f'  if [ "${{{ALLOW_REPLACE}:-}}" != 1 ]; then',
+    '    regplan_fail 6 "$what; $data. Nothing was changed. To replace it, run again with \\',
+    f'{ALLOW_REPLACE}=1"',
+    "  fi",
+    f'  printf \'regplan script: %s; %s. Replacing it (%s=1).\\n\' "$what" "$data" {ALLOW_REPLACE} >&2',
+    "  echo replace",
+    "}",
+]
+
+
+def oc_commands(rendered: Rendered, *, inputs: Sequence[str] = ()) -> str:
+    """The ``oc`` script of ``rendered``; ``inputs``: the ``-f``/``--set`` words shown in its header."""
     ns = REGISTRY_NAMESPACE[rendered.target]
+    secrets = _script_secrets(rendered)
+    claims = _by_kind(rendered, "PersistentVolumeClaim")
+    ocp3 = rendered.target is Target.OCP3
     lines = [
         "#!/usr/bin/env bash",
-        f"# regplan render -p {rendered.profile} --target {rendered.target.value} -o oc",
+        header(rendered, "oc", inputs),
         "# The same change as oc commands, in order; safe to run again. Secret values come from their",
         "# sources, never this text. Needs oc logged in to the cluster"
-        + (" (oc 3.11 or later)." if rendered.target is Target.OCP3 else " (oc 4.x)."),
+        + (" (oc 3.11 or later)." if ocp3 else " (oc 4.x)."),
         "set -euo pipefail",
         "",
     ]
+    functions = FAIL_FN if (secrets or claims) else []
+    if secrets:
+        functions = [*functions, *KEY_FN, *(YAML_KEY_FN if ocp3 else [])]
+    if claims:
+        functions = [*functions, *CLAIM_FN]
+    lines += functions + ([""] if functions else [])
+    lines += _cleanup_lines(ns, secrets=bool(secrets), ocp3=ocp3)
+    if secrets:
+        lines += [
+            "# The S3 keys, read from their sources into files only this user can read (removed on exit)",
+            *[f"regplan_key {_key_file(s)} {_source_word(s)}" for s in secrets],
+            "",
+        ]
+    for index, pvc in enumerate(claims):
+        lines += _claim_check_lines(pvc, ns, index)
     if rendered.target is Target.OCP4:
-        lines += _ocp4(rendered, ns)
+        lines += _ocp4(rendered, ns, secrets)
     else:
         lines += _ocp3(rendered, ns)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _script_secrets(rendered: Rendered) -> list[SecretValue]:
+    """The secret sources the script reads: those of a rendered Secret that holds them."""
+    secrets = rendered.values.secrets
+    if not secrets:
+        return []
+    if rendered.target is Target.OCP4 and not _by_kind(rendered, "Secret"):
+        return []
+    return [secrets[k] for k in sorted(secrets)]
+
+
+def _cleanup_lines(ns: str, *, secrets: bool, ocp3: bool) -> list[str]:
+    """One EXIT trap: remove the key directory, resume a rollout this script paused (3.x)."""
+    if not secrets and not ocp3:
+        return []
+    nsq = escape.shell_word(ns)
+    body = []
+    out = []
+    if secrets:
+        out += ["umask 077", f"{KEY_DIR}=$(mktemp -d)"]
+        body.append(f'rm -rf -- "${KEY_DIR}"')
+    if ocp3:
+        out += ["paused_here="]
+        body.append(f'if [ -n "$paused_here" ]; then oc -n {nsq} rollout resume {OCP3_DC}; fi')
+    note = {
+        (True, False): "# On exit, however the script ends: the key files are removed.",
+        (
+            False,
+            True,
+        ): "# On exit, however the script ends: a rollout this script paused is resumed (a failure\n"
+        "# part-way must not leave the registry paused).",
+        (
+            True,
+            True,
+        ): "# On exit, however the script ends: the key files are removed and a rollout this script\n"
+        "# paused is resumed (a failure part-way must not leave the registry paused).",
+    }[(secrets, ocp3)]
+    return [note, *out, "cleanup() {", *(f"  {b}" for b in body), "}", "trap cleanup EXIT", ""]
 
 
 def _by_kind(rendered: Rendered, kind: str) -> list[Obj]:
     return [o for o in rendered.objects if o["kind"] == kind]
 
 
+def _claim_var(index: int) -> str:
+    return f"claim_{index}"
+
+
+def _claim_check_lines(pvc: Obj, ns: str, index: int) -> list[str]:
+    spec = pvc.get("spec") or {}
+    modes = " ".join(str(m) for m in spec.get("accessModes") or [])
+    cls = spec.get("storageClassName")
+    name = str(pvc["metadata"]["name"])
+    return [
+        f"# Claim {escape.comment(name)}: its access modes and class cannot change once it exists; checked "
+        "before anything",
+        "# is written (a claim to replace stops the script here unless REGPLAN_ALLOW_REPLACE=1).",
+        f"{_claim_var(index)}=$(regplan_claim {escape.shell_word(ns)} {escape.shell_word(name)} "
+        f"{escape.shell_word(modes)} {escape.shell_word('-' if cls is None else str(cls))})",
+        "",
+    ]
+
+
 def _pvc_lines(rendered: Rendered, ns: str) -> list[str]:
     out = []
-    for pvc in _by_kind(rendered, "PersistentVolumeClaim"):
+    nsq = escape.shell_word(ns)
+    configs = [_config_patch(cfg) for cfg in _by_kind(rendered, "Config")]
+    for index, pvc in enumerate(_by_kind(rendered, "PersistentVolumeClaim")):
+        name = str(pvc["metadata"]["name"])
+        first = (
+            [
+                '  # the Config first: while it names no claim ("") the operator recreates a deleted one',
+                *(f"  {c}" for c in configs),
+            ]
+            if configs
+            else []
+        )
         out += [
-            f"# PersistentVolumeClaim {pvc['metadata']['name']} (its spec is immutable once bound)",
-            f"oc -n {shlex.quote(ns)} apply -f - {_heredoc(yamlio.dump(pvc), expand=False)}",
+            f"# PersistentVolumeClaim {escape.comment(name)} (a replace allowed above: delete, wait, create)",
+            f'if [ "${_claim_var(index)}" = replace ]; then',
+            *first,
+            f"  oc -n {nsq} delete pvc {escape.shell_word(name)} --wait=true --timeout=300s \\",
+            "    || regplan_fail 4 'the old claim is still there (a pod using it keeps it Terminating): stop "
+            "the registry or wait, then run this script again'",
+            "fi",
+            f"oc -n {nsq} apply -f - {_heredoc(yamlio.dump(pvc), expand=False)}",
             "",
         ]
     return out
 
 
-def _ocp4(rendered: Rendered, ns: str) -> list[str]:
+def _config_patch(cfg: Obj) -> str:
+    patch = {"spec": cfg["spec"]}
+    return f"oc patch {OCP4_CONFIG} --type=merge -p " + escape.shell_word(
+        json.dumps(patch, sort_keys=True, separators=(",", ":"))
+    )
+
+
+def _ocp4(rendered: Rendered, ns: str, secrets: list[SecretValue]) -> list[str]:
     out: list[str] = []
-    secrets = rendered.values.secrets
-    if _by_kind(rendered, "Secret") and secrets:
-        args = []
-        for key, data_key in OCP4_SECRET_KEYS.items():
-            kind, _, ref = secrets[key].source.partition(":")
-            if kind == "env":
-                args.append(f'--from-literal={data_key}="${ref}"')
-            else:
-                args.append(shlex.quote(f"--from-file={data_key}={_source_path(ref)}"))
+    if secrets:
+        by_key = {s.key: s for s in secrets}
+        args = [
+            f'--from-file={data_key}="${KEY_DIR}/{_key_file(by_key[key])}"'
+            for key, data_key in OCP4_SECRET_KEYS.items()
+        ]
         out += [
             "# S3 credentials for the operator (both keys or none: docs/domain.md)",
             *_secret_lines(ns, "image-registry-private-configuration-user", args, target=Target.OCP4),
@@ -250,11 +452,9 @@ def _ocp4(rendered: Rendered, ns: str) -> list[str]:
         ]
     out += _pvc_lines(rendered, ns)
     for cfg in _by_kind(rendered, "Config"):
-        patch = {"spec": cfg["spec"]}
         out += [
             "# The operator config: the new backend, every other backend removed (null)",
-            f"oc patch {OCP4_CONFIG} --type=merge -p "
-            + shlex.quote(json.dumps(patch, sort_keys=True, separators=(",", ":"))),
+            _config_patch(cfg),
             "",
         ]
     return out
@@ -262,7 +462,7 @@ def _ocp4(rendered: Rendered, ns: str) -> list[str]:
 
 def _ocp3(rendered: Rendered, ns: str) -> list[str]:
     out: list[str] = []
-    nsq = shlex.quote(ns)
+    nsq = escape.shell_word(ns)
     secret_obj = next(iter(_by_kind(rendered, "Secret")), None)
     if secret_obj is not None:
         config_text, expand = _config_without_secrets(rendered)
@@ -284,12 +484,8 @@ def _ocp3(rendered: Rendered, ns: str) -> list[str]:
     container = pod["containers"][0]
     mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
     out += [
-        "# Pause rollouts so the volume and env changes roll out once. The EXIT trap resumes them whether",
-        "# the script ends well or not (a failure part-way must not leave the registry paused); a DC that",
-        "# was already paused is left as it was found.",
-        "paused_here=",
-        f"resume() {{ if [ -n \"$paused_here\" ]; then oc -n {nsq} rollout resume {OCP3_DC}; fi; }}",
-        "trap resume EXIT",
+        "# Pause rollouts so the volume and env changes roll out once (the EXIT trap above resumes them);",
+        "# a DC that was already paused is left as it was found.",
         f"if [ \"$(oc -n {nsq} get {OCP3_DC} -o jsonpath='{{.spec.paused}}')\" != true ]; then",
         f"  oc -n {nsq} rollout pause {OCP3_DC}",
         "  paused_here=1",
@@ -300,12 +496,14 @@ def _ocp3(rendered: Rendered, ns: str) -> list[str]:
     ]
     for name, vol in volumes.items():
         if "persistentVolumeClaim" in vol:
-            kind_args = f"-t pvc --claim-name={shlex.quote(vol['persistentVolumeClaim']['claimName'])}"
+            kind_args = "-t pvc " + escape.shell_word(
+                "--claim-name=" + str(vol["persistentVolumeClaim"]["claimName"])
+            )
         else:
-            kind_args = f"-t secret --secret-name={shlex.quote(vol['secret']['secretName'])}"
+            kind_args = "-t secret " + escape.shell_word("--secret-name=" + str(vol["secret"]["secretName"]))
         out.append(
-            f"oc -n {nsq} set volume {OCP3_DC} --add --name={shlex.quote(name)} {kind_args} "
-            f"-m {shlex.quote(mounts[name])} --overwrite"
+            f"oc -n {nsq} set volume {OCP3_DC} --add {escape.shell_word('--name=' + name)} {kind_args} "
+            f"-m {escape.shell_word(str(mounts[name]))} --overwrite"
         )
     env = [f"{e['name']}={e['value']}" for e in container.get("env", [])]
     set_names = {e["name"] for e in container.get("env", [])}
@@ -315,12 +513,12 @@ def _ocp3(rendered: Rendered, ns: str) -> list[str]:
     out += [
         "",
         "# Env: point the registry at the mounted config; drop overrides of its storage section",
-        f"oc -n {nsq} set env {OCP3_DC} " + " ".join(shlex.quote(a) for a in env + removals),
+        f"oc -n {nsq} set env {OCP3_DC} " + escape.shell_words(env + removals),
         f"# Check no other REGISTRY_STORAGE_* override is left: oc -n {ns} set env {OCP3_DC} --list",
         "",
         "# Replicas and strategy (replacing the strategy drops the old one's parameters)",
         f"oc -n {nsq} patch {OCP3_DC} --type=json -p "
-        + shlex.quote(
+        + escape.shell_word(
             json.dumps(
                 [
                     {"op": "replace", "path": "/spec/replicas", "value": dc["spec"]["replicas"]},
@@ -337,7 +535,9 @@ def _ocp3(rendered: Rendered, ns: str) -> list[str]:
 
 
 def _config_without_secrets(rendered: Rendered) -> tuple[str, bool]:
-    """config.yml with each secret replaced by a shell expansion of its source; (text, needs expansion)."""
+    """config.yml with each secret replaced by the script's YAML-escaped copy of its key file;
+    (text, needs expansion). The key never sits between YAML quotes unescaped: a `"` or `\\` in it stays
+    part of the key."""
     import base64
 
     from regplan import render as render_mod
@@ -360,5 +560,7 @@ def _config_without_secrets(rendered: Rendered) -> tuple[str, bool]:
         # escape first (the heredoc expands), then put the references in: they must expand
         text = text.replace("\\", "\\\\").replace("$", "\\$").replace("`", "\\`")
         for tok, s in tokens.items():
-            text = text.replace(tok, '"' + _shell_ref(s) + '"')
+            if tok not in text:
+                raise AssertionError("a secret placeholder did not survive rendering")
+            text = text.replace(tok, f'"$(regplan_yaml_key {_key_file(s)})"')
     return text, expand

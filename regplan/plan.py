@@ -74,6 +74,17 @@ IMMUTABLE: tuple[ImmutableRule, ...] = tuple(
 )
 IMMUTABLE += (ImmutableRule("Secret", ("type",), False, "the Secret is recreated from its sources"),)
 
+NEVER_BOUND = "the claim never bound (Pending, no volume): no data exists on it"
+
+
+def never_bound(claim: Obj) -> bool:
+    """A claim that never had a volume: Pending and no ``spec.volumeName`` (so replacing it loses nothing).
+    Anything else (Bound, Lost, a volume named, no status recorded) may hold data."""
+    spec = claim.get("spec") or {}
+    status = claim.get("status") or {}
+    return status.get("phase") == "Pending" and not spec.get("volumeName")
+
+
 CONTAINERS_PATH: FieldPath = ("spec", "template", "spec", "containers")
 SIZE_PATH: FieldPath = ("spec", "resources", "requests", "storage")
 
@@ -151,7 +162,7 @@ def make_plan(
 
 def _operator_safe_order(changes: list[ObjectChange], live: LiveState) -> list[ObjectChange]:
     """Dependency order, except one case: on 4.x, while ``spec.storage.pvc.claim`` is "" the operator
-    creates a missing image-registry-storage claim itself (ReadWriteMany, DOMAIN.md), so deleting the
+    creates a missing image-registry-storage claim itself (ReadWriteMany, docs/domain.md), so deleting the
     claim before the Config names it would race the operator into recreating the very claim being
     replaced. Then the Config patch (which names the claim) goes first."""
     cfg = next((c for c in changes if c.ref.kind == "Config" and c.action is Action.UPDATE), None)
@@ -231,13 +242,16 @@ def _plan_object(
     ]
     if immutable:
         rule = immutable[0][1]
-        reason = f"{format_path(rule.path)} is immutable; {rule.consequence}"
+        consequence, destructive = rule.consequence, rule.destructive
+        if kind == "PersistentVolumeClaim" and never_bound(live_obj):
+            consequence, destructive = NEVER_BOUND, False  # still a replace: --allow-replace gates it
+        reason = f"{format_path(rule.path)} is immutable; {consequence}"
         body = strip_none(desired)
         writes = (
             Write(ref, Verb.DELETE, uid=uid, resource_version=rv, wait_gone=True),
             Write(ref, Verb.CREATE, body=body, secret=secret),
         )
-        return made(Action.REPLACE, reason, rule.destructive, writes)
+        return made(Action.REPLACE, reason, destructive, writes)
     if kind == "PersistentVolumeClaim":
         blocked = _claim_resize_block(fields, live_obj, live)
         if blocked:

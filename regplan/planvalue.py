@@ -146,7 +146,7 @@ class Plan:
 # --- write policy, as data --------------------------------------------------------------------
 
 # What a plan may write, per target: (kind, namespace, name or "" for any). A plan file naming anything
-# else was not made by regplan (``deploy/image-registry`` is the operator's: DOMAIN.md rule 7).
+# else was not made by regplan (``deploy/image-registry`` is the operator's: docs/domain.md rule 7).
 WRITABLE: dict[Target, tuple[tuple[str, str, str], ...]] = {
     Target.OCP4: (
         ("Secret", REGISTRY_NAMESPACE[Target.OCP4], ""),

@@ -1,9 +1,9 @@
-"""The schema of the values and the domain rules of DOMAIN.md ("Rules a correct tool enforces"), as DATA.
+"""The schema of the values and the domain rules of docs/domain.md ("Rules regplan enforces"), as DATA.
 
 Three tables drive every check, one row per rule with its reason:
 - ``SCHEMA``: each value key, its type (with enum / pattern / range) and what would be valid;
 - ``DERIVED_DEFAULTS``: defaults that depend on other values (storage ``managementState``);
-- ``DOMAIN_RULES``: predicates over the normalised values, each naming the DOMAIN.md rule it enforces;
+- ``DOMAIN_RULES``: predicates over the normalised values, each naming the docs/domain.md rule it enforces;
 plus ``PROVISIONER_ACCESS_MODES``, which the plan engine reads for the live check of the StorageClass it
 read (``plan._class_checks``), and ``RENDERED_CHECKS`` over the rendered objects (a safety net
 against template bugs). ``check`` collects ALL problems; ``validate`` raises ``ValidationFailed`` (exit 3).
@@ -21,21 +21,30 @@ from regplan.model import (
     INT32_MAX,
     OPERATOR_ANNOTATION,
     OPERATOR_CLAIM,
+    REGISTRY_NAMESPACE,
     Obj,
     Target,
     canonical_quantity,
 )
-from regplan.values import ORIGIN_SET, SECRET_SOURCES, Values, assign, delete, flatten, lookup
+from regplan.values import SECRET_SOURCE, SECRET_SOURCES, Values, assign, delete, flatten, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
 # budgeted (a dataclass costs ~1 ms to define; see bench/render_startup.py).
 
 # --- value schema ------------------------------------------------------------------------------------
 
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$")
-REGION = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-SECRET_SOURCE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$")
+# Every pattern is used with ``fullmatch`` (never ``match`` and ``$``, which lets a trailing line break
+# through into names, file names and generated scripts); ASCII only.
+DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?")  # a path of printable ASCII, no blank
+REGION = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+# A KMS key as S3 takes it (AWS KMS "Key identifiers"): a key id (a UUID, or mrk- and 32 hex digits for a
+# multi-Region key), an alias name (alias/...), or the ARN of a key or an alias.
+_KMS_KEY = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_KMS_ALIAS = r"alias/[A-Za-z0-9/_-]{1,250}"
+KMS_KEY_ID = re.compile(
+    rf"{_KMS_KEY}|{_KMS_ALIAS}|arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]{{1,32}}:[0-9]{{12}}:(?:key/{_KMS_KEY}|{_KMS_ALIAS})"
+)
 ACCESS_MODES = ("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany")
 
 
@@ -54,6 +63,21 @@ class Field(NamedTuple):
     empty_ok: bool = False
     targets: tuple[str, ...] = ("ocp4", "ocp3")
     echo: bool = True  # False: never repeat the value in a message (a secret pasted where a source belongs)
+    explain: Callable[[str], str] | None = (
+        None  # why a value that fails ``pattern`` fails, without quoting it
+    )
+
+
+def _source_problem(value: str) -> str:
+    """Why a secret source is not ``env:VAR`` or ``file:PATH``, in words that never quote it."""
+    kind, sep, ref = value.partition(":")
+    if not sep or kind not in ("env", "file"):
+        return "is not valid: neither env:VAR nor file:PATH (value not shown: it may be a secret)"
+    if not ref:
+        return f"{kind}: names nothing"
+    if kind == "env":
+        return "env: must name a variable (letters, digits, '_'), with nothing after it (a line break?)"
+    return "file: holds a line break or control character"
 
 
 SCHEMA: tuple[Field, ...] = (
@@ -93,7 +117,7 @@ SCHEMA: tuple[Field, ...] = (
         "claim.storageClass",
         "str",
         'StorageClass name; "" for none (static PV)',
-        'a DNS-1123 subdomain, or "" for no class',
+        'a DNS-1123 subdomain, or empty for no class (--set claim.storageClass= , or "" in a values file)',
         pattern=DNS1123_SUBDOMAIN,
         max_len=253,
         empty_ok=True,
@@ -103,24 +127,45 @@ SCHEMA: tuple[Field, ...] = (
         "s3.bucket",
         "str",
         'bucket; "" (with region "") lets the ocp4 operator create and manage one',
-        'a bucket name (3-63 lowercase letters, digits, dots, hyphens) or ""',
+        "a bucket name (3-63 lowercase letters, digits, dots, hyphens), or empty (--set s3.bucket= )",
         empty_ok=True,
     ),
     Field(
         "s3.region",
         "str",
         "bucket region, e.g. us-east-1",
-        'a region such as us-east-1, or ""',
+        "a region such as us-east-1, or empty (--set s3.region= )",
         pattern=REGION,
+        max_len=63,
         empty_ok=True,
     ),
-    Field("s3.regionEndpoint", "str", "S3-compatible endpoint URL", "an http(s):// URL", pattern=URL),
+    Field(
+        "s3.regionEndpoint",
+        "str",
+        "S3-compatible endpoint URL",
+        "an http(s):// URL",
+        pattern=URL,
+        max_len=2048,
+    ),
     Field("s3.encrypt", "bool", "server-side encryption", "true or false"),
-    Field("s3.keyID", "str", "KMS key id for encryption", "a KMS key id or ARN"),
+    Field(
+        "s3.keyID",
+        "str",
+        "KMS key id for encryption",
+        "a KMS key id (1234abcd-12ab-34cd-56ef-1234567890ab), alias/NAME, or a key or alias ARN",
+        pattern=KMS_KEY_ID,
+        max_len=2048,
+    ),
     Field(
         "s3.chunkSizeMiB", "int", "multipart chunk size in MiB", "an integer 5..5120", minimum=5, maximum=5120
     ),
-    Field("s3.virtualHostedStyle", "bool", "virtual-hosted-style bucket addressing", "true or false"),
+    Field(
+        "s3.virtualHostedStyle",
+        "bool",
+        "virtual-hosted-style bucket addressing (the 4.x operator's field; 3.x's registry has no such key)",
+        "true or false",
+        targets=("ocp4",),
+    ),
     Field(
         "s3.accessKeyFrom",
         "str",
@@ -129,6 +174,7 @@ SCHEMA: tuple[Field, ...] = (
         pattern=SECRET_SOURCE,
         empty_ok=True,
         echo=False,
+        explain=_source_problem,
     ),
     Field(
         "s3.secretKeyFrom",
@@ -138,6 +184,7 @@ SCHEMA: tuple[Field, ...] = (
         pattern=SECRET_SOURCE,
         empty_ok=True,
         echo=False,
+        explain=_source_problem,
     ),
     Field(
         "registry.maxThreads",
@@ -152,10 +199,17 @@ SCHEMA: tuple[Field, ...] = (
 SCHEMA_BY_KEY: dict[str, Field] = {f.key: f for f in SCHEMA}
 GROUPS: frozenset[str] = frozenset(k.rsplit(".", 1)[0] for k in SCHEMA_BY_KEY if "." in k)
 
+
 def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
-    """(normalised value, problem or None). ``--set`` values arrive as strings: typed here by the schema."""
+    """(normalised value, problem or None). ``--set`` values arrive as strings: typed here by the schema,
+    and only where the key's type is not a string (``--set claim.name=02`` stays "02", as helm)."""
+    if isinstance(value, list):
+        return value, (
+            "expected one value, got a list (helm's list forms KEY={a,b} and KEY[N]=VALUE are for list-typed "
+            f"keys; {f.key} is not one)"
+        )
     if f.type == "int":
-        if from_set and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,30}", value.strip()):
+        if from_set and isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]{1,30}", value, re.ASCII):
             value = int(value)  # (30 digits: far beyond any bound, and int() refuses 4,300+ digits)
         if isinstance(value, bool) or not isinstance(value, int):
             return value, f"expected an integer, got {_show(value)}"
@@ -177,6 +231,8 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
                 f"expected a string, got a {type(value).__name__} value (not shown: it may be a secret)",
             )
         return value, f"expected a string, got {_show(value)}" + (" (quote it)" if value is not None else "")
+    if from_set and f.empty_ok and value in ('""', "''"):
+        value = ""  # --set 'claim.storageClass=""': what a shell user types for an empty value
     if f.type == "quantity":
         try:
             return canonical_quantity(value), None
@@ -188,15 +244,19 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
         import difflib
 
         close = difflib.get_close_matches(value, f.enum, n=1, cutoff=0.5)
-        return value, f"{value!r} is not allowed" + (f" (did you mean {close[0]!r}?)" if close else "")
+        return value, f"{_quoted(value)} is not allowed" + (f" (did you mean {close[0]!r}?)" if close else "")
     if f.max_len is not None and len(value) > f.max_len:
         return value, f"longer than {f.max_len} characters"
-    if f.pattern is not None and not f.pattern.match(value):
-        return (
-            value,
-            f"{value!r} is not valid" if f.echo else "is not valid (value not shown: it may be a secret)",
-        )
+    if f.pattern is not None and not f.pattern.fullmatch(value):
+        if f.explain is not None:
+            return value, f.explain(value)
+        return value, f"{_quoted(value)} is not valid" if f.echo else "is not valid (value not shown)"
     return value, None
+
+
+def _quoted(value: str) -> str:
+    """A string value as a message shows it: ``repr`` (control characters escaped), cut to 60 characters."""
+    return repr(value) if len(value) <= 60 else repr(value[:60]) + "..."
 
 
 def _show(value: Any) -> str:
@@ -294,7 +354,7 @@ class Rule(NamedTuple):
     key: str  # the value key reported (its origin is shown)
     violated: Callable[[Ctx], str | None]
     hint: str
-    ref: str  # where the fact comes from: DOMAIN.md "Rules a correct tool enforces" number, or its source
+    ref: str  # where the fact comes from: docs/domain.md "Rules regplan enforces" number, or its source
     targets: tuple[str, ...] = ("ocp4", "ocp3")
 
 
@@ -311,7 +371,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "both claim.* and s3.* are set: the registry takes exactly one storage backend",
         ),
         "unset one of them (a values file can set `s3: null` or `claim: null`)",
-        "DOMAIN.md rule 1",
+        "docs/domain.md rule 1",
     ),
     Rule(
         "no-backend",
@@ -321,7 +381,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "the profile configures no storage backend",
         ),
         "set claim.* (a PVC) or s3.* (object storage)",
-        "DOMAIN.md rule 1",
+        "docs/domain.md rule 1",
     ),
     Rule(
         "rwo-replicas",
@@ -334,7 +394,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "cannot use ReadWriteOnce access mode with more than one replica of the image registry",
         ),
         "set replicas=1, or use a ReadWriteMany class (cephfs-rwx, glusterfs)",
-        "DOMAIN.md rules 2, 8",
+        "docs/domain.md rules 2, 8",
     ),
     Rule(
         "rwo-recreate",
@@ -347,7 +407,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             " (a new pod cannot mount the claim the old one holds)",
         ),
         "set rolloutStrategy=Recreate",
-        "DOMAIN.md rules 2, 8",
+        "docs/domain.md rules 2, 8",
     ),
     Rule(
         "ebs-rwx",
@@ -360,7 +420,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             " ReadWriteOnce (the claim would never bind)",
         ),
         "use claim.accessMode=ReadWriteOnce with replicas=1 and Recreate, or an RWX class (CephFS)",
-        "DOMAIN.md rule 3",
+        "docs/domain.md rule 3",
     ),
     Rule(
         "rox",
@@ -376,7 +436,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
         "bucket-name",
         "s3.bucket",
         lambda c: (
-            (f"bucket name {c.get('s3.bucket')!r} " + p)
+            (f"bucket name {_quoted(c.get('s3.bucket'))} " + p)
             if c.backend == "s3"
             and isinstance(c.get("s3.bucket"), str)
             and c.get("s3.bucket")
@@ -403,7 +463,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             c.backend == "s3" and not c.get("s3.bucket"), "OpenShift 3 has no operator to create a bucket"
         ),
         "set s3.bucket and s3.region",
-        "DOMAIN.md, OpenShift 3.x docker-registry",
+        "docs/domain.md, OpenShift 3.x docker-registry",
         targets=("ocp3",),
     ),
     Rule(
@@ -414,7 +474,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "give both S3 credential sources or neither (the operator fails on a secret with one key)",
         ),
         "set s3.accessKeyFrom and s3.secretKeyFrom, or neither to use the cluster's credentials",
-        "DOMAIN.md rule 6",
+        "docs/domain.md rule 6",
     ),
     Rule(
         "keyid-encrypt",
@@ -434,7 +494,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "S3 credentials given for a PVC profile",
         ),
         "drop s3.accessKeyFrom / s3.secretKeyFrom",
-        "DOMAIN.md rule 1",
+        "docs/domain.md rule 1",
     ),
     Rule(
         "maxthreads-filesystem",
@@ -444,7 +504,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             "registry.maxThreads tunes the filesystem driver; this profile uses S3",
         ),
         "drop registry.maxThreads",
-        "DOMAIN.md filesystem.maxthreads",
+        "docs/domain.md filesystem.maxthreads",
         targets=("ocp3",),
     ),
 )
@@ -492,7 +552,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
         if f is None:
             if key in GROUPS and isinstance(value, Mapping):
                 continue  # an empty group such as `s3: {}`
-            problems.append(_unknown(key, origin))
+            problems.append(_unknown(key, origin, isinstance(value, list)))
             continue
         if target.value not in f.targets:
             problems.append(
@@ -504,7 +564,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 )
             )
             continue
-        norm, problem = _coerce(f, value, origin == ORIGIN_SET)  # --set-string values stay strings
+        norm, problem = _coerce(f, value, key in values.typed)  # --set-string values stay strings
         if problem:
             problems.append(Diagnostic(key, problem, origin, f"valid: {f.hint}"))
             bad_keys.add(key)
@@ -534,7 +594,8 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 Diagnostic(
                     key,
                     "is required",
-                    values.origin(key) or f"profile {values.profile}",  # where its group was set
+                    # where it was unset (`--set claim.storageClass=null`), else where its group was set
+                    values.origin(key) or _unset_origin(values, key) or f"profile {values.profile}",
                     f"valid: {SCHEMA_BY_KEY[key].hint}",
                 )
             )
@@ -565,7 +626,7 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 Diagnostic(
                     key,
                     f"{message} [{rule.id}: {rule.ref}]",
-                    values.origin(key) or _rule_origin(values, rule),
+                    _given(values, key)[1] or _rule_origin(values, rule),
                     rule.hint,
                 )
             )
@@ -582,23 +643,46 @@ def validate(values: Values, target: Target) -> Values:
     return normalised
 
 
-def _precedence(origin: str) -> int:
-    """How directly the user gave a value: --set beats a values file beats the profile beats a default."""
-    if origin.startswith("--set"):
-        return 3
+def _unset_origin(values: Values, key: str) -> str:
+    """Where ``key`` (or the nearest parent) was set to null, or ""."""
+    parts = key.split(".")
+    while parts:
+        found = values.unset.get(".".join(parts))
+        if found:
+            return found
+        parts.pop()
+    return ""
+
+
+def _precedence(values: Values, key: str) -> int:
+    """How directly the user gave a value: --set (or a workspace `set:`) beats a values file beats the
+    profile beats a default. A group (``s3``) counts as its most directly given key."""
+    return _given(values, key)[0]
+
+
+def _given(values: Values, key: str) -> tuple[int, str]:
+    """(how directly, origin) of ``key``; for a group without an origin of its own, its most direct key's."""
+    if key in GROUPS and not values.origins.get(key):
+        inside = [_given(values, k) for k in values.origins if k.startswith(key + ".")]
+        return max(inside, key=lambda given: given[0], default=(1, ""))
+    origin = values.origin(key)
+    if key in values.typed or origin.startswith("--set"):
+        return 3, origin
     if origin.startswith("profile ") or not origin:
-        return 1
+        return 1, origin
     if origin.startswith("default:"):
-        return 0
-    return 2  # values file:line
+        return 0, origin
+    return 2, origin  # values file:line
 
 
 def _blamed(values: Values, key: str, read: list[str]) -> str:
     """The key a failed cross-field rule names: of the keys it read, the one the user gave most directly
-    (``--set claim.storageClass=gp2`` is blamed, not the profile's ``claim.accessMode``); ties: the rule's."""
+    (``--set claim.storageClass=gp2`` is blamed, not the profile's ``claim.accessMode``; ``--set
+    s3.bucket=x`` on a claim profile blames ``s3``, not the profile's ``claim``); ties: the rule's."""
     best = key
     for other in dict.fromkeys(read):
-        if other in SCHEMA_BY_KEY and _precedence(values.origin(other)) > _precedence(values.origin(best)):
+        known = other in SCHEMA_BY_KEY or other in GROUPS
+        if known and _precedence(values, other) > _precedence(values, best):
             best = other
     return best
 
@@ -607,14 +691,17 @@ def _rule_origin(values: Values, rule: Rule) -> str:
     return values.origins.get(rule.key, f"profile {values.profile}")
 
 
-def _unknown(key: str, origin: str) -> Diagnostic:
+def _unknown(key: str, origin: str, listed: bool = False) -> Diagnostic:
     import difflib
 
     if key in SECRET_SOURCES:  # already reported by values (literal secret); keep the hint
         return Diagnostic(key, "a literal secret is refused", origin, f"use {SECRET_SOURCES[key]}=env:VAR")
     close = difflib.get_close_matches(key, list(SCHEMA_BY_KEY), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}?" if close else "see docs/values.md for the keys"
-    return Diagnostic(key, "unknown value key", origin, hint)
+    if listed:
+        hint += " (no regplan value is a list: helm's KEY={a,b} and KEY[N]=VALUE do not apply)"
+    shown = key if key.isprintable() and len(key) <= 100 else _quoted(key)  # a file's key may hold anything
+    return Diagnostic(shown, "unknown value key", origin, hint)
 
 
 def _deep_copy(node: Any) -> Any:
@@ -664,11 +751,15 @@ def _check_config(obj: Obj) -> list[str]:
 
 def _check_pvc(obj: Obj) -> list[str]:
     meta = obj.get("metadata") or {}
-    if (
-        meta.get("name") == OPERATOR_CLAIM
+    if (  # 4.x only: the operator's namespace (3.x has no operator to adopt the claim)
+        meta.get("namespace") == REGISTRY_NAMESPACE[Target.OCP4]
+        and meta.get("name") == OPERATOR_CLAIM
         and (meta.get("annotations") or {}).get(OPERATOR_ANNOTATION) != "true"
     ):
-        return [f'a claim named {OPERATOR_CLAIM} needs annotation {OPERATOR_ANNOTATION}: "true" (rule 4)']
+        return [
+            f'a claim named {OPERATOR_CLAIM} needs annotation {OPERATOR_ANNOTATION}: "true" '
+            "(docs/domain.md rule 4)"
+        ]
     return []
 
 

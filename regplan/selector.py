@@ -27,12 +27,13 @@ KEY = re.compile(rf"(?:{_PREFIX}/)?{_NAME}")
 VALUE = re.compile(rf"(?:{_NAME})?")  # a label value may be empty
 MAX_PREFIX = 253
 
-# One row per form of requirement: (regex over one comma-separated part, operator). First match wins.
+# One row per form of requirement: (regex over one comma-separated part, operator), each used with
+# fullmatch (a trailing line break is not part of a label). First match wins.
 FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^!\s*(?P<key>\S+)$"), "!"),
-    (re.compile(r"^(?P<key>\S+)\s+(?P<op>in|notin)\s*\((?P<values>[^()]*)\)$"), "set"),
-    (re.compile(r"^(?P<key>[^\s=!]+)\s*(?P<op>==|=|!=)\s*(?P<value>\S*)$"), "eq"),
-    (re.compile(r"^(?P<key>[^\s=!(),]+)$"), "exists"),
+    (re.compile(r"!\s*(?P<key>\S+)"), "!"),
+    (re.compile(r"(?P<key>\S+)\s+(?P<op>in|notin)\s*\((?P<values>[^()]*)\)"), "set"),
+    (re.compile(r"(?P<key>[^\s=!]+)\s*(?P<op>==|=|!=)\s*(?P<value>\S*)"), "eq"),
+    (re.compile(r"(?P<key>[^\s=!(),]+)"), "exists"),
 )
 
 
@@ -123,7 +124,7 @@ def _value(value: str, text: str) -> str:
 
 def _requirement(part: str, text: str) -> Requirement:
     for form, kind in FORMS:
-        m = form.match(part)
+        m = form.fullmatch(part)
         if m is None:
             continue
         key = _key(m.group("key"), text)

@@ -12,20 +12,24 @@ the user sees every problem at once.
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from regplan import safeload, yamlio
 from regplan.errors import Diagnostic, InvalidInput, UnreadableInput
 
 PROFILES_ENV = "REGPLAN_PROFILES_DIR"
-PROFILE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-SET_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$")
+PROFILE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")  # full match
 
 # Secret inputs: the value key a template sees -> the key that names its source.
 SECRET_SOURCES: dict[str, str] = {"s3.accessKey": "s3.accessKeyFrom", "s3.secretKey": "s3.secretKeyFrom"}
+# A source: `env:` and a variable name, or `file:` and a path of printable characters (full match: a line
+# break after the name would reach the generated scripts, and the messages that name the source).
+ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+SECRET_SOURCE = re.compile(rf"env:{ENV_NAME}|file:[^\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 ORIGIN_SET = "--set"
 ORIGIN_SET_STRING = "--set-string"
 
@@ -63,7 +67,7 @@ class Profile(NamedTuple):
 class Values:
     """The merged values of one profile: ``data`` nested, ``origins`` by dotted leaf key."""
 
-    __slots__ = ("data", "origins", "problems", "profile", "secrets", "targets", "unset")
+    __slots__ = ("data", "origins", "problems", "profile", "secrets", "targets", "typed", "unset")
 
     def __init__(
         self,
@@ -74,6 +78,7 @@ class Values:
         targets: tuple[str, ...] = ("ocp4", "ocp3"),
         problems: list[Diagnostic] | None = None,
         unset: dict[str, str] | None = None,
+        typed: set[str] | None = None,
     ) -> None:
         self.profile = profile
         self.data = data
@@ -83,6 +88,9 @@ class Values:
         self.problems: list[Diagnostic] = problems if problems is not None else []  # rules reports them
         # keys a layer set to null (dotted key -> origin): an unknown key is an error whatever its value
         self.unset: dict[str, str] = unset if unset is not None else {}
+        # keys whose value is a string given by --set (or a workspace `set:`): typed by the schema (rules),
+        # where --set-string values and values files' strings stay what they are
+        self.typed: set[str] = typed if typed is not None else set()
 
     def __repr__(self) -> str:
         return f"Values(profile={self.profile!r}, data={self.data!r}, secrets={sorted(self.secrets)!r})"
@@ -139,6 +147,10 @@ def _profile_files(profiles_dir: Path | None) -> dict[str, tuple[Path, bool]]:
         if not profiles_dir.is_dir():
             raise InvalidInput(f"{profiles_dir}: profiles directory not found")
         for p in sorted([*profiles_dir.glob("*.yaml"), *profiles_dir.glob("*.yml")]):
+            if not p.stem.isprintable():  # its name is printed by `regplan profiles` and in messages
+                raise InvalidInput(
+                    f"{profiles_dir}: {p.name!r}: a profile's file name must be printable text"
+                )
             found[p.stem] = (p, False)  # a user profile shadows the built-in of the same name
     return found
 
@@ -171,8 +183,13 @@ def _read_profile(name: str, path: Path, builtin: bool) -> tuple[Profile, Any]:
     description = doc.get("description")
     if description is None and extends is None:
         raise InvalidInput(f"{shown}: profile needs a one-line description")
-    if description is not None and (not isinstance(description, str) or "\n" in description.strip()):
-        raise InvalidInput(f"{shown}:{yamlio.line_of(doc, 'description')}: description must be one line")
+    if description is not None and (
+        not isinstance(description, str) or not description.strip().isprintable()
+    ):
+        # `regplan profiles` prints it: one line of printable text (no \r, U+2028, tab or escape sequence)
+        raise InvalidInput(
+            f"{shown}:{yamlio.line_of(doc, 'description')}: description must be one line of printable text"
+        )
     targets = doc.get("targets", ["ocp4", "ocp3"])
     if not isinstance(targets, list) or not set(targets) <= {"ocp4", "ocp3"} or not targets:
         raise InvalidInput(f"{shown}:{yamlio.line_of(doc, 'targets')}: targets must be a list of ocp4, ocp3")
@@ -299,34 +316,254 @@ def delete(data: dict[str, Any], dotted: str) -> None:
         node.pop(parts[-1], None)
 
 
-def split_set(arg: str) -> list[str]:
-    """One ``--set`` argument as helm reads it: ``a=1,b=2`` is two items; ``\\,`` is a literal comma and
-    ``\\\\`` a literal backslash."""
-    items, cur, i = [], [], 0
-    while i < len(arg):
+# --- --set, as helm reads it -------------------------------------------------------------------------
+
+# A key: segments of letters and digits joined by dots, each optionally followed by list indexes ``[N]``.
+SET_SEGMENT = r"[A-Za-z][A-Za-z0-9]*(?:\[[0-9]{1,9}\])*"
+SET_KEY = re.compile(rf"{SET_SEGMENT}(?:\.{SET_SEGMENT})*")
+MAX_SET_KEY = 256  # characters; a schema key is ~25
+MAX_SET_DEPTH = 32  # segments and indexes; the values-file nesting bound (safeload.VALUES)
+MAX_SET_ITEMS = 2_000  # KEY=VALUE items in all --set flags together: the values-file node bound
+MAX_SET_INDEX = 99  # helm allows 65,536; no regplan value is a list, and [1000000]=x must not allocate
+SET_ESCAPES = ",\\{}"  # a backslash before one of these makes it literal (``\,`` is a comma in a value)
+NULLS = ("null", "~")  # --set KEY=null (any case, as helm) or KEY=~ (YAML's null) removes the key
+
+
+class Given(str):
+    """A ``--set`` / ``--set-string`` argument (or ``-f`` file) written somewhere other than the command line.
+
+    A workspace's ``set:`` entry is one: ``origin`` is where it was written (``regplan.yaml:12``), shown in
+    every message about the keys it sets, ``base`` the directory its relative ``file:`` secret sources
+    are read from, and ``flag`` how its values are typed (``--set``: by the schema; ``--set-string``: they
+    stay strings), whichever list it is passed in. A plain ``str`` is a command-line flag (origin
+    ``--set``, relative to the working directory). It is a ``str``, so that it travels unchanged through
+    code that passes arguments along.
+    """
+
+    origin: str
+    base: Path | None
+    flag: str
+
+    def __new__(cls, text: str, origin: str, base: Path | None = None, flag: str = ORIGIN_SET) -> Given:
+        self = super().__new__(cls, text)
+        self.origin = origin
+        self.base = base
+        self.flag = flag
+        return self
+
+    def __reduce__(self) -> Any:
+        return (Given, (str(self), self.origin, self.base, self.flag))
+
+
+class SetItem(NamedTuple):
+    """One ``KEY=VALUE`` of a ``--set`` argument.
+
+    ``key`` is the dotted key up to its first list index (the key the schema knows); ``path`` the whole
+    key, list indexes as ints; ``value`` a string, a list of strings (helm's ``{a,b}``) or None (null);
+    ``list_form`` names the list form used (``{a,b}`` or ``[N]``), "" for a plain value.
+    """
+
+    key: str
+    path: tuple[str | int, ...]
+    value: str | list[str] | None
+    list_form: str = ""
+
+
+class SetSyntaxError(InvalidInput):
+    """A ``--set`` argument that does not parse. The message names the flag, the argument's position (or
+    its file:line) and the item, and never quotes a value: what was typed may be a pasted secret."""
+
+
+def _char_name(ch: str) -> str:
+    """A character as a message may show it: printable ASCII quoted, anything else described."""
+    if ch == " ":
+        return "a blank"
+    if ch.isascii() and ch.isprintable():
+        return repr(ch)
+    return "a control character" if not ch.isprintable() else "a non-ASCII character"
+
+
+def _key_problem(text: str) -> str:
+    """Why ``text`` is not a --set key, in words that never quote it (it may be a secret typed by mistake)."""
+    if not text:
+        return "the key is empty"
+    if len(text) > MAX_SET_KEY:
+        return f"the key is longer than {MAX_SET_KEY} characters"
+    for i, ch in enumerate(text):
+        if not (ch.isascii() and (ch.isalnum() or ch in ".[]")):
+            return f"a key holds letters, digits, '.' and [N]; found {_char_name(ch)} at character {i + 1}"
+    return "such as claim.size (each segment starts with a letter; list indexes as [N])"
+
+
+def _key_path(text: str, where: str) -> tuple[str, tuple[str | int, ...]]:
+    """(schema key, full path) of a --set key; raises SetSyntaxError without quoting an invalid key."""
+    if len(text) > MAX_SET_KEY or not SET_KEY.fullmatch(text):
+        raise SetSyntaxError(f"{where}: expected KEY=VALUE with a dotted key: {_key_problem(text)}")
+    path: list[str | int] = []
+    for segment in text.split("."):
+        name, _, rest = segment.partition("[")
+        path.append(name)
+        for index in rest.rstrip("]").split("][") if rest else ():
+            if int(index) > MAX_SET_INDEX:
+                raise SetSyntaxError(f"{where}: {text}: list index above {MAX_SET_INDEX}")
+            path.append(int(index))
+    if len(path) > MAX_SET_DEPTH:
+        raise SetSyntaxError(f"{where}: {text[:40]}...: deeper than {MAX_SET_DEPTH} levels")
+    first_index = next((i for i, p in enumerate(path) if isinstance(p, int)), len(path))
+    return ".".join(str(p) for p in path[:first_index]), tuple(path)
+
+
+def parse_set(arg: str, *, flag: str = ORIGIN_SET, where: str = "") -> list[SetItem]:
+    """One ``--set`` argument as helm reads it: ``a=1,b=2`` is two items, ``\\,`` a literal comma (``\\\\``,
+    ``\\{``, ``\\}`` likewise), ``KEY={a,b}`` a list, ``KEY[0]=a`` an item of a list, ``KEY=null`` (any case)
+    or ``KEY=~`` removes the key (``--set`` only). Values stay strings: the schema types them (rules).
+
+    ``where`` names the argument in messages (``--set (argument 2)``, ``regplan.yaml:12``).
+    """
+    where = where or flag
+    items: list[SetItem] = []
+    i, n = 0, len(arg)
+    while True:
+        at = f"{where}, item {len(items) + 1}"
+        j = i
+        while j < n and arg[j] not in "=,":
+            j += 1
+        if j >= n or arg[j] == ",":
+            if j == i:
+                raise SetSyntaxError(f"{at}: empty (two commas, or one at an end); expected KEY=VALUE")
+            raise SetSyntaxError(
+                f"{at}: expected KEY=VALUE, e.g. replicas=1 (no '=' found; the text is not shown: it may "
+                "be a secret)"
+            )
+        key, path = _key_path(arg[i:j], at)
+        i = j + 1
+        value: str | list[str] | None
+        form = "[N]" if len(path) > len(key.split(".")) else ""
+        if i < n and arg[i] == "{":
+            value, i = _read_list(arg, i + 1, f"{at} ({key})")
+            form = "{a,b}"
+        else:
+            chars: list[str] = []
+            while i < n and arg[i] != ",":
+                if arg[i] == "\\" and i + 1 < n and arg[i + 1] in SET_ESCAPES:
+                    i += 1
+                chars.append(arg[i])
+                i += 1
+            value = "".join(chars)
+            if flag == ORIGIN_SET and value.lower() in NULLS:
+                value = None
+        items.append(SetItem(key, path, value, form))
+        if i >= n:
+            return items
+        i += 1  # the comma after the value
+
+
+def _read_list(arg: str, i: int, at: str) -> tuple[list[str], int]:
+    """helm's ``{a,b}`` from just after the brace: (elements, index after the closing brace)."""
+    elements: list[str] = []
+    chars: list[str] = []
+    n = len(arg)
+    while i < n:
         ch = arg[i]
-        if ch == "\\" and i + 1 < len(arg) and arg[i + 1] in ",\\":
-            cur.append(arg[i + 1])
+        if ch == "\\" and i + 1 < n and arg[i + 1] in SET_ESCAPES:
+            chars.append(arg[i + 1])
             i += 2
             continue
-        if ch == ",":
-            items.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
+        if ch == "{":
+            raise SetSyntaxError(f"{at}: a list inside a list is not supported")
+        if ch in ",}":
+            elements.append("".join(chars))
+            chars = []
+            i += 1
+            if ch == "}":
+                if i < n and arg[i] != ",":
+                    raise SetSyntaxError(
+                        f"{at}: text after the list's closing '}}' (use \\{{ for a literal brace)"
+                    )
+                return ([] if elements == [""] else elements), i
+            continue
+        chars.append(ch)
         i += 1
-    items.append("".join(cur))
-    return items
+    raise SetSyntaxError(f"{at}: the list {{a,b}} has no closing '}}' (use \\{{ for a literal brace)")
 
 
-def parse_set(item: str, *, flag: str = ORIGIN_SET) -> tuple[str, str]:
-    """``KEY=VALUE`` -> (key, raw string). Types are applied by the schema (rules), not guessed here."""
-    key, sep, raw = item.partition("=")
-    key = key.strip()
-    if not sep or not SET_KEY.match(key):
-        shown = item.split("=")[0]
-        raise InvalidInput(f"{flag} {shown!r}: expected KEY=VALUE with a dotted key, e.g. replicas=1")
-    return key, raw
+def _assign_path(data: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
+    """Set ``path`` (keys and list indexes, helm's ``a[1].b``) in nested values, creating what is missing."""
+    node: Any = data
+    for step, nxt in itertools.pairwise(path):
+        fresh: Any = [] if isinstance(nxt, int) else {}
+        node = _child(node, step, fresh)
+    _put(node, path[-1], value)
+
+
+def _child(node: Any, step: str | int, fresh: Any) -> Any:
+    current = node[step] if isinstance(step, int) and step < len(node) else None
+    if isinstance(step, str):
+        current = node.get(step)
+    if not isinstance(current, type(fresh)):
+        _put(node, step, fresh)
+        return fresh
+    return current
+
+
+def _put(node: Any, step: str | int, value: Any) -> None:
+    if isinstance(step, int):
+        node.extend([None] * (step + 1 - len(node)))
+        node[step] = value
+    else:
+        node[step] = value
+
+
+STDIN = "-"  # `-f -`: values from standard input, as helm
+STDIN_SOURCE = "(stdin)"  # how messages and origins name it
+_stdin_read: list[bytes] = []  # standard input is read once per process, however often values are loaded
+
+
+def _read_stdin(stream: IO[bytes] | None) -> bytes:
+    """The bytes of ``-f -``, at most ``safeload.VALUES.max_bytes`` + 1 read (an endless pipe ends here)."""
+    if stream is None and _stdin_read:
+        return _stdin_read[0]
+    source = stream
+    if source is None:
+        import sys
+
+        if sys.stdin is None or sys.stdin.isatty():
+            raise InvalidInput(
+                "-f -: standard input is a terminal (or closed); pipe the values in: ... -f - < values.yaml"
+            )
+        source = sys.stdin.buffer
+    try:
+        data = source.read(safeload.VALUES.max_bytes + 1)
+    except OSError as err:
+        raise UnreadableInput(STDIN_SOURCE, f"cannot read standard input: {err.strerror or err}") from None
+    if stream is None:
+        _stdin_read.append(data)
+    return data
+
+
+def value_files(files: Sequence[Path]) -> list[Path]:
+    """The ``-f`` arguments as helm takes them: ``-f a.yaml,b.yaml`` is two files (unless a file of that very
+    name exists), ``-f -`` is standard input, at most once."""
+    out: list[Path] = []
+    for f in files:
+        text = str(f)
+        if text != STDIN and "," in text and not f.exists():
+            parts = text.split(",")
+            if any(not part for part in parts):
+                raise InvalidInput(
+                    "-f: an empty file name in a comma-separated list (two commas, or one at an end)"
+                )
+            out.extend(Path(part) for part in parts)
+        else:
+            out.append(f)
+    if sum(1 for f in out if str(f) == STDIN) > 1:
+        raise InvalidInput("-f -: standard input can be read once; give `-f -` a single time")
+    return out
+
+
+def _set_where(arg: str, flag: str, position: int) -> str:
+    origin = getattr(arg, "origin", None)
+    return origin if isinstance(origin, str) else f"{flag} (argument {position})"
 
 
 def load_values(
@@ -337,11 +574,14 @@ def load_values(
     profiles_dir: Path | None,
     environ: Mapping[str, str],
     set_strings: Sequence[str] = (),
+    stdin: IO[bytes] | None = None,
 ) -> Values:
     """Merge profile defaults, values files (in order), ``--set`` then ``--set-string``; read secret sources.
 
-    ``--set`` takes helm's forms (``a=1,b=2``, ``\\,``, ``key=null`` removes a key) and its values are typed
-    by the schema; ``--set-string`` values stay strings."""
+    ``--set`` takes helm's forms (``a=1,b=2``, ``\\,``, ``{a,b}``, ``a[0]=x``, ``key=null`` removes a key)
+    and its values are typed by the schema; ``--set-string`` values stay strings. A ``Given`` argument
+    carries its own origin (a workspace's ``regplan.yaml:LINE``). ``-f -`` reads ``stdin`` (default: the
+    process's standard input, once)."""
     known = _profile_files(profiles_dir)
     if profile not in known:
         raise _unknown_profile(profile, list(known))
@@ -375,30 +615,52 @@ def load_values(
             unset,
         )
 
-    for f in files:
-        text = safeload.read_text(f, what="values file", limits=safeload.VALUES)
-        doc = safeload.load_yaml_rt(text, source=str(f), limits=safeload.VALUES)
+    bases: dict[str, Path] = {}  # source name -> the directory its relative `file:` sources are read from
+    for f in value_files(files):
+        if str(f) == STDIN:
+            name = STDIN_SOURCE
+            text = safeload.decode(_read_stdin(stdin), source=name, limits=safeload.VALUES)
+        else:
+            name = str(f)
+            text = safeload.read_text(f, what="values file", limits=safeload.VALUES)
+            bases[name] = f.parent
+        doc = safeload.load_yaml_rt(text, source=name, limits=safeload.VALUES)
         if doc is None:
             continue
         if not isinstance(doc, Mapping):
-            raise InvalidInput(f"{f}:1: a values file is a mapping of keys (see docs/values.md)")
-        _merge_layer(data, origins, doc, lambda line, f=f: _at(str(f), line), "", unset)
+            raise InvalidInput(f"{name}:1: a values file is a mapping of keys (see docs/values.md)")
+        _merge_layer(data, origins, doc, lambda line, name=name: _at(name, line), "", unset)
 
-    given = [(item, ORIGIN_SET) for arg in sets for item in split_set(arg)]
-    given += [(item, ORIGIN_SET_STRING) for arg in set_strings for item in split_set(arg)]
-    for item, flag in given:
-        key, raw = parse_set(item, flag=flag)
+    typed: set[str] = set()  # keys whose value is a --set string, typed by the schema (rules)
+    given = [(arg, ORIGIN_SET, n) for n, arg in enumerate(sets, 1)]
+    given += [(arg, ORIGIN_SET_STRING, n) for n, arg in enumerate(set_strings, 1)]
+    items: list[tuple[SetItem, str, str]] = []
+    for arg, listed_as, position in given:
+        flag = arg.flag if isinstance(arg, Given) else listed_as
+        where = _set_where(arg, flag, position)
+        origin = where if isinstance(arg, Given) else flag
+        if isinstance(arg, Given) and arg.base is not None:
+            bases[origin] = arg.base
+        items.extend((item, flag, origin) for item in parse_set(arg, flag=flag, where=where))
+        if len(items) > MAX_SET_ITEMS:
+            raise InvalidInput(f"{where}: more than {MAX_SET_ITEMS} --set items in all (use a values file)")
+    for item, flag, origin in items:
+        key = item.key
         for k in [k for k in origins if k == key or k.startswith(key + ".")]:
             del origins[k]
-        if raw == "null" and flag == ORIGIN_SET:  # helm: key=null removes the key (back to "not given")
+        for k in [k for k in typed if k == key or k.startswith(key + ".")]:
+            typed.discard(k)
+        if item.value is None and not item.list_form:  # helm: key=null removes the key
             delete(data, key)
-            unset[key] = flag
+            unset[key] = origin
             continue
-        assign(data, key, raw)
-        origins[key] = flag
+        _assign_path(data, item.path, item.value)
+        origins[key] = origin
+        if flag == ORIGIN_SET:
+            typed.add(key)
 
-    vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets, unset=unset)
-    _read_secrets(vals, environ, files)
+    vals = Values(profile=profile, data=data, origins=origins, targets=prof.targets, unset=unset, typed=typed)
+    _read_secrets(vals, environ, bases)
     return vals
 
 
@@ -421,12 +683,17 @@ def from_record(
         if group and leaf:
             merged.setdefault(group, {})[leaf] = source
     vals = Values(profile=profile, data=merged, origins={}, targets=tuple(targets))
-    _read_secrets(vals, environ, [])
+    _read_secrets(vals, environ, {})
     return vals
 
 
-def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path]) -> None:
-    """Resolve ``*From`` sources; refuse literal secrets (they would sit in shell history and files)."""
+def _read_secrets(vals: Values, environ: Mapping[str, str], bases: Mapping[str, Path]) -> None:
+    """Resolve ``*From`` sources; refuse literal secrets (they would sit in shell history and files).
+
+    ``bases`` maps a source name (a values file, a workspace entry's origin) to the directory its relative
+    ``file:`` sources are read from; other relative paths are read from the working directory. A source
+    that is not ``SECRET_SOURCE`` is left to the schema (rules), which reports it at its origin without
+    repeating it."""
     for key, source_key in SECRET_SOURCES.items():
         if vals.get(key) is not None:
             vals.problems.append(
@@ -446,8 +713,8 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
         if source is None or source == "":
             continue
         origin = vals.origin(source_key)
-        if not isinstance(source, str):
-            continue  # rules reports the type error
+        if not isinstance(source, str) or not SECRET_SOURCE.fullmatch(source):
+            continue  # rules reports the type or syntax error, at its origin, without echoing it
         kind, _, ref = source.partition(":")
         if kind == "env" and ref:
             if ref not in environ or environ[ref] == "":
@@ -470,7 +737,7 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], files: Sequence[Path
         elif kind == "file" and ref:
             p = Path(ref).expanduser()
             if not p.is_absolute():
-                p = _relative_to_origin(p, origin, files)
+                p = _relative_to_origin(p, origin, bases)
             try:
                 # bytes as they are (no newline translation: a lone CR is not a line ending here), bounded
                 raw = safeload.read_bytes(p, what="key file", limits=KEY_FILE_LIMITS)
@@ -528,9 +795,10 @@ def secret_text_problem(text: str) -> str:
     return ""
 
 
-def _relative_to_origin(p: Path, origin: str, files: Sequence[Path]) -> Path:
-    """A relative ``file:`` source in a values file is relative to that file; on the command line, to cwd."""
-    for f in files:
-        if origin.startswith(f"{f}:"):
-            return f.parent / p
+def _relative_to_origin(p: Path, origin: str, bases: Mapping[str, Path]) -> Path:
+    """A relative ``file:`` source in a values file is relative to that file, in a workspace entry to the
+    workspace; on the command line (and from standard input), to the working directory."""
+    for name, base in bases.items():
+        if origin == name or origin.startswith(f"{name}:"):
+            return base / p
     return p

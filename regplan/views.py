@@ -13,6 +13,7 @@ from typing import Any
 
 from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic
+from regplan.escape import md_code, md_fence, md_text
 from regplan.normalize import Item
 from regplan.planvalue import DRY_RUN_NOTES, Action, ObjectChange, Plan, glyph
 from regplan.reasons import reason_for
@@ -167,18 +168,16 @@ _MD_ACTION = {
 }
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def plan_markdown(plan: Plan, *, heading: str = "###") -> str:
     """The plan for a pull-request comment: a summary, a table of objects, the full text folded away.
 
-    Secret values never appear (the same masking as the text plan, which the folded section holds)."""
+    Secret values never appear (the same masking as the text plan, which the folded section holds). Every
+    string from the plan (names, reasons, diagnostics quoting the cluster) goes through the markdown rule of
+    ``regplan.escape``: nothing in it can add markup, HTML or close the folded section."""
     out = [
-        f"{heading} regplan plan: `{plan.profile}` on {plan.target}",
+        f"{heading} regplan plan: {md_code(plan.profile)} on {md_text(str(plan.target))}",
         "",
-        f"Live state from {plan.source}. **{summary_line(plan)}**",
+        f"Live state from {md_text(plan.source)}. **{md_text(summary_line(plan))}**",
         "",
     ]
     if any(c.destructive for c in plan.changes):
@@ -191,15 +190,17 @@ def plan_markdown(plan: Plan, *, heading: str = "###") -> str:
         out += ["> [!CAUTION]", f"> {len(plan.errors)} error(s): `regplan apply` refuses this plan.", ""]
     out += ["| | object | change | why |", "|---|---|---|---|"]
     for c in plan.changes:
-        out.append(f"| `{glyph(c.action)}` | `{c.ref}` | {_MD_ACTION[c.action]} | {_md_cell(c.reason)} |")
+        out.append(
+            f"| `{glyph(c.action)}` | {md_code(str(c.ref), table=True)} | {_MD_ACTION[c.action]} | "
+            f"{md_text(c.reason)} |"
+        )
     out.append("")
     if plan.diagnostics:
         out += ["**Diagnostics**", ""]
-        out += [f"- {_md_cell(diagnostic_line(d, False).strip())}" for d in plan.diagnostics]
+        out += [f"- {md_text(diagnostic_line(d, False).strip())}" for d in plan.diagnostics]
         out.append("")
-    out += [f"Server dry run: {dry_run_note(plan)}.", ""]
-    out += ["<details><summary>Full plan</summary>", "", "```text", plan_text(plan).rstrip("\n"), "```", "",
-            "</details>"]  # fmt: skip
+    out += [f"Server dry run: {md_text(dry_run_note(plan))}.", ""]
+    out += ["<details><summary>Full plan</summary>", "", md_fence(plan_text(plan), "text"), "", "</details>"]
     return "\n".join(out) + "\n"
 
 

@@ -12,7 +12,8 @@ A workspace describes a fleet the way helmfile describes releases::
         target: ocp4              # auto (default), ocp4 or ocp3
         profile: cephfs-rwx
         values: [values/prod.yaml]  # after the defaults' values files, relative to this file
-        set: [replicas=3]           # after the defaults' set entries
+        set: [replicas=3]           # after the defaults' set entries (--set: typed by the schema)
+        setString: [s3.bucket=123]  # after the set entries (--set-string: the values stay strings)
         labels: {env: prod, region: eu}
 
 ``load`` reads and validates it like a values file: every problem at once, each with ``file:line``, raised
@@ -41,7 +42,9 @@ from regplan.errors import InvalidInput
 
 FILE_NAME = "regplan.yaml"
 TARGETS = ("auto", "ocp4", "ocp3")
-NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")  # a DNS label-ish name: safe as a directory
+NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?")  # full match: a DNS label-ish directory name
+MAX_SUGGESTIONS = 3  # `--cluster` names a few close names, never a workspace of 10,000 on one line
+MAX_LISTED = 10  # ... and lists every name only in a workspace this small
 
 # Top-level keys: key -> what it holds.
 TOP_KEYS: dict[str, str] = {
@@ -60,7 +63,8 @@ CLUSTER_KEYS: dict[str, tuple[bool, str]] = {
     "target": (True, "auto, ocp4 or ocp3 (default: auto)"),
     "profile": (True, "profile name (see `regplan profiles`)"),
     "values": (True, "values files, relative to this file; the defaults' files come first"),
-    "set": (True, "KEY=VALUE entries applied after the values files; the defaults' entries first"),
+    "set": (True, "KEY=VALUE entries applied after the values files (--set); the defaults' entries first"),
+    "setString": (True, "KEY=VALUE entries whose values stay strings (--set-string), after the set entries"),
     "labels": (True, "labels for -l/--selector; merged over the defaults' labels"),
 }
 VERSION = 1
@@ -97,6 +101,9 @@ class ClusterSpec:
     profile: str
     kubeconfig: str | None = None  # absolute path(s) joined by os.pathsep; None: $KUBECONFIG / default
     values: tuple[Path, ...] = ()
+    # The `set:` then the `setString:` entries (defaults' first), as ``values.Given`` strings: each knows its
+    # flag (--set or --set-string) and its regplan.yaml:LINE, which messages about its keys name. One list,
+    # so that every caller passing ``sets`` to ``values.load_values`` applies both, in the CLI's order.
     sets: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     line: int = 0  # of its "- name:" entry
@@ -140,13 +147,7 @@ class Workspace:
         known = {c.name for c in self.clusters}
         unknown = [n for n in names if n not in known]
         if unknown:
-            hints = []
-            for n in unknown:
-                close = difflib.get_close_matches(n, sorted(known), n=1)
-                hints.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-            raise InvalidInput(
-                f"--cluster: not in {self.path}: {', '.join(hints)}; known: {', '.join(sorted(known))}"
-            )
+            raise InvalidInput(f"--cluster: not in {self.path}: {unknown_clusters(unknown, known)}")
         chosen = [c for c in self.clusters if (not names or c.name in names) and sel.matches(c.labels)]
         if not chosen:
             what = []
@@ -156,6 +157,25 @@ class Workspace:
                 what.append(f"-l {selector!r}")
             raise InvalidInput(f"no cluster of {self.path} matches {' and '.join(what) or 'the selection'}")
         return chosen
+
+
+def unknown_clusters(unknown: Sequence[str], known: Iterable[str]) -> str:
+    """``'nope' (did you mean 'nop1'?)`` for each unknown name: the few closest names (difflib), and the
+    whole list only for a small workspace."""
+    names = sorted(known)
+    hints = []
+    for n in unknown[:MAX_SUGGESTIONS]:
+        close = difflib.get_close_matches(n, names, n=MAX_SUGGESTIONS)
+        shown = n if len(n) <= 80 else n[:80] + "..."
+        if len(close) > 1:
+            hint = f" (did you mean one of {', '.join(map(repr, close))}?)"
+        else:
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hints.append(f"{shown!r}{hint}")
+    if len(unknown) > MAX_SUGGESTIONS:
+        hints.append(f"and {len(unknown) - MAX_SUGGESTIONS} more")
+    listed = f"known: {', '.join(names)}" if len(names) <= MAX_LISTED else f"it lists {len(names)} clusters"
+    return f"{', '.join(hints)}; {listed}"
 
 
 # --- finding ---------------------------------------------------------------------------------------
@@ -213,11 +233,23 @@ def _str_list(node: Any, key: str, parent: Any, p: _Problems, line: int) -> list
     if value is None:
         return []
     if isinstance(value, str):
+        if not _printable(value):
+            p.add(at, f"{key}: a line break or control character (not shown) is not allowed")
+            return []
         return [(value, at)]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         p.add(at, f"{key}: expected a list of non-empty strings")
         return []
-    return [(str(v), _item_line(value, i, at)) for i, v in enumerate(value)]
+    out = []
+    for i, v in enumerate(value):
+        vline = _item_line(value, i, at)
+        if not _printable(str(v)):  # never shown: a set entry may hold a pasted secret
+            p.add(
+                vline, f"{key}: entry {i + 1}: a line break or control character (not shown) is not allowed"
+            )
+            continue
+        out.append((str(v), vline))
+    return out
 
 
 def _labels(parent: Any, p: _Problems, line: int) -> dict[str, str]:
@@ -244,12 +276,25 @@ def _labels(parent: Any, p: _Problems, line: int) -> dict[str, str]:
     return out
 
 
+def _printable(text: str) -> bool:
+    """One line of printable text: no line break (\\n, \\r, U+2028), tab, escape or other control character.
+    A workspace's strings become directory names, kubeconfig contexts, arguments and terminal text."""
+    return text.isprintable()
+
+
 def _scalar(parent: Any, key: str, p: _Problems, line: int) -> str | None:
     value = parent.get(key)
     if value is None:
+        if key in parent:  # `profile:` with nothing after it is a mistake, not "use the default"
+            p.add(_line(parent, key, line), f"{key}: empty (remove the key to use the default)")
         return None
     if not isinstance(value, str) or not value:
         p.add(_line(parent, key, line), f"{key}: expected a non-empty string")
+        return None
+    if not _printable(value):
+        p.add(
+            _line(parent, key, line), f"{key}: a line break or control character (not shown) is not allowed"
+        )
         return None
     return str(value)
 
@@ -349,6 +394,9 @@ def load(
     def check_files(files: list[tuple[str, int]], where: str) -> tuple[Path, ...]:
         out = []
         for text_, line in files:
+            if text_ == "-":
+                p.add(line, f"{where}values: '-' (standard input) is for `-f -` on the command line")
+                continue
             f = _resolve(root, text_)
             if not f.is_file():
                 p.add(line, f"{where}values: {text_}: no such file (relative to {root})")
@@ -357,16 +405,28 @@ def load(
             out.append(f)
         return tuple(out)
 
-    def check_sets(sets: list[tuple[str, int]], where: str) -> None:
-        from regplan.values import SET_KEY
+    def check_sets(sets: list[tuple[str, int]], where: str, key: str) -> tuple[str, ...]:
+        """The entries as ``Given`` strings (each names its line); a malformed one is a problem, whose
+        message never quotes it (it may be a secret pasted in place of KEY=VALUE)."""
+        from regplan import values
 
+        flag = values.ORIGIN_SET if key == "set" else values.ORIGIN_SET_STRING
+        out = []
         for item, line in sets:
-            key, sep, _ = item.partition("=")
-            if not sep or not SET_KEY.match(key.strip()):
-                p.add(line, f"{where}set: {item.split('=')[0]!r}: expected KEY=VALUE with a dotted key")
+            origin = f"{path}:{line}"
+            try:
+                values.parse_set(item, flag=flag, where=f"{where}{key}")
+            except values.SetSyntaxError as err:
+                p.add(line, str(err))
+                continue
+            out.append(values.Given(item, origin, root, flag))
+        return tuple(out)
 
     d_files = check_files(d_values, "defaults.")
-    check_sets(d_sets, "defaults.")
+    d_given = check_sets(d_sets, "defaults.", "set")
+    d_given_strings = check_sets(
+        _str_list(defaults, "setString", defaults, p, dline), "defaults.", "setString"
+    )
 
     specs: list[ClusterSpec] = []
     seen: dict[str, int] = {}
@@ -376,15 +436,16 @@ def load(
             p.add(line, f"clusters[{i}]: expected a mapping with at least `name:`")
             continue
         _unknown_keys(node, CLUSTER_KEYS, f"clusters[{i}]", p, line)
-        name = _scalar(node, "name", p, line)
         label = f"clusters[{i}]"
+        nline = _line(node, "name", line)
+        if node.get("name") is None:  # missing, or `- name:` with nothing after it: never skipped silently
+            p.add(nline, f"{label}: name: " + ("missing" if "name" not in node else "empty"))
+            continue
+        name = _scalar(node, "name", p, line)
         if name is None:
-            if "name" not in node:
-                p.add(line, f"{label}: name: missing")
             continue
         label = f"cluster {name}"
-        nline = _line(node, "name", line)
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             p.add(
                 nline,
                 f"{label}: name: lower-case letters, digits, '-' and '.', at most 63 (a directory name)",
@@ -409,8 +470,8 @@ def load(
             if not ok:
                 p.add(_line(node, "profile", line), f"{label}: profile: unknown profile {profile!r}{hint}")
         files = d_files + check_files(_str_list(node, "values", node, p, line), f"{label}: ")
-        own_sets = _str_list(node, "set", node, p, line)
-        check_sets(own_sets, f"{label}: ")
+        own_sets = check_sets(_str_list(node, "set", node, p, line), f"{label}: ", "set")
+        own_strings = check_sets(_str_list(node, "setString", node, p, line), f"{label}: ", "setString")
         labels = {**d_labels, **_labels(node, p, line)}
         context = _scalar(node, "context", p, line) or name
         specs.append(
@@ -421,7 +482,7 @@ def load(
                 profile=profile,
                 kubeconfig=_kubeconfig(root, _scalar(node, "kubeconfig", p, line) or d_kube),
                 values=files,
-                sets=tuple(s for s, _ in d_sets) + tuple(s for s, _ in own_sets),
+                sets=d_given + own_sets + d_given_strings + own_strings,
                 labels=labels,
                 line=line,
                 context_line=_line(node, "context", line),

@@ -67,7 +67,7 @@ def _dumper() -> YAML:
     def represent_str(rep: Any, data: str) -> Any:
         if "\n" in data:
             return rep.represent_scalar("tag:yaml.org,2002:str", data, style="|")
-        if data == "" or _YAML11_AMBIGUOUS.match(data):
+        if data == "" or _YAML11_AMBIGUOUS.fullmatch(data):
             return rep.represent_scalar("tag:yaml.org,2002:str", data, style="'")
         return rep.represent_scalar("tag:yaml.org,2002:str", data)
 

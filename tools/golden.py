@@ -100,7 +100,7 @@ def run(*, root: Path, update: bool, only: str | None = None) -> Result:
     if not text:
         return Result(ExitCode.OK, "")
     summary = (
-        f"golden: {len(changed)} differing, {len(stale)} stale; run `regplan golden --update` if intended\n"
+        f"golden: {len(changed)} differing, {len(stale)} stale; run `python -m tools.golden --update` if intended\n"
     )
     return Result(ExitCode.CHANGES, text + summary)
 
@@ -130,6 +130,7 @@ def _relative(text: str, root: Path) -> str:
 
 def render_set(root: Path) -> Iterator[tuple[str, str]]:
     from regplan import inventory, output, render, values
+    from regplan.escape import input_words
     from regplan.model import Target
 
     names = [name for name, _ in values.list_profiles(profiles_dir=None)]
@@ -148,10 +149,14 @@ def render_set(root: Path) -> Iterator[tuple[str, str]]:
                 except RegplanError as err:
                     yield f"{base}.invalid.txt", _relative(f"exit {int(err.exit_code)}\n{err}\n", root)
                     continue
+                inputs = input_words(files)  # the headers name the fixture (relative to the root)
                 yield f"{base}.yaml", output.format_rendered(rendered, "yaml")
-                yield f"{base}.oc.sh", _relative(output.format_rendered(rendered, "oc"), root)
+                yield f"{base}.oc.sh", _relative(output.format_rendered(rendered, "oc", inputs=inputs), root)
                 if rendered.target is Target.OCP3:
-                    yield f"{base}.inventory.ini", inventory.for_rendered(rendered)
+                    yield (
+                        f"{base}.inventory.ini",
+                        _relative(inventory.for_rendered(rendered, inputs=inputs), root),
+                    )
 
 
 # --- the fleet views: golden/fleet/, from the example workspace --------------------------------------------

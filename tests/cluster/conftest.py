@@ -8,8 +8,9 @@ Every test under tests/cluster/ is marked ``cluster``. Fixtures (details in docs
 - ``audit``: the cluster's ``AuditLog`` with a mark taken at test start (skips on a brought cluster).
 - ``limited``: the ``Kube`` client of the user with no rights (skips on a brought cluster).
 - ``operator_cluster``: a 4.x control plane of its own with the REAL image-registry operator running
-  (tests in ``test_operator_*.py``, marked ``operator`` too). Skips with a one-line reason when there is no
-  operator source (REGPLAN_OPERATOR_SRC) or no user namespaces; a failing test shows the operator's log tail.
+  (tests in ``test_operator_*.py``, marked ``operator`` too), a binary the user supplies
+  (REGPLAN_OPERATOR_BIN). Not named: skips with one line saying what it needs; a failing test shows the
+  operator's log tail.
 
 Binaries missing: fail with the build command when CI is set, skip with the same message otherwise.
 """
@@ -31,14 +32,10 @@ from harness import (
     TargetUnavailable,
     find_binaries,
 )
-from harness.binaries import OperatorBinaries, OperatorMissing, find_operator, operator_source
+from harness.binaries import OperatorBinaries, OperatorMissing, OperatorUnusable, find_operator, in_ci
 from harness.operator import userns_problem
 
 HERE = Path(__file__).resolve().parent
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -121,25 +118,28 @@ def limited(cluster: TargetCluster) -> Kube:
 
 @pytest.fixture(scope="session")
 def operator_binaries() -> OperatorBinaries:
-    """The built operator. No source: skip naming REGPLAN_OPERATOR_SRC (also in CI: the tier is optional
-    there by design). Source present but not built, or no user namespaces: fail in CI, skip locally."""
-    problem = ""
+    """The operator the user supplies. None named: skip with one line saying what the tier needs (in CI
+    too: CI runs the tier only where a binary is supplied). Named but unusable (not a regular executable
+    file, its CRDs not obtainable): fail, naming it; the user asked for the tier. No user namespaces on
+    this machine: fail in CI, skip locally."""
+    problem, skip = "", False
     try:
         ops = find_operator()
-        problem = userns_problem() or ""
+        problem, skip = userns_problem() or "", not in_ci()
     except OperatorMissing as e:
+        problem, skip = str(e), True
+    except OperatorUnusable as e:
         problem = str(e)
-        if operator_source() is None:
+    if problem:  # outside the except: no chained traceback, just the message
+        if skip:
             pytest.skip(problem)
-    if problem:
-        if in_ci():
-            pytest.fail(problem, pytrace=False)
-        pytest.skip(problem)
+        pytest.fail(problem, pytrace=False)
     return ops
 
 
 @pytest.fixture
-def operator_cluster(cluster_pool: ClusterPool, operator_binaries: OperatorBinaries) -> TargetCluster:
+def operator_cluster(operator_binaries: OperatorBinaries, cluster_pool: ClusterPool) -> TargetCluster:
+    # operator_binaries first: without an operator the tier skips for that reason, testbin or not
     if cluster_pool.byo_kubeconfig is not None:
         pytest.skip("operator tier: a brought cluster runs its own operator (REGPLAN_TEST_KUBECONFIG)")
     return cluster_pool.get_operator(operator_binaries)
@@ -149,6 +149,15 @@ def operator_cluster(cluster_pool: ClusterPool, operator_binaries: OperatorBinar
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report = outcome.get_result()
+    if (
+        report.when == "setup"
+        and report.skipped
+        and item.get_closest_marker("operator") is not None
+        and isinstance(report.longrepr, tuple)
+    ):
+        # The tier skips as a whole (no binary, no user namespaces): one summary line at the fixture that
+        # decided, not one per test location.
+        report.longrepr = (__file__, None, report.longrepr[2])
     cluster = getattr(item, "funcargs", {}).get("operator_cluster")
     if report.failed and cluster is not None and cluster.operator is not None:
         lines = [line[:400] for line in cluster.operator.log_tail(40).splitlines()]  # its diffs are long

@@ -111,39 +111,19 @@ def test_apply_each_profile_exactly_the_planned_writes_then_zero(
     assert cluster.audit.writes(mark2, agent="regplan/") == []
 
 
-def operator_claim(cluster: TargetCluster, mode: str = "ReadWriteMany", klass: str = "gp2") -> dict[str, Any]:
-    """The claim the operator makes for `claim: ""` (DOMAIN.md 4.x step 3)."""
-    return dict(
-        cluster.admin.create(
-            {
-                "apiVersion": "v1",
-                "kind": "PersistentVolumeClaim",
-                "metadata": {
-                    "name": CLAIM,
-                    "namespace": cluster.namespace,
-                    "annotations": {"imageregistry.openshift.io": "true"},
-                },
-                "spec": {
-                    "accessModes": [mode],
-                    "resources": {"requests": {"storage": "100Gi"}},
-                    "storageClassName": klass,
-                },
-            }
-        )
-    )
-
-
 def test_known_failure_end_to_end(ocp4_cluster: TargetCluster) -> None:
     """Fresh 4.x on S3 -> ebs-gp2-rwo while the operator's RWX claim sits Pending on gp2."""
     c = ocp4_cluster
     assert c.audit is not None
-    old = operator_claim(c)
+    old = c.operator_claim()
     c.emit_provisioning_failed(CLAIM)
 
     plan = c.run_regplan("plan", "-p", "ebs-gp2-rwo")
     assert plan.returncode == 0, plan.stderr
     assert "-/+ PersistentVolumeClaim/openshift-image-registry/image-registry-storage" in plan.stdout
-    assert "spec.accessModes is immutable" in plan.stdout and "destructive" in plan.stdout.lower()
+    assert "spec.accessModes is immutable" in plan.stdout
+    # the claim never bound (Pending, no volume): a replace, but no data is lost, and the plan says so
+    assert "no data exists on it" in plan.stdout and "DESTRUCTIVE" not in plan.stdout
     assert "only AccessModes [ReadWriteOnce] are supported" in plan.stdout  # the event, quoted
 
     mark = c.audit.mark()
@@ -406,7 +386,7 @@ def test_replace_waits_while_a_pod_holds_the_claim(ocp4_cluster: TargetCluster) 
     """The pvc-protection finalizer keeps a deleted claim while a scheduled pod mounts it: apply says which
     pod, waits, and creates the new claim only once the old one is really gone."""
     c = ocp4_cluster
-    old = operator_claim(c)
+    old = c.operator_claim()
     c.admin.create(
         {
             "apiVersion": "v1",

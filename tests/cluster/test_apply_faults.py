@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from harness import TargetCluster, is_write
 from harness.proxy import Request
-from test_apply_cluster import CLAIM, operator_claim
+from test_apply_cluster import CLAIM
 
 STEPS = ("lease create", "claim delete", "claim create", "config patch", "lease delete")
 
@@ -54,7 +54,7 @@ def test_fault_at_each_write(
     ocp4_cluster: TargetCluster, tmp_path: Path, step: int, action: str, persistent: bool
 ) -> None:
     c = ocp4_cluster
-    old_uid = operator_claim(c)["metadata"]["uid"]
+    old_uid = c.operator_claim()["metadata"]["uid"]
     c.emit_provisioning_failed(CLAIM)
     plan_file = tmp_path / "plan.json"
     r = c.run_regplan("plan", "-p", "ebs-gp2-rwo", "--out", str(plan_file))

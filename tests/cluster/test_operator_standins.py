@@ -1,44 +1,34 @@
-"""Each stand-in behaviour the fast cluster tests rely on, checked once against the REAL operator: same
-scenario, both ways, same outcome. If one of these fails, the stand-in (controllers.py, manifests/ocp4,
-test_apply_cluster.operator_claim, test_apply_wait_cluster._wffc_then) no longer tells the truth: fix it.
+"""Each stand-in behaviour the fast cluster tests rely on, checked against the REAL operator (a binary
+the user supplies, REGPLAN_OPERATOR_BIN): same scenario, both ways, same outcome, and the outcome is the
+fact test_standin_contract.py records (``OBSERVED_*``) and checks the stand-ins against on every run. If
+one of these fails, the stand-in (harness/controllers.py, harness/operator.py, manifests/ocp4) or the
+recorded fact no longer tells the truth: fix it, and docs/control-plane.md with it.
 
 Also what the operator rejects: regplan refuses the same configuration first (exit 3, no write).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import yaml
 from harness import TargetCluster
-from harness.operator import NAMESPACE, AutoRollout, conditions
-from test_apply_cluster import operator_claim
+from harness.operator import NAMESPACE, AutoRollout, conditions, observed
 from test_operator_journey import CLAIM, config, wait_for
-
-MANIFESTS = Path(__file__).resolve().parent / "manifests" / "ocp4"
-
-
-def seed_config() -> dict[str, Any]:
-    docs = yaml.safe_load_all((MANIFESTS / "30-config-cluster.yaml").read_text())
-    return next(d for d in docs if d and d["kind"] == "Config")
-
+from test_standin_contract import (
+    OBSERVED_CLAIM,
+    OBSERVED_CONDITION_TYPES,
+    OBSERVED_OWN_FIELDS,
+    OBSERVED_READY,
+    OBSERVED_REFUSALS,
+    claim_shape,
+    seed_config,
+)
 
 # Where the seed's Config differs from what the real operator writes, and why that is harmless.
 SEED_DIFFERS = {
     "observedConfig": "its config observer writes servingInfo (the APIServer TLS profile); the seed has "
     "null; regplan neither reads nor writes it (the aws-s3 no-drift test runs against the real value)",
 }
-
-
-def claim_shape(pvc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": pvc["metadata"]["name"],
-        "annotations": pvc["metadata"].get("annotations"),
-        "accessModes": pvc["spec"]["accessModes"],
-        "requests": pvc["spec"]["resources"]["requests"],
-        "storageClassName": pvc["spec"].get("storageClassName"),
-    }
 
 
 def test_operator_claim_standin_matches_the_claim_the_operator_makes(operator_cluster: TargetCluster) -> None:
@@ -48,9 +38,10 @@ def test_operator_claim_standin_matches_the_claim_the_operator_makes(operator_cl
         "the operator's claim", lambda: c.admin.get_or_none("PersistentVolumeClaim", CLAIM, NAMESPACE)
     )
     real_shape = claim_shape(real)
+    assert real_shape == OBSERVED_CLAIM
     c.reset()  # the claim is gone, the Config back on S3: now the stand-in makes its claim
     assert c.admin.get_or_none("PersistentVolumeClaim", CLAIM, NAMESPACE) is None
-    assert claim_shape(operator_claim(c)) == real_shape
+    assert claim_shape(c.operator_claim()) == real_shape
 
 
 def test_seeded_config_is_what_the_operator_keeps(operator_cluster: TargetCluster) -> None:
@@ -61,6 +52,9 @@ def test_seeded_config_is_what_the_operator_keeps(operator_cluster: TargetCluste
     differ = {k for k in seed["spec"] if live["spec"].get(k) != seed["spec"][k]}
     assert differ == set(SEED_DIFFERS), {k: live["spec"].get(k) for k in differ}
     assert live["metadata"].get("finalizers") == seed["metadata"]["finalizers"]
+    assert live["metadata"]["finalizers"] == OBSERVED_OWN_FIELDS["finalizers"]
+    assert live["spec"]["storage"]["managementState"] == OBSERVED_OWN_FIELDS["storage.managementState"]
+    assert set(conditions(live)) >= OBSERVED_CONDITION_TYPES
 
 
 def test_act_as_operator_standin_reports_what_the_operator_reports(operator_cluster: TargetCluster) -> None:
@@ -84,11 +78,10 @@ def test_act_as_operator_standin_reports_what_the_operator_reports(operator_clus
 
         cfg = wait_for("the operator to report the registry ready", ready)
     conds = conditions(cfg)
-    standin = {
-        "Available": ("True", "Ready", "The registry is ready"),
-        "Progressing": ("False", "Ready", "The registry is ready"),
-    }
-    assert {t: (conds[t]["status"], conds[t]["reason"], conds[t]["message"]) for t in standin} == standin
+    assert {t: (conds[t]["status"], conds[t]["reason"], conds[t]["message"]) for t in OBSERVED_READY} == (
+        OBSERVED_READY
+    )
+    assert observed(cfg)  # status.storage records spec.storage: report_ready writes that too
 
 
 def test_rwo_with_two_replicas_refused_by_both(operator_cluster: TargetCluster) -> None:
@@ -124,8 +117,10 @@ def test_rwo_with_two_replicas_refused_by_both(operator_cluster: TargetCluster) 
         return conds if se.get("status") == "False" and pr.get("reason") == "Error" else None
 
     conds = wait_for("the operator to refuse RWO with 2 replicas", refused)
-    assert conds["StorageExists"]["reason"] == "PVC Issues Found"
-    assert "ReadWriteOnce" in conds["Progressing"]["message"]
+    for type_, status, reason, text in OBSERVED_REFUSALS["RWO claim, 2 replicas"]:
+        assert (conds[type_]["status"], conds[type_]["reason"]) == (status, reason)
+        assert text in conds[type_]["message"]
+    assert conds.get("Degraded", {}).get("status") != "True"
 
 
 def test_two_backends_refused_by_both(operator_cluster: TargetCluster) -> None:
@@ -142,4 +137,4 @@ def test_two_backends_refused_by_both(operator_cluster: TargetCluster) -> None:
         return msg if "exactly one storage type" in msg else None
 
     msg = wait_for("the operator to refuse two backends", refused)
-    assert "got 2: [S3 PVC]" in msg
+    assert OBSERVED_REFUSALS["two backends"][0][3] in msg

@@ -4,7 +4,9 @@
 State: $FAKE_OC_STATE (a JSON file). Every call is appended to $FAKE_OC_STATE.log. $FAKE_OC_FAIL names a
 fragment of a command line that fails (exit 1), to test what a script does after a failure. It behaves as
 oc does where the scripts depend on it: `replace` of a missing object fails, `create` of an existing one
-fails, `rollout pause` of a paused DeploymentConfig fails, and so does `rollout resume` of a running one.
+fails, `rollout pause` of a paused DeploymentConfig fails, and so does `rollout resume` of a running one;
+`apply` of a claim whose access modes or class differ from the live one's fails (the spec is immutable), and
+`get pvc NAME --ignore-not-found -o jsonpath=...` answers the scripts' one query (modes|class|phase|volume).
 """
 
 from __future__ import annotations
@@ -72,7 +74,30 @@ def run(state: dict[str, Any], ns: str, args: list[str]) -> int:
         if verb == "create" and key in objects:
             print(f"Error from server (AlreadyExists): {key} already exists", file=sys.stderr)
             return 1
+        live = objects.get(key)
+        if obj["kind"] == "PersistentVolumeClaim" and live is not None:
+            fields = ("accessModes", "storageClassName")
+            if any(live["spec"].get(f) != obj["spec"].get(f) for f in fields):
+                print(f"The PersistentVolumeClaim {key} is invalid: spec: Forbidden: spec is immutable after "
+                      "creation except resources.requests", file=sys.stderr)  # fmt: skip
+                return 1
+            if "status" in live:
+                obj = {**obj, "status": live["status"]}
         objects[key] = obj
+        return 0
+    if verb == "get" and args[1] == "pvc":
+        claim = objects.get(f"PersistentVolumeClaim/{ns}/{args[2]}")
+        assert "--ignore-not-found" in args, args
+        if claim is not None:
+            spec, status = claim["spec"], claim.get("status") or {}
+            modes = "".join(f"{m} " for m in spec.get("accessModes") or [])
+            print(f"{modes}|{spec.get('storageClassName') or ''}|{status.get('phase', 'Pending')}|"
+                  f"{spec.get('volumeName') or ''}", end="")  # fmt: skip
+        return 0
+    if verb == "delete" and args[1] == "pvc":
+        if objects.pop(f"PersistentVolumeClaim/{ns}/{args[2]}", None) is None:
+            print(f"Error from server (NotFound): {args[2]} not found", file=sys.stderr)
+            return 1
         return 0
     if verb == "patch" and args[1].startswith("configs.imageregistry"):
         merge(state.setdefault("config", {}), json.loads(opt(args, "-p") or "{}"))

@@ -102,7 +102,7 @@ def test_plan_dir_round_trip_and_markdown(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert p.stdout.startswith("### regplan plan\n") and p.stdout.count("<details>") == 4
     saved = json.loads((out / "stage-eu.json").read_text())
-    assert saved["summary"]["destructive"] == 1
+    assert saved["summary"]["destructive"] == 0  # stage-eu's claim never bound: its replace loses no data
 
 
 # --- exit code of many clusters and --max-failures ---
@@ -354,7 +354,7 @@ def test_argocd_plugin_generate_as_the_repo_server_runs_it(tmp_path: Path) -> No
     plugin = yaml.safe_load((ROOT / "deploy" / "argocd" / "plugin.yaml").read_text())
     assert plugin["kind"] == "ConfigManagementPlugin"
     app = s3_workspace(tmp_path / "repo")  # the Application's source path: regplan.yaml at its root
-    assert (app / plugin["spec"]["discover"]["fileName"]).is_file()
+    assert (app / "regplan.yaml").is_file()  # what discovery matches: tests/unit/test_argocd_generate.py
     generate = [*plugin["spec"]["generate"]["command"], *plugin["spec"]["generate"].get("args", [])]
     bin_dir = Path(sys.executable).parent
     assert (bin_dir / generate[0]).is_file()

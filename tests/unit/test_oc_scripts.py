@@ -126,10 +126,18 @@ def test_ocp3_s3_config_expands_sources_not_other_dollars(tmp_path: Path) -> Non
             "s3.regionEndpoint=https://minio.example:9000/$x"]  # fmt: skip
     vals = values.load_values("aws-s3", files=[], sets=sets, profiles_dir=None, environ=env)
     text = output.format_rendered(render.render(vals, Target.OCP3), "oc")
-    assert "AKIDFAKEFORTEST" not in text and 'accesskey: "${AK}"' in text
+    assert "AKIDFAKEFORTEST" not in text and 'accesskey: "$(regplan_yaml_key accessKey)"' in text
     code, state, err = run_script(text, tmp_path, env=env)
     assert code == 0, err
     secret = state["objects"]["Secret/default/registry-config"]
     cfg = yaml.safe_load(base64.b64decode(secret["data"]["config.yml"]))
     assert cfg["storage"]["s3"]["accesskey"] == "AKIDFAKEFORTEST"
     assert cfg["storage"]["s3"]["regionendpoint"] == "https://minio.example:9000/$x"
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed (Debian package)")
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT / "golden" / "render")))
+def test_shellcheck_finds_nothing(script: Path) -> None:
+    """Every golden script passes shellcheck (bash), including its info-level notes."""
+    p = subprocess.run(["shellcheck", "-s", "bash", str(script)], capture_output=True, text=True, check=False)
+    assert p.returncode == 0, p.stdout

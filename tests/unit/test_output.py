@@ -52,8 +52,10 @@ def test_oc_ocp4_references_sources_not_values(tmp_path: Path) -> None:
     )
     text = output.format_rendered(r, "oc")
     assert "AKIDFAKEFORTEST" not in text and "fake-secret-for-test" not in text
-    assert '--from-literal=REGISTRY_STORAGE_S3_ACCESSKEY="$AK"' in text
-    assert f"'--from-file=REGISTRY_STORAGE_S3_SECRETKEY={key}'" in text  # shlex-quoted: the path has a space
+    assert "--from-literal" not in text  # a literal would be on oc's command line, in `ps`
+    assert "regplan_key accessKey env:AK\n" in text
+    assert f"regplan_key secretKey 'file:{key}'\n" in text  # shell-quoted: the path has a space
+    assert '--from-file=REGISTRY_STORAGE_S3_ACCESSKEY="$keydir/accessKey"' in text
     patch_line = next(line for line in text.splitlines() if line.startswith("oc patch configs"))
     patch = json.loads(patch_line.split("-p ", 1)[1].strip("'"))
     assert patch["spec"]["storage"]["pvc"] is None and patch["spec"]["storage"]["s3"]["bucket"] == "b-1"

@@ -135,11 +135,21 @@ def test_no_op_makes_no_write() -> None:
     assert plan.writes == [] and not plan.has_changes
 
 
-def test_immutable_access_mode_is_a_destructive_replace_delete_then_create() -> None:
-    plan = make_plan(R([pvc(["ReadWriteOnce"])]), state(pvc(["ReadWriteMany"], phase="Pending")))
+@pytest.mark.parametrize(
+    ("phase", "destructive", "says"),
+    [
+        ("Bound", True, "data on the claim is lost"),
+        ("Pending", False, "never bound (Pending, no volume): no data"),
+    ],
+)
+def test_immutable_access_mode_is_a_replace_delete_then_create(
+    phase: str, destructive: bool, says: str
+) -> None:
+    """A replace either way (--allow-replace gates both); destructive only when the claim may hold data."""
+    plan = make_plan(R([pvc(["ReadWriteOnce"])]), state(pvc(["ReadWriteMany"], phase=phase)))
     change = plan.changes[0]
-    assert change.action is Action.REPLACE and change.destructive
-    assert change.reason.startswith("spec.accessModes is immutable")
+    assert change.action is Action.REPLACE and change.destructive is destructive
+    assert change.reason.startswith("spec.accessModes is immutable") and says in change.reason
     delete, create = change.writes
     assert (delete.verb, delete.uid, delete.resource_version, delete.wait_gone) == (
         Verb.DELETE,

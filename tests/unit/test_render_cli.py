@@ -84,7 +84,7 @@ def test_secret_from_env_rendered_only_by_render(tmp_path: Path) -> None:
     assert "QUtJREVYQU1QTEVPTkxZ" in p.stdout  # base64 of the access key: exporting it is render's job
     oc = run("render", "-p", "aws-s3", *sets, "-o", "oc", env=env)
     assert oc.returncode == 0 and "AKIDEXAMPLEONLY" not in oc.stdout and "QUtJREVY" not in oc.stdout
-    assert '"$RP_AK"' in oc.stdout
+    assert "regplan_key accessKey env:RP_AK\n" in oc.stdout  # read when the script runs, never a literal
     bad = run("validate", "-p", "aws-s3", "--set", "s3.accessKeyFrom=env:RP_AK", env=env)
     assert bad.returncode == 3 and "AKIDEXAMPLEONLY" not in bad.stderr
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from regplan import rules, values
@@ -68,7 +71,7 @@ DOMAIN_CASES = [
     ("aws-s3", ["s3.region=us-east-1"], Target.OCP4, "bucket-region"),
     ("aws-s3", [], Target.OCP3, "ocp3-bucket"),
     ("aws-s3", ["s3.accessKeyFrom=env:A"], Target.OCP4, "credentials-pair"),
-    ("aws-s3", ["s3.keyID=k"], Target.OCP4, "keyid-encrypt"),
+    ("aws-s3", ["s3.keyID=alias/registry"], Target.OCP4, "keyid-encrypt"),
     ("aws-s3", ["claim.name=x"], Target.OCP4, "one-backend"),
     ("ebs-gp2-rwo", ["s3.accessKeyFrom=env:A", "s3.secretKeyFrom=env:B"], Target.OCP4, "one-backend"),
     (
@@ -98,7 +101,7 @@ def test_valid_variants_pass() -> None:
             "s3.bucket=my.bucket-1",
             "s3.region=eu-west-1",
             "s3.encrypt=true",
-            "s3.keyID=arn:k",
+            "s3.keyID=arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
             "s3.chunkSizeMiB=10",
             "s3.accessKeyFrom=env:A",
             "s3.secretKeyFrom=env:B",
@@ -188,8 +191,10 @@ def test_rendered_checks_catch_template_bugs() -> None:
     bad_pvc = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": {"name": "image-registry-storage", "namespace": "n"},
+        "metadata": {"name": "image-registry-storage", "namespace": "openshift-image-registry"},
     }
+    ocp3_pvc = {**bad_pvc, "metadata": {"name": "image-registry-storage", "namespace": "default"}}
+    assert rules.check_rendered([ocp3_pvc]) == []  # 3.x has no operator: no adoption annotation there
     msgs = [d.message for d in rules.check_rendered([bad_config, bad_pvc])]
     assert any("exactly one backend" in m for m in msgs)
     assert any("must remove (null)" in m for m in msgs)
@@ -211,3 +216,39 @@ def test_a_secret_pasted_as_source_is_not_echoed() -> None:
     found = problems("aws-s3", "s3.accessKeyFrom=AKIAPASTEDBYMISTAKE", "s3.secretKeyFrom=env:B")
     assert any(p.startswith("s3.accessKeyFrom|") for p in found)
     assert not any("AKIAPASTEDBYMISTAKE" in p for p in found)
+
+
+# --- full matches: the class of issue 16's trailing-newline names ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "valid"),
+    [
+        (rules.DNS1123_SUBDOMAIN, "image-registry-storage"),
+        (rules.URL, "https://s3.example.com:9000/path"),
+        (rules.REGION, "us-east-1"),
+        (rules.KMS_KEY_ID, "alias/registry"),
+        (values.SECRET_SOURCE, "env:AWS_KEY"),
+        (values.SECRET_SOURCE, "file:/keys/a"),
+        (values.SET_KEY, "claim.size"),
+    ],
+)
+@pytest.mark.parametrize("tail", ["\n", "\r", "\r\n", "\u2028", "\x00", " ", "\t"], ids=repr)
+def test_every_pattern_matches_the_whole_value(pattern: re.Pattern[str], valid: str, tail: str) -> None:
+    assert pattern.fullmatch(valid)
+    if valid.startswith("file:") and tail == " ":
+        return  # a path may hold blanks
+    assert not pattern.fullmatch(valid + tail) and not pattern.fullmatch(tail + valid)
+
+
+def test_no_module_validates_with_match() -> None:
+    """`re.match` / `pattern.match` with `$` accepts a trailing newline: every check in regplan is a
+    fullmatch (or a search for a forbidden character)."""
+    root = Path(rules.__file__).parent
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in sorted(root.rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"(\bre|[A-Z_]|\bform|pattern)\.match\(", line)
+    ]
+    assert found == []

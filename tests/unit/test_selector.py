@@ -75,3 +75,20 @@ def test_bad_selectors_are_input_errors(text: str, phrase: str) -> None:
 def test_round_trip_text() -> None:
     parsed = selector.parse("env in (prod,stage),region!=eu,!canary,tier")
     assert [str(r) for r in parsed.requirements] == ["env in (prod,stage)", "region!=eu", "!canary", "tier"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "env=pr\nod",
+        "env=prod\nregion=eu",
+        "env=\x1bprod",
+        "env=pr\u2028od",
+        "env in (a,\nb\x1b[2J)",
+        "e\x1bnv",
+    ],
+)
+def test_line_breaks_and_control_characters_inside_a_selector_are_refused(text: str) -> None:
+    with pytest.raises(selector.SelectorError) as err:
+        selector.parse(text)
+    assert not any(ch in str(err.value) for ch in "\n\r\u2028\x1b")  # shown escaped (repr), never raw

@@ -147,3 +147,17 @@ def test_builtin_profiles_listed_with_descriptions() -> None:
     assert set(rows) == {"aws-s3", "ebs-gp2-rwo", "glusterfs", "cephfs-rwx"}
     assert "ReadWriteOnce" in rows["ebs-gp2-rwo"] and "1 replica" in rows["ebs-gp2-rwo"]
     assert all("\n" not in d and d for d in rows.values())
+
+
+@pytest.mark.parametrize("description", ["x\\x1b[2Jy", "x\\ry", "x\\u2028y", "x\\ty"])
+def test_a_profile_description_is_one_printable_line(tmp_path: Path, description: str) -> None:
+    (tmp_path / "mine.yaml").write_text(f'extends: ebs-gp2-rwo\ndescription: "{description}"\n')
+    with pytest.raises(InvalidInput, match=r"mine.yaml:2: description must be one line of printable text"):
+        values.list_profiles(profiles_dir=tmp_path)
+
+
+def test_a_profile_file_name_must_be_printable(tmp_path: Path) -> None:
+    (tmp_path / "evil\x1b]0;x\x07.yaml").write_text("extends: ebs-gp2-rwo\n")
+    with pytest.raises(InvalidInput, match="must be printable text") as err:
+        values.list_profiles(profiles_dir=tmp_path)
+    assert "\x1b" not in str(err.value)

@@ -171,3 +171,24 @@ def test_long_removed_map_is_listed_leaf_by_leaf() -> None:
         in text
     )
     assert "- spec.storage.s3.encrypt: true -> (removed)" in text
+
+
+def test_markdown_of_a_hostile_plan_keeps_its_structure() -> None:
+    """Names, reasons and diagnostics (which quote the cluster) cannot add markup, HTML, table cells or close
+    the folded full plan: one rule, regplan.escape's markdown rule, for every string of the plan."""
+    import dataclasses
+
+    from markdown_it import MarkdownIt
+
+    from regplan.views import plan_markdown
+
+    plan = sample()
+    evil = "```\n</details>\n<img src=https://evil.example/p.png> | [x](https://evil) `` ` ``"
+    plan.changes[1] = dataclasses.replace(plan.changes[1], reason=evil)
+    plan.diagnostics.append(Diagnostic("claim", "ProvisioningFailed: " + evil, severity="warning"))
+    md = plan_markdown(plan)
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    assert html.count("<details>") == 1 and html.count("</details>") == 1
+    assert "<img" not in html and 'href="https://evil' not in html
+    assert all(row.count("<td>") == 4 for row in html.split("<tr>")[2:])
+    assert "&lt;/details&gt;" in html.split("<details>", 1)[1]  # the message is still shown, as text

@@ -3,6 +3,7 @@ file:line (a table of broken workspaces)."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -128,13 +129,15 @@ BROKEN = [
         """,
         [
             "F:1: unknown key 'context' in defaults"
-            " (valid: kubeconfig, target, profile, values, set, labels)",
+            " (valid: kubeconfig, target, profile, values, set, setString, labels)",
             "F:7: unknown key 'clusters2' in the workspace; did you mean 'clusters'?",
             "F:1: target: 'ocp5': valid: auto, ocp4, ocp3",
             "F:3: cluster Prod_EU: name: lower-case letters, digits, '-' and '.',"
             " at most 63 (a directory name)",
             "F:4: cluster Prod_EU: target: 'ocp9': valid: auto, ocp4, ocp3",
-            "F:6: cluster Prod_EU: set: 'replicas': expected KEY=VALUE with a dotted key",
+            # the entry is not quoted: a secret pasted in place of KEY=VALUE stays out of the message
+            "F:6: cluster Prod_EU: set, item 1: expected KEY=VALUE, e.g. replicas=1 (no '=' found; the text"
+            " is not shown: it may be a secret)",
             "F:5: labels.env: 3 must be a string (quote it: '3')",
             "F:5: labels: 'bad key!' is not a label key",
         ],
@@ -146,6 +149,81 @@ BROKEN = [
           - just-a-string
         """,
         ["F:2: clusters[0]: name: missing", "F:3: clusters[1]: expected a mapping with at least `name:`"],
+    ),
+    (
+        # issue 16: a cluster written `- name:` used to vanish with exit 0
+        """
+        defaults: {profile: ebs-gp2-rwo}
+        clusters:
+          - name:
+          - name: ok
+          - name: ""
+          - name: "dev\\n"
+          - name: "dev\\u2028x"
+          - name: "Dev"
+        """,
+        [
+            "F:3: clusters[0]: name: empty",
+            "F:5: name: expected a non-empty string",
+            "F:6: name: a line break or control character (not shown) is not allowed",
+            "F:7: name: a line break or control character (not shown) is not allowed",
+            "F:8: cluster Dev: name: lower-case letters, digits, '-' and '.', at most 63 (a directory name)",
+        ],
+    ),
+    (
+        # control characters in any string of the workspace: refused at their line, never printed
+        """
+        defaults: {profile: ebs-gp2-rwo, kubeconfig: "k\\x1b]0;x\\x07"}
+        clusters:
+          - name: a
+            context: "ctx\\r"
+            values: ["values/common.yaml\\n"]
+            set: ["claim.size=1Gi", "s3.accessKeyFrom=env:A\\n", "claim.name=\\u2028"]
+            setString: ["s3.secretKey: SECRETSECRET", "claim.name=x"]
+        """,
+        [
+            "F:1: kubeconfig: a line break or control character (not shown) is not allowed",
+            "F:4: context: a line break or control character (not shown) is not allowed",
+            "F:5: values: entry 1: a line break or control character (not shown) is not allowed",
+            "F:6: set: entry 2: a line break or control character (not shown) is not allowed",
+            "F:6: set: entry 3: a line break or control character (not shown) is not allowed",
+            "F:7: cluster a: setString, item 1: expected KEY=VALUE, e.g. replicas=1 (no '=' found; the text"
+            " is not shown: it may be a secret)",
+        ],
+    ),
+    (
+        """
+        defaults: {profile: ebs-gp2-rwo, set: ["=x"], setString: ["a={b"]}
+        clusters:
+          - name: a
+            values: ["-"]
+            set: ["claim.sise[0=1"]
+        """,
+        [
+            "F:1: defaults.set, item 1: expected KEY=VALUE with a dotted key: the key is empty",
+            "F:1: defaults.setString, item 1 (a): the list {a,b} has no closing '}' (use \\{ for a literal"
+            " brace)",
+            "F:4: cluster a: values: '-' (standard input) is for `-f -` on the command line",
+            "F:5: cluster a: set, item 1: expected KEY=VALUE with a dotted key: such as claim.size (each"
+            " segment starts with a letter; list indexes as [N])",
+        ],
+    ),
+    (
+        # an empty scalar is a mistake, not "use the default"
+        """
+        defaults:
+          profile: ebs-gp2-rwo
+          target:
+        clusters:
+          - name: a
+            profile:
+            context:
+        """,
+        [
+            "F:3: target: empty (remove the key to use the default)",
+            "F:6: profile: empty (remove the key to use the default)",
+            "F:7: context: empty (remove the key to use the default)",
+        ],
     ),
     ("version: 2\nclusters: []\n", ["F:1: version: 2 is not supported (this regplan reads 1)"]),
     ("defaults: {}\n", ["F:1: clusters: missing; list the clusters of this workspace"]),
@@ -244,3 +322,133 @@ def test_a_few_hundred_clusters_fit_the_bounds(tmp_path: Path) -> None:
     (tmp_path / "regplan.yaml").write_text("\n".join(lines) + "\n")
     ws = workspace.load(tmp_path / "regplan.yaml", profile_names=names)
     assert len(ws.clusters) == 500 and ws.clusters[-1].line == 502
+
+
+# --- a cluster's value options, each remembering its line (issues 16 and 19) -----------------------------
+
+
+def test_set_and_set_string_entries_carry_their_line_and_flag(tmp_path: Path) -> None:
+    from regplan import render, rules, values
+    from regplan.model import Target
+
+    path = write(
+        tmp_path,
+        """
+        defaults:
+          profile: cephfs-rwx
+          set: [replicas=3]
+        clusters:
+          - name: a
+            set:
+              - claim.sise=10Gi
+              - rolloutStrategy=Recreate
+            setString: [claim.name=02]
+        """,
+    )
+    (spec,) = workspace.load(path, profile_names=names).clusters
+    assert spec.sets == ("replicas=3", "claim.sise=10Gi", "rolloutStrategy=Recreate", "claim.name=02")
+    assert [(s.origin, s.flag) for s in spec.sets if isinstance(s, values.Given)] == [
+        (f"{path}:3", "--set"),
+        (f"{path}:7", "--set"),
+        (f"{path}:8", "--set"),
+        (f"{path}:9", "--set-string"),
+    ]
+    vals = values.load_values(spec.profile, files=[], sets=spec.sets, profiles_dir=None, environ={})
+    assert vals.get("claim.name") == "02" and "claim.name" not in vals.typed  # --set-string: a string
+    normalised, found = rules.check(vals, Target.OCP4)
+    # issue 19 item 15: an unknown key is reported at its regplan.yaml line, not as "(--set)"
+    assert [str(d) for d in found] == [
+        f"error: claim.sise ({path}:7): unknown value key; did you mean 'claim.size'?"
+    ]
+    assert normalised.get("replicas") == 3  # a `set:` entry is typed by the schema, like --set
+    del vals.data["claim"]["sise"]
+    assert render.render(vals, Target.OCP4).objects[0]["metadata"]["name"] == "02"
+
+
+def test_a_relative_key_file_in_a_set_entry_is_read_from_the_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from regplan import values
+
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "ak").write_text("AKIAEXAMPLE\n")
+    (tmp_path / "keys" / "sk").write_text("SECRETEXAMPLE\n")
+    path = write(
+        tmp_path,
+        """
+        clusters:
+          - name: a
+            profile: aws-s3
+            set: ["s3.accessKeyFrom=file:keys/ak,s3.secretKeyFrom=file:keys/sk"]
+        """,
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    (spec,) = workspace.load(path, profile_names=names).clusters
+    vals = values.load_values(spec.profile, files=[], sets=spec.sets, profiles_dir=None, environ={})
+    assert vals.problems == [] and vals.secrets["s3.accessKey"].value == "AKIAEXAMPLE"
+
+
+def test_a_pasted_secret_in_a_set_entry_is_not_echoed(tmp_path: Path) -> None:
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    path = write(
+        tmp_path,
+        f"""
+        clusters:
+          - name: a
+            profile: aws-s3
+            set: ["s3.secretKey: {secret}", "{secret}", "{secret}=1"]
+        """,
+    )
+    with pytest.raises(workspace.WorkspaceInvalid) as info:
+        workspace.load(path, profile_names=names)
+    assert len(info.value.problems) == 3 and secret[:10] not in str(info.value)
+
+
+def test_cluster_suggests_the_closest_few_of_ten_thousand() -> None:
+    specs = tuple(
+        workspace.ClusterSpec(name=f"c{i:05d}", context=f"c{i:05d}", target="auto", profile="aws-s3")
+        for i in range(10_000)
+    )
+    ws = workspace.Workspace(path=Path("regplan.yaml"), clusters=specs)
+    with pytest.raises(InvalidInput) as err:
+        ws.select(["c0001x"])
+    message = str(err.value)
+    assert len(message) < 300 and "it lists 10000 clusters" in message
+    assert re.search(r"'c0001x' \(did you mean one of 'c\d{5}', 'c\d{5}', 'c\d{5}'\?\)", message), message
+    with pytest.raises(InvalidInput) as err:
+        ws.select(["nope", *(f"x{i}" for i in range(50))])
+    assert len(str(err.value)) < 300 and "and 48 more" in str(err.value)
+
+
+def test_a_small_workspace_lists_its_clusters() -> None:
+    specs = tuple(
+        workspace.ClusterSpec(name=n, context=n, target="auto", profile="aws-s3") for n in ("dev", "prod")
+    )
+    ws = workspace.Workspace(path=Path("regplan.yaml"), clusters=specs)
+    with pytest.raises(InvalidInput, match=r"'prd' \(did you mean 'prod'\?\); known: dev, prod"):
+        ws.select(["prd"])
+
+
+@pytest.mark.parametrize("source", ["env:A-B", "env:A}$(id)", "vault:x"])
+def test_a_bad_source_in_a_set_entry_is_refused_at_its_line(tmp_path: Path, source: str) -> None:
+    from regplan import rules, values
+    from regplan.model import Target
+
+    path = write(
+        tmp_path,
+        f"""
+        clusters:
+          - name: a
+            profile: aws-s3
+            set:
+              - s3.secretKeyFrom=env:B
+              - "s3.accessKeyFrom={source}"
+        """,
+    )
+    (spec,) = workspace.load(path, profile_names=names).clusters
+    vals = values.load_values(spec.profile, files=[], sets=spec.sets, profiles_dir=None, environ={"B": "b"})
+    _, found = rules.check(vals, Target.OCP4)
+    assert [d.key for d in found] == ["s3.accessKeyFrom"] and found[0].origin == f"{path}:6"
+    assert source not in str(found[0])

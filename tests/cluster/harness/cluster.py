@@ -116,6 +116,12 @@ class TargetCluster:
     def patch_config_status(self, patch: dict[str, Any]) -> Obj:
         return controllers.patch_config_status(self.admin, patch)
 
+    def report_ready(self) -> Obj:
+        return controllers.report_ready(self.admin)
+
+    def operator_claim(self, mode: str = "ReadWriteMany", klass: str | None = None) -> Obj:
+        return controllers.operator_claim(self.admin, self.namespace, mode=mode, klass=klass)
+
     def emit_provisioning_failed(self, name: str, namespace: str | None = None, **kw: Any) -> Obj:
         return controllers.emit_provisioning_failed(self.admin, name, namespace or self.namespace, **kw)
 

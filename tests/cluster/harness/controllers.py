@@ -3,7 +3,9 @@
 - ``bind_pvc``: what a provisioner does: create a PV matching the claim, pre-bound to it; the real
   PV binder in kube-controller-manager then binds both (phase Bound, spec.volumeName, annotations).
 - ``report_condition`` / ``patch_config_status``: what the image-registry operator reports on
-  ``Config/cluster`` status.
+  ``Config/cluster`` status; ``report_ready``: its report once a generation is applied and rolled out.
+- ``operator_claim``: the claim the operator creates for ``storage.pvc.claim: ""``.
+- ``write_stale_spec``: the operator's lost update (it writes back the spec its sync started from).
 - ``emit_provisioning_failed``: the Warning event gp2 (EBS) gives a ReadWriteMany claim (DOMAIN.md).
 - ``emit_external_provisioning``: the Normal event the binder gives a claim whose CSI provisioner has
   not answered yet (kube-controller-manager runs with dynamic provisioning off, see controlplane.py).
@@ -15,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .kube import Kube, Obj
+from .kube import ApiError, Kube, Obj
 
 EBS_RWX_WHY = "invalid AccessModes [ReadWriteMany]: only AccessModes [ReadWriteOnce] are supported"
 
@@ -90,6 +92,75 @@ def report_condition(kube: Kube, type_: str, status: str, reason: str = "", mess
     conds = [c for c in conds if c.get("type") != type_] + [new]
     cfg.setdefault("status", {})["conditions"] = conds
     return kube.replace(cfg, sub="status")
+
+
+# What the operator says on Config/cluster once the registry runs what the spec asks (reason, message).
+READY = ("Ready", "The registry is ready")
+OPERATOR_CLAIM = "image-registry-storage"
+
+
+def report_ready(kube: Kube, attempts: int = 20) -> Obj:
+    """Act as the operator after it applied the Config's current generation and the registry rolled out:
+    observedGeneration = generation, status.storage = spec.storage, Available=True and Progressing=False
+    (both ``READY``). Retried on 409 (someone wrote the Config between our read and write)."""
+    for _ in range(attempts):
+        cfg = kube.get("Config", "cluster")
+        st = cfg.setdefault("status", {})
+        st["observedGeneration"] = cfg["metadata"]["generation"]
+        st["storage"] = (cfg.get("spec") or {}).get("storage") or {}
+        ts = now()
+        conds: list[dict[str, Any]] = list(st.get("conditions") or [])
+        for type_, status in (("Available", "True"), ("Progressing", "False")):
+            old = next((c for c in conds if c.get("type") == type_), None)
+            same = old is not None and old.get("status") == status
+            new = {
+                "type": type_,
+                "status": status,
+                "reason": READY[0],
+                "message": READY[1],
+                "lastTransitionTime": old["lastTransitionTime"] if same and old else ts,
+            }
+            conds = [c for c in conds if c.get("type") != type_] + [new]
+        st["conditions"] = conds
+        try:
+            return kube.replace(cfg, sub="status")
+        except ApiError as e:
+            if e.status != 409:
+                raise
+    raise TimeoutError("report_ready: Config/cluster kept changing")
+
+
+def operator_claim(
+    kube: Kube, namespace: str, *, mode: str = "ReadWriteMany", klass: str | None = None
+) -> Obj:
+    """Create the claim the operator creates for ``storage.pvc.claim: ""``: ``OPERATOR_CLAIM``, ``mode``,
+    100Gi, annotation ``imageregistry.openshift.io: "true"`` and, like the operator, no storage class
+    unless ``klass`` is given (the apiserver's DefaultStorageClass admission puts the default one in)."""
+    spec: Obj = {"accessModes": [mode], "resources": {"requests": {"storage": "100Gi"}}}
+    if klass is not None:
+        spec["storageClassName"] = klass
+    return kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {
+                "name": OPERATOR_CLAIM,
+                "namespace": namespace,
+                "annotations": {"imageregistry.openshift.io": "true"},
+            },
+            "spec": spec,
+        }
+    )
+
+
+def write_stale_spec(kube: Kube, spec: Obj) -> Obj:
+    """The operator's lost update: it writes the Config spec from the snapshot its sync started with
+    (``spec``), as an UPDATE carrying the resourceVersion it reads just before, so the apiserver has no
+    reason to refuse it and whatever someone wrote in between is gone. Returns the Config written."""
+    cfg = kube.get("Config", "cluster")
+    cfg["spec"] = spec
+    cfg.pop("status", None)
+    return kube.replace(cfg)
 
 
 def emit_event(

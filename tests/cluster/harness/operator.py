@@ -1,7 +1,8 @@
-"""The REAL cluster-image-registry-operator in a 4.x test control plane (the ``operator`` tier).
+"""The REAL cluster-image-registry-operator in a 4.x test control plane (the ``operator`` tier): a
+binary the user supplies (``REGPLAN_OPERATOR_BIN``, binaries.find_operator); nothing here builds it.
 
 What it needs (observed, see docs/control-plane.md "The operator tier"):
-- the openshift/api CRDs of the module its go.mod requires (``OperatorBinaries.crds``) plus a schemaless
+- the openshift/api CRDs of the version it was built against (``OperatorBinaries.crds``) plus a schemaless
   ImageStream CRD (image.openshift.io is an aggregated API in OpenShift; without a stand-in one informer
   logs a watch error every few seconds);
 - the cluster-scoped config objects it reads (``CONFIG_OBJECTS``), with the statuses it checks: a
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .binaries import OperatorBinaries, OperatorMissing
+from .binaries import OPERATOR_BIN_VAR, OperatorBinaries, OperatorUnusable, shown
 from .controllers import now
 from .kube import JSON_PATCH, MERGE_PATCH, ApiError, Kube, Obj
 from .process import ManagedProcess, tail
@@ -217,7 +218,7 @@ class RegistryOperator:
     def start(self) -> None:
         problem = userns_problem()
         if problem:
-            raise OperatorMissing(problem)
+            raise OperatorUnusable(problem)
         w = self.workdir
         (w / "secrets").mkdir(parents=True, exist_ok=True)
         for d in ("ovl/up", "ovl/wk"):
@@ -253,7 +254,7 @@ class RegistryOperator:
         )
         t0 = time.monotonic()
         self.proc = ManagedProcess(
-            "cluster-image-registry-operator",
+            f"the operator ({OPERATOR_BIN_VAR}={shown(str(self.ops.binary))})",
             [
                 "unshare",
                 "--user",

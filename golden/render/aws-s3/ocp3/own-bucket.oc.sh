@@ -1,8 +1,48 @@
 #!/usr/bin/env bash
-# regplan render -p aws-s3 --target ocp3 -o oc
+# regplan render -p aws-s3 --target ocp3 -o oc -f tests/fixtures/values/aws-s3-own-bucket.yaml
 # The same change as oc commands, in order; safe to run again. Secret values come from their
 # sources, never this text. Needs oc logged in to the cluster (oc 3.11 or later).
 set -euo pipefail
+
+regplan_fail() { local code=$1; shift; printf 'regplan script: %s\n' "$*" >&2; exit "$code"; }
+regplan_key() {  # FILE SOURCE: the key from SOURCE (env:NAME or file:PATH) into $keydir/FILE
+  local LC_ALL=C out="$keydir/$1" kind=${2%%:*} ref=${2#*:} key size
+  if [ "$kind" = env ]; then
+    [ -n "${!ref+set}" ] || regplan_fail 3 "$2: the environment variable is not set"
+    key=${!ref}
+  else
+    { [ -f "$ref" ] && [ -r "$ref" ]; } || regplan_fail 3 "$2: not a readable file"
+    size=$(( $(wc -c < "$ref") ))
+    [ "$size" -le 65536 ] || regplan_fail 3 "$2: larger than 64 KiB: not a key"
+    { key=$(cat -- "$ref"; printf x); } 2>/dev/null && key=${key%x}  # a NUL: bash warns, checked next
+    [ "${#key}" -eq "$size" ] || regplan_fail 3 "the key in $2 contains a NUL character"
+    case $key in *$'\r\n') key=${key%$'\r\n'} ;; *$'\n') key=${key%$'\n'} ;; esac
+  fi
+  [ -n "$key" ] || regplan_fail 3 "$2 is empty: it must hold the key"
+  local ctl=$'[\001-\037\177]' c1=$'\302[\200-\237]' sep=$'\342\200[\250\251]'
+  case $key in
+    *$ctl* | *$c1* | *$sep*)
+      regplan_fail 3 "the key in $2 contains a line break or control character" ;;
+    [[:space:]]* | *[[:space:]]) regplan_fail 3 "the key in $2 has blanks before or after the key" ;;
+  esac
+  printf '%s' "$key" > "$out"
+}
+regplan_yaml_key() { sed -e 's/[\\"]/\\&/g' "$keydir/$1"; }
+
+# On exit, however the script ends: the key files are removed and a rollout this script
+# paused is resumed (a failure part-way must not leave the registry paused).
+umask 077
+keydir=$(mktemp -d)
+paused_here=
+cleanup() {
+  rm -rf -- "$keydir"
+  if [ -n "$paused_here" ]; then oc -n default rollout resume dc/docker-registry; fi
+}
+trap cleanup EXIT
+
+# The S3 keys, read from their sources into files only this user can read (removed on exit)
+regplan_key accessKey env:REGPLAN_GOLDEN_ACCESS_KEY
+regplan_key secretKey env:REGPLAN_GOLDEN_SECRET_KEY
 
 # Secret registry-config: the registry config.yml (one storage driver, auth.openshift kept)
 secret_yaml=$(oc -n default create secret generic registry-config --dry-run -o yaml \
@@ -14,8 +54,8 @@ http:
   addr: :5000
 storage:
   s3:
-    accesskey: "${REGPLAN_GOLDEN_ACCESS_KEY}"
-    secretkey: "${REGPLAN_GOLDEN_SECRET_KEY}"
+    accesskey: "$(regplan_yaml_key accessKey)"
+    secretkey: "$(regplan_yaml_key secretKey)"
     bucket: acme-registry-images
     region: eu-central-1
     encrypt: true
@@ -51,12 +91,8 @@ printf '%s\n' "$secret_yaml" | oc -n default replace -f - 2>/dev/null \
   || printf '%s\n' "$secret_yaml" | oc -n default create -f -
 unset secret_yaml
 
-# Pause rollouts so the volume and env changes roll out once. The EXIT trap resumes them whether
-# the script ends well or not (a failure part-way must not leave the registry paused); a DC that
-# was already paused is left as it was found.
-paused_here=
-resume() { if [ -n "$paused_here" ]; then oc -n default rollout resume dc/docker-registry; fi; }
-trap resume EXIT
+# Pause rollouts so the volume and env changes roll out once (the EXIT trap above resumes them);
+# a DC that was already paused is left as it was found.
 if [ "$(oc -n default get dc/docker-registry -o jsonpath='{.spec.paused}')" != true ]; then
   oc -n default rollout pause dc/docker-registry
   paused_here=1

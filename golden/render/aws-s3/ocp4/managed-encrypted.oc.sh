@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# regplan render -p aws-s3 --target ocp4 -o oc
+# regplan render -p aws-s3 --target ocp4 -o oc -f tests/fixtures/values/aws-s3-managed-encrypted.ocp4.yaml
 # The same change as oc commands, in order; safe to run again. Secret values come from their
 # sources, never this text. Needs oc logged in to the cluster (oc 4.x).
 set -euo pipefail
