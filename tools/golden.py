@@ -100,7 +100,8 @@ def run(*, root: Path, update: bool, only: str | None = None) -> Result:
     if not text:
         return Result(ExitCode.OK, "")
     summary = (
-        f"golden: {len(changed)} differing, {len(stale)} stale; run `python -m tools.golden --update` if intended\n"
+        f"golden: {len(changed)} differing, {len(stale)} stale; "
+        "run `python -m tools.golden --update` if intended\n"
     )
     return Result(ExitCode.CHANGES, text + summary)
 

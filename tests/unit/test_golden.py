@@ -32,7 +32,7 @@ K8S_VERSION = kubernetes_validate.latest_version()
 
 
 def test_golden_render_set_is_current() -> None:
-    # `make golden` (python -m tools.golden --check) checks every registered set; each set has its own test (this is render's).
+    # `make golden` checks every registered set; each set has its own test (this is render's).
     result = golden.run(root=ROOT, update=False, only="render")
     assert result.code is ExitCode.OK, result.report[-3000:]
 
