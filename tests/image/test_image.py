@@ -167,6 +167,15 @@ def test_the_documented_patch_is_the_sidecar_argocd_expects() -> None:
     }
 
 
+def test_docs_show_the_patch_that_is_tested() -> None:
+    text = (ROOT / "docs" / "fleet.md").read_text()
+    section = text[text.index("### The sidecar image") :]
+    block = section[section.index("```yaml\n") + len("```yaml\n") :]
+    block = block[: block.index("```")]
+    patch = (ROOT / "deploy" / "image" / "repo-server-patch.yaml").read_text()
+    assert yaml.safe_load(block) == yaml.safe_load(patch)
+
+
 @pytest.fixture(scope="module")
 def sidecar(image: Image) -> Iterator[Sidecar]:
     """The repo-server's sidecar as deploy/image/repo-server-patch.yaml declares it: its command, its user,
