@@ -76,6 +76,7 @@ if [ ! -s "$BASE_TAR" ]; then
   say "base: mmdebstrap $SUITE ($PACKAGES), key $BASE_DATE-$BASE_KEY"
   t=$(now)
   tmp="$CACHE/.partial-$(basename "$BASE_TAR")"   # mmdebstrap picks the format from the .tar suffix
+  rm -f "$tmp"                                     # an interrupted earlier run
   mmdebstrap --quiet "${MMDEBSTRAP_OPTS[@]}" "$SUITE" "$tmp" >&2
   mv "$tmp" "$BASE_TAR"
   say "base: tarball in $(since "$t") ($(du -h "$BASE_TAR" | cut -f1))"
