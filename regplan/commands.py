@@ -353,7 +353,13 @@ def verify(opts: VerifyOptions, *, reporter: Reporter, environ: Mapping[str, str
     try:
         rendered = renderer.render(vals, live.target(opts.target))
         intent = verifier.intent_of(rendered.target, rendered.objects, rendered.values.data)
-        findings = verifier.verify(intent, live.read(verifier.query_for(intent)))
+        state = live.read(verifier.query_for(intent))
+        if opts.snapshot is not None:  # absent from a snapshot may mean "not recorded": never a false FAIL
+            from regplan import snapshot as snapmod
+
+            recorded = snapmod.recorded_refs(opts.snapshot)
+            verifier.check_recorded(intent, state, recorded, str(opts.snapshot))
+        findings = verifier.verify(intent, state)
     finally:
         live.close()
     _emit(
@@ -658,7 +664,11 @@ def _fleet_snapshot(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter
     return code
 
 
-def _fleet_render(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+def _fleet_render(
+    opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any, prune: bool = False
+) -> ExitCode:
+    """Render the selected clusters into the tree; ``prune`` (only ``golden --update`` of the whole
+    workspace) also removes regplan's files of clusters no longer listed."""
     from regplan import fleet as fl
 
     out_dir = opts.out or ctx.ws.render_dir
@@ -667,8 +677,7 @@ def _fleet_render(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, 
         raise InvalidInput(
             "nothing was written; cannot render:\n" + "\n".join(f"  {n}: {e}" for n, e in tree.errors.items())
         )
-    whole = not opts.clusters and not opts.selector
-    for line in fl.write_tree(ctx.ws, specs, tree, out_dir, prune=whole):
+    for line in fl.write_tree(ctx.ws, specs, tree, out_dir, prune=prune):
         reporter.err(line + "\n")
     for name, refs in tree.left_out.items():
         reporter.err(
@@ -684,7 +693,7 @@ def _fleet_golden(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, 
 
     whole = not opts.clusters and not opts.selector
     if opts.update:
-        return _fleet_render(opts, ctx, specs, reporter)
+        return _fleet_render(opts, ctx, specs, reporter, prune=whole)
     text, code = fl.golden_check(ctx.ws, specs, opts.out or ctx.ws.render_dir, whole=whole)
     reporter.out(text)
     return code

@@ -22,15 +22,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan import fleetfiles, workflow
+from regplan import fleetfiles, recording, workflow
 from regplan import workspace as wsmod
 from regplan.errors import ExitCode, InvalidInput, RegplanError
 from regplan.fleetviews import Outcome, most_severe
-from regplan.model import LiveState, Obj, Target
+from regplan.model import Obj, Target
 from regplan.workspace import ClusterSpec, Workspace
 
 if TYPE_CHECKING:
@@ -164,7 +164,7 @@ def _snapshot_live(
         desired = render.render(vals, target).objects
     except RegplanError:
         desired = []  # make_plan renders again and reports it
-    return SnapshotLive(path, fleetfiles.unredact(objects, desired), shown)
+    return SnapshotLive(path, recording.unredact(objects, desired), shown)
 
 
 # Kubeconfig fields naming a file, resolved against the kubeconfig's directory (kubectl's rule), one row
@@ -335,20 +335,10 @@ def plan_many(ctx: Context, specs: Sequence[ClusterSpec], *, parallelism: int) -
 
 def save_plans(outcomes: Sequence[Outcome], out_dir: Path) -> list[Path]:
     """One plan file per cluster that has a plan (``<out>/<cluster>.json``, what ``apply --plan-dir`` reads);
-    files of clusters that have none this time are removed, so the directory never offers an old plan."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InvalidInput(f"--out {out_dir}: {err.strerror or err}") from None
-    written = []
-    for o in outcomes:
-        path = out_dir / f"{o.name}.json"
-        if o.plan is not None:
-            workflow.save_plan(o.plan, path)
-            written.append(path)
-        else:
-            path.unlink(missing_ok=True)
-    return written
+    the plan file regplan wrote for a cluster that has none this time is removed, so the directory never
+    offers an old plan. Written through the file layer (``fleetfiles.save_plans``)."""
+    texts = {o.name: o.plan.dumps() if o.plan is not None else None for o in outcomes}
+    return fleetfiles.save_plans(texts, out_dir)
 
 
 # --- status ----------------------------------------------------------------------------------------------
@@ -431,11 +421,7 @@ def plan_files(
 ) -> dict[str, Path]:
     """``<plan_dir>/<cluster>.json`` of the selected clusters. A file for a cluster the workspace does not
     know, or a cluster named with --cluster that has no file, is an input error before anything runs."""
-    if not plan_dir.is_dir():
-        raise InvalidInput(
-            f"--plan-dir {plan_dir}: not a directory (save plans with `regplan plan --out DIR`)"
-        )
-    present = {p.stem: p for p in sorted(plan_dir.glob("*.json"))}
+    present = fleetfiles.plan_dir_files(plan_dir)
     known = {c.name for c in ws.clusters}
     strangers = sorted(set(present) - known)
     if strangers:
@@ -515,9 +501,11 @@ class Tree:
     files: dict[str, str]
     left_out: dict[str, list[str]]
     errors: dict[str, str]
+    dirs: dict[str, list[tuple[str, str, bool]]] = field(default_factory=dict)  # cluster -> its files
 
 
 def render_tree(ws: Workspace, specs: Sequence[ClusterSpec]) -> Tree:
+    """Every selected cluster rendered in memory first: nothing is written unless all of them render."""
     tree = Tree({}, {}, {})
     for spec in specs:
         try:
@@ -525,46 +513,38 @@ def render_tree(ws: Workspace, specs: Sequence[ClusterSpec]) -> Tree:
         except RegplanError as err:
             tree.errors[spec.name] = str(err)
             continue
-        for name, text in fleetfiles.tree_files(rendered).items():
+        tree.dirs[spec.name] = fleetfiles.dir_files(rendered)
+        for name, text, _ in tree.dirs[spec.name]:
             tree.files[f"{spec.name}/{name}"] = text
         if left_out:
             tree.left_out[spec.name] = left_out
     return tree
 
 
-def stale_dirs(out_dir: Path, names: Sequence[str]) -> list[str]:
-    """Directories under ``out_dir`` rendered for clusters no longer in the workspace (they hold a
-    kustomization.yaml: other directories are not ours and are left alone)."""
-    if not out_dir.is_dir():
-        return []
-    return sorted(
-        d.name
-        for d in out_dir.iterdir()
-        if d.is_dir() and d.name not in names and (d / "kustomization.yaml").is_file()
-    )
-
-
 def write_tree(
     ws: Workspace, specs: Sequence[ClusterSpec], tree: Tree, out_dir: Path, *, prune: bool
 ) -> list[str]:
-    """Write every selected cluster's directory with ``output.write_dir``; ``prune``: remove the
-    directories of clusters no longer in the workspace. Returns what changed (for the progress)."""
-    import shutil
+    """Write every selected cluster's directory (``output.write_dir``'s files), all in one commit of the
+    file layer (no symlink followed under the workspace; nothing written if any file cannot be).
+    ``prune`` (``golden --update`` of the whole workspace): remove regplan's files from the directories of
+    clusters no longer in the workspace. Returns what changed (for the progress)."""
+    from regplan import userfiles
 
-    from regplan import output
-
-    lines = []
-    for spec in specs:
-        rendered, _ = render_for_git(ws, spec)
-        before = fleetfiles.read_tree(out_dir, [spec.name])
-        output.write_dir(rendered, out_dir / spec.name)
-        after = fleetfiles.read_tree(out_dir, [spec.name])
-        if before != after:
-            lines.append(f"wrote {ws.relative(out_dir / spec.name)}/")
-    if prune:
-        for name in stale_dirs(out_dir, [c.name for c in ws.clusters]):
-            shutil.rmtree(out_dir / name)
-            lines.append(f"removed {ws.relative(out_dir / name)}/ (no such cluster in the workspace)")
+    root, rel = fleetfiles.tree_root(ws.root, out_dir)
+    changes = userfiles.Changes(root)
+    changed = fleetfiles.stage_tree(changes, rel, {s.name: tree.dirs[s.name] for s in specs})
+    stale = fleetfiles.stale_dirs(root, rel, [c.name for c in ws.clusters]) if prune else {}
+    fleetfiles.stage_prune(changes, rel, stale)
+    changes.commit()
+    lines = [f"wrote {ws.relative(out_dir / name)}/" for name in changed]
+    for name in stale:
+        gone = root.kind(f"{rel}/{name}" if rel else name) is None
+        lines.append(
+            f"removed {ws.relative(out_dir / name)}/ (no such cluster in the workspace)"
+            if gone
+            else f"removed regplan's files from {ws.relative(out_dir / name)}/ (no such cluster in the "
+            "workspace); other files there were kept"
+        )
     return lines
 
 
@@ -577,9 +557,10 @@ def golden_check(
         raise InvalidInput(
             "nothing was checked; cannot render:\n" + "\n".join(f"  {n}: {e}" for n, e in tree.errors.items())
         )
+    root, rel = fleetfiles.tree_root(ws.root, out_dir)
     names = [s.name for s in specs]
-    stale = stale_dirs(out_dir, [c.name for c in ws.clusters]) if whole else []
-    present = fleetfiles.read_tree(out_dir, names + stale)
+    stale = fleetfiles.stale_dirs(root, rel, [c.name for c in ws.clusters]) if whole else {}
+    present = fleetfiles.read_tree(root, rel, [*names, *stale], tree.files)  # regplan's files only
     label = ws.relative(out_dir)
     text, changed, removed = fleetfiles.tree_diff(present, tree.files, label)
     if not text:
@@ -603,40 +584,23 @@ def generate_one(ws: Workspace, name: str) -> str:
 # --- snapshot --------------------------------------------------------------------------------------------
 
 
-def _merge(states: Sequence[LiveState]) -> LiveState:
-    out = LiveState(target=states[0].target, source=states[0].source)
-    for s in states:
-        out.objects.update(s.objects)
-        out.storage_classes.update(s.storage_classes)
-        out.events.update(s.events)
-        out.pods_using_claim.update(s.pods_using_claim)
-    return out
-
-
-def record(ws: Workspace, spec: ClusterSpec, live: workflow.Live) -> tuple[Target, list[Obj]]:
-    """What plan and status read for ``spec`` (its profile's objects, the registry, the mounted claim, their
-    context), as the redacted objects of a snapshot."""
-    from regplan import plan as planmod
+def record(ws: Workspace, spec: ClusterSpec, live: workflow.Live) -> tuple[Target, list[Obj], list[Any]]:
+    """What plan, status and verify read for ``spec``, as the redacted objects of a snapshot, and every
+    object asked for (``recording.record``: the one home of snapshots)."""
     from regplan import render
-    from regplan import status as statusmod
 
     tgt = live.target(spec.target)
     vals = fleetfiles.values_for_git(
         spec.profile, files=spec.values, sets=spec.sets, profiles_dir=ws.profiles_dir
     )
-    query = planmod.query_for(render.render(vals, tgt))
-    first = live.read(query)
-    registry = live.read(statusmod.first_query(tgt))
-    second_q = statusmod.second_query(tgt, _merge([first, registry]))
-    second = live.read(second_q)
-    claims: list[tuple[str, str]] = [*query.claims, *second_q.claims]
-    return tgt, fleetfiles.snapshot_objects([first, registry, second], claims)
+    objects, asked = recording.record(render.render(vals, tgt), live.read)
+    return tgt, objects, asked
 
 
 def snapshot_header(spec: ClusterSpec, tgt: Target) -> str:
     return (
-        f"regplan snapshot of cluster {spec.name} (context {spec.context}, {tgt}): what `regplan plan` and\n"
-        "`regplan status` read. Secret values are redacted (compared by digest); safe to commit.\n"
+        f"regplan snapshot of cluster {spec.name} (context {spec.context}, {tgt}): what `regplan plan`,\n"
+        "`status` and `verify` read. Secret values are redacted (compared by digest); safe to commit.\n"
         f"Re-record: regplan snapshot --cluster {spec.name}"
     )
 
@@ -645,14 +609,11 @@ def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
     """Record ``<out_dir>/<cluster>.yaml`` from the cluster (redacted; committable)."""
     live = live_for(ctx, spec, offline=False)
     try:
-        tgt, objects = record(ctx.ws, spec, live)
+        tgt, objects, asked = record(ctx.ws, spec, live)
     finally:
         live.close()
     path = snapshot_path(out_dir, spec)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(fleetfiles.snapshot_text(objects, snapshot_header(spec, tgt)), encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"{path}: cannot write the snapshot: {err.strerror or err}") from None
+    text = recording.snapshot_text(objects, snapshot_header(spec, tgt), asked)
+    recording.write_snapshot(ctx.ws.root, path, text)
     ctx.say(spec.name, f"recorded {len(objects)} object(s) in {ctx.ws.relative(path)}")
     return Outcome(spec.name, spec.context, spec.profile, str(tgt), ExitCode.OK, labels=spec.labels)

@@ -177,22 +177,88 @@ SECRET_ENV_NAMES: tuple[tuple[str, str], ...] = (
     ("*ACCOUNTKEY*", "Azure account keys, also with a suffix"),
     ("*PASSWORD*", "passwords (Swift, proxies, HTTP secret files)"),
     ("*TOKEN*", "session and bearer tokens"),
+    ("*KEYFILE*", "a GCS key file: its content when given inline (a path is exempt, below)"),
+    ("*CREDENTIALS*", "inline credentials (REGISTRY_STORAGE_GCS_CREDENTIALS_*)"),
 )
 # ... except these, when their value is a path (REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key): the
 # name says "file", and a path is not a credential. A value's leading "/" alone proves nothing: an AWS
 # secret access key may start with one.
-PATH_ENV_NAMES: tuple[str, ...] = ("*_TLS_KEY", "*_TLS_CERTIFICATE", "*_TLS_CLIENTCAS_*", "*_FILE", "*_PATH")
+PATH_ENV_NAMES: tuple[str, ...] = (
+    "*_TLS_KEY",
+    "*_TLS_CERTIFICATE",
+    "*_TLS_CLIENTCAS_*",
+    "*_FILE",
+    "*_KEYFILE",
+    "*_PATH",
+)
 
 ENV_PATH: tuple[str, ...] = ("spec", "template", "spec", "containers", ANY, "env")  # DC env items
+
+# Keys of a registry config.yml (any storage driver, any nesting) whose values are credentials, one row per
+# lower-cased pattern: the ONE table every channel redacts config.yml with (status, snapshots, fleet files).
+CONFIG_SECRET_KEYS: tuple[tuple[str, str], ...] = (
+    ("accesskey", "S3 / OSS access key id"),
+    ("*secret*", "S3 secretkey, OSS accesskeysecret, OAuth clientsecret, http.secret"),
+    ("*key", "Azure accountkey, S3 secretkey, Swift key / tempurlcontainerkey, any private key"),
+    ("*password*", "Swift password, proxy passwords"),
+    ("*token*", "S3 sessiontoken, Swift / auth tokens"),
+    ("credentials", "GCS inline service-account credentials (the whole mapping)"),
+    ("private_key*", "fields of a GCS service-account key"),
+)
+# Values that are key material whatever their name says (a GCS key file's JSON or a PEM key pasted into an
+# env var or a config field): matched as substrings.
+SECRET_VALUE_MARKERS: tuple[tuple[str, str], ...] = (
+    ("PRIVATE KEY-----", "a PEM private key"),
+    ('"private_key"', "a GCS service-account key file (JSON)"),
+    ("private_key:", "a GCS service-account key as YAML"),
+)
+REDACTED = "(redacted)"  # what every channel shows instead of a secret value
+
+
+def secret_value(value: Any) -> bool:
+    """Does ``value`` itself look like key material (SECRET_VALUE_MARKERS)?"""
+    return isinstance(value, str) and any(marker in value for marker, _ in SECRET_VALUE_MARKERS)
 
 
 def secret_env(name: str, value: Any = None) -> bool:
     """Is the env var ``name`` (with ``value``) a credential whose value nobody may see?"""
+    if secret_value(value):
+        return True
     upper = name.upper()
     if not any(fnmatch.fnmatchcase(upper, pattern) for pattern, _ in SECRET_ENV_NAMES):
         return False
     is_path = isinstance(value, str) and value.startswith("/")
     return not (is_path and any(fnmatch.fnmatchcase(upper, p) for p in PATH_ENV_NAMES))
+
+
+def secret_config_key(key: Any) -> bool:
+    """Is ``key`` of a registry config.yml (or of a Config's storage section) a credential?"""
+    lower = str(key).lower()
+    return any(fnmatch.fnmatchcase(lower, pattern) for pattern, _ in CONFIG_SECRET_KEYS)
+
+
+def redact_config(node: Any) -> Any:
+    """A copy of a registry config.yml document (or a part of one) with every credential replaced by
+    REDACTED: values under CONFIG_SECRET_KEYS at any depth, in mappings and in lists, and any value that
+    looks like key material. The structure stays, so a reader sees which fields are set."""
+    if isinstance(node, dict):
+        return {k: REDACTED if secret_config_key(k) else redact_config(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [redact_config(v) for v in node]
+    return REDACTED if secret_value(node) else node
+
+
+def redact_env(env: Any) -> Any:
+    """A copy of a container's ``env`` list with the values of secret-looking variables (secret_env)
+    replaced by REDACTED; ``valueFrom`` references stay (they name a Secret, not its content)."""
+    if not isinstance(env, list):
+        return env
+    out = []
+    for e in env:
+        if isinstance(e, dict) and "value" in e and secret_env(str(e.get("name")), e.get("value")):
+            e = {**e, "value": REDACTED}
+        out.append(e)
+    return out
 
 
 MASK: tuple[PathRule, ...] = (
@@ -370,6 +436,11 @@ SECRET_MASKS: tuple[SecretMask, ...] = (
 
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def is_digest(value: Any) -> bool:
+    """Is ``value`` a digest as masking writes it (``sha256:`` and 64 hex digits)?"""
+    return isinstance(value, str) and _DIGEST.fullmatch(value) is not None
 
 
 def _mask_at(node: Any, path: tuple[str, ...], how: str) -> None:

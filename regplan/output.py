@@ -19,12 +19,11 @@ says whether data is lost (a bound claim) or none exists (one that never bound).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from regplan import escape, yamlio
+from regplan import escape, userfiles, yamlio
 from regplan.errors import InvalidInput
 from regplan.model import REGISTRY_NAMESPACE, Obj, Target
 from regplan.render import CONFIG_MOUNT, CONFIG_SECRET, Rendered
@@ -76,91 +75,83 @@ def file_name(index: int, obj: Obj) -> str:
     return f"{index:02d}-{str(obj['kind']).lower()}-{obj['metadata']['name']}.yaml"
 
 
-def write_dir(rendered: Rendered, out_dir: Path, *, fmt: str = "yaml") -> list[Path]:
-    """One file per object plus ``kustomization.yaml`` listing them, ready for a GitOps tool.
+KUSTOMIZATION = "kustomization.yaml"
 
-    Only YAML: any other ``fmt`` is refused (``-o oc`` holds commands, not manifests). Files from an
-    earlier run that look like ours (``NN-kind-name.yaml``) and are no longer rendered are removed, so the
-    directory is exactly the rendered state; other files are left alone. Secret files are created readable
-    by their owner only (they hold the keys).
 
-    Nothing is half-written: every file is first written into a temporary directory (inside ``out_dir``
-    when it exists, else beside it); only when all of them were written are they renamed into place (a
-    new ``out_dir`` is the temporary directory renamed). When a file cannot be written, the temporary
-    directory is removed, ``out_dir`` is as it was, and the error (exit 3) names the file.
-    """
-    import shutil  # only --out-dir needs them: render's start-up is budgeted
-    import tempfile
-
-    if fmt != "yaml":
-        raise InvalidInput(f"--out-dir writes YAML manifests; -o {fmt} cannot be combined with it")
+def dir_files(rendered: Rendered) -> list[tuple[str, str, bool]]:
+    """What ``write_dir`` writes, as (file name, text, holds a secret): one file per object, then
+    ``kustomization.yaml`` listing them. Pure: the fleet's rendered tree and ``golden --check`` use it."""
     names = [file_name(i, obj) for i, obj in enumerate(rendered.objects, start=1)]
     files = [
         (name, _dc_note([obj]) + yamlio.dump(obj), obj["kind"] == "Secret")
         for name, obj in zip(names, rendered.objects, strict=True)
     ]
-    kustomization = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "resources": names,
-    }
-    files.append(("kustomization.yaml", yamlio.dump(kustomization), False))
-    if out_dir.is_symlink():
-        out_dir = out_dir.resolve()  # write where the link points; renaming over it would drop the link
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InvalidInput(f"--out-dir {out_dir}: exists and is not a directory")
-    exists = out_dir.is_dir()
-    for name, _, _ in files:
-        try:
-            if exists and (out_dir / name).is_dir():
-                raise InvalidInput(f"--out-dir: cannot write {out_dir / name}: it is a directory")
-        except OSError as err:  # e.g. a file name too long for the file system
-            raise InvalidInput(f"--out-dir: cannot write {out_dir / name}: {err.strerror or err}") from None
+    files.append((KUSTOMIZATION, kustomization_text(names), False))
+    return files
+
+
+def kustomization_text(names: list[str]) -> str:
+    doc = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": names}
+    return yamlio.dump(doc)
+
+
+def owned_files(kustomization: bytes | None) -> list[str] | None:
+    """The files regplan wrote in a directory, from the ``kustomization.yaml`` there: its ``resources``
+    when the file is exactly what regplan writes for them (every name of regplan's ``NN-kind-name.yaml``
+    form); None when the file is absent or was written by someone else (then nothing there is regplan's
+    to remove). This is regplan's record of what it wrote: no other file is ever removed."""
+    if kustomization is None:
+        return None
     try:
-        if not exists:
-            out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir if exists else out_dir.parent))
-    except OSError as err:
-        raise InvalidInput(f"--out-dir {out_dir}: {err.strerror or err}") from None
+        text = kustomization.decode("utf-8")
+        docs = yamlio.load_all_safe(text, KUSTOMIZATION)
+    except (UnicodeDecodeError, InvalidInput):
+        return None
+    doc = docs[0] if len(docs) == 1 else None
+    names = doc.get("resources") if isinstance(doc, dict) else None
+    if not isinstance(names, list) or not all(isinstance(n, str) and _OUT_FILE.fullmatch(n) for n in names):
+        return None
+    return list(names) if kustomization_text(list(names)) == text else None
+
+
+def stage_dir(changes: userfiles.Changes, rel_dir: str, files: list[tuple[str, str, bool]]) -> None:
+    """Add one rendered directory to ``changes``: its files, and the removal of the files regplan wrote
+    there before (``owned_files``) that are no longer rendered. Nothing else in the directory is touched."""
+    before = owned_files(changes.root.read(f"{rel_dir}/{KUSTOMIZATION}", what=KUSTOMIZATION))
+    names = {name for name, _, _ in files}
+    for name, text, secret in files:
+        changes.write(f"{rel_dir}/{name}", text, secret=secret)
+    for name in before or []:
+        if name not in names:
+            changes.remove(f"{rel_dir}/{name}")
+
+
+def write_dir(rendered: Rendered, out_dir: Path, *, fmt: str = "yaml") -> list[Path]:
+    """One file per object plus ``kustomization.yaml`` listing them, ready for a GitOps tool.
+
+    Only YAML: any other ``fmt`` is refused (``-o oc`` holds commands, not manifests). Files regplan
+    wrote there before (listed in the ``kustomization.yaml`` it wrote) that are no longer rendered are
+    removed, so regplan's files are exactly the rendered state; other files are left alone. Secret files
+    are created readable by their owner only (they hold the keys).
+
+    Through the file layer (``userfiles``): no symlink is followed at or under ``out_dir`` (nor anywhere
+    in a relative path), and nothing is half-written: every file is written beside its destination first
+    and renamed into place only when all were written. An error (exit 3) names the file.
+    """
+    if fmt != "yaml":
+        raise InvalidInput(f"--out-dir writes YAML manifests; -o {fmt} cannot be combined with it")
     try:
-        for name, text, secret in files:
-            _write_file(staging / name, text, secret, shown=out_dir / name)
-        if not exists:
-            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it 0700; a new dir gets the usual mode
-            os.rename(staging, out_dir)
-        else:
-            for name, _, _ in files:
-                os.replace(staging / name, out_dir / name)
-            staging.rmdir()
-            for old in sorted(out_dir.iterdir()):
-                if _OUT_FILE.fullmatch(old.name) and old.name not in names and old.is_file():
-                    old.unlink()
-    except OSError as err:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise InvalidInput(f"--out-dir {out_dir}: {err.strerror or err}") from None
-    except InvalidInput:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        root, rel = userfiles.Root.for_path(out_dir)
+        changes = userfiles.Changes(root)
+        files = dir_files(rendered)
+        stage_dir(changes, rel, files)
+        changes.commit()
+    except InvalidInput as err:
+        raise InvalidInput(f"--out-dir: {err}") from None
     return [out_dir / name for name, _, _ in files]
 
 
-STAGING_PREFIX = ".regplan-out-"
-
-
-def _write_file(path: Path, text: str, secret: bool, *, shown: Path) -> None:
-    """Write one file (0600 for a Secret); an error names ``shown``, the path the user asked for."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if secret else 0o666)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    except OSError as err:
-        raise InvalidInput(f"--out-dir: cannot write {shown}: {err.strerror or err}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+STAGING_PREFIX = userfiles.TEMP_PREFIX
 
 
 # --- oc commands --------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from regplan import safeload
 from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic, InvalidInput, StaleError
 from regplan.model import LiveQuery, LiveState, Obj, PatchType, Ref, Target, Verb, Write
-from regplan.normalize import Item, mask_secret, secret_digests
+from regplan.normalize import Item, digest_bytes, is_digest, is_masked_path, mask_secret, secret_digests
 from regplan.plan import make_plan, query_for, strip_none
 from regplan.planvalue import (
     ACTION_VERBS,
@@ -105,12 +105,38 @@ def _ref_from(d: dict[str, Any]) -> Ref:
     return Ref(d["apiVersion"], d["kind"], d.get("namespace", ""), d["name"])
 
 
+def _digests_only(obj: Any) -> Any:
+    """A Secret as a plan file may hold it: every ``data``/``stringData`` value a digest. A value that is not
+    one (a hand-edited file with base64 content) becomes the digest of its text, so no view and no error
+    ever shows it; the plan then no longer matches what regplan plans and is refused when applied."""
+    if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+        return obj
+    out = dict(obj)
+    for field in ("data", "stringData"):
+        if isinstance(out.get(field), dict):
+            out[field] = {
+                k: v if is_digest(v) else digest_bytes(str(v).encode()) for k, v in out[field].items()
+            }
+    return out
+
+
+def _safe_error(err: Exception) -> str:
+    """What went wrong reading a plan document, without any value of the file (it may be a secret): a
+    missing key is named (regplan's own schema), a wrong value only by its kind of error."""
+    if isinstance(err, KeyError) and err.args and isinstance(err.args[0], str) and err.args[0].isidentifier():
+        return f"missing field {err.args[0]!r}"
+    return f"{type(err).__name__}: a field has a value of the wrong type or an unknown value"
+
+
 def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
-    """Rebuild a Plan from its JSON document. Secret write bodies hold digests until ``resolve_secrets``."""
+    """Rebuild a Plan from its JSON document. Secret write bodies hold digests until ``resolve_secrets``;
+    Secret content that is not a digest is turned into one on load (``_digests_only``), and a field at a
+    masked path is sensitive whatever the file says, so nothing shown from a plan file is a secret."""
     version = doc.get("formatVersion")
     if version != FORMAT_VERSION:
         raise InvalidInput(
-            f"{origin}: formatVersion {version!r} is not supported (expected {FORMAT_VERSION})"
+            f"{origin}: formatVersion {version if isinstance(version, int) else '(not a number)'} is not "
+            f"supported (expected {FORMAT_VERSION})"
         )
     try:
         writes_by_ref: dict[Ref, list[Write]] = {}
@@ -120,7 +146,7 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
                 Write(
                     ref,
                     Verb(w["verb"]),
-                    body=w.get("body"),
+                    body=_digests_only(w.get("body")) if ref.kind == "Secret" else w.get("body"),
                     patch_type=PatchType(w["patchType"]) if w.get("patchType") else None,
                     resource_version=w.get("resourceVersion"),
                     uid=w.get("uid"),
@@ -133,13 +159,16 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
             ref = _ref_from(c["object"])
             fields = tuple(
                 FieldChange(
-                    tuple(Item(s["item"]) if isinstance(s, dict) else str(s) for s in f.get("segments", [])),
+                    path,
                     ChangeKind(f["change"]),
                     f.get("old"),
                     f.get("new"),
-                    bool(f.get("sensitive")),
+                    bool(f.get("sensitive")) or is_masked_path(ref.kind, path, f.get("old"), f.get("new")),
                 )
                 for f in c.get("fields", [])
+                for path in [
+                    tuple(Item(s["item"]) if isinstance(s, dict) else str(s) for s in f.get("segments", []))
+                ]
             )
             changes.append(
                 ObjectChange(
@@ -158,7 +187,7 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
             for d in doc.get("diagnostics", [])
         ]
         target = Target(doc["target"])
-        desired = list(doc.get("desired", []))
+        desired = [_digests_only(o) for o in doc.get("desired", [])]
         stray = sorted(set(writes_by_ref) - {c.ref for c in changes})
         if stray:
             raise InvalidInput(
@@ -192,7 +221,7 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
             server_dry_run=str(doc.get("serverDryRun") or "not-run"),
         )
     except (KeyError, TypeError, ValueError) as err:
-        raise InvalidInput(f"{origin}: not a regplan plan ({type(err).__name__}: {err})") from err
+        raise InvalidInput(f"{origin}: not a regplan plan ({_safe_error(err)})") from None
 
 
 def _write_problem(change: ObjectChange, target: Target, desired: list[Obj]) -> str:
@@ -221,6 +250,11 @@ def _write_problem(change: ObjectChange, target: Target, desired: list[Obj]) -> 
         if want is None or strip_none(want) != w.body:
             return "the create body is not the desired object of the plan"
     return ""
+
+
+def _digest_prefix(value: Any) -> str:
+    """The start of a digest, to tell two apart; anything else is not shown (it may be a secret)."""
+    return f"{value[:19]}..." if is_digest(value) else "(absent)" if value is None else "(not a digest)"
 
 
 def resolve_secrets(plan: Plan, fresh_objects: list[Obj]) -> Plan:
@@ -252,7 +286,7 @@ def resolve_secrets(plan: Plan, fresh_objects: list[Obj]) -> Plan:
                 if recorded.get(key) != now.get(key):
                     raise StaleError(
                         f"{w.ref}: the source of data key {key} changed since the plan was made "
-                        f"(digest {str(recorded.get(key))[:19]}... now {str(now.get(key))[:19]}...)"
+                        f"(digest {_digest_prefix(recorded.get(key))} now {_digest_prefix(now.get(key))})"
                     )
             body = copy.deepcopy(w.body)
             body.pop("stringData", None)
@@ -268,10 +302,13 @@ def resolve_secrets(plan: Plan, fresh_objects: list[Obj]) -> Plan:
 
 
 def save_plan(result: Plan, path: Path) -> None:
+    """``plan --out FILE``: written atomically through the file layer, never through a symlink."""
+    from regplan import userfiles
+
     try:
-        path.write_text(result.dumps(), encoding="utf-8")
-    except OSError as err:
-        raise InvalidInput(f"{path}: cannot write the plan: {err.strerror}") from None
+        userfiles.write_file(path, result.dumps())
+    except InvalidInput as err:
+        raise InvalidInput(f"--out {path}: cannot write the plan: {err}") from None
 
 
 def read_plan(path: Path) -> Plan:

@@ -63,14 +63,13 @@ def read_bytes(path: Path, *, what: str, limits: Limits = DEFAULT, source: str |
     """At most ``limits.max_bytes`` of ``path``; a larger file is refused without reading it all.
 
     ``what`` names the kind of file in messages ("values file", "snapshot", "plan file", "kubeconfig");
-    ``source`` is the name messages give the file (default: the path).
+    ``source`` is the name messages give the file (default: the path). Only a regular file is read: a
+    FIFO, device or directory is refused at once (``userfiles.read_regular``).
     """
+    from regplan import userfiles  # regular files only, never blocking on a FIFO (the one file layer)
+
     shown = str(path) if source is None else source
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(limits.max_bytes + 1)
-    except OSError as err:
-        raise UnreadableInput(shown, f"cannot read {what}: {err.strerror or err}") from None
+    data = userfiles.read_regular(path, what=what, max_bytes=limits.max_bytes, source=shown)
     if len(data) > limits.max_bytes:
         raise BoundExceeded(shown, "size", limits.max_bytes, f"{what} larger than {limits.max_bytes} bytes")
     return data

@@ -9,12 +9,16 @@ first), and nothing more, so a plan made from a snapshot of a cluster equals the
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 from typing import Any
 
 from regplan import safeload
 from regplan.errors import InvalidInput
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, event_time
+
+# On a snapshot's List (regplan.recording): every object regplan asked the cluster for, found or not.
+RECORDED_ANNOTATION = "regplan.io/recorded"
 
 TARGET_MARKERS: tuple[tuple[str, str, str, Target], ...] = (
     # (apiVersion group, kind, name) present in the snapshot -> target; first match wins
@@ -139,6 +143,25 @@ def read_objects(path: Path) -> list[Obj]:
                 )
             out.append(item)
     return out
+
+
+def recorded_refs(path: Path) -> frozenset[str] | None:
+    """The objects a regplan snapshot says it asked the cluster for (``str(Ref)``, found or not); None for
+    a snapshot that does not say (made with ``oc get``, or recorded by an older regplan): then an object
+    missing from it was not recorded, which is not the same as absent on the cluster."""
+    text = safeload.read_text(path, what="snapshot", limits=safeload.DEFAULT)
+    for doc in safeload.load_yaml_all(text, source=str(path), limits=safeload.DEFAULT):
+        meta = doc.get("metadata") if isinstance(doc, dict) else None
+        annotations = meta.get("annotations") if isinstance(meta, dict) else None
+        raw = annotations.get(RECORDED_ANNOTATION) if isinstance(annotations, dict) else None
+        if isinstance(raw, str):
+            try:
+                names = json.loads(raw)
+            except ValueError:
+                return None
+            if isinstance(names, list) and all(isinstance(n, str) for n in names):
+                return frozenset(names)
+    return None
 
 
 def _group(api_version: str) -> str:

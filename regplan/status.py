@@ -5,15 +5,16 @@ Reading happens in two rounds (workflow): ``first_query`` asks for ``Config/clus
 the claim the registry actually mounts (its events and pods) and, on 3.x, the Secret holding the
 mounted registry config. ``summarize`` turns the answers into a ``StatusSummary`` (a typed value;
 ``to_json()`` is the ``-o json`` document); secret-looking env values (normalize.SECRET_ENV_NAMES) and
-registry-config credentials are redacted. Which profile the live state matches is decided by the
-caller with ``plan.make_plan`` (a profile matches when its defaults plan to no-op, Secrets aside since
-their values cannot be compared without the sources).
+registry-config credentials (normalize.redact_config: the one table, at any depth) are redacted. Which
+profile the live state matches is decided by the caller with ``plan.make_plan`` (a profile matches when
+its defaults plan to no-op, Secrets aside since their values cannot be compared without the sources).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +37,8 @@ from regplan.model import (
     pod_volumes,
     registry_container,
 )
-from regplan.normalize import secret_env
+from regplan.normalize import REDACTED, redact_config, secret_env
 
-REDACT_CONFIG_KEYS = ("accesskey", "secretkey", "password", "key", "accountkey", "secret", "sessiontoken")
 EVENTS_SHOWN = 5
 
 
@@ -96,6 +96,18 @@ def config_secret_name(dc: Obj) -> tuple[str, str] | None:
     return (str(secret), path.rsplit("/", 1)[-1]) if secret else None
 
 
+def merged(states: Sequence[LiveState]) -> LiveState:
+    """One LiveState holding what the reads of several rounds returned (later rounds win): the one merge
+    of status' two rounds (``workflow.status_data``; ``recording`` keeps the rounds apart and lists them)."""
+    out = LiveState(target=states[0].target, server_dry_run=states[0].server_dry_run, source=states[0].source)
+    for s in states:
+        out.objects.update(s.objects)
+        out.storage_classes.update(s.storage_classes)
+        out.events.update(s.events)
+        out.pods_using_claim.update(s.pods_using_claim)
+    return out
+
+
 def second_query(target: Target, live: LiveState) -> LiveQuery:
     """The claim in use (events, pods, its class) and, on 3.x, the mounted config Secret."""
     registry = live.objects.get(registry_ref(target))
@@ -119,17 +131,8 @@ def _redact_env(e: Obj) -> str:
         ref = src.get("secretKeyRef") or src.get("configMapKeyRef") or src.get("fieldRef") or {}
         return f"{name} from {next(iter(src), '?')} {ref.get('name') or ref.get('fieldPath') or ''}".rstrip()
     if secret_env(name, str(e.get("value", ""))):  # the one table of secret-looking names (normalize)
-        return f"{name}=(redacted)"
+        return f"{name}={REDACTED}"
     return f"{name}={e.get('value', '')}"
-
-
-def _redact_config(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {
-            k: ("(redacted)" if str(k).lower() in REDACT_CONFIG_KEYS else _redact_config(v))
-            for k, v in node.items()
-        }
-    return node
 
 
 def _registry_config(secret: Obj | None, key: str) -> dict[str, Any] | None:
@@ -303,7 +306,7 @@ def summarize(target: Target, live: LiveState) -> StatusSummary:
         backends = sorted(k for k in storage if k != "managementState" and storage[k] is not None)
         out.backend = ", ".join(backends) if backends else None
         if len(backends) == 1 and isinstance(storage[backends[0]], dict):
-            out.settings = _redact_config(storage[backends[0]])
+            out.settings = redact_config(storage[backends[0]])
         elif len(backends) > 1:
             out.settings = {"problem": "exactly one storage type should be configured at the same time"}
         out.rollout_strategy = spec.get("rolloutStrategy") or ""
@@ -329,7 +332,7 @@ def summarize(target: Target, live: LiveState) -> StatusSummary:
             source = next((k for k in (volume or {}) if k != "name"), "none")
             settings["volume"] = f"{(volume or {}).get('name', '-')} ({source})"
         elif driver in storage_cfg:
-            settings = dict(_redact_config(storage_cfg[driver]))
+            settings = dict(redact_config(storage_cfg[driver]))
         settings["config"] = f"Secret {secret_file[0]}" if secret_file else "the image's built-in config.yml"
         if env_driver:
             settings["override"] = f"env REGISTRY_STORAGE={env_driver} overrides the config file"

@@ -83,6 +83,35 @@ def query_for(intent: Intent) -> LiveQuery:
     return LiveQuery(target=intent.target, refs=tuple(refs), claims=claims)
 
 
+# --- snapshots: what was not recorded is not "not verified" ------------------------------------------------
+
+
+def unrecorded(intent: Intent, live: LiveState, recorded: frozenset[str] | None) -> list[Ref]:
+    """The objects verify needs that a snapshot does not hold AND did not record as absent. ``recorded``:
+    what a regplan snapshot says it asked for (``snapshot.recorded_refs``); None for a snapshot that does
+    not say (``oc get``, older regplan): then only the workload is required, since without it no check
+    means anything, while the other objects may truly be absent (no claim on S3)."""
+    needed = query_for(intent).refs if recorded is not None else (WORKLOAD[intent.target],)
+    return [r for r in needed if r not in live.objects and (recorded is None or str(r) not in recorded)]
+
+
+def check_recorded(intent: Intent, live: LiveState, recorded: frozenset[str] | None, source: str) -> None:
+    """Refuse (exit 3) to verify against a snapshot that lacks what verify reads: a missing object there
+    means "not recorded", and reporting it as "not found" would be a false "not verified"."""
+    missing = unrecorded(intent, live, recorded)
+    if not missing:
+        return
+    from regplan.errors import InvalidInput
+
+    ns = REGISTRY_NAMESPACE[intent.target]
+    raise InvalidInput(
+        f"{source}: {', '.join(map(str, missing))} not recorded in the snapshot, so `regplan verify` cannot "
+        f"tell whether the registry uses the intended storage; nothing was verified. Record the snapshot "
+        f"again with `regplan snapshot` (it records what verify reads), or add the output of `oc get "
+        f"{' '.join(f'{r.kind.lower()}/{r.name}' for r in missing)} -n {ns} -o yaml` to it"
+    )
+
+
 # --- what the workload runs ------------------------------------------------------------------------------
 
 

@@ -268,14 +268,6 @@ def _profile_objects(
     return out, skipped
 
 
-def _merge(a: LiveState, b: LiveState) -> LiveState:
-    a.objects.update(b.objects)
-    a.storage_classes.update(b.storage_classes)
-    a.events.update(b.events)
-    a.pods_using_claim.update(b.pods_using_claim)
-    return a
-
-
 def status_data(
     *, target: str, live: Live, profiles_dir: Path | None, environ: Mapping[str, str]
 ) -> statusmod.StatusSummary:
@@ -283,7 +275,7 @@ def status_data(
     by_profile, skipped = _profile_objects(tgt, profiles_dir, environ)
     extra = tuple(dict.fromkeys(Ref.of(o) for objs in by_profile.values() for o in objs))
     state = live.read(statusmod.first_query(tgt, extra))
-    state = _merge(state, live.read(statusmod.second_query(tgt, state)))
+    state = statusmod.merged([state, live.read(statusmod.second_query(tgt, state))])
     summary = statusmod.summarize(tgt, state)
     matches = []
     for name, objs in sorted(by_profile.items()):

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from regplan import selector as selmod
-from regplan import yamlio
+from regplan import userfiles, yamlio
 from regplan.errors import InvalidInput
 
 FILE_NAME = "regplan.yaml"
@@ -398,7 +398,13 @@ def load(
                 p.add(line, f"{where}values: '-' (standard input) is for `-f -` on the command line")
                 continue
             f = _resolve(root, text_)
-            if not f.is_file():
+            if not userfiles.inside(root, f):  # the one file layer: a workspace reads only its own files
+                p.add(
+                    line,
+                    f"{where}values: {text_}: outside the workspace {root} (symlinks resolved); values files "
+                    "named in the workspace must lie inside it",
+                )
+            elif not f.is_file():
                 p.add(line, f"{where}values: {text_}: no such file (relative to {root})")
             elif str(f) not in checked_files:
                 checked_files.add(str(f))

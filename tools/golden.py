@@ -4,6 +4,8 @@ produces, byte for byte. Project tooling (tools/__init__.py), not shipped in the
 Golden sets come from PRODUCERS (a table at the end of this module): each owns one directory under
 ``golden/`` and yields ``(path relative to golden/, text)``. ``--check`` compares every producer's output
 with the tree (changed, missing and stale files) and returns a unified diff; ``--update`` rewrites the tree.
+Reads and writes go through the file layer (``userfiles``): no symlink under the root is followed (one is
+refused, exit 3), a file that is not UTF-8 shows as differing, and ``--update`` commits every file at once.
 The sets: ``render`` (below), ``plan`` (scenario folders, ``tools.scenarios``) and ``fleet`` (the views of
 the example workspace).
 
@@ -23,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from regplan import userfiles
 from regplan.errors import ExitCode, InvalidInput, RegplanError
 from tools import scenarios
 
@@ -62,31 +65,29 @@ def run(*, root: Path, update: bool, only: str | None = None) -> Result:
                     f"golden producer {producer.prefix!r} yielded {rel!r} outside its directory"
                 )
             wanted[rel] = text
-    present = {
-        p.relative_to(golden).as_posix()
-        for prefix in owned
-        if (golden / prefix).is_dir()
-        for p in (golden / prefix).rglob("*")
-        if p.is_file()
-    }
-    changed = [
-        r for r in sorted(wanted) if r not in present or (golden / r).read_text(encoding="utf-8") != wanted[r]
-    ]
+    tree = userfiles.Root(root, str(root))
+    present: set[str] = set()
+    for prefix in owned:
+        if tree.kind(f"golden/{prefix}") is not None:
+            present.update(r.removeprefix("golden/") for r in userfiles.iter_files(tree, f"golden/{prefix}"))
+    committed = {r: _read(tree, r) for r in sorted(present)}
+    changed = [r for r in sorted(wanted) if committed.get(r) != wanted[r]]
     stale = sorted(present - set(wanted))
     if update:
+        changes = userfiles.Changes(tree)  # one commit: nothing is written if any file cannot be
         lines = []
         for rel in changed:
-            (golden / rel).parent.mkdir(parents=True, exist_ok=True)
-            (golden / rel).write_text(wanted[rel], encoding="utf-8")
+            changes.write(f"golden/{rel}", wanted[rel])
             lines.append(f"wrote golden/{rel}")
         for rel in stale:
-            (golden / rel).unlink()
+            changes.remove(f"golden/{rel}")  # the producer owns its directory (docstring): stale is its own
             lines.append(f"removed golden/{rel}")
+        changes.commit()
         lines.append(f"{len(wanted)} golden files, {len(changed)} written, {len(stale)} removed")
         return Result(ExitCode.OK, "\n".join(lines) + "\n")
     out: list[str] = []
     for rel in changed:
-        old = (golden / rel).read_text(encoding="utf-8") if rel in present else ""
+        old = committed.get(rel, "")
         out += difflib.unified_diff(
             old.splitlines(keepends=True),
             wanted[rel].splitlines(keepends=True),
@@ -94,8 +95,9 @@ def run(*, root: Path, update: bool, only: str | None = None) -> Result:
             f"b/golden/{rel}",
         )
     for rel in stale:
-        old = (golden / rel).read_text(encoding="utf-8")
-        out += difflib.unified_diff(old.splitlines(keepends=True), [], f"a/golden/{rel}", "/dev/null")
+        out += difflib.unified_diff(
+            committed[rel].splitlines(keepends=True), [], f"a/golden/{rel}", "/dev/null"
+        )
     text = "".join(line if line.endswith("\n") else line + "\n" for line in out)
     if not text:
         return Result(ExitCode.OK, "")
@@ -104,6 +106,19 @@ def run(*, root: Path, update: bool, only: str | None = None) -> Result:
         "run `python -m tools.golden --update` if intended\n"
     )
     return Result(ExitCode.CHANGES, text + summary)
+
+
+NOT_TEXT = "(not UTF-8 text, {size} bytes: golden files are UTF-8)\n"
+
+
+def _read(tree: userfiles.Root, rel: str) -> str:
+    """A committed golden file's text; one that is not UTF-8 reads as a note that differs from anything
+    produced (so --check shows it and --update rewrites it) instead of a crash."""
+    data = tree.read(f"golden/{rel}", what="golden file") or b""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_TEXT.format(size=len(data))
 
 
 # --- the built-in set: rendered manifests ----------------------------------------------------------------

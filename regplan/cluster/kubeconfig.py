@@ -17,9 +17,10 @@ import binascii
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from regplan import safeload
+from regplan import safeload, userfiles
 from regplan.cluster.apierrors import one_line
 from regplan.cluster.clientimport import client_modules
 from regplan.errors import ClusterError, InvalidInput, UnreadableInput
@@ -79,13 +80,13 @@ def read_kubeconfig(path: str) -> Kubeconfig:
 
     if os.path.isdir(path):
         raise ClusterError(f"kubeconfig {path} is a directory, not a file")
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(safeload.DEFAULT.max_bytes + 1)
-    except FileNotFoundError:
-        raise ClusterError(f"kubeconfig not found: {path}") from None
-    except OSError as err:
-        raise ClusterError(f"cannot read kubeconfig {path}: {(err.strerror or str(err)).lower()}") from None
+    if not os.path.exists(path):
+        raise ClusterError(f"kubeconfig not found: {path}")
+    try:  # regular files only: a FIFO or device is refused, never read (regplan.userfiles)
+        raw = userfiles.read_regular(Path(path), what="kubeconfig", max_bytes=safeload.DEFAULT.max_bytes)
+    except UnreadableInput as err:
+        why = err.problem.partition(": ")[2].lower()
+        raise ClusterError(f"cannot read kubeconfig {path}: {why}") from None
     try:  # the bounds every user file gets (size, depth, nodes after aliases), in the adapter's exit code
         doc = safeload.load_yaml(raw, source=path)
     except UnreadableInput as err:
@@ -170,8 +171,7 @@ def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
         user = _lookup(files, "users", str(user_name))
         if user is None:
             raise ClusterError(
-                f'context "{chosen}" in {ctx_file} names user "{user_name}", '
-                f"which does not exist in {names}"
+                f'context "{chosen}" in {ctx_file} names user "{user_name}", which does not exist in {names}'
             )
         _check_fields("user", str(user_name), user[0], user[1])
     warnings: list[str] = []

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan import cli, commands, fleet, fleetfiles, fleetviews, workspace
+from regplan import cli, commands, fleet, fleetviews, recording, workspace
 from regplan.errors import ClusterError, ExitCode, InvalidInput, StaleError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -314,7 +314,7 @@ def test_redaction_and_digest_comparison() -> None:
     secret = {
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "registry-config", "namespace": "default", "managedFields": [{"x": 1}],
-                     "annotations": {fleetfiles.LAST_APPLIED: json.dumps({"data": {"k": b64(SECRET)}})}},
+                     "annotations": {recording.LAST_APPLIED: json.dumps({"data": {"k": b64(SECRET)}})}},
         "data": {"config.yml": b64(config), "token": b64(SECRET)},
     }  # fmt: skip
     dc = {
@@ -327,10 +327,10 @@ def test_redaction_and_digest_comparison() -> None:
     }  # fmt: skip
     cfg = {"apiVersion": "imageregistry.operator.openshift.io/v1", "kind": "Config",
            "metadata": {"name": "cluster"}, "spec": {"httpSecret": SECRET, "replicas": 2}}  # fmt: skip
-    redacted = [fleetfiles.redact(o) for o in (secret, dc, cfg)]
+    redacted = [recording.redact(o) for o in (secret, dc, cfg)]
     text = json.dumps(redacted)
     assert SECRET not in text and ACCESS not in text and b64(SECRET) not in text and b64(config) not in text
-    assert "managedFields" not in text and fleetfiles.LAST_APPLIED not in text
+    assert "managedFields" not in text and recording.LAST_APPLIED not in text
     import base64
 
     kept = base64.b64decode(redacted[0]["data"]["config.yml"]).decode()
@@ -343,7 +343,7 @@ def test_redaction_and_digest_comparison() -> None:
     assert redacted[2]["spec"] == {"httpSecret": "(redacted)", "replicas": 2}
     # a plan against the snapshot compares by digest: same value -> the desired value back, else redacted
     same = {**secret, "data": {"config.yml": b64(config), "token": b64("another")}}
-    (back,) = fleetfiles.unredact([redacted[0]], [same])
+    (back,) = recording.unredact([redacted[0]], [same])
     assert back["data"]["config.yml"] == b64(config) and back["data"]["token"] == b64("(redacted)")
 
 

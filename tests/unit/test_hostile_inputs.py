@@ -218,7 +218,10 @@ def _path(tmp_path: Path, kind: str) -> Path:
     if kind == "directory":
         return tmp_path
     if kind == "endless":
-        return Path("/dev/zero")  # read up to the bound + 1, never to the end
+        return Path("/dev/zero")  # a device: refused before a byte is read (userfiles)
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "f")  # no writer: an open without O_NONBLOCK would block forever
+        return tmp_path / "f"
     if kind == "not-utf8":
         (tmp_path / "f").write_bytes(b"a: \xff\xfe" + SECRET.encode())
     elif kind == "bom":
@@ -228,8 +231,9 @@ def _path(tmp_path: Path, kind: str) -> Path:
 
 FILE_KINDS = [
     ("missing", "No such file"),
-    ("directory", "Is a directory"),
-    ("endless", "bound: size"),
+    ("directory", "it is a directory, not a regular file"),
+    ("endless", "it is a character device, not a regular file"),
+    ("fifo", "it is a FIFO (named pipe), not a regular file"),
     ("not-utf8", "not UTF-8 text (byte 3)"),
     ("bom", ""),
 ]
