@@ -1,7 +1,8 @@
 """The artifact users install: `python -m build` makes an sdist and a wheel (the wheel built from the sdist,
 so the sdist is complete); the wheel holds regplan, its templates and profiles and nothing of the project's
 test tooling; installed into a fresh venv outside the tree it reports its version and runs every offline
-command of the README, from a scratch directory holding only a copy of examples/."""
+command of the README, from a scratch directory holding only a copy of examples/. And the README's install
+line, run as written in a copy of the repository, installs a regplan that works once the copy is gone."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -107,3 +109,38 @@ def test_offline_readme_commands_run_with_the_installed_wheel(installed: Install
             (cwd / redirect).write_text(p.stdout)
         ran += 1
     assert ran > 20 and parsed > 5, (ran, parsed)
+
+
+def install_block() -> str:
+    """The sh block of the README's "Install" section: the line someone with only the repository runs."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("\n## Install\n") :]
+    section = section[: section.index("\n## ", 1)]
+    return section[section.index("```sh\n") + len("```sh\n") : section.index("\n```", section.index("```sh"))]
+
+
+def test_the_readme_install_line_works_from_a_copy_of_the_repository(tmp_path: Path) -> None:
+    repo = tmp_path / "regplan-src"
+    skip = shutil.ignore_patterns(".git", ".venv*", "dist", "build", "*.egg-info", "__pycache__", ".*_cache")
+    shutil.copytree(ROOT, repo, ignore=skip)
+    home = tmp_path / "home"
+    home.mkdir()
+    # `python3`: the base interpreter under this suite's venv (>= 3.11), not the venv (which holds regplan)
+    base = Path(sys.base_prefix) / "bin"
+    assert (base / "python3").exists() and not (base / "regplan").exists()
+    env = {"PATH": f"{base}:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+    block = install_block()
+    assert "pip install" in block and "constraints.txt" in block, block
+    p = subprocess.run(
+        ["bash", "-euc", block], cwd=repo, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-4000:]
+    regplan = home / ".local" / "share" / "regplan" / "bin" / "regplan"  # where the block puts it
+    out = subprocess.run([str(regplan), "--version"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == f"regplan {__version__}", out.stderr
+    shutil.rmtree(repo)  # an installed copy, not a link to the sources
+    render = subprocess.run(
+        [str(regplan), "render", "-p", "ebs-gp2-rwo"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    golden = ROOT / "golden" / "render" / "ebs-gp2-rwo" / "ocp4" / "default.yaml"
+    assert render.returncode == 0 and render.stdout == golden.read_text(), render.stderr
