@@ -11,10 +11,9 @@ object is really gone (pvc-protection finalizer: it names the pods) before creat
 When a write fails, apply stops: the report lists what was done, what failed and what was not
 attempted, per object old / new / unknown; a new plan then shows exactly what remains.
 
-``apply_command`` is the ``regplan apply`` orchestration (plan from a file or a profile, show,
-confirm, apply, report). It writes progress to stderr and the report to stdout through the two
-callables it is given (the CLI's streams by default): like workflow's stages, it is the one place in
-this step that talks to the user.
+The ``regplan apply`` action around it (a saved plan's identity and re-derivation, the target check,
+planning for ``-p``, the options and their defaults) is ``regplan.actions.apply``: the single-cluster
+command and each cluster of a workspace call it. Nothing here prints: progress goes to a callback.
 """
 
 from __future__ import annotations
@@ -385,16 +384,17 @@ def apply_plan(
     plan: Plan,
     cluster: ClusterAPI,
     *,
-    allow_replace: bool = False,
-    wait: bool = True,
-    timeout: float = 300.0,
-    lock_timeout: float = 60.0,
+    allow_replace: bool,
+    wait: bool,
+    timeout: float,
+    lock_timeout: float,
     progress: Progress | None = None,
     poll: float = 1.0,
     precheck: bool = True,
 ) -> ApplyReport:
     """Execute ``plan.writes`` in order. Raises (before any write) on refusals; write failures are in the
-    report (``exit_code`` 4 or 5), not raised, so the caller can show what was done."""
+    report (``exit_code`` 4 or 5), not raised, so the caller can show what was done. The settings have no
+    defaults here: theirs are ``actions.ApplyOptions``' (one home), which every caller passes on."""
     say = progress or (lambda _msg: None)
     started = time.monotonic()
     report = ApplyReport(profile=plan.profile, target=plan.target)
@@ -414,9 +414,10 @@ def apply_plan(
 
     from regplan import lock as lease
 
-    # A saved plan is checked before the lock too, so that a stale one is refused without a single write
-    # (the Lease is one); every plan is checked again under the lock, where no other apply can change
-    # things between the check and the writes. (``apply -p`` skips the first: its plan is seconds old.)
+    # A plan is checked before the lock too, so that a stale one is refused without a single write (the
+    # Lease is one); every plan is checked again under the lock, where no other apply can change things
+    # between the check and the writes. (``precheck=False``: the caller has just compared the plan with a
+    # fresh read - a saved plan's re-derivation.)
     if precheck:
         plan = check_fresh(plan, cluster)
     namespace = REGISTRY_NAMESPACE[plan.target]

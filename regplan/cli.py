@@ -325,14 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout",
         type=duration,
-        default=300.0,
+        default=cmd.ApplyOptions.timeout,
         metavar="DURATION",
         help="How long --wait waits (300, 30s, 5m). Default: 5m.",
     )
     p.add_argument(
         "--lock-timeout",
         type=duration,
-        default=60.0,
+        default=cmd.ApplyOptions.lock_timeout,
         metavar="DURATION",
         help="How long to wait for another apply's lock. Default: 1m.",
     )
@@ -443,8 +443,15 @@ def _fleet_arguments(commands: Mapping[str, argparse.ArgumentParser]) -> None:
             "--workspace",
             type=Path,
             metavar="FILE",
-            help="The workspace file. Default: regplan.yaml here or in a parent directory.",
+            help="The workspace file. Default: regplan.yaml here or in a parent directory (the command "
+            "then says on stderr which file it uses).",
         )
+        if name not in ("snapshot", "golden"):  # workspace commands only
+            group.add_argument(
+                "--no-workspace",
+                action="store_true",
+                help="One cluster, even where a regplan.yaml is found (as outside a workspace).",
+            )
         group.add_argument(
             "--cluster",
             dest="clusters",
@@ -503,6 +510,7 @@ _SINGLE_FLAGS: tuple[tuple[str, str], ...] = (
     ("planfile", "PLANFILE"),
     ("snapshot", "--snapshot"),
     ("context", "--context"),
+    ("no_workspace", "--no-workspace"),
 )
 _SELECTION_FLAGS: tuple[tuple[str, str], ...] = (
     ("workspace", "--workspace"),
@@ -518,10 +526,12 @@ _SELECTION_FLAGS: tuple[tuple[str, str], ...] = (
 def _fleet_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.FleetOptions | None:
     """The fleet options when the command line is about a workspace, None for a single-cluster one.
 
-    Single-cluster: -p, a PLANFILE, --snapshot or --context given: as today. ``golden`` is a workspace
-    command only (regplan's own golden files are project tooling: ``make golden``).
-    Workspace: --workspace/--cluster/-l/... given, or none of the above and a regplan.yaml found here or
-    in a parent directory. ``snapshot`` is always a workspace command.
+    The ONE step that decides the mode (docs/fleet.md, "One cluster or a workspace"):
+    single-cluster: -p, a PLANFILE, --snapshot, --context or --no-workspace given;
+    workspace: --workspace/--cluster/-l/... given, or none of the above and a regplan.yaml found here or
+    in a parent directory - then the command says so on stderr (``found``). ``snapshot`` is always a
+    workspace command; ``golden`` is a workspace command only (regplan's own golden files are project
+    tooling: ``make golden``).
     """
     if ns.command not in cmd.FLEET_COMMANDS:
         return None
@@ -535,31 +545,34 @@ def _fleet_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.FleetO
     if single and getattr(ns, "output", "") == "markdown":
         raise UsageError(f"{ns.command}: -o markdown summarises a workspace (regplan.yaml), not one cluster")
     if single:
+        if ns.command in ("render", "plan") and not ns.profile:
+            raise _profile_required(ns.command)
         return None
+    found = None
     if ns.command != "snapshot" and not chosen:
         from regplan import workspace
 
-        if workspace.find(Path.cwd()) is None:
+        found = workspace.find(Path.cwd())
+        if found is None:
             if ns.command == "golden":
                 raise UsageError(
                     "golden: no regplan.yaml here or in a parent directory: `regplan golden` checks a "
                     "workspace's rendered/ tree (docs/fleet.md); --workspace FILE names one"
                 )
             if ns.command in ("render", "plan"):
-                raise UsageError(
-                    f"{ns.command}: the following arguments are required: -p/--profile "
-                    f"(see `regplan {ns.command} --help`)"
-                )
+                raise _profile_required(ns.command)
             if getattr(ns, "output", "") == "markdown":
                 raise UsageError(f"{ns.command}: -o markdown summarises a workspace (regplan.yaml)")
             return None
-    if ns.command == "render" and (ns.values_files or ns.sets):
-        raise UsageError("render: -f/--set go with -p PROFILE; in a workspace each cluster lists its values")
-    if ns.command == "plan" and (ns.values_files or ns.sets):
-        raise UsageError("plan: -f/--set go with -p PROFILE; in a workspace each cluster lists its values")
+    if ns.command in ("render", "plan", "apply") and (ns.values_files or ns.sets or ns.set_strings):
+        raise UsageError(
+            f"{ns.command}: -f/--set/--set-string go with -p PROFILE; in a workspace each cluster lists its "
+            "values"
+        )
     return cmd.FleetOptions(
         command=ns.command,
-        workspace=ns.workspace,
+        workspace=ns.workspace or found,
+        found=found is not None,
         clusters=tuple(ns.clusters),
         selector=ns.selector,
         parallelism=getattr(ns, "parallelism", None),
@@ -572,13 +585,15 @@ def _fleet_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.FleetO
         update=getattr(ns, "update", False),
         kubeconfig=getattr(ns, "kubeconfig", None),
         profiles_dir=_dir(ns, env) if hasattr(ns, "profiles_dir") else None,
-        yes=getattr(ns, "yes", False),
-        allow_replace=getattr(ns, "allow_replace", False),
-        wait=getattr(ns, "wait", True),
-        timeout=getattr(ns, "timeout", 300.0),
-        lock_timeout=getattr(ns, "lock_timeout", 60.0),
+        apply=_options(cmd.ApplyOptions, ns, values=None) if ns.command == "apply" else cmd.ApplyOptions(),
         max_failures=getattr(ns, "max_failures", None),
     )  # fmt: skip
+
+
+def _profile_required(command: str) -> UsageError:
+    return UsageError(
+        f"{command}: the following arguments are required: -p/--profile (see `regplan {command} --help`)"
+    )
 
 
 def _run_fleet(o: cmd.FleetOptions, rep: cmd.Reporter, env: Mapping[str, str]) -> ExitCode:

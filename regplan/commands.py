@@ -5,6 +5,10 @@ options objects and calls these functions; tests call them directly with the sam
 returns an ``ExitCode`` and raises ``RegplanError`` for expected errors (the CLI prints them). Output goes
 through a ``Reporter`` (data on ``out``, progress on ``err``), never through ``print``.
 
+The cluster commands (``plan``, ``apply``, ``status``) are thin: the action for one cluster, with its
+options objects and their defaults, is ``regplan.actions`` (re-exported here), and a workspace runs the
+same action once per cluster (``regplan.fleet``); a body here only shows, asks and saves around it.
+
 Each body imports what it uses inside itself, so ``regplan render`` never imports ``kubernetes`` or
 ``deepdiff`` (start-up time, docs/ARCHITECTURE.md).
 """
@@ -19,12 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from regplan.actions import ApplyOptions as ApplyOptions
+from regplan.actions import ClusterOptions as ClusterOptions
+from regplan.actions import PlanOptions as PlanOptions
+from regplan.actions import StatusOptions as StatusOptions
+from regplan.actions import ValueOptions as ValueOptions
 from regplan.errors import ExitCode, InvalidInput
 
 if TYPE_CHECKING:
-    from regplan import workflow
     from regplan.planvalue import Plan
-    from regplan.prefetch import Connection
     from regplan.values import Values
 
 
@@ -76,25 +83,6 @@ LIVE_TARGETS = ("auto", "ocp4", "ocp3")
 
 
 @dataclass(frozen=True, kw_only=True)
-class ValueOptions:
-    """What selects and fills a profile: shared by render, validate, plan and apply."""
-
-    profile: str
-    values_files: tuple[Path, ...] = ()
-    sets: tuple[str, ...] = ()
-    set_strings: tuple[str, ...] = ()
-    profiles_dir: Path | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class ClusterOptions:
-    """Which cluster: a kubeconfig (several files joined by ``:``) and a context; None = the defaults."""
-
-    kubeconfig: str | None = None
-    context: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class ProfilesOptions:
     profiles_dir: Path | None = None
 
@@ -114,33 +102,6 @@ class ValidateOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PlanOptions:
-    values: ValueOptions
-    cluster: ClusterOptions = field(default_factory=ClusterOptions)
-    target: str = "auto"
-    snapshot: Path | None = None
-    out: Path | None = None
-    output: str = "text"
-    detailed_exitcode: bool = False
-
-
-@dataclass(frozen=True, kw_only=True)
-class ApplyOptions:
-    """Either ``planfile`` or ``values`` (``-p``): exactly one."""
-
-    planfile: Path | None = None
-    values: ValueOptions | None = None
-    cluster: ClusterOptions = field(default_factory=ClusterOptions)
-    target: str = "auto"
-    yes: bool = False
-    allow_replace: bool = False
-    wait: bool = True
-    timeout: float = 300.0
-    lock_timeout: float = 60.0
-    output: str = "text"
-
-
-@dataclass(frozen=True, kw_only=True)
 class VerifyOptions:
     values: ValueOptions
     cluster: ClusterOptions = field(default_factory=ClusterOptions)
@@ -156,15 +117,6 @@ class ShowOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
-class StatusOptions:
-    cluster: ClusterOptions = field(default_factory=ClusterOptions)
-    target: str = "auto"
-    snapshot: Path | None = None
-    profiles_dir: Path | None = None
-    output: str = "text"
-
-
-@dataclass(frozen=True, kw_only=True)
 class CompletionOptions:
     shell: str  # bash | zsh | fish
 
@@ -176,48 +128,6 @@ def _choice(flag: str, value: str, valid: tuple[str, ...]) -> None:
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
     return os.environ if environ is None else environ
-
-
-def _connect(cluster: ClusterOptions, snapshot: Path | None, target: str) -> Connection | None:
-    """Start connecting to the cluster now, before the pipeline imports (regplan.prefetch); None offline."""
-    if snapshot is not None:
-        return None
-    from regplan.prefetch import Connection
-
-    return Connection(kubeconfig=cluster.kubeconfig, context=cluster.context, detect=target == "auto")
-
-
-def _live(
-    cluster: ClusterOptions, snapshot: Path | None, reporter: Reporter, connection: Connection | None = None
-) -> workflow.Live:
-    """Where live state comes from: the snapshot file, or the cluster (``connection``, or on first use)."""
-    from regplan import workflow
-
-    return workflow.Live(
-        snapshot=snapshot,
-        kubeconfig=cluster.kubeconfig,
-        context=cluster.context,
-        warn=reporter.warn,
-        connection=connection,
-    )
-
-
-def _make_plan(
-    v: ValueOptions, target: str, live: workflow.Live, environ: Mapping[str, str], reporter: Reporter
-) -> Plan:
-    from regplan import workflow
-
-    return workflow.make_plan(
-        profile=v.profile,
-        values_files=v.values_files,
-        sets=v.sets,
-        set_strings=v.set_strings,
-        profiles_dir=v.profiles_dir,
-        target=target,
-        live=live,
-        environ=environ,
-        progress=reporter.err,
-    )
 
 
 def _emit(reporter: Reporter, output: str, text: Callable[[], str], json_doc: Callable[[], str]) -> None:
@@ -318,14 +228,11 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
     """``regplan plan``: exit 0 (no changes, or changes without --detailed-exitcode), 2, or 3 (errors)."""
     _choice("--output", opts.output, PLAN_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
-    connection = _connect(opts.cluster, opts.snapshot, opts.target)  # first: it overlaps what follows
+    from regplan import actions
+
+    result = actions.plan(opts, environ=_env(environ), progress=reporter.err, warn=reporter.warn)
     from regplan import planfile, views
 
-    live = _live(opts.cluster, opts.snapshot, reporter, connection)
-    try:
-        result = _make_plan(opts.values, opts.target, live, _env(environ), reporter)
-    finally:
-        live.close()
     _emit(
         reporter,
         opts.output,
@@ -335,9 +242,7 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
     if opts.out is not None:
         planfile.save_plan(result, opts.out)
         reporter.err(f"plan saved to {opts.out}; run `regplan apply {opts.out}` to execute it\n")
-    if result.errors:
-        return ExitCode.INVALID
-    return ExitCode.CHANGES if opts.detailed_exitcode and result.has_changes else ExitCode.OK
+    return actions.plan_code(result, detailed_exitcode=opts.detailed_exitcode)
 
 
 def verify(opts: VerifyOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
@@ -348,8 +253,10 @@ def verify(opts: VerifyOptions, *, reporter: Reporter, environ: Mapping[str, str
 
     _choice("--output", opts.output, VERIFY_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
+    from regplan import actions
+
     vals = _load(opts.values, _env(environ))
-    live = _live(opts.cluster, opts.snapshot, reporter)
+    live = actions.open_live(opts.cluster, opts.snapshot, warn=reporter.warn, prefetch=False)
     try:
         rendered = renderer.render(vals, live.target(opts.target))
         intent = verifier.intent_of(rendered.target, rendered.objects, rendered.values.data)
@@ -392,16 +299,11 @@ def status(opts: StatusOptions, *, reporter: Reporter, environ: Mapping[str, str
     """``regplan status``: what the registry uses now."""
     _choice("--output", opts.output, STATUS_OUTPUTS)
     _choice("--target", opts.target, LIVE_TARGETS)
-    connection = _connect(opts.cluster, opts.snapshot, opts.target)
-    from regplan import views, workflow
+    from regplan import actions
 
-    live = _live(opts.cluster, opts.snapshot, reporter, connection)
-    try:
-        data = workflow.status_data(
-            target=opts.target, live=live, profiles_dir=opts.profiles_dir, environ=_env(environ)
-        )
-    finally:
-        live.close()
+    data = actions.status(opts, environ=_env(environ), warn=reporter.warn)
+    from regplan import views
+
     _emit(
         reporter,
         opts.output,
@@ -419,7 +321,7 @@ def apply(
     is_tty: bool | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> ExitCode:
-    """``regplan apply``: a saved plan, or plan the profile, show it, confirm, apply.
+    """``regplan apply``: a saved plan, or plan the profile, show it, confirm, apply (``actions.apply``).
 
     The plan (for ``-p``) and the report go to stdout, each write and wait to stderr as it happens. With
     ``-o json`` stdout holds only the JSON report (the plan goes to stderr).
@@ -428,59 +330,37 @@ def apply(
     _choice("--target", opts.target, LIVE_TARGETS)
     if (opts.planfile is None) == (opts.values is None):
         raise InvalidInput("apply takes either a PLANFILE or -p PROFILE")
-    # apply -p connects while it imports and renders; a PLANFILE is refused (if it must be) before the
-    # first request, so it connects only once the file was checked.
-    connection = _connect(opts.cluster, None, opts.target) if opts.planfile is None else None
-    from regplan import apply as applier
-    from regplan import planfile, views
-
-    env = _env(environ)
+    from regplan import actions
 
     def say(msg: str) -> None:
         reporter.err(f"regplan: {msg}\n")
 
-    live = _live(opts.cluster, None, reporter, connection)
-    try:
-        if opts.planfile is not None:
-            plan_ = planfile.load_plan(opts.planfile, environ=env)
-            refused = applier.refusals(plan_, allow_replace=opts.allow_replace)
-            if refused is not None:  # before the first request: a refused plan reads nothing either
-                raise refused
-            tgt = live.target(opts.target)
-            if tgt is not plan_.target:
-                raise InvalidInput(
-                    f"{opts.planfile}: the plan is for {plan_.target} but the cluster is {tgt}"
-                )
-            plan_ = applier.rederive_saved(plan_, live.cluster)  # nothing is written before this passes
-        else:
-            assert opts.values is not None
-            plan_ = _make_plan(opts.values, opts.target, live, env, reporter)
-            shown = views.plan_text(plan_, color=reporter.color)
-            (reporter.err if opts.output == "json" else reporter.out)(shown)
-            refused = applier.refusals(plan_, allow_replace=opts.allow_replace)
-            if refused is not None:
-                raise refused
-            if plan_.writes and not opts.yes:
-                tty = sys.stdin.isatty() if is_tty is None else is_tty
-                if not tty or confirm is None:
-                    raise InvalidInput(
-                        "apply -p needs confirmation: run on a terminal or pass --yes (nothing was written)"
-                    )
-                if not confirm(f"Apply these {len(plan_.writes)} write(s) to {live.cluster.host}?"):
-                    say("not confirmed; nothing was written")
-                    return ExitCode.OK
-        report = applier.apply_plan(
-            plan_,
-            live.cluster,
-            allow_replace=opts.allow_replace,
-            wait=opts.wait,
-            timeout=opts.timeout,
-            lock_timeout=opts.lock_timeout,
-            progress=say,
-            precheck=False,  # a saved plan was checked against a fresh read above (rederive_saved)
-        )
-    finally:
-        live.close()
+    def show(plan_: Plan) -> None:
+        from regplan import views
+
+        text = views.plan_text(plan_, color=reporter.color)
+        (reporter.err if opts.output == "json" else reporter.out)(text)
+
+    tty = sys.stdin.isatty() if is_tty is None else is_tty
+    ask = confirm if tty else None
+
+    def approve(plan_: Plan, host: str) -> bool:
+        assert ask is not None
+        return ask(f"Apply these {len(plan_.writes)} write(s) to {host}?")
+
+    report = actions.apply(
+        opts,
+        environ=_env(environ),
+        progress=say,
+        warn=reporter.warn,
+        show=show,
+        confirm=approve if ask is not None else None,
+    )
+    if report is None:
+        say("not confirmed; nothing was written")
+        return ExitCode.OK
+    from regplan import apply as applier
+
     reporter.out(applier.report_json(report) if opts.output == "json" else applier.report_text(report))
     return report.exit_code
 
@@ -509,10 +389,13 @@ ARGOCD_PARAMETERS_MAX_DEPTH = 8
 @dataclass(frozen=True, kw_only=True)
 class FleetOptions:
     """A command run over the clusters of a workspace (``regplan.yaml``): which clusters, how many at once,
-    and the options of the command itself. ``out``: render's out dir, plan's plan-file dir, snapshot's dir."""
+    and the options of the command itself. ``out``: render's out dir, plan's plan-file dir, snapshot's dir.
+    ``apply``: the options each cluster's apply runs with (its profile, values and context come from its
+    entry): the single-cluster defaults, never restated here."""
 
     command: str  # one of FLEET_COMMANDS
     workspace: Path | None = None  # None: regplan.yaml in the working directory or a parent
+    found: bool = False  # the workspace was found by looking, not asked for: say so (docs/fleet.md)
     clusters: tuple[str, ...] = ()
     selector: str = ""
     parallelism: int | None = None  # None: fleet.DEFAULT_PARALLELISM
@@ -524,17 +407,22 @@ class FleetOptions:
     update: bool = False
     kubeconfig: str | None = None
     profiles_dir: Path | None = None
-    yes: bool = False
-    allow_replace: bool = False
-    wait: bool = True
-    timeout: float = 300.0
-    lock_timeout: float = 60.0
+    apply: ApplyOptions = field(default_factory=ApplyOptions)
     max_failures: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
 class ArgoGenerateOptions:
     """``regplan argocd-generate``: everything comes from the plugin's environment (see docs/fleet.md)."""
+
+
+def workspace_note(path: str, total: int, selected: int) -> str:
+    """The line that says a command runs over a workspace it found by itself (the mode is never silent)."""
+    which = f"{total} cluster(s)" if selected == total else f"{selected} of {total} cluster(s)"
+    return (
+        f"regplan: using workspace {path} ({which}); pass --no-workspace (or -p/--context) for one "
+        "cluster\n"
+    )
 
 
 def _workspace(opts: FleetOptions, cwd: Path | None = None) -> Any:
@@ -571,35 +459,24 @@ def fleet(
     env = _env(environ)
     ws = _workspace(opts)
     specs = ws.select(opts.clusters, opts.selector)
+    if opts.found or opts.workspace is None:
+        # found upwards: "regplan.yaml" or "../../regplan.yaml" from here, never a directory's name
+        shown = os.path.relpath(ws.path, Path.cwd())
+        reporter.err(workspace_note(shown, len(ws.clusters), len(specs)))
     lock = threading.Lock()
 
     def say(name: str, msg: str) -> None:
         with lock:  # one line at a time from the worker threads
             reporter.err(f"[{name}] {msg}\n")
 
-    kubeconfigs = fl.Kubeconfigs(env)
-    ctx = fl.Context(
-        ws=ws, environ=env, kubeconfig=opts.kubeconfig, snapshot_dir=opts.snapshot_dir, say=say,
-        kubeconfigs=kubeconfigs,
-    )  # fmt: skip
-    body = _FLEET_BODIES[opts.command]
-    try:
-        return body(opts, ctx, specs, reporter, confirm, is_tty)
-    finally:
-        kubeconfigs.close()
+    ctx = fl.Context(ws=ws, environ=env, kubeconfig=opts.kubeconfig, snapshot_dir=opts.snapshot_dir, say=say)
+    return _FLEET_BODIES[opts.command](opts, ctx, specs, reporter, confirm, is_tty)
 
 
 def _parallelism(opts: FleetOptions) -> int:
     from regplan import fleet as fl
 
     return fl.DEFAULT_PARALLELISM if opts.parallelism is None else opts.parallelism
-
-
-def _need_clusters(opts: FleetOptions, ctx: Any, specs: Any) -> None:
-    """Commands that talk to the clusters check every selected context first (exit 3 with file:line)."""
-    from regplan import workspace as wsmod
-
-    wsmod.check_contexts(ctx.ws, specs, kubeconfig=opts.kubeconfig, environ=ctx.environ)
 
 
 def _fleet_doc(kind: str, outcomes: Any, code: ExitCode, ctx: Any, output: str) -> str:
@@ -614,11 +491,11 @@ def _fleet_plan(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_
     from regplan import fleetviews
 
     if opts.snapshot_dir is None:
-        _need_clusters(opts, ctx, specs)
-    outcomes = fl.plan_many(ctx, specs, parallelism=_parallelism(opts))
-    for o in outcomes:  # each cluster's code is what `regplan plan` with the same flags exits with
-        if o.code is ExitCode.CHANGES and not opts.detailed_exitcode:
-            o.code = ExitCode.OK
+        fl.check_contexts(ctx, specs)
+    # each cluster's code is what `regplan plan` with the same flags exits with (actions.plan_code)
+    outcomes = fl.plan_many(
+        ctx, specs, parallelism=_parallelism(opts), detailed_exitcode=opts.detailed_exitcode
+    )
     code = fl.code_of(outcomes)
     if opts.output == "text":
         reporter.out(fleetviews.plan_text(outcomes, code, color=reporter.color))
@@ -640,7 +517,7 @@ def _fleet_status(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, 
     from regplan import fleetviews
 
     if opts.snapshot_dir is None:
-        _need_clusters(opts, ctx, specs)
+        fl.check_contexts(ctx, specs)
     outcomes = fl.run_many(specs, lambda s: fl.status_cluster(ctx, s), parallelism=_parallelism(opts))
     code = fl.code_of(outcomes)
     if opts.output == "text":
@@ -654,7 +531,7 @@ def _fleet_snapshot(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter
     from regplan import fleet as fl
     from regplan import fleetviews
 
-    _need_clusters(opts, ctx, specs)
+    fl.check_contexts(ctx, specs)
     out_dir = opts.out or ctx.ws.snapshot_dir
     outcomes = fl.run_many(
         specs, lambda s: fl.snapshot_cluster(ctx, s, out_dir), parallelism=_parallelism(opts)
@@ -708,40 +585,40 @@ def _fleet_apply(
     is_tty: bool | None,
 ) -> ExitCode:
     """Apply many: from a plan directory (reviewed plans) or by planning every selected cluster now. Without
-    a terminal it needs --yes; on a terminal it shows the summary and asks once."""
+    a terminal it needs --yes; on a terminal it shows the summary and asks once. Each cluster then runs the
+    single-cluster apply action (``fleet.apply_cluster``)."""
     from regplan import fleet as fl
     from regplan import fleetviews
 
     tty = sys.stdin.isatty() if is_tty is None else is_tty
-    if not opts.yes and (not tty or confirm is None):
+    if not opts.apply.yes and (not tty or confirm is None):
         raise InvalidInput(
             "apply in a workspace needs confirmation: run on a terminal or pass --yes (nothing was written)"
         )
-    _need_clusters(opts, ctx, specs)
+    fl.check_contexts(ctx, specs)
     shown = reporter.err if opts.output == "json" else reporter.out
-    settings = fl.ApplySettings(
-        allow_replace=opts.allow_replace, wait=opts.wait, timeout=opts.timeout, lock_timeout=opts.lock_timeout
-    )
     plans: dict[str, Any] = {}
     files: dict[str, Path] = {}
     failed: list[Any] = []
     if opts.plan_dir is not None:
         files = fl.plan_files(ctx.ws, specs, opts.plan_dir, explicit=bool(opts.clusters))
         specs = [s for s in specs if s.name in files]
+        fl.check_plan_files(ctx.ws, specs, files)  # each made for its entry, before anything is asked
         question = f"Apply the saved plans of {len(specs)} cluster(s) in {opts.plan_dir}?"
     else:
         planned = fl.plan_many(ctx, specs, parallelism=_parallelism(opts))
         shown(fleetviews.plan_text(planned, fl.code_of(planned), color=reporter.color))
+        # a plan with errors goes on to its apply, which refuses it (one home for the refusals)
         plans = {o.name: o.plan for o in planned if o.plan is not None and not o.error}
-        failed = [o for o in planned if o.plan is None or o.error]
+        failed = [o for o in planned if o.name not in plans]
         writes = sum(len(p.writes) for p in plans.values())
         question = f"Apply {writes} write(s) to {len(plans)} cluster(s)?"
-    if not opts.yes and not (confirm and confirm(question)):
+    if not opts.apply.yes and not (confirm and confirm(question)):
         reporter.err("regplan: not confirmed; nothing was written\n")
         return ExitCode.OK
     runnable = [s for s in specs if opts.plan_dir is not None or s.name in plans]
     outcomes = fl.apply_many(
-        ctx, runnable, settings, plans=plans, plan_files_=files, parallelism=_parallelism(opts),
+        ctx, runnable, opts.apply, plans=plans, plan_files_=files, parallelism=_parallelism(opts),
         max_failures=opts.max_failures, already_failed=len(failed),
     )  # fmt: skip
     by_name = {o.name: o for o in [*failed, *outcomes]}

@@ -122,25 +122,18 @@ def _profile_names(words: list[str]) -> list[str]:
 
 
 def _contexts(words: list[str]) -> list[str]:
-    """Context names of the kubeconfig(s) the command would use; nothing when they cannot be read."""
-    from regplan import safeload
+    """Context names of the kubeconfig(s) the command would use (found and read as the connection reads
+    them: ``cluster.kubeconfig``); nothing from a file that cannot be read."""
+    from regplan.cluster import kubeconfig as kc
     from regplan.errors import RegplanError
 
-    given = (
-        _flag_value(words, "--kubeconfig")
-        or os.environ.get("KUBECONFIG")
-        or str(Path.home() / ".kube/config")
-    )
     names: list[str] = []
-    for part in given.split(os.pathsep):
+    for path in kc.kubeconfig_paths(_flag_value(words, "--kubeconfig"), os.environ):
         try:
-            docs = [safeload.read_yaml(Path(part), what="kubeconfig")]
-        except (OSError, RegplanError):
+            found = kc.read_kubeconfig(path).entries.get("contexts", {})
+        except RegplanError:
             continue
-        doc = docs[0] if docs else None
-        for ctx in (doc or {}).get("contexts") or [] if isinstance(doc, dict) else []:
-            if isinstance(ctx, dict) and isinstance(ctx.get("name"), str) and ctx["name"] not in names:
-                names.append(ctx["name"])
+        names += [name for name in found if name not in names]
     return names
 
 

@@ -4,20 +4,17 @@
 error (``RegplanError``: unreachable, 403, invalid values, stale...) becomes THAT cluster's outcome with
 its exit code and never stops the others; ``max_failures`` stops STARTING clusters after that many
 failures (those running finish), the rest are "not started". Results come back in workspace order and the
-fleet's exit code is the most severe (``fleetviews.SEVERITY``).
+fleet's exit code is the most severe (``actions.SEVERITY``).
 
-The per-cluster bodies reuse the single-cluster pipeline unchanged: ``workflow.make_plan`` (render, read,
-plan, server dry run), ``workflow.status_data``, ``workflow.load_plan`` and ``apply.apply_plan`` (stale
-check, Lease lock, waits). Each cluster gets its own ``workflow.Live`` (its own connection, context and
-kubeconfig). Nothing here prints: progress goes to a callback with the cluster's name.
+Each cluster runs the single-cluster action (``regplan.actions``: ``plan``, ``apply``, ``status``) with
+the options its workspace entry stands for (``value_options``, ``cluster_options``): the same code, the
+same defaults and refusals as ``regplan plan -p PROFILE --context CONTEXT``. Nothing here prints: progress
+goes to a callback with the cluster's name.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,16 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan import fleetfiles, recording, workflow
-from regplan import workspace as wsmod
-from regplan.errors import ExitCode, InvalidInput, RegplanError
-from regplan.fleetviews import Outcome, most_severe
+from regplan import actions, fleetfiles, recording, workflow
+from regplan.actions import Outcome, code_of
+from regplan.errors import ClusterError, ExitCode, InvalidInput, RegplanError
 from regplan.model import Obj, Target
-from regplan.workspace import ClusterSpec, Workspace
+from regplan.workspace import ClusterSpec, Workspace, WorkspaceInvalid
 
 if TYPE_CHECKING:
     from regplan.plan import Plan
     from regplan.render import Rendered
+
+__all__ = ["Outcome", "code_of"]  # re-exported: the outcome type and the code of many (regplan.actions)
 
 # Clusters worked on at once. Each plan is ~2 round trips and ~35 ms of CPU (render, YAML, TLS; one
 # core: the GIL), so a few clusters in flight already hide a 50 ms link; measured on 2 cores
@@ -49,10 +47,6 @@ def _quiet(_name: str, _msg: str) -> None:
 
 
 # --- the engine ------------------------------------------------------------------------------------------
-
-
-def _failed(o: Outcome) -> bool:
-    return o.code not in (ExitCode.OK, ExitCode.CHANGES) or bool(o.error)
 
 
 def run_many(
@@ -76,10 +70,7 @@ def run_many(
     def one(spec: ClusterSpec) -> Outcome:
         with lock:
             if max_failures is not None and failures[0] >= max_failures:
-                return Outcome(
-                    spec.name, spec.context, spec.profile, spec.target, ExitCode.OK, "", state="not started",
-                    labels=spec.labels,
-                )  # fmt: skip
+                return _outcome(spec, state="not started")
         t0 = time.monotonic()
         try:
             out = body(spec)
@@ -88,7 +79,7 @@ def run_many(
         except Exception as err:  # a bug on one cluster must not hide the others' results
             out = _error(spec, ExitCode.UNEXPECTED, f"unexpected error: {type(err).__name__}: {err}")
         out.seconds = time.monotonic() - t0
-        if _failed(out):
+        if out.failed:
             with lock:
                 failures[0] += 1
         return out
@@ -97,177 +88,17 @@ def run_many(
         return list(pool.map(one, specs))
 
 
-def _error(spec: ClusterSpec, code: ExitCode, message: str) -> Outcome:
+def _outcome(spec: ClusterSpec, target: str | None = None, **fields: Any) -> Outcome:
     return Outcome(
-        spec.name, spec.context, spec.profile, spec.target, code, message, state="failed", labels=spec.labels
+        spec.name, spec.context, spec.profile, target or spec.target, labels=spec.labels, **fields
     )
 
 
-def code_of(outcomes: Sequence[Outcome]) -> ExitCode:
-    return most_severe([o.code for o in outcomes])
+def _error(spec: ClusterSpec, code: ExitCode, message: str) -> Outcome:
+    return _outcome(spec, code=code, error=message, state="failed")
 
 
-# --- where a cluster's live state comes from -------------------------------------------------------------
-
-_CLIENT_IMPORT = threading.Lock()
-_client_ready = [False]
-
-
-def _connect(live: workflow.Live) -> None:
-    """Open the first connection under a lock: the client is imported on first use (lean, with stand-in
-    modules: ``regplan.cluster``), which must not run in several threads at once."""
-    if _client_ready[0]:
-        return
-    with _CLIENT_IMPORT:
-        try:
-            live.cluster  # noqa: B018  # constructs (and imports) once
-        finally:
-            _client_ready[0] = True
-
-
-class SnapshotLive(workflow.Live):
-    """Live state from a recorded snapshot whose Secret values are compared by digest (fleetfiles)."""
-
-    def __init__(self, path: Path, objects: list[Obj], source: str) -> None:
-        super().__init__(snapshot=path, kubeconfig=None, context=None, source=source)
-        self._fixed = objects
-
-    def snapshot_objects(self) -> list[Obj]:
-        return self._fixed
-
-
-def snapshot_path(snapshot_dir: Path, spec: ClusterSpec) -> Path:
-    return snapshot_dir / f"{spec.name}.yaml"
-
-
-def _snapshot_live(
-    ws: Workspace, spec: ClusterSpec, snapshot_dir: Path, environ: Mapping[str, str]
-) -> SnapshotLive:
-    from regplan import render, snapshot, values
-
-    path = snapshot_path(snapshot_dir, spec)
-    if not path.is_file():
-        raise InvalidInput(
-            f"{ws.relative(path)}: no snapshot of {spec.name}; record one with `regplan snapshot`"
-        )
-    objects = snapshot.read_objects(path)
-    shown = ws.relative(path)
-    target = Target(spec.target) if spec.target != "auto" else snapshot.detect_target(objects, shown)
-    vals = values.load_values(
-        spec.profile,
-        files=list(spec.values),
-        sets=list(spec.sets),
-        profiles_dir=ws.profiles_dir,
-        environ=environ,
-    )
-    try:
-        desired = render.render(vals, target).objects
-    except RegplanError:
-        desired = []  # make_plan renders again and reports it
-    return SnapshotLive(path, recording.unredact(objects, desired), shown)
-
-
-# Kubeconfig fields naming a file, resolved against the kubeconfig's directory (kubectl's rule), one row
-# per (section, key).
-PATH_FIELDS: tuple[tuple[str, str], ...] = (
-    ("cluster", "certificate-authority"),
-    ("user", "client-certificate"),
-    ("user", "client-key"),
-    ("user", "tokenFile"),
-)
-SPLIT_FROM = 8  # contexts in a kubeconfig from which each cluster gets its own one-context copy
-
-
-class Kubeconfigs:
-    """One-context kubeconfigs for the clusters of a fleet.
-
-    Why: the client parses the whole kubeconfig for every connection, in pure-Python YAML; with one context
-    per cluster in one file that is quadratic (500 contexts: 0.6 s per cluster, 5 minutes in all). The file
-    is parsed once (``workspace.read_kubeconfig``) and each cluster's connection reads a copy holding only
-    its context, cluster and user, with relative file paths made absolute. The copies hold the same
-    credentials as the original, so they live in a private directory (0700, files 0600) removed by
-    ``close()`` - the client itself writes ``*-data`` certificates to temporary files the same way. Several
-    files (``a:b``, merged by the client as kubectl does) and small files are passed through unchanged.
-    """
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-        self._dir: Path | None = None
-        self._lock = threading.Lock()
-        self._count = 0
-
-    def _files(self, kubeconfig: str | None) -> list[Path]:
-        text = kubeconfig or self.environ.get("KUBECONFIG") or ""
-        if text:
-            return [Path(p).expanduser() for p in text.split(os.pathsep) if p]
-        default = Path("~/.kube/config").expanduser()
-        return [default] if default.is_file() else []
-
-    def path_for(self, kubeconfig: str | None, context: str) -> str | None:
-        files = self._files(kubeconfig)
-        if len(files) != 1:
-            return kubeconfig
-        src = files[0]
-        doc = wsmod.read_kubeconfig(src)
-        if isinstance(doc, str) or len(doc.get("contexts") or []) < SPLIT_FROM:
-            return kubeconfig
-        minimal = one_context(doc, context, src.parent)
-        if minimal is None:
-            return kubeconfig  # the client reports the missing piece as it always does
-        with self._lock:
-            if self._dir is None:
-                self._dir = Path(tempfile.mkdtemp(prefix="regplan-kubeconfigs-"))
-            self._count += 1
-            path = self._dir / f"{self._count}.yaml"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(minimal, fh)  # JSON is YAML: the client's loader reads it
-        return str(path)
-
-    def close(self) -> None:
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-
-def _named(items: Any, name: Any) -> dict[str, Any] | None:
-    for item in items or []:
-        if isinstance(item, dict) and item.get("name") == name:
-            return item
-    return None
-
-
-def one_context(doc: Mapping[str, Any], context: str, base: Path) -> dict[str, Any] | None:
-    """The kubeconfig reduced to ``context`` (its cluster and user), file paths absolute; None when a piece
-    is missing (the caller then passes the original file and the client says what is wrong)."""
-    ctx = _named(doc.get("contexts"), context)
-    spec = (ctx or {}).get("context")
-    if not isinstance(spec, dict):
-        return None
-    cluster, user = (
-        _named(doc.get("clusters"), spec.get("cluster")),
-        _named(doc.get("users"), spec.get("user")),
-    )
-    if cluster is None or (spec.get("user") and user is None):
-        return None
-    cluster, user = json.loads(json.dumps(cluster)), json.loads(json.dumps(user or {}))
-    for section, key in PATH_FIELDS:
-        body = (cluster if section == "cluster" else user).get(section)
-        if isinstance(body, dict) and isinstance(body.get(key), str) and body[key]:
-            p = Path(body[key]).expanduser()
-            body[key] = str(p if p.is_absolute() else base / p)
-    exec_ = (user.get("user") or {}).get("exec") if isinstance(user.get("user"), dict) else None
-    if isinstance(exec_, dict) and isinstance(exec_.get("command"), str) and os.sep in exec_["command"]:
-        cmd = Path(exec_["command"]).expanduser()
-        exec_["command"] = str(cmd if cmd.is_absolute() else base / cmd)
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [cluster],
-        "users": [user] if user else [],
-        "contexts": [ctx],
-        "current-context": context,
-    }
+# --- a workspace entry as the single-cluster options ----------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -279,58 +110,160 @@ class Context:
     kubeconfig: str | None = None  # --kubeconfig: for clusters whose workspace entry names none
     snapshot_dir: Path | None = None  # plan/status against recorded snapshots, offline
     say: Say = _quiet
-    kubeconfigs: Kubeconfigs | None = None  # one-context copies (large kubeconfigs); None: as given
 
 
-def cluster_live(ctx: Context, spec: ClusterSpec) -> workflow.Live:
-    """A connection to ``spec``'s cluster (its kubeconfig, else --kubeconfig, else $KUBECONFIG)."""
-    given = spec.kubeconfig or ctx.kubeconfig
-    path = ctx.kubeconfigs.path_for(given, spec.context) if ctx.kubeconfigs is not None else given
-    live = workflow.Live(snapshot=None, kubeconfig=path, context=spec.context)
-    _connect(live)
-    return live
+def value_options(ws: Workspace, spec: ClusterSpec) -> actions.ValueOptions:
+    """The cluster's profile and values as ``-p PROFILE -f ... --set ... --set-string ...`` would give."""
+    return actions.ValueOptions(
+        profile=spec.profile,
+        values_files=tuple(spec.values),
+        sets=tuple(spec.sets),  # `set:` then `setString:` entries, each knowing its flag (values.Given)
+        profiles_dir=ws.profiles_dir,
+    )
 
 
-def live_for(ctx: Context, spec: ClusterSpec, *, offline: bool = True) -> workflow.Live:
-    """The cluster, or its recorded snapshot when the context has a snapshot dir (and ``offline``)."""
-    if offline and ctx.snapshot_dir is not None:
-        return _snapshot_live(ctx.ws, spec, ctx.snapshot_dir, ctx.environ)
-    return cluster_live(ctx, spec)
+def cluster_options(ctx: Context, spec: ClusterSpec) -> actions.ClusterOptions:
+    """``--kubeconfig`` (the entry's, else the command line's) and ``--context`` of the cluster."""
+    return actions.ClusterOptions(kubeconfig=spec.kubeconfig or ctx.kubeconfig, context=spec.context)
+
+
+def plan_options(ctx: Context, spec: ClusterSpec, *, detailed_exitcode: bool = False) -> actions.PlanOptions:
+    return actions.PlanOptions(
+        values=value_options(ctx.ws, spec),
+        cluster=cluster_options(ctx, spec),
+        target=spec.target,
+        detailed_exitcode=detailed_exitcode,
+    )
+
+
+def apply_options(ctx: Context, spec: ClusterSpec, given: actions.ApplyOptions) -> actions.ApplyOptions:
+    """The command line's apply options (``--allow-replace``, ``--timeout``, ...) for this cluster."""
+    return dataclasses.replace(
+        given, planfile=None, values=value_options(ctx.ws, spec), cluster=cluster_options(ctx, spec),
+        target=spec.target,
+    )  # fmt: skip
+
+
+def expect_of(ws: Workspace, spec: ClusterSpec) -> actions.Expect:
+    """What a saved plan of ``spec`` must have been made for: its entry's profile and target."""
+    return actions.Expect(spec.profile, spec.target, f"{ws.where(spec.line)}: cluster {spec.name}")
+
+
+def check_contexts(ctx: Context, specs: Sequence[ClusterSpec]) -> None:
+    """Every selected cluster's context exists in its kubeconfig (read as its connection will read it,
+    ``cluster.kubeconfig``); raises WorkspaceInvalid (exit 3) naming each missing one at its line. With no
+    kubeconfig at all (in-cluster), there is nothing to check."""
+    import difflib
+
+    from regplan.cluster import kubeconfig as kc
+
+    problems: list[str] = []
+    for spec in specs:
+        where = ctx.ws.where(spec.context_line or spec.line)
+        try:
+            files, names = kc.context_names(cluster_options(ctx, spec).kubeconfig, ctx.environ)
+        except ClusterError as err:
+            problems.append(f"{where}: cluster {spec.name}: {err}")
+            continue
+        if files and spec.context not in names:
+            close = difflib.get_close_matches(spec.context, sorted(names), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(
+                f"{where}: cluster {spec.name}: context {spec.context!r} is not in the kubeconfig "
+                f"({', '.join(files)}){hint}"
+            )
+    if problems:
+        raise WorkspaceInvalid(problems)
+
+
+# --- where a cluster's live state comes from -------------------------------------------------------------
+
+
+class SnapshotLive(workflow.Live):
+    """Live state from a recorded snapshot whose Secret values are compared by digest (fleetfiles)."""
+
+    def __init__(self, path: Path, objects: list[Obj], source: str) -> None:
+        super().__init__(snapshot=path, kubeconfig=None, context=None, source=source)
+        self._objects = objects
+
+
+def snapshot_path(snapshot_dir: Path, spec: ClusterSpec) -> Path:
+    return snapshot_dir / f"{spec.name}.yaml"
+
+
+def _snapshot_live(ctx: Context, spec: ClusterSpec, snapshot_dir: Path) -> SnapshotLive:
+    from regplan import render, snapshot, values
+
+    ws = ctx.ws
+    path = snapshot_path(snapshot_dir, spec)
+    if not path.is_file():
+        raise InvalidInput(
+            f"{ws.relative(path)}: no snapshot of {spec.name}; record one with `regplan snapshot`"
+        )
+    objects = snapshot.read_objects(path)
+    shown = ws.relative(path)
+    target = Target(spec.target) if spec.target != "auto" else snapshot.detect_target(objects, shown)
+    v = value_options(ws, spec)
+    vals = values.load_values(
+        v.profile,
+        files=list(v.values_files),
+        sets=list(v.sets),
+        set_strings=list(v.set_strings),
+        profiles_dir=v.profiles_dir,
+        environ=ctx.environ,
+    )
+    try:
+        desired = render.render(vals, target).objects
+    except RegplanError:
+        desired = []  # the plan renders again and reports it
+    return SnapshotLive(path, snapshot.unredact(objects, desired), shown)
+
+
+def _offline(ctx: Context, spec: ClusterSpec) -> workflow.Live | None:
+    """The recorded snapshot when the run is offline (``--snapshot-dir``), else None: the cluster."""
+    return _snapshot_live(ctx, spec, ctx.snapshot_dir) if ctx.snapshot_dir is not None else None
+
+
+def _said(ctx: Context, spec: ClusterSpec) -> tuple[Callable[[str], None], Callable[[str], None]]:
+    """(progress, warn) of one cluster: its lines on stderr, named."""
+
+    def progress(msg: str) -> None:
+        ctx.say(spec.name, msg.rstrip("\n"))
+
+    def warn(msg: str) -> None:
+        ctx.say(spec.name, f"warning: {msg}")
+
+    return progress, warn
 
 
 # --- plan ------------------------------------------------------------------------------------------------
 
 
-def _make_plan(ctx: Context, spec: ClusterSpec, live: workflow.Live) -> Plan:
-    return workflow.make_plan(
-        profile=spec.profile,
-        values_files=spec.values,
-        sets=spec.sets,
-        profiles_dir=ctx.ws.profiles_dir,
-        target=spec.target,
-        live=live,
-        environ=ctx.environ,
-        progress=lambda msg: ctx.say(spec.name, msg.rstrip("\n")),
-    )
+def plan_outcome(spec: ClusterSpec, plan: Plan, *, detailed_exitcode: bool = False) -> Outcome:
+    code = actions.plan_code(plan, detailed_exitcode=detailed_exitcode)
+    return _outcome(spec, str(plan.target), code=code, plan=plan)
 
 
-def plan_outcome(spec: ClusterSpec, plan: Plan) -> Outcome:
-    code = ExitCode.INVALID if plan.errors else ExitCode.CHANGES if plan.has_changes else ExitCode.OK
-    return Outcome(
-        spec.name, spec.context, spec.profile, str(plan.target), code, plan=plan, labels=spec.labels
-    )
-
-
-def plan_cluster(ctx: Context, spec: ClusterSpec) -> Outcome:
-    live = live_for(ctx, spec)
+def plan_cluster(ctx: Context, spec: ClusterSpec, *, detailed_exitcode: bool = False) -> Outcome:
+    """``regplan plan`` for one cluster (its snapshot when offline): its outcome and exit code."""
+    progress, warn = _said(ctx, spec)
+    live = _offline(ctx, spec)
     try:
-        return plan_outcome(spec, _make_plan(ctx, spec, live))
+        plan = actions.plan(
+            plan_options(ctx, spec), environ=ctx.environ, progress=progress, warn=warn, live=live
+        )
     finally:
-        live.close()
+        if live is not None:
+            live.close()
+    return plan_outcome(spec, plan, detailed_exitcode=detailed_exitcode)
 
 
-def plan_many(ctx: Context, specs: Sequence[ClusterSpec], *, parallelism: int) -> list[Outcome]:
-    return run_many(specs, lambda s: plan_cluster(ctx, s), parallelism=parallelism)
+def plan_many(
+    ctx: Context, specs: Sequence[ClusterSpec], *, parallelism: int, detailed_exitcode: bool = False
+) -> list[Outcome]:
+    return run_many(
+        specs, lambda s: plan_cluster(ctx, s, detailed_exitcode=detailed_exitcode), parallelism=parallelism
+    )
 
 
 def save_plans(outcomes: Sequence[Outcome], out_dir: Path) -> list[Path]:
@@ -345,75 +278,53 @@ def save_plans(outcomes: Sequence[Outcome], out_dir: Path) -> list[Path]:
 
 
 def status_cluster(ctx: Context, spec: ClusterSpec) -> Outcome:
-    live = live_for(ctx, spec)
+    """``regplan status`` for one cluster, and whether its own profile plans changes (drift)."""
+    progress, warn = _said(ctx, spec)
+    live = _offline(ctx, spec) or actions.open_live(
+        cluster_options(ctx, spec), None, target=spec.target, warn=warn
+    )
     try:
-        data = workflow.status_data(
-            target=spec.target, live=live, profiles_dir=ctx.ws.profiles_dir, environ=ctx.environ
-        ).to_json()  # the `regplan status -o json` document of this cluster
+        opts = actions.StatusOptions(
+            cluster=cluster_options(ctx, spec), target=spec.target, profiles_dir=ctx.ws.profiles_dir
+        )
+        data = actions.status(opts, environ=ctx.environ, live=live).to_json()  # `status -o json` of it
         drift: bool | None = None
         try:
-            plan = _make_plan(ctx, spec, live)
+            plan = actions.plan(plan_options(ctx, spec), environ=ctx.environ, progress=progress, live=live)
             drift = plan.has_changes or bool(plan.errors)
         except RegplanError as err:  # the status stands; say why drift is unknown
             data["driftError"] = str(err)
     finally:
         live.close()
-    return Outcome(
-        spec.name, spec.context, spec.profile, str(data.get("target") or spec.target), ExitCode.OK,
-        status=data, drift=drift, labels=spec.labels,
-    )  # fmt: skip
+    return _outcome(spec, str(data.get("target") or spec.target), status=data, drift=drift)
 
 
 # --- apply -----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ApplySettings:
-    allow_replace: bool = False
-    wait: bool = True
-    timeout: float = 300.0
-    lock_timeout: float = 60.0
-
-
 def apply_cluster(
-    ctx: Context, spec: ClusterSpec, settings: ApplySettings, *, plan: Plan | None, plan_file: Path | None
+    ctx: Context,
+    spec: ClusterSpec,
+    given: actions.ApplyOptions,
+    *,
+    plan: Plan | None = None,
+    plan_file: Path | None = None,
 ) -> Outcome:
-    """The safe single-cluster apply for one cluster: a saved plan (re-rendered from its record and checked
-    against the cluster) or a plan made moments ago; refusals before any request."""
-    from regplan import apply as applier
-
-    live: workflow.Live | None = None
-    try:
-        if plan_file is not None:
-            plan = workflow.load_plan(plan_file, environ=ctx.environ)
-        assert plan is not None
-        refused = applier.refusals(plan, allow_replace=settings.allow_replace)
-        if refused is not None:
-            raise refused
-        live = cluster_live(ctx, spec)
-        tgt = live.target(spec.target)
-        if tgt is not plan.target:
-            raise InvalidInput(f"{spec.name}: the plan is for {plan.target} but the cluster is {tgt}")
-        if plan_file is not None:  # as `apply PLANFILE`: every write re-derived and compared first
-            plan = applier.rederive_saved(plan, live.cluster)
-        report = applier.apply_plan(
-            plan,
-            live.cluster,
-            allow_replace=settings.allow_replace,
-            wait=settings.wait,
-            timeout=settings.timeout,
-            lock_timeout=settings.lock_timeout,
-            progress=lambda msg: ctx.say(spec.name, msg),
-            precheck=plan_file is None,  # a saved plan was checked by rederive_saved
-        )
-    finally:
-        if live is not None:
-            live.close()
+    """``regplan apply`` for one cluster (``actions.apply``): its saved plan (made for its entry: checked),
+    or a plan made and approved moments ago."""
+    progress, warn = _said(ctx, spec)
+    opts = dataclasses.replace(apply_options(ctx, spec, given), planfile=plan_file, yes=True)
+    report = actions.apply(
+        opts,
+        environ=ctx.environ,
+        progress=progress,
+        warn=warn,
+        plan=plan if plan_file is None else None,
+        expect=expect_of(ctx.ws, spec),
+    )
+    assert report is not None  # yes=True: nothing is asked per cluster (the fleet asked once)
     state = "done" if report.exit_code is ExitCode.OK else "failed"
-    return Outcome(
-        spec.name, spec.context, spec.profile, str(plan.target), report.exit_code, report=report, state=state,
-        labels=spec.labels,
-    )  # fmt: skip
+    return _outcome(spec, str(report.target), code=report.exit_code, report=report, state=state)
 
 
 def plan_files(
@@ -438,10 +349,28 @@ def plan_files(
     return chosen
 
 
+def check_plan_files(ws: Workspace, specs: Sequence[ClusterSpec], files: Mapping[str, Path]) -> None:
+    """Before anything is asked or applied: each saved plan was made for its cluster's entry (profile,
+    target); one made for another is an input error naming both (``actions.check_saved``)."""
+    from regplan import planfile
+
+    problems = []
+    for spec in specs:
+        path = files.get(spec.name)
+        if path is None:
+            continue
+        try:
+            actions.check_saved(planfile.read_plan(path), path, expect_of(ws, spec))
+        except RegplanError as err:
+            problems.append(str(err))
+    if problems:
+        raise InvalidInput("\n".join(problems))
+
+
 def apply_many(
     ctx: Context,
     specs: Sequence[ClusterSpec],
-    settings: ApplySettings,
+    given: actions.ApplyOptions,
     *,
     plans: Mapping[str, Plan] | None = None,
     plan_files_: Mapping[str, Path] | None = None,
@@ -449,13 +378,13 @@ def apply_many(
     max_failures: int | None,
     already_failed: int = 0,
 ) -> list[Outcome]:
-    """Apply each cluster's plan (given, or from its file); clusters without one are skipped."""
+    """Apply each cluster's plan (given, or from its file)."""
 
     def body(spec: ClusterSpec) -> Outcome:
         return apply_cluster(
             ctx,
             spec,
-            settings,
+            given,
             plan=(plans or {}).get(spec.name),
             plan_file=(plan_files_ or {}).get(spec.name),
         )
@@ -572,15 +501,6 @@ def golden_check(
     )
 
 
-def generate_one(ws: Workspace, name: str) -> str:
-    """One cluster's manifests on stdout for a GitOps tool (Argo CD plugin): what ``render`` writes to git."""
-    from regplan import output
-
-    (spec,) = ws.select([name])
-    rendered, _ = render_for_git(ws, spec)
-    return output.format_rendered(rendered, "yaml")
-
-
 # --- snapshot --------------------------------------------------------------------------------------------
 
 
@@ -607,7 +527,8 @@ def snapshot_header(spec: ClusterSpec, tgt: Target) -> str:
 
 def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
     """Record ``<out_dir>/<cluster>.yaml`` from the cluster (redacted; committable)."""
-    live = live_for(ctx, spec, offline=False)
+    _, warn = _said(ctx, spec)
+    live = actions.open_live(cluster_options(ctx, spec), None, target=spec.target, warn=warn)
     try:
         tgt, objects, asked = record(ctx.ws, spec, live)
     finally:
@@ -616,4 +537,4 @@ def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
     text = recording.snapshot_text(objects, snapshot_header(spec, tgt), asked)
     recording.write_snapshot(ctx.ws.root, path, text)
     ctx.say(spec.name, f"recorded {len(objects)} object(s) in {ctx.ws.relative(path)}")
-    return Outcome(spec.name, spec.context, spec.profile, str(tgt), ExitCode.OK, labels=spec.labels)
+    return _outcome(spec, str(tgt))

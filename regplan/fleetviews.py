@@ -5,63 +5,24 @@ Every view is built from ``Outcome``s (one per cluster, in workspace order). Sec
 per-cluster plans are ``views.plan_text`` (sensitive fields shown as "(value changed)"), errors are the
 adapters' already-redacted messages.
 
-The exit code of a fleet command is the MOST SEVERE of its clusters' codes, in the order of ``SEVERITY``
-(docs/fleet.md has the same table): a bug outranks a cluster that could not be reached or was left
-part-way, which outranks a conflict, a refused replace, invalid input, and finally "changes present".
+The outcomes and their exit codes are the engine's (``regplan.actions``: ``Outcome``, ``SEVERITY``,
+``most_severe``): a view only shows them. The tally counts every cluster exactly once.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from regplan import __version__
+from regplan.actions import Outcome
 from regplan.errors import ExitCode
 from regplan.escape import html_text, md_fence, md_text
 from regplan.plan import Action, Plan
 
-if TYPE_CHECKING:
-    from regplan.apply import ApplyReport
-
 FORMAT_VERSION = 1
-# Most severe first, one row per code with why it ranks there.
-SEVERITY: tuple[tuple[ExitCode, str], ...] = (
-    (ExitCode.UNEXPECTED, "a bug in regplan: nothing else about that cluster can be trusted"),
-    (ExitCode.CLUSTER, "a cluster unreachable or forbidden, or an apply stopped part-way: needs a human now"),
-    (ExitCode.STALE, "a stale plan, a conflict or a held lock: re-plan or retry later"),
-    (ExitCode.DESTRUCTIVE, "a replace refused without --allow-replace: nothing was written there"),
-    (ExitCode.INVALID, "invalid input or a plan with errors: fix the workspace or values"),
-    (ExitCode.CHANGES, "changes present (plan --detailed-exitcode) or rendered files out of date"),
-    (ExitCode.OK, "success"),
-)
-RANK: dict[ExitCode, int] = {code: i for i, (code, _) in enumerate(SEVERITY)}
 MARKDOWN_LIMIT = 60_000  # a GitHub comment holds 65,536 characters; leave room for the CI's own text
-
-
-def most_severe(codes: Sequence[ExitCode]) -> ExitCode:
-    """The code of the fleet: the most severe of ``codes`` (OK for none)."""
-    return min(codes, key=lambda c: RANK.get(c, 0), default=ExitCode.OK)
-
-
-@dataclass
-class Outcome:
-    """What one command did on one cluster."""
-
-    name: str
-    context: str
-    profile: str
-    target: str  # the resolved target when known, else the workspace's (auto)
-    code: ExitCode = ExitCode.OK
-    error: str = ""  # why the cluster failed (redacted message), "" when it did not
-    plan: Plan | None = None
-    status: dict[str, Any] | None = None
-    drift: bool | None = None  # status: the cluster's own plan is not empty
-    report: ApplyReport | None = None
-    state: str = "done"  # apply: done | failed | not started | not confirmed
-    labels: Mapping[str, str] = field(default_factory=dict)
-    seconds: float = 0.0
 
 
 # --- tables --------------------------------------------------------------------------------------------
@@ -113,12 +74,23 @@ def plan_rows(outcomes: Sequence[Outcome]) -> list[list[str]]:
     return rows
 
 
+def plan_counts(outcomes: Sequence[Outcome]) -> tuple[int, int, int]:
+    """(with changes, without, with errors): each cluster in exactly one, errors first (a plan with errors
+    usually has changes too: it counts as an error, once)."""
+    errors = changed = 0
+    for o in outcomes:
+        if o.failed or (o.plan is not None and o.plan.errors) or o.plan is None:
+            errors += 1
+        elif o.plan.has_changes:
+            changed += 1
+    return changed, len(outcomes) - changed - errors, errors
+
+
 def _tally(outcomes: Sequence[Outcome], code: ExitCode) -> str:
-    changed = sum(1 for o in outcomes if o.plan is not None and o.plan.has_changes and not o.error)
-    failed = sum(1 for o in outcomes if o.error or (o.plan is not None and o.plan.errors))
+    changed, without, errors = plan_counts(outcomes)
     return (
-        f"{len(outcomes)} cluster(s): {changed} with changes, {len(outcomes) - changed - failed} without, "
-        f"{failed} with errors; exit {int(code)}"
+        f"{len(outcomes)} cluster(s): {changed} with changes, {without} without, {errors} with errors; "
+        f"exit {int(code)}"
     )
 
 

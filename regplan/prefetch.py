@@ -10,6 +10,8 @@ renders, and takes the adapter and the detected target when it needs them (``wor
 Errors keep their order: whatever the thread meets (a bad kubeconfig, an unreachable cluster) is kept and
 raised only where the command would have met it without the overlap, after the values and rules were
 checked. ``apply PLANFILE`` does not use this: it refuses a bad plan file before its first request.
+The kubeconfig is found and read as everywhere else (``regplan.cluster.kubeconfig``, through ``Cluster``);
+each cluster of a workspace starts its own ``Connection`` (``regplan.actions.open_live``).
 This module imports nothing heavy itself (only the thread does).
 """
 

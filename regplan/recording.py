@@ -23,7 +23,6 @@ Pure except ``write_snapshot``; reading the cluster is the caller's ``read`` fun
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,9 +32,9 @@ from regplan import userfiles, yamlio
 from regplan.errors import InvalidInput
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, event_time, sort_key
 from regplan.normalize import REDACTED, digest_bytes, redact_config, redact_env
-from regplan.snapshot import RECORDED_ANNOTATION
+from regplan.snapshot import DIGESTS_ANNOTATION, RECORDED_ANNOTATION
+from regplan.snapshot import decoded as _decoded
 
-DIGESTS_ANNOTATION = "regplan.io/redacted-digests"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 CONFIG_SUFFIXES = (".yml", ".yaml")
 # Fields outside Secrets that hold a secret, one row per (kind, dotted path) with the reason.
@@ -85,13 +84,6 @@ def record(rendered: Any, read: Callable[[LiveQuery], LiveState]) -> tuple[list[
 
 
 # --- redaction --------------------------------------------------------------------------------------------
-
-
-def _decoded(value: Any) -> bytes:
-    try:
-        return base64.b64decode(str(value), validate=True)
-    except (binascii.Error, ValueError):
-        return b""
 
 
 def _redacted_value(key: str, raw: bytes) -> str:
@@ -151,33 +143,6 @@ def redact(obj: Obj) -> Obj:
         meta.pop("annotations", None)
     return out
 
-
-def unredact(objects: Sequence[Obj], desired: Sequence[Obj]) -> list[Obj]:
-    """Snapshot objects with each redacted Secret value put back where the desired value has the recorded
-    digest (so it compares equal); values whose digest differs stay redacted (a change, shown masked)."""
-    wanted = {Ref.of(o): o for o in desired if o.get("kind") == "Secret"}
-    out = []
-    for obj in objects:
-        annotations = (obj.get("metadata") or {}).get("annotations") or {}
-        if obj.get("kind") != "Secret" or DIGESTS_ANNOTATION not in annotations:
-            out.append(obj)
-            continue
-        try:
-            digests = json.loads(annotations[DIGESTS_ANNOTATION])
-        except ValueError:
-            digests = {}
-        mine = wanted.get(Ref.of(obj))
-        copy_ = json.loads(json.dumps(obj))
-        data = copy_.get("data") or {}
-        for key, value in ((mine or {}).get("data") or {}).items():
-            if (
-                key in data
-                and isinstance(digests, dict)
-                and digests.get(key) == digest_bytes(_decoded(value))
-            ):
-                data[key] = value
-        out.append(copy_)
-    return out
 
 
 # --- the objects and the file -------------------------------------------------------------------------------

@@ -8,14 +8,18 @@ first), and nothing more, so a plan made from a snapshot of a cluster equals the
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from regplan import safeload
 from regplan.errors import InvalidInput
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, event_time
+from regplan.normalize import digest_bytes
 
 # On a snapshot's List (regplan.recording): every object regplan asked the cluster for, found or not.
 RECORDED_ANNOTATION = "regplan.io/recorded"
@@ -232,3 +236,44 @@ def answer(objects: list[Obj], query: LiveQuery, *, source: str) -> LiveState:
 def load(path: Path, query: LiveQuery) -> LiveState:
     """Read ``path`` and answer ``query`` from it."""
     return answer(read_objects(path), query, source=str(path))
+
+
+# --- Secret values recorded as digests (regplan snapshot) ------------------------------------------------
+
+DIGESTS_ANNOTATION = "regplan.io/redacted-digests"
+
+
+def decoded(value: Any) -> bytes:
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def unredact(objects: Sequence[Obj], desired: Sequence[Obj]) -> list[Obj]:
+    """Snapshot objects with each redacted Secret value put back where the desired value has the recorded
+    digest (so it compares equal); values whose digest differs stay redacted (a change, shown masked)."""
+    wanted = {Ref.of(o): o for o in desired if o.get("kind") == "Secret"}
+    out = []
+    for obj in objects:
+        annotations = (obj.get("metadata") or {}).get("annotations") or {}
+        if obj.get("kind") != "Secret" or DIGESTS_ANNOTATION not in annotations:
+            out.append(obj)
+            continue
+        try:
+            digests = json.loads(annotations[DIGESTS_ANNOTATION])
+        except ValueError:
+            digests = {}
+        mine = wanted.get(Ref.of(obj))
+        copy_ = json.loads(json.dumps(obj))
+        data = copy_.get("data") or {}
+        for key, value in ((mine or {}).get("data") or {}).items():
+            if (
+                key in data
+                and isinstance(digests, dict)
+                and digests.get(key) == digest_bytes(decoded(value))
+            ):
+                data[key] = value
+        out.append(copy_)
+    return out
+

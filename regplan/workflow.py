@@ -85,6 +85,13 @@ class Live:
             self._objects = snapmod.read_objects(self.snapshot)
         return self._objects
 
+    def restore_secrets(self, desired: list[Obj]) -> None:
+        """A recorded snapshot holds Secret values as digests (``regplan snapshot``): put back each desired
+        value whose digest matches, so an unchanged Secret compares equal (one-cluster and workspace plans
+        alike). A value whose digest differs stays redacted: a change, shown masked. No-op on a cluster."""
+        if self.snapshot is not None:
+            self._objects = snapmod.unredact(self.snapshot_objects(), desired)
+
     def target(self, text: str) -> Target:
         if text != "auto":
             try:
@@ -241,6 +248,7 @@ def _render_and_read(vals: Values, target: str, live: Live) -> tuple[Rendered, L
         rendered = render.render(vals, detected)
         return rendered, live.read(planmod.query_for(rendered))
     rendered = render.render(vals, live.target(target))
+    live.restore_secrets(rendered.objects)
     return rendered, live.read(planmod.query_for(rendered))
 
 

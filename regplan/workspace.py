@@ -28,7 +28,6 @@ The key tables below are the schema (one row per key with its reason); unknown k
 from __future__ import annotations
 
 import difflib
-import functools
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -509,77 +508,3 @@ def _list_profiles(profiles_dir: Path | None) -> list[str]:
     from regplan import values
 
     return [name for name, _ in values.list_profiles(profiles_dir=profiles_dir)]
-
-
-# --- contexts (only for commands that talk to the clusters) -----------------------------------------
-
-
-def kubeconfig_files(spec: ClusterSpec, fallback: str | None, environ: Mapping[str, str]) -> list[Path]:
-    """The kubeconfig files the cluster adapter will read for ``spec``, in kubectl's order."""
-    text = spec.kubeconfig or fallback or environ.get("KUBECONFIG") or ""
-    if not text:
-        default = Path("~/.kube/config").expanduser()
-        return [default] if default.exists() else []
-    return [Path(part).expanduser() for part in text.split(os.pathsep) if part]
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed(path: str, mtime_ns: int, size: int) -> Any:
-    """A kubeconfig parsed once per run (bounded, libyaml: ``safeload``): a fleet of 500 contexts in one file
-    reads it once, not once per cluster."""
-    from regplan import safeload
-
-    return safeload.read_yaml(Path(path), what="kubeconfig")
-
-
-def read_kubeconfig(path: Path) -> dict[str, Any] | str:
-    """The kubeconfig at ``path`` as a mapping, or why it cannot be read (a message)."""
-    try:
-        st = path.stat()
-        doc = _parsed(str(path), st.st_mtime_ns, st.st_size)
-    except OSError as err:
-        return f"{path}: cannot read the kubeconfig: {err.strerror}"
-    except InvalidInput as err:  # safeload: not YAML, over a bound (never quotes the file's values)
-        return str(err)
-    return doc if isinstance(doc, dict) else f"{path}: not a kubeconfig (a mapping)"
-
-
-def _contexts_in(files: Sequence[Path]) -> tuple[set[str], list[str]]:
-    names: set[str] = set()
-    problems: list[str] = []
-    for f in files:
-        doc = read_kubeconfig(f)
-        if isinstance(doc, str):
-            problems.append(doc)
-            continue
-        for ctx in doc.get("contexts") or []:
-            if isinstance(ctx, dict) and isinstance(ctx.get("name"), str):
-                names.add(ctx["name"])
-    return names, problems
-
-
-def check_contexts(
-    ws: Workspace, clusters: Sequence[ClusterSpec], *, kubeconfig: str | None, environ: Mapping[str, str]
-) -> None:
-    """Every selected cluster's context exists in its kubeconfig; raises WorkspaceInvalid (exit 3) naming
-    each missing one at its line. With no kubeconfig at all (in-cluster), there is nothing to check."""
-    problems: list[str] = []
-    for spec in clusters:
-        files = kubeconfig_files(spec, kubeconfig, environ)
-        if not files:
-            continue
-        names, unreadable = _contexts_in(files)
-        where = ws.where(spec.context_line or spec.line)
-        if unreadable and not names:
-            problems.extend(f"{where}: cluster {spec.name}: {u}" for u in unreadable)
-            continue
-        if spec.context not in names:
-            close = difflib.get_close_matches(spec.context, sorted(names), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            shown = ", ".join(str(f) for f in files)
-            problems.append(
-                f"{where}: cluster {spec.name}: context {spec.context!r} is not in the kubeconfig "
-                f"({shown}){hint}"
-            )
-    if problems:
-        raise WorkspaceInvalid(problems)

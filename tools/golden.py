@@ -188,12 +188,14 @@ def fleet_set(root: Path) -> list[tuple[str, str]]:
 
     ws = wsmod.load(root / EXAMPLE)
     ctx = fleet.Context(ws=ws, environ={}, snapshot_dir=ws.snapshot_dir)
-    outcomes = fleet.plan_many(ctx, ws.clusters, parallelism=4)
+    outcomes = fleet.plan_many(ctx, ws.clusters, parallelism=4, detailed_exitcode=True)
     code = fleet.code_of(outcomes)
     status = fleet.run_many(ws.clusters, lambda s: fleet.status_cluster(ctx, s), parallelism=4)
     # One cluster that fails (no snapshot recorded), to pin how an error shows beside the others.
     gone = wsmod.ClusterSpec(name="gone-us", context="gone-us", target="auto", profile="ebs-gp2-rwo")
-    with_error = [*outcomes, *fleet.run_many([gone], lambda s: fleet.plan_cluster(ctx, s))]
+    with_error = [
+        *outcomes, *fleet.run_many([gone], lambda s: fleet.plan_cluster(ctx, s, detailed_exitcode=True))
+    ]
     return [
         ("fleet/plan-with-error-summary.txt", fleetviews.plan_summary(with_error, fleet.code_of(with_error))),
         ("fleet/plan-with-error.md", fleetviews.plan_markdown(with_error, fleet.code_of(with_error))),

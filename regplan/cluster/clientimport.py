@@ -21,6 +21,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import threading
 import types
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,9 +74,36 @@ def lean_import_allowed(modules: Any, argv: Sequence[str], environ: Any) -> bool
     )
 
 
+# The first import (stand-in modules, deferred ones) must not run in several threads at once: the clusters
+# of a workspace connect concurrently, each from its own thread.
+_IMPORT_LOCK = threading.Lock()
+
+
 def client_modules() -> tuple[Any, Any, Any]:
     """(configuration, rest, kube_config) modules of the official client: lean when allowed, else (or on
-    any layout surprise) the documented import."""
+    any layout surprise) the documented import. Thread-safe: a module another thread is still importing is
+    never handed out."""
+    if _READY:
+        return _READY[0]
+    with _IMPORT_LOCK:
+        if not _READY:
+            _READY.append(_loaded() if "kubernetes.config.kube_config" in sys.modules else _import())
+        return _READY[0]
+
+
+_READY: list[tuple[Any, Any, Any]] = []
+
+
+def _loaded() -> tuple[Any, Any, Any]:
+    mods = sys.modules
+    return (
+        mods["kubernetes.client.configuration"],
+        mods["kubernetes.client.rest"],
+        mods["kubernetes.config.kube_config"],
+    )
+
+
+def _import() -> tuple[Any, Any, Any]:
     if "kubernetes.config.kube_config" in sys.modules:
         mods = sys.modules
         return (

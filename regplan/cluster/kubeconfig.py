@@ -1,5 +1,9 @@
 """Loading the client configuration: kubeconfig files checked first, kubectl-like messages, exit 4.
 
+The ONE place kubeconfigs are found and read: the single-cluster path (``Cluster``, also when built in the
+background by ``regplan.prefetch``), every cluster of a workspace, and the workspace's check that each
+selected context exists (``context_names``) call ``kubeconfig_paths`` and ``read_kubeconfig`` here.
+
 ``load_configuration`` reads ``--kubeconfig`` (several files joined with os.pathsep), else ``$KUBECONFIG``,
 else ``~/.kube/config``, else the in-cluster service account. Before the client's loader sees a file,
 regplan reads and checks it itself (``read_kubeconfig``, ``resolve``): size, encoding, YAML, nesting,
@@ -7,14 +11,21 @@ shape, the context and the cluster/user it names, base64 fields and referenced f
 ``ClusterError`` (exit 4) with one sentence naming the file, never the loader's or the YAML library's
 wording. The context is chosen as kubectl does (``--context``, else the first file's current-context) and
 passed to the client's ``KubeConfigLoader`` explicitly (its own merger would take the last file's), with
-the documents already parsed (``_merged``).
+only that context, its cluster and its user, copied from the documents already parsed (``_merged``).
+
+A file is parsed once per run while it is unchanged (``read_kubeconfig`` caches by path, inode, size and
+mtime): a workspace of 500 contexts in one kubeconfig parses it once, not once per cluster, and each
+connection hands the client three small entries, not the whole file.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import copy
+import functools
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +73,8 @@ class Resolved:
     cluster: str
     cluster_entry: Mapping[str, Any]
     cluster_file: str
+    user: str = ""  # "" when the context names no user
+    user_file: str = ""
     warnings: tuple[str, ...] = ()
 
 
@@ -75,11 +88,29 @@ def kubeconfig_paths(kubeconfig: str | None, environ: Mapping[str, str]) -> list
 
 
 def read_kubeconfig(path: str) -> Kubeconfig:
-    """Read and check one file. Missing, a directory, unreadable, too big, not UTF-8, not YAML, nested too
-    deep, not a mapping, entries without names: each one sentence naming the file."""
-
-    if os.path.isdir(path):
+    """Read and check one file. Missing, a directory or another non-regular file (a FIFO would block),
+    unreadable, too big, not UTF-8, not YAML, nested too deep, not a mapping, entries without names: each
+    one sentence naming the file. Parsed once while unchanged; callers must not modify the result."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ClusterError(f"kubeconfig not found: {path}") from None
+    except OSError as err:
+        raise ClusterError(f"cannot read kubeconfig {path}: {(err.strerror or str(err)).lower()}") from None
+    if stat.S_ISDIR(st.st_mode):
         raise ClusterError(f"kubeconfig {path} is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ClusterError(f"kubeconfig {path} is not a regular file")
+    return _read_once(path, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=64)
+def _read_once(path: str, identity: tuple[int, int, int, int]) -> Kubeconfig:
+    """``_read`` for one version of the file (``identity``: device, inode, size, mtime)."""
+    return _read(path)
+
+
+def _read(path: str) -> Kubeconfig:
     if not os.path.exists(path):
         raise ClusterError(f"kubeconfig not found: {path}")
     try:  # regular files only: a FIFO or device is refused, never read (regplan.userfiles)
@@ -174,13 +205,41 @@ def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
                 f'context "{chosen}" in {ctx_file} names user "{user_name}", which does not exist in {names}'
             )
         _check_fields("user", str(user_name), user[0], user[1])
+    user_file = user[1] if user_name and user is not None else ""
     warnings: list[str] = []
     if cluster_entry.get("insecure-skip-tls-verify") is True:
         warnings.append(
             f"TLS verification is off for {cluster_entry['server']} (insecure-skip-tls-verify in cluster "
             f'"{cluster_name}" of {cluster_file}): the server\'s identity is not checked'
         )
-    return Resolved(chosen, ctx_file, cluster_name, cluster_entry, cluster_file, tuple(warnings))
+    return Resolved(
+        chosen, ctx_file, cluster_name, cluster_entry, cluster_file, str(user_name or ""), user_file,
+        tuple(warnings),
+    )  # fmt: skip
+
+
+def read_files(kubeconfig: str | None, environ: Mapping[str, str]) -> list[Kubeconfig]:
+    """The configured kubeconfigs, read and checked: the files of ``kubeconfig_paths`` that exist (a
+    missing one in a list is skipped, as kubectl does; none at all is an error); [] when none is
+    configured (in-cluster)."""
+    paths = kubeconfig_paths(kubeconfig, environ)
+    if not paths:
+        return []
+    present = [p for p in paths if os.path.exists(p)]
+    if not present:
+        raise ClusterError(f"kubeconfig not found: {', '.join(paths)}")
+    return [read_kubeconfig(p) for p in present]
+
+
+def context_names(kubeconfig: str | None, environ: Mapping[str, str]) -> tuple[list[str], set[str]]:
+    """(the files, the context names they hold), read as a connection reads them (``read_files``): what a
+    workspace checks its contexts against before any cluster is contacted. Raises ClusterError for a file
+    that cannot be read (naming it)."""
+    files = read_files(kubeconfig, environ)
+    names: set[str] = set()
+    for f in files:
+        names.update(f.entries.get("contexts", {}))
+    return [f.path for f in files], names
 
 
 def load_configuration(
@@ -191,18 +250,15 @@ def load_configuration(
     from kubernetes.config.config_exception import ConfigException
 
     cfg = configuration.Configuration()
-    paths = kubeconfig_paths(kubeconfig, environ)
+    files = read_files(kubeconfig, environ)
     warnings: tuple[str, ...] = ()
-    if paths:
-        present = [p for p in paths if os.path.exists(p)]
-        if not present:
-            raise ClusterError(f"kubeconfig not found: {', '.join(paths)}")
-        files = [read_kubeconfig(p) for p in present]
+    if files:
+        present = [f.path for f in files]
         resolved = resolve(files, context)
         warnings = resolved.warnings
         try:
             loader = kube_config.KubeConfigLoader(
-                config_dict=_merged(files, kube_config.ConfigNode),
+                config_dict=_merged(files, resolved, kube_config.ConfigNode),
                 active_context=resolved.context,
                 config_base_path=None,  # relative paths: from the file each entry came from
             )
@@ -234,19 +290,26 @@ def load_configuration(
     return cfg, warnings
 
 
-def _merged(files: Sequence[Kubeconfig], config_node: Any) -> Any:
-    """The files merged as the client's ``KubeConfigMerger`` does (first entry of a name wins; each entry
-    remembers its file, for relative paths), from the documents already read: the files are not parsed a
-    second time (the client's parser is the pure-Python one: ~7 ms for a 6 KB kubeconfig)."""
+def _merged(files: Sequence[Kubeconfig], resolved: Resolved, config_node: Any) -> Any:
+    """What the client's ``KubeConfigMerger`` would give for ``resolved``: the chosen context, its cluster
+    and its user, each remembering its file (relative paths resolve against it), copied from the documents
+    already read (the cached documents are never handed to the client, which may write into them). The
+    files are not parsed a second time, and the client never walks the other contexts."""
     first = files[0]
-    merged: dict[str, Any] = {**first.doc, "clusters": [], "contexts": [], "users": []}
-    for section in ("clusters", "contexts", "users"):
-        seen: set[str] = set()
-        for f in files:
-            for entry in f.doc.get(section) or []:
-                if entry["name"] not in seen:
-                    seen.add(entry["name"])
-                    merged[section].append(config_node(f"{f.path}/{entry['name']}", entry, f.path))
+    sections = ("clusters", "contexts", "users")
+    merged: dict[str, Any] = {k: v for k, v in first.doc.items() if k not in sections}
+    merged.update({section: [] for section in sections})
+    chosen = (
+        ("contexts", "context", resolved.context, resolved.context_file),
+        ("clusters", "cluster", resolved.cluster, resolved.cluster_file),
+        ("users", "user", resolved.user, resolved.user_file),
+    )
+    by_path = {f.path: f for f in files}
+    for section, item, name, path in chosen:
+        if not name:
+            continue
+        body = copy.deepcopy(by_path[path].entries[section][name])
+        merged[section].append(config_node(f"{path}/{name}", {"name": name, item: body}, path))
     return config_node(first.path, merged, first.path)
 
 

@@ -48,7 +48,7 @@ def fleet_kubeconfig(path: Path, ocp4: TargetCluster, ocp3: TargetCluster) -> Pa
         ("down", "down", "admin4"),
     ):
         contexts.append({"name": name, "context": {"cluster": cluster, "user": user}})
-    # enough contexts that each cluster connects through its own one-context copy (fleet.Kubeconfigs)
+    # spare contexts: each connection reads the parsed file and hands the client only its own context
     contexts += [{"name": f"spare{i}", "context": {"cluster": "ocp4", "user": "admin4"}} for i in range(5)]
     doc = {"apiVersion": "v1", "kind": "Config", "clusters": clusters, "users": users, "contexts": contexts,
            "current-context": "a4"}  # fmt: skip

@@ -1,4 +1,4 @@
-"""apply_plan against an in-memory cluster: refusals before any write, staleness, order, lock, partial
+"""Apply_plan against an in-memory cluster: refusals before any write, staleness, order, lock, partial
 failure reporting, waits; and the pure verdicts and report views."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fakes import MemoryCluster, as_api
 
+from regplan import actions
 from regplan import apply as ap
 from regplan.cluster import ApiError, ConflictError, TransientError
 from regplan.errors import DestructiveRefused, Diagnostic, ExitCode, InvalidInput, StaleError
@@ -21,6 +22,15 @@ PVC = Ref("v1", "PersistentVolumeClaim", NS, "image-registry-storage")
 CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
 SECRET = Ref("v1", "Secret", NS, "image-registry-private-configuration-user")
 LEASE = Ref("coordination.k8s.io/v1", "Lease", NS, "regplan-apply")
+
+
+def apply_plan(plan: Any, cluster: Any, **given: Any) -> Any:
+    """``apply.apply_plan`` with the command's defaults (``actions.ApplyOptions``, their one home)."""
+    o = actions.ApplyOptions()
+    settings = {"allow_replace": o.allow_replace, "wait": o.wait, "timeout": o.timeout,
+                "lock_timeout": o.lock_timeout}  # fmt: skip
+    return ap.apply_plan(plan, cluster, **{**settings, **given})
+
 
 
 def live_objects() -> dict[Ref, Obj]:
@@ -97,7 +107,7 @@ def switch_plan(*, replace: bool = True) -> Plan:
 def test_replace_without_allow_replace_refuses_before_any_request() -> None:
     mem = MemoryCluster(live_objects())
     with pytest.raises(DestructiveRefused, match="--allow-replace") as exc:
-        ap.apply_plan(switch_plan(), as_api(mem), wait=False)
+        apply_plan(switch_plan(), as_api(mem), wait=False)
     assert exc.value.exit_code == ExitCode.DESTRUCTIVE
     assert "DESTRUCTIVE" in str(exc.value) and str(PVC) in str(exc.value)
     assert mem.requests.total == 0 and mem.log == []
@@ -108,18 +118,18 @@ def test_errors_and_blocked_refuse_before_any_request() -> None:
     plan.diagnostics.append(Diagnostic("x", "StorageClass gp9 not found"))
     mem = MemoryCluster(live_objects())
     with pytest.raises(InvalidInput, match="gp9"):
-        ap.apply_plan(plan, as_api(mem))
+        apply_plan(plan, as_api(mem))
     blocked = switch_plan(replace=False)
     blocked.changes[0] = ObjectChange(PVC, Action.BLOCKED, "field can not be less than previous value")
     with pytest.raises(InvalidInput, match="less than previous"):
-        ap.apply_plan(blocked, as_api(mem))
+        apply_plan(blocked, as_api(mem))
     assert mem.requests.total == 0
 
 
 def test_full_apply_writes_in_order_under_the_lock() -> None:
     mem = MemoryCluster(live_objects())
     said: list[str] = []
-    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False, progress=said.append)
+    report = apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False, progress=said.append)
     assert report.exit_code is ExitCode.OK
     assert mem.plan_writes() == [("delete", PVC), ("create", PVC), ("patch", CONFIG)]
     assert mem.log[0] == ("create", LEASE) and mem.log[-1] == ("delete", LEASE)
@@ -140,7 +150,7 @@ def test_noop_plan_makes_zero_writes_and_takes_no_lock() -> None:
         source="t",
         changes=[ObjectChange(CONFIG, Action.NOOP, uid="cfg", resource_version="10")],
     )
-    report = ap.apply_plan(plan, as_api(mem))
+    report = apply_plan(plan, as_api(mem))
     assert mem.requests.writes == 0 and report.write_requests == 0
     assert mem.log == []
     assert "0 writes" in ap.report_text(report)
@@ -153,14 +163,14 @@ def test_stale_plan_refuses_naming_the_object_with_no_write() -> None:
     with pytest.raises(
         StaleError, match=r"Config/cluster: it changed since the plan \(resourceVersion 10 -> 99\)"
     ):
-        ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True)
+        apply_plan(switch_plan(), as_api(mem), allow_replace=True)
     assert mem.log == []  # refused before the lock: not even the Lease was written
 
 
 def test_failure_part_way_reports_done_failed_and_not_done() -> None:
     mem = MemoryCluster(live_objects())
     mem.fail_on[2] = TransientError("patch Config: HTTP 503: unavailable", sent=True, status=503)
-    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
+    report = apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
     assert report.exit_code is ExitCode.CLUSTER
     assert [s.result for s in report.steps] == [ap.StepResult.DONE, ap.StepResult.DONE, ap.StepResult.FAILED]
     assert report.objects == {PVC: ap.ObjectState.NEW, CONFIG: ap.ObjectState.OLD}
@@ -172,7 +182,7 @@ def test_failure_part_way_reports_done_failed_and_not_done() -> None:
 def test_conflict_part_way_is_exit_5_and_never_forced() -> None:
     mem = MemoryCluster(live_objects())
     mem.fail_on[0] = ConflictError("conflict (409) on delete")
-    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
+    report = apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
     assert report.exit_code is ExitCode.STALE
     assert [s.result for s in report.steps] == [
         ap.StepResult.FAILED,
@@ -188,7 +198,7 @@ def test_wait_fails_at_once_on_provisioning_failed() -> None:
     mem.events[PVC] = [
         {"reason": "ProvisioningFailed", "message": 'Failed to provision volume with StorageClass "gp2"'}
     ]
-    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=True, timeout=30, poll=0.01)
+    report = apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=True, timeout=30, poll=0.01)
     assert report.exit_code is ExitCode.CLUSTER
     assert report.seconds < 5
     assert any(not c.ok and "ProvisioningFailed" in c.detail for c in report.checks)
@@ -196,7 +206,7 @@ def test_wait_fails_at_once_on_provisioning_failed() -> None:
 
 def test_wait_times_out_with_exit_4() -> None:
     mem = MemoryCluster(live_objects())
-    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=True, timeout=0.05, poll=0.01)
+    report = apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=True, timeout=0.05, poll=0.01)
     assert report.exit_code is ExitCode.CLUSTER
     assert "timed out" in json.dumps(report.to_json())
 
@@ -256,14 +266,14 @@ def test_lost_lock_stops_before_the_next_write(monkeypatch: pytest.MonkeyPatch) 
         return held
 
     monkeypatch.setattr(lock, "acquire", acquire_then_lose)
-    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
+    report = apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
     assert report.exit_code is ExitCode.STALE and mem.plan_writes() == []
 
 
 def test_api_error_is_exit_4_in_report() -> None:
     mem = MemoryCluster(live_objects())
     mem.fail_on[0] = ApiError("forbidden (403): cannot delete", status=403)
-    report = ap.apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
+    report = apply_plan(switch_plan(), as_api(mem), allow_replace=True, wait=False)
     assert report.exit_code is ExitCode.CLUSTER and "forbidden" in report.error
 
 
@@ -404,7 +414,7 @@ def test_config_patch_re_sent_only_when_the_planned_change_is_unchanged(
 
     fake.write = operator_reacts  # type: ignore[method-assign]
     said: list[str] = []
-    report = ap.apply_plan(plan, as_api(fake), allow_replace=True, wait=False, progress=said.append)
+    report = apply_plan(plan, as_api(fake), allow_replace=True, wait=False, progress=said.append)
     assert report.exit_code is code, report.error
     cfg = fake.objects[config_ref]
     if code is ExitCode.OK:
@@ -432,9 +442,9 @@ def test_config_that_moved_between_plan_and_apply(operator_writes: dict[str, Any
     cfg["metadata"]["resourceVersion"] = str(fake.rv)
     if code is ExitCode.STALE:
         with pytest.raises(StaleError, match="Config/cluster: it changed since the plan"):
-            ap.apply_plan(plan, as_api(fake), allow_replace=True, wait=False, precheck=True)
+            apply_plan(plan, as_api(fake), allow_replace=True, wait=False, precheck=True)
         assert [v for v, r in fake.log if r.kind != "Lease"] == []
         return
-    report = ap.apply_plan(plan, as_api(fake), allow_replace=True, wait=False, precheck=True)
+    report = apply_plan(plan, as_api(fake), allow_replace=True, wait=False, precheck=True)
     assert report.exit_code is ExitCode.OK, report.error
     assert fake.objects[config_ref]["spec"]["replicas"] == 1

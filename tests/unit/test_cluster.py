@@ -467,7 +467,7 @@ def test_config_and_dc_are_never_deleted_whatever_a_plan_says() -> None:
     )
     plan = Plan(profile="p", target=Target.OCP4, values_digest="", source="t", changes=[change])
     with pytest.raises(DestructiveRefused) as exc:
-        ap.apply_plan(plan, cl, allow_replace=True, wait=False)
+        ap.apply_plan(plan, cl, allow_replace=True, wait=False, timeout=1.0, lock_timeout=1.0)
     assert exc.value.exit_code == 6
     assert not [s for s in api.sent if s[0] == "DELETE" and "/configs/" in s[1]]
 

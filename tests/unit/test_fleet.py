@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan import cli, commands, fleet, fleetviews, recording, workspace
+from regplan import actions, cli, commands, fleet, fleetviews, recording, snapshot, workspace
 from regplan.errors import ClusterError, ExitCode, InvalidInput, StaleError
+from regplan.model import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "fleet"
@@ -121,8 +122,8 @@ SEVERITY_CASES = [
 
 @pytest.mark.parametrize(("codes", "expected"), SEVERITY_CASES)
 def test_most_severe(codes: list[ExitCode], expected: ExitCode) -> None:
-    assert fleetviews.most_severe(codes) is expected
-    assert fleetviews.most_severe(list(reversed(codes))) is expected
+    assert actions.most_severe(codes) is expected
+    assert actions.most_severe(list(reversed(codes))) is expected
 
 
 def specs(*names: str) -> list[workspace.ClusterSpec]:
@@ -136,10 +137,10 @@ ERRORS: dict[str, Exception] = {
 }
 
 
-def body(spec: workspace.ClusterSpec) -> fleetviews.Outcome:
+def body(spec: workspace.ClusterSpec) -> actions.Outcome:
     if spec.name in ERRORS:
         raise ERRORS[spec.name]
-    return fleetviews.Outcome(spec.name, spec.context, spec.profile, "ocp4")
+    return actions.Outcome(spec.name, spec.context, spec.profile, "ocp4")
 
 
 def test_one_cluster_error_does_not_stop_the_others() -> None:
@@ -174,14 +175,14 @@ def test_max_failures_stops_starting(
 def test_running_ones_finish_when_the_budget_is_spent() -> None:
     started = threading.Barrier(2, timeout=5)
 
-    def slow(spec: workspace.ClusterSpec) -> fleetviews.Outcome:
+    def slow(spec: workspace.ClusterSpec) -> actions.Outcome:
         if spec.name in ("unreachable", "a"):
             started.wait()  # both running at once
         if spec.name == "unreachable":
             raise ClusterError("down")
         if spec.name == "a":
             threading.Event().wait(0.5)  # still running when the failure is counted
-        return fleetviews.Outcome(spec.name, spec.context, spec.profile, "ocp4")
+        return actions.Outcome(spec.name, spec.context, spec.profile, "ocp4")
 
     out = fleet.run_many(specs("unreachable", "a", "b"), slow, parallelism=2, max_failures=1)
     assert [o.state for o in out] == ["failed", "done", "not started"]
@@ -190,14 +191,14 @@ def test_running_ones_finish_when_the_budget_is_spent() -> None:
 def test_parallelism_is_bounded() -> None:
     running, peak, lock = [0], [0], threading.Lock()
 
-    def counted(spec: workspace.ClusterSpec) -> fleetviews.Outcome:
+    def counted(spec: workspace.ClusterSpec) -> actions.Outcome:
         with lock:
             running[0] += 1
             peak[0] = max(peak[0], running[0])
         threading.Event().wait(0.02)
         with lock:
             running[0] -= 1
-        return fleetviews.Outcome(spec.name, spec.context, spec.profile, "ocp4")
+        return actions.Outcome(spec.name, spec.context, spec.profile, "ocp4")
 
     fleet.run_many(specs(*[f"c{i}" for i in range(12)]), counted, parallelism=3)
     assert peak[0] == 3
@@ -343,7 +344,7 @@ def test_redaction_and_digest_comparison() -> None:
     assert redacted[2]["spec"] == {"httpSecret": "(redacted)", "replicas": 2}
     # a plan against the snapshot compares by digest: same value -> the desired value back, else redacted
     same = {**secret, "data": {"config.yml": b64(config), "token": b64("another")}}
-    (back,) = recording.unredact([redacted[0]], [same])
+    (back,) = snapshot.unredact([redacted[0]], [same])
     assert back["data"]["config.yml"] == b64(config) and back["data"]["token"] == b64("(redacted)")
 
 
@@ -425,6 +426,10 @@ def test_outside_a_workspace_commands_are_as_before(
         (["status", "--context", "c"], False),
         (["golden", "--check"], True),
         (["snapshot"], True),
+        (["status", "--no-workspace"], False),
+        (["apply", "--no-workspace", "-p", "ebs-gp2-rwo"], False),
+        (["golden", "--check", "--no-workspace"], False),
+        (["plan", "--no-workspace", "-p", "ebs-gp2-rwo"], False),
     ],
 )
 def test_inside_a_workspace(tmp_path: Path, in_dir: Any, argv: list[str], fleet_mode: bool) -> None:
@@ -440,15 +445,48 @@ def test_inside_a_workspace(tmp_path: Path, in_dir: Any, argv: list[str], fleet_
         (["plan", "-p", "x", "--cluster", "a"], "-p/--profile is for one cluster"),
         (["status", "--context", "c", "-l", "env=prod"], "--context is for one cluster"),
         (["apply", "plan.json", "--plan-dir", "d"], "PLANFILE is for one cluster"),
-        (["render", "--workspace", "w.yaml", "--set", "replicas=1"], "-f/--set go with -p PROFILE"),
+        (
+            ["render", "--workspace", "w.yaml", "--set", "replicas=1"],
+            "-f/--set/--set-string go with -p PROFILE",
+        ),
         (["plan", "-p", "x", "-o", "markdown"], "-o markdown summarises a workspace"),
         (["plan", "--workspace", "w", "--parallelism", "0"], "must be at least 1"),
+        (["status", "--no-workspace", "--cluster", "a"], "--no-workspace is for one cluster"),
+        (["plan", "--no-workspace"], "required: -p/--profile"),
+        (["render", "--no-workspace"], "required: -p/--profile"),
+        (["snapshot", "--no-workspace"], "unknown option"),
+        (["plan", "--workspace", "w.yaml", "--set-string", "s3.bucket=1"], "--set-string go with -p PROFILE"),
+        (["apply", "--workspace", "w.yaml", "-f", "v.yaml"], "go with -p PROFILE"),
     ],
 )
 def test_usage_errors(tmp_path: Path, in_dir: Any, argv: list[str], phrase: str) -> None:
     in_dir(tmp_path)
     with pytest.raises(InvalidInput, match=phrase):
         cli.parse(argv, environ={})
+
+
+def test_the_mode_is_said_when_a_found_workspace_decides_it(tmp_path: Path) -> None:
+    """`regplan plan` in a repository of clusters runs over them, and says so first (stderr); asked for
+    with --workspace it needs no note; --no-workspace is one cluster, as outside (here: no kubeconfig)."""
+    shutil.copytree(EXAMPLE, tmp_path / "ws")
+    ws = tmp_path / "ws"
+    (ws / "sub").mkdir()
+    found = run("plan", "--snapshot-dir", "snapshots", cwd=ws)  # a selection flag: workspace, found
+    note = (
+        "regplan: using workspace regplan.yaml (4 cluster(s)); pass --no-workspace (or -p/--context) for one"
+    )
+    assert found.returncode == 0 and found.stderr.startswith(note), found.stderr
+    picked = run("status", "--snapshot-dir", "../snapshots", "-l", "env=prod", cwd=ws / "sub")
+    assert picked.stderr.startswith("regplan: using workspace ../regplan.yaml (2 of 4 cluster(s));"), (
+        picked.stderr
+    )
+    implicit = run("status", cwd=ws, env={"KUBECONFIG": str(tmp_path / "none")})
+    assert implicit.returncode == 3 and implicit.stderr.startswith(note), implicit.stderr
+    asked = run("plan", "--workspace", "regplan.yaml", "--snapshot-dir", "snapshots", cwd=ws)
+    assert asked.returncode == 0 and "using workspace" not in asked.stderr
+    single = run("status", "--no-workspace", cwd=ws, env={"KUBECONFIG": str(tmp_path / "none")})
+    assert single.returncode == 4 and "kubeconfig not found" in single.stderr, single.stderr
+    assert "using workspace" not in single.stderr
 
 
 def test_fleet_apply_without_a_terminal_needs_yes_and_contacts_nothing(tmp_path: Path) -> None:
@@ -484,84 +522,6 @@ def test_apply_plan_dir_refuses_plans_of_unknown_clusters(tmp_path: Path) -> Non
     assert p.returncode == 3 and "plans for clusters not in" in p.stderr and "zz" in p.stderr
 
 
-# --- one-context kubeconfigs for large fleets ---
-
-BIG = {
-    "apiVersion": "v1",
-    "kind": "Config",
-    "clusters": [
-        {"name": "prod", "cluster": {"server": "https://prod:6443", "certificate-authority": "certs/ca.crt"}},
-        {"name": "abs", "cluster": {"server": "https://abs:6443", "certificate-authority": "/etc/ca.crt"}},
-    ],
-    "users": [
-        {"name": "cert", "user": {"client-certificate": "certs/u.crt", "client-key": "~/u.key"}},
-        {"name": "exec", "user": {"exec": {"command": "./bin/login", "apiVersion": "v1"}}},
-        {"name": "path-exec", "user": {"exec": {"command": "aws", "apiVersion": "v1"}}},
-        {"name": "token", "user": {"tokenFile": "tok"}},
-    ],
-    "contexts": [
-        {"name": "a", "context": {"cluster": "prod", "user": "cert"}},
-        {"name": "b", "context": {"cluster": "abs", "user": "exec"}},
-        {"name": "c", "context": {"cluster": "abs", "user": "path-exec"}},
-        {"name": "d", "context": {"cluster": "prod", "user": "token"}},
-        {"name": "no-user", "context": {"cluster": "prod", "user": "ghost"}},
-        {"name": "no-cluster", "context": {"cluster": "ghost", "user": "cert"}},
-    ]
-    + [{"name": f"filler{i}", "context": {"cluster": "prod", "user": "cert"}} for i in range(8)],
-}
-
-# (context, expected file fields of the reduced kubeconfig, or None when the original must be passed on)
-ONE_CONTEXT = [
-    ("a", {"certificate-authority": "B/certs/ca.crt", "client-certificate": "B/certs/u.crt",
-           "client-key": str(Path("~/u.key").expanduser())}),
-    ("b", {"certificate-authority": "/etc/ca.crt", "command": "B/bin/login"}),
-    ("c", {"certificate-authority": "/etc/ca.crt", "command": "aws"}),  # found on PATH, as kubectl does
-    ("d", {"certificate-authority": "B/certs/ca.crt", "tokenFile": "B/tok"}),
-    ("no-user", None),
-    ("no-cluster", None),
-    ("missing", None),
-]  # fmt: skip
-
-
-def _fields(node: Any, out: dict[str, str]) -> dict[str, str]:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k in ("certificate-authority", "client-certificate", "client-key", "tokenFile", "command"):
-                out[k] = v
-            _fields(v, out)
-    elif isinstance(node, list):
-        for v in node:
-            _fields(v, out)
-    return out
-
-
-@pytest.mark.parametrize(("context", "expected"), ONE_CONTEXT)
-def test_one_context_resolves_paths_like_kubectl(tmp_path: Path, context: str, expected: Any) -> None:
-    got = fleet.one_context(BIG, context, tmp_path)
-    if expected is None:
-        assert got is None
-        return
-    assert got is not None and got["current-context"] == context and len(got["contexts"]) == 1
-    assert _fields(got, {}) == {k: v.replace("B/", f"{tmp_path}/") for k, v in expected.items()}
-
-
-def test_large_kubeconfigs_are_split_privately_and_removed(tmp_path: Path) -> None:
-    big = tmp_path / "big.yaml"
-    big.write_text(yaml.safe_dump(BIG))
-    small = tmp_path / "small.yaml"
-    small.write_text(yaml.safe_dump({**BIG, "contexts": BIG["contexts"][:2]}))
-    kc = fleet.Kubeconfigs({"KUBECONFIG": str(big)})
-    one = kc.path_for(None, "a")
-    assert one is not None and one != str(big)
-    assert os.stat(one).st_mode & 0o777 == 0o600 and os.stat(Path(one).parent).st_mode & 0o777 == 0o700
-    assert yaml.safe_load(Path(one).read_text())["contexts"][0]["name"] == "a"
-    assert kc.path_for(str(small), "a") == str(small)  # few contexts: as given
-    assert kc.path_for(f"{big}:{small}", "a") == f"{big}:{small}"  # several files: the client merges
-    assert kc.path_for(None, "no-user") is None  # the original (from $KUBECONFIG): the client reports it
-    kc.close()
-    assert not Path(one).exists()
-
-
 def test_no_secret_value_in_any_fleet_output(tmp_path: Path) -> None:
     ws = s3_workspace(tmp_path)
     (ws / "keys").mkdir()
@@ -593,3 +553,29 @@ def test_no_secret_value_in_any_fleet_output(tmp_path: Path) -> None:
 def test_no_workspace_is_exit_3(tmp_path: Path, argv: list[str], phrase: str) -> None:
     p = run(*argv, cwd=tmp_path)
     assert p.returncode == 3 and phrase in p.stderr and "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("target", ["ocp4", "ocp3"])
+def test_a_one_cluster_plan_against_a_recorded_snapshot_compares_secrets_by_digest(
+    tmp_path: Path, target: str
+) -> None:
+    """A snapshot holds Secret values as digests; `plan -p --snapshot FILE` (one cluster) must compare them
+    as the workspace's `--snapshot-dir` does: the same keys are no change, another key is a change, and
+    neither value appears in the output."""
+    from regplan import render, values
+
+    env = {"AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET}
+    vals_file = ROOT / "examples" / "values" / "aws-s3.yaml"
+    vals = values.load_values("aws-s3", files=[vals_file], sets=[], profiles_dir=None, environ=env)
+    applied = render.render(vals, Target(target)).objects
+    snap = tmp_path / "snap.yaml"
+    snap.write_text(recording.snapshot_text([recording.redact(o) for o in applied], "# test"))
+    argv = ("plan", "-p", "aws-s3", "-f", str(vals_file), "--target", target, "--snapshot", str(snap))
+    same = run(*argv, "--detailed-exitcode", "-o", "json", cwd=tmp_path, env=env)
+    assert same.returncode == 0, same.stdout + same.stderr
+    other = run(
+        *argv, "--detailed-exitcode", cwd=tmp_path, env={**env, "AWS_SECRET_ACCESS_KEY": "rotated/key+0"}
+    )
+    assert other.returncode == 2, other.stdout + other.stderr
+    for p in (same, other):
+        assert SECRET not in p.stdout + p.stderr and "rotated/key+0" not in p.stdout + p.stderr

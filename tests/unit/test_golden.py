@@ -54,9 +54,7 @@ def test_make_golden_command_checks_every_set_and_is_not_in_the_package() -> Non
 
 
 def test_every_profile_and_target_has_default_and_a_fixture() -> None:
-    profiles = sorted(p.stem for p in (ROOT / "profiles").glob("*.yaml"))
-    assert len(profiles) >= 4
-    for profile in profiles:
+    for profile in sorted(p.stem for p in (ROOT / "profiles").glob("*.yaml")):
         for target in ("ocp4", "ocp3"):
             d = ROOT / "golden" / "render" / profile / target
             assert list(d.glob("default.*")), d
