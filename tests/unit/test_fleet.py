@@ -428,7 +428,6 @@ def test_outside_a_workspace_commands_are_as_before(
         (["snapshot"], True),
         (["status", "--no-workspace"], False),
         (["apply", "--no-workspace", "-p", "ebs-gp2-rwo"], False),
-        (["golden", "--check", "--no-workspace"], False),
         (["plan", "--no-workspace", "-p", "ebs-gp2-rwo"], False),
     ],
 )
