@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds regplan's container image (deploy/image/Containerfile) and prints its name on the last line of stdout.
+# Builds regplan's container image (deploy/image/Containerfile), tags it localhost/regplan:<version> and
+# prints its exact name (localhost/regplan:<version>-<inputs digest>) on the last line of stdout.
 #
 #   bash hack/build-image.sh            # build what is missing, reuse what is current
 #   REGPLAN_IMAGE_BASE_DATE=2026-w49 bash hack/build-image.sh   # pin the base's date key (default: this ISO week)
@@ -10,7 +11,7 @@
 #    list, the options and a date (the ISO week: a fresh base with the week's security updates, else reused).
 # 2. regplan: its wheel (`python -m build`), the runtime dependencies as CPython 3.11 manylinux wheels (pip
 #    download, pinned by constraints.txt) and pip's wheel, installed into a venv in the image by a build
-#    that has no network. Rebuilt when those inputs change (their digest is the image's label).
+#    that has no network. Rebuilt when those inputs change (their digest is a label and the exact tag).
 #
 # buildah runs with `--storage-driver vfs --isolation chroot` (no daemon, no overlay, no user namespaces
 # needed) and keeps its storage under ~/.cache/regplan/image/containers. buildah and mmdebstrap are Debian
@@ -111,22 +112,27 @@ cp deploy/argocd/plugin.yaml "$ctx/plugin.yaml"
 # What the image is made of: the base, the Containerfile, the plugin config, every wheel (by content).
 inputs=$( (echo "$BASE_IMAGE"; cd "$ctx" && sha256sum Containerfile plugin.yaml wheels/*) | sha256sum | cut -c1-16)
 version=$("$PY" -c 'import sys; sys.path.insert(0, "."); import regplan; print(regplan.__version__)')
+# Two tags: <version> (what people push) and <version>-<inputs> (what this tree built, printed: checkouts
+# that build at the same time on one machine do not take each other's image).
 IMAGE="$NAME:$version"
-current=$("${B[@]}" inspect --type image --format '{{index .OCIv1.Config.Labels "org.regplan.inputs"}}' \
-  "$IMAGE" 2>/dev/null || true)
-if [ "$current" = "$inputs" ]; then
-  say "regplan: $IMAGE is current (inputs $inputs)"
+EXACT="$NAME:$version-$inputs"
+if "${B[@]}" inspect --type image "$EXACT" >/dev/null 2>&1; then
+  say "regplan: $EXACT is current"
 else
-  say "regplan: building $IMAGE (inputs $inputs)"
-  old=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "$IMAGE" 2>/dev/null || true)
+  say "regplan: building $EXACT"
   "${OFFLINE[@]}" "${B[@]}" bud --quiet --isolation chroot --build-arg "BASE=$BASE_IMAGE" \
     --label "org.regplan.inputs=$inputs" --label "org.opencontainers.image.version=$version" \
-    -f "$ctx/Containerfile" -t "$IMAGE" "$ctx" >&2
-  if [ -n "$old" ]; then "${B[@]}" rmi "$old" >/dev/null 2>&1 || true; fi   # the image this one replaced
+    -f "$ctx/Containerfile" -t "$EXACT" "$ctx" >&2
   say "regplan: image in $(since "$t")"
 fi
-# Drop base images of other weeks (and what only they held).
+"${B[@]}" tag "$EXACT" "$IMAGE"
+# Drop images of other inputs and base images of other weeks: `rmi` without force leaves an image that a
+# container (another checkout's test session) still uses.
 for stale in $("${B[@]}" images --format '{{.Name}}:{{.Tag}}'); do
-  case $stale in "$BASE_NAME:$BASE_DATE-$BASE_KEY") ;; "$BASE_NAME":*) "${B[@]}" rmi "$stale" >/dev/null 2>&1 || true ;; esac
+  case $stale in
+    "$BASE_NAME:$BASE_DATE-$BASE_KEY" | "$IMAGE" | "$EXACT") ;;
+    "$BASE_NAME":* | "$NAME":*) "${B[@]}" rmi "$stale" >/dev/null 2>&1 || true ;;
+  esac
 done
-echo "$IMAGE"
+"${B[@]}" rmi --prune >/dev/null 2>&1 || true   # untagged leftovers
+echo "$EXACT"
