@@ -40,6 +40,7 @@ def test_image_config_is_the_sidecar_user_with_regplan_as_entrypoint(image: Imag
     assert config["Entrypoint"] == ["regplan"]
     assert config["WorkingDir"] == "/home/argocd"
     assert config["Labels"]["org.opencontainers.image.version"] == __version__
+    assert image.name == f"localhost/regplan:{__version__}-{config['Labels']['org.regplan.inputs']}"
 
 
 def test_version_is_the_package_version(image: Image) -> None:
