@@ -642,7 +642,11 @@ _FLEET_BODIES: dict[str, Callable[..., ExitCode]] = {
 
 
 def _shown(text: str, limit: int = 80) -> str:
-    """A value from the plugin's environment as an error message may quote it: escaped, cut short."""
+    """A value from the plugin's environment as an error message may quote it: key material redacted
+    (an Argo CD app's status shows the message to everyone who can see the app), escaped, cut short."""
+    from regplan.normalize import redact_text
+
+    text = redact_text(text)
     return repr(text[:limit]) + (f" (+{len(text) - limit} characters)" if len(text) > limit else "")
 
 
