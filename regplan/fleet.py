@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan import actions, fleetfiles, recording, workflow
+from regplan import actions, fleetfiles, recording, userfiles, workflow
 from regplan.actions import Outcome, code_of
 from regplan.errors import ClusterError, ExitCode, InvalidInput, RegplanError
 from regplan.model import Obj, Target
@@ -196,9 +196,16 @@ def _snapshot_live(ctx: Context, spec: ClusterSpec, snapshot_dir: Path) -> Snaps
 
     ws = ctx.ws
     path = snapshot_path(snapshot_dir, spec)
-    if not path.is_file():
+    root, rel = userfiles.Root.under(ws.root, path)  # no symlink followed below the workspace
+    kind = root.kind(rel)
+    if kind is None:
         raise InvalidInput(
             f"{ws.relative(path)}: no snapshot of {spec.name}; record one with `regplan snapshot`"
+        )
+    if kind != "file":
+        raise InvalidInput(
+            f"{ws.relative(path)}: a {kind}, not a regular file; a recorded snapshot is read without "
+            "following links (nothing was read)"
         )
     objects = snapshot.read_objects(path)
     shown = ws.relative(path)
