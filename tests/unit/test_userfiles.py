@@ -538,7 +538,7 @@ def test_a_workspace_snapshot_that_is_not_a_regular_file_is_refused_unread(
     """`plan --snapshot-dir` reads each cluster's recorded snapshot inside the workspace without following a
     link (a committed `snapshots/x.yaml -> /etc/...` would read outside) and never waits on a FIFO."""
     ws = tmp_path / "ws"
-    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "fleet", ws, ignore=shutil.ignore_patterns("rendered"))
+    shutil.copytree(EXAMPLE, ws, ignore=shutil.ignore_patterns("rendered"))
     victim = ws / "snapshots" / "dev-us.yaml"
     outside = tmp_path / "outside.yaml"
     outside.write_text(victim.read_text())
