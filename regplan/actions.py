@@ -345,7 +345,9 @@ _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
 def shown(text: str) -> str:
     """A string from a plan file as messages quote it: as is when plain (a profile name, a server URL),
     else its repr, cut - a file may hold line breaks or terminal escapes that must not reach the screen."""
-    return text if _PLAIN.fullmatch(text) else repr(text[:80])
+    from regplan.normalize import redact_text
+
+    return text if _PLAIN.fullmatch(text) and text == redact_text(text) else repr(redact_text(text)[:80])
 
 
 def check_saved(plan: Plan, path: Path, expect: Expect | None) -> None:

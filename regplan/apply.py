@@ -136,10 +136,12 @@ def refusals(plan: Plan, *, allow_replace: bool) -> RegplanError | None:
     replaced = [c for c in plan.changes if c.action is Action.REPLACE]
     if replaced and not allow_replace:
         what = "; ".join(f"{c.ref} ({c.reason}{', DESTRUCTIVE' if c.destructive else ''})" for c in replaced)
-        return DestructiveRefused(
-            f"the plan replaces (delete + create) {what}; nothing was written. "
+        then = (
             "Copy the data first if you need it, then re-run with --allow-replace"
+            if any(c.destructive for c in replaced)
+            else "No data is lost (nothing was stored on it): re-run with --allow-replace"
         )
+        return DestructiveRefused(f"the plan replaces (delete + create) {what}; nothing was written. {then}")
     return None
 
 

@@ -600,19 +600,16 @@ def _status(
 
 @_command(
     "golden",
-    "Check or rewrite regplan's golden files (rendered manifests and scenario plans).",
+    "Check or rewrite a workspace's rendered/ tree (regplan.yaml; docs/fleet.md).",
     "regplan golden --check",
     "regplan golden --update",
 )
 def _golden(
     ctx: typer.Context,
     check: Annotated[bool, typer.Option(
-        "--check", help="Compare with golden/; exit 2 and a diff if they differ.")] = False,
-    update: Annotated[bool, typer.Option("--update", help="Rewrite the files under golden/.")] = False,
-    root: Annotated[Path, typer.Option(
-        "--root", metavar="DIR", help="Project root holding golden/.")] = Path("."),
-    workspace: Workspace = None, no_workspace: NoWorkspace = False,
-    clusters: Clusters = None, selector: Selector = "",
+        "--check", help="Compare with rendered/; exit 2 and a diff if they differ.")] = False,
+    update: Annotated[bool, typer.Option("--update", help="Rewrite rendered/ (as render does).")] = False,
+    workspace: Workspace = None, clusters: Clusters = None, selector: Selector = "",
 ) -> Parsed:  # fmt: skip
     if check == update:
         raise _OwnUsageError(
@@ -747,18 +744,17 @@ def _fleet_options(ns: Any, env: Mapping[str, str]) -> "cmd.FleetOptions | None"
     """The fleet options when the command line is about a workspace, None for a single-cluster one.
 
     The ONE step that decides the mode (docs/fleet.md, "One cluster or a workspace"):
-    single-cluster: -p, a PLANFILE, --snapshot, --context or --no-workspace given (or golden with --root);
+    single-cluster: -p, a PLANFILE, --snapshot, --context or --no-workspace given;
     workspace: --workspace/--cluster/-l/... given, or none of the above and a regplan.yaml found here or
     in a parent directory - then the command says so on stderr (``found``). ``snapshot`` is always a
-    workspace command.
+    workspace command; ``golden`` is a workspace command only (regplan's own golden files are project
+    tooling: ``make golden``).
     """
     if ns.command not in ch.FLEET_COMMANDS:
         return None
     from regplan import commands as cmd
 
     single = [flag for dest, flag in _SINGLE_FLAGS if getattr(ns, dest, None)]
-    if ns.command == "golden" and Path(ns.root) != Path("."):
-        single.append("--root")
     chosen = [flag for dest, flag in _SELECTION_FLAGS if getattr(ns, dest, None) not in (None, "", [], False)]
     if single and chosen:
         raise UsageError(
@@ -773,6 +769,11 @@ def _fleet_options(ns: Any, env: Mapping[str, str]) -> "cmd.FleetOptions | None"
 
         found = workspace.find(Path.cwd())
         if found is None:
+            if ns.command == "golden":
+                raise UsageError(
+                    "golden: no regplan.yaml here or in a parent directory: `regplan golden` checks a "
+                    "workspace's rendered/ tree (docs/fleet.md); --workspace FILE names one"
+                )
             if ns.command in ("render", "plan"):
                 raise UsageError(
                     f"{ns.command}: the following arguments are required: -p/--profile (or a workspace, "
@@ -893,7 +894,6 @@ def _options_of(command: str, ns: Any, env: Mapping[str, str]) -> Any:
         "plan": lambda ns, env: _live_options(cmd.PlanOptions, ns, values=_values(ns, env)),
         "apply": _apply_options,
         "status": lambda ns, env: _live_options(cmd.StatusOptions, ns, profiles_dir=_dir(ns, env)),
-        "golden": lambda ns, env: _options(cmd.GoldenOptions, ns),
         "show": lambda ns, env: _options(cmd.ShowOptions, ns),
         "verify": lambda ns, env: _live_options(cmd.VerifyOptions, ns, values=_values(ns, env)),
         "completion": lambda ns, env: _options(cmd.CompletionOptions, ns),
@@ -915,7 +915,6 @@ def _run_body(command: str, options: Any, rep: "cmd.Reporter", env: Mapping[str,
         "plan": lambda o, rep, env: cmd.plan(o, reporter=rep, environ=env),
         "apply": lambda o, rep, env: cmd.apply(o, reporter=rep, confirm=confirm, environ=env),
         "status": lambda o, rep, env: cmd.status(o, reporter=rep, environ=env),
-        "golden": lambda o, rep, env: cmd.golden(o, reporter=rep),
         "show": lambda o, rep, env: cmd.show(o, reporter=rep),
         "verify": lambda o, rep, env: cmd.verify(o, reporter=rep, environ=env),
         "completion": lambda o, rep, env: cmd.completion(o, reporter=rep),

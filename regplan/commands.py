@@ -145,11 +145,6 @@ class CompletionOptions(Options):
     shell: str  # bash | zsh | fish
 
 
-class GoldenOptions(Options):
-    update: bool = False  # False: --check
-    root: Path = Path(".")
-
-
 def _choice(flag: str, value: str, valid: tuple[str, ...]) -> None:
     if value not in valid:
         raise InvalidInput(f"{flag} {value!r}: valid: {', '.join(valid)}")
@@ -254,15 +249,6 @@ def validate(
     renderer.render(_load(opts.values, _env(environ)), renderer.parse_target(opts.target))
     reporter.err(f"{opts.values.profile}: valid\n")
     return ExitCode.OK
-
-
-def golden(opts: GoldenOptions, *, reporter: Reporter) -> ExitCode:
-    """``regplan golden --check | --update``."""
-    from regplan import golden as goldenmod
-
-    result = goldenmod.run(root=opts.root, update=opts.update)
-    (reporter.err if opts.update else reporter.out)(result.report)
-    return result.code
 
 
 def completion(opts: CompletionOptions, *, reporter: Reporter) -> ExitCode:
@@ -671,7 +657,11 @@ _FLEET_BODIES: dict[str, Callable[..., ExitCode]] = {
 
 
 def _shown(text: str, limit: int = 80) -> str:
-    """A value from the plugin's environment as an error message may quote it: escaped, cut short."""
+    """A value from the plugin's environment as an error message may quote it: key material redacted
+    (an Argo CD app's status shows the message to everyone who can see the app), escaped, cut short."""
+    from regplan.normalize import redact_text
+
+    text = redact_text(text)
     return repr(text[:limit]) + (f" (+{len(text) - limit} characters)" if len(text) > limit else "")
 
 
@@ -719,17 +709,20 @@ def argocd_cluster(environ: Mapping[str, str]) -> str:
     Checked to be a cluster name (workspace.NAME) before anything quotes or looks it up."""
     from regplan import workspace as wsmod
 
-    found: tuple[str, str] | None = None
-    for name in ARGOCD_CLUSTER_ENV:
-        if environ.get(name):
-            found = (name, environ[name])
-            break
+    # The parameter (Argo CD sets PARAM_CLUSTER and ARGOCD_APP_PARAMETERS from it) wins over the plugin env,
+    # which may be a default set for many apps (docs/fleet.md). Parameters that disagree are refused.
+    param_env, plugin_env = ARGOCD_CLUSTER_ENV
+    params: list[tuple[str, str]] = [(param_env, environ[param_env])] if environ.get(param_env) else []
     raw = environ.get(ARGOCD_PARAMETERS_ENV)
-    if found is None and raw:
-        for p in argocd_parameters(raw):
-            if isinstance(p, dict) and p.get("name") == "cluster" and isinstance(p.get("string"), str):
-                found = (f"{ARGOCD_PARAMETERS_ENV} cluster", p["string"])
-                break
+    for p in argocd_parameters(raw) if raw else []:
+        if isinstance(p, dict) and p.get("name") == "cluster" and isinstance(p.get("string"), str):
+            params.append((f"{ARGOCD_PARAMETERS_ENV} cluster", p["string"]))
+    if len({value for _, value in params}) > 1:  # ambiguous: never pick one silently
+        shown = "; ".join(f"{where}: {_shown(value)}" for where, value in params[:4])
+        raise InvalidInput(
+            f"argocd-generate: the application's parameters name more than one cluster ({shown})"
+        )
+    found = params[0] if params else (plugin_env, environ[plugin_env]) if environ.get(plugin_env) else None
     if found is None:
         raise InvalidInput(
             "argocd-generate: which cluster? set the application's plugin parameter `cluster` or the plugin "

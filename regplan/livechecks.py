@@ -24,6 +24,7 @@ from regplan.model import (
     events_of,
     pod_volumes,
 )
+from regplan.normalize import redact_text
 from regplan.planvalue import Action, ObjectChange
 from regplan.rules import CONFIG_BACKENDS, PROVISIONER_ACCESS_MODES
 
@@ -210,7 +211,7 @@ def pending_claim(s: Subject) -> list[Diagnostic]:
         out.append(
             Diagnostic(
                 str(s.ref),
-                f"claim is Pending: {e.get('reason')}: {e.get('message', '')}{fix}",
+                f"claim is Pending: {e.get('reason')}: {redact_text(str(e.get('message', '')))}{fix}",
                 origin=f"live event on {s.ref}",
                 severity=CLAIM_EVENTS[str(e.get("reason"))],
             )

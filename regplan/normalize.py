@@ -214,10 +214,60 @@ SECRET_VALUE_MARKERS: tuple[tuple[str, str], ...] = (
 )
 REDACTED = "(redacted)"  # what every channel shows instead of a secret value
 
+# Key material inside free text that regplan did not write and shows (an Event or condition message from
+# the cluster, a diagnostic of a hand-edited plan file): one row per pattern, the match replaced by REDACTED
+# (``redact_text``). A message quoting a credential (an S3 error naming the access key id, a config dumped
+# into an event) must not carry it into a plan, a pull-request comment, a CI log or a committed snapshot.
+# Every repetition around a name is bounded ({0,64}): the text is hostile, and an unbounded one backtracks
+# quadratically ("secret" * 16,000 took 15 s); each pattern is linear in the text's length.
+SECRET_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
+    (
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
+        "a PEM private key",
+    ),
+    (r"(?P<keep>\"private_key\"\s*:\s*)\"(?:[^\"\\]|\\.)*\"?", "a GCS service-account key's private_key"),
+    (r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])", "an AWS access key id (also glued to other text)"),
+    (r"(?P<keep>AccountKey=)[^;\s\"']+", "an Azure storage connection string's account key"),
+    (
+        r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
+        "a 64-byte base64 key (an Azure account key)",
+    ),
+    (
+        r"(?i)(?P<keep>\b[A-Za-z0-9_]{0,64}(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]{0,64}"
+        r"[ \t]*=[ \t]*[\"']?)(?![\"'\s(])[^\s\"',;&}]+",
+        "a value after a credential's name and '=' (SECRET_KEY=..., password=...; SECRET_ENV_NAMES' words)",
+    ),
+    (
+        r"(?i)(?P<keep>\"[A-Za-z0-9_]{0,64}(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]{0,64}\""
+        r"\s*:\s*)\"(?:[^\"\\]|\\.)+\"",
+        'a JSON string under a credential\'s name ("secretkey": "...")',
+    ),
+)
+_SECRET_TEXT = tuple(re.compile(p, re.DOTALL) for p, _ in SECRET_TEXT_PATTERNS)
+
+
+def redact_text(text: str) -> str:
+    """``text`` (free text from outside: an Event message, a condition message) with every piece of key
+    material SECRET_TEXT_PATTERNS finds replaced by REDACTED (a credential's name before its value stays,
+    so the reader sees which field it was); the rest of the message stays readable."""
+    if not isinstance(text, str):
+        return text
+    for pattern in _SECRET_TEXT:
+        text = pattern.sub(_redact_match, text)
+    return text
+
+
+def _redact_match(m: re.Match[str]) -> str:
+    return (m.groupdict().get("keep") or "") + REDACTED
+
 
 def secret_value(value: Any) -> bool:
-    """Does ``value`` itself look like key material (SECRET_VALUE_MARKERS)?"""
-    return isinstance(value, str) and any(marker in value for marker, _ in SECRET_VALUE_MARKERS)
+    """Does ``value`` itself look like key material (SECRET_VALUE_MARKERS, or a SECRET_TEXT_PATTERNS match:
+    an AWS access key id in an env var of any name is a credential too)?"""
+    return isinstance(value, str) and (
+        any(marker in value for marker, _ in SECRET_VALUE_MARKERS)
+        or any(pattern.search(value) for pattern in _SECRET_TEXT)
+    )
 
 
 def secret_env(name: str, value: Any = None) -> bool:
@@ -369,6 +419,22 @@ def is_masked_path(kind: str, path: FieldPath, *values: Any) -> bool:
             if not any(secret_env(name, v) for v in inner or [None]):
                 continue
         return True
+    # A named list regplan could not key by name (two env vars of one name - the API allows it - or an item
+    # without a name) is compared whole, and so is whatever holds it: a value with a secret env var anywhere
+    # inside is masked whole rather than printed with the credential in it.
+    return any(holds_secret_env(v) for v in values)
+
+
+def holds_secret_env(value: Any) -> bool:
+    """Does ``value`` hold, at any depth, an env var item (``{name, value}``) whose value is a credential
+    (secret_env)?"""
+    if isinstance(value, dict):
+        name = value.get("name")
+        if isinstance(name, str) and "value" in value and secret_env(name, value.get("value")):
+            return True
+        return any(holds_secret_env(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_secret_env(v) for v in value)
     return False
 
 

@@ -31,7 +31,18 @@ from regplan import safeload
 from regplan.diff import ChangeKind, FieldChange
 from regplan.errors import Diagnostic, InvalidInput, StaleError
 from regplan.model import LiveQuery, LiveState, Obj, PatchType, Ref, Target, Verb, Write
-from regplan.normalize import Item, digest_bytes, is_digest, is_masked_path, mask_secret, secret_digests
+from regplan.normalize import (
+    REDACTED,
+    Item,
+    digest_bytes,
+    is_digest,
+    is_masked_path,
+    mask_secret,
+    redact_text,
+    secret_config_key,
+    secret_digests,
+    secret_value,
+)
 from regplan.plan import make_plan, query_for, strip_none
 from regplan.planvalue import (
     ACTION_VERBS,
@@ -78,6 +89,33 @@ def _absolute_source(source: str) -> str:
     """``file:`` sources as absolute paths: apply may run from another directory than plan."""
     kind, _, ref = source.partition(":")
     return f"file:{Path(ref).expanduser().resolve()}" if kind == "file" else source
+
+
+# The values record's own keys that hold sources and digests, never secret values themselves.
+RECORD_SAFE_KEYS = frozenset({"secretSources", "secretDigests"})
+
+
+def _record_shown(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A plan file's values record as regplan keeps and shows it: a value under a secret-looking key
+    (``normalize.secret_config_key``: ``s3.secretKey``, a ``password``) or one that looks like key material
+    is REDACTED. regplan writes no secret literal there (values refuse them; sources are ``*From``), so
+    only a hand-edited file changes here, and `show` never prints what such a file smuggled in."""
+
+    def walk(node: Any, safe: bool) -> Any:
+        if isinstance(node, Mapping):
+            return {
+                k: v if safe and k in RECORD_SAFE_KEYS else (REDACTED if _secret_key(k) else walk(v, False))
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(v, False) for v in node]
+        return REDACTED if secret_value(node) else node
+
+    return dict(walk(dict(record), True))
+
+
+def _secret_key(key: Any) -> bool:
+    return secret_config_key(key) and not str(key).endswith("From")
 
 
 def values_from_record(record: Mapping[str, Any], environ: Mapping[str, str]) -> Values:
@@ -183,7 +221,13 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
                 )
             )
         diags = [
-            Diagnostic(d["key"], d["message"], d.get("origin", ""), d.get("hint", ""), d["severity"])
+            Diagnostic(
+                redact_text(d["key"]),
+                redact_text(d["message"]),
+                redact_text(d.get("origin", "")),
+                redact_text(d.get("hint", "")),
+                d["severity"],
+            )
             for d in doc.get("diagnostics", [])
         ]
         target = Target(doc["target"])
@@ -215,7 +259,7 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
             changes=changes,
             diagnostics=diags,
             desired=desired,
-            values_record=dict(doc.get("values") or {}),
+            values_record=_record_shown(doc.get("values") or {}),
             regplan_version=doc.get("regplanVersion", ""),
             secrets_resolved=not any(w.secret for ws in writes_by_ref.values() for w in ws),
             server_dry_run=str(doc.get("serverDryRun") or "not-run"),

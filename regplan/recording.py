@@ -13,7 +13,8 @@ cluster, as a ``v1 List`` that ``--snapshot``/``--snapshot-dir`` read back (``re
   every original value in ``regplan.io/redacted-digests``, so a plan against the snapshot compares Secret
   values by digest (``unredact``). Env values whose names or content look secret (``normalize.redact_env``,
   the one table) are redacted in every pod template; ``Config.spec.httpSecret`` too;
-  ``last-applied-configuration`` (a copy of a whole object, Secret data included) and managedFields go.
+  ``last-applied-configuration`` (a copy of a whole object, Secret data included) and managedFields go;
+  key material quoted in an Event's or a condition's message is redacted (``normalize.redact_text``).
 - **The file** (``snapshot_text``/``write_snapshot``): a comment header, then the List; written through
   the file layer (``userfiles``: atomic, never through a symlink).
 
@@ -31,7 +32,7 @@ from typing import Any
 from regplan import userfiles, yamlio
 from regplan.errors import InvalidInput
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, event_time, sort_key
-from regplan.normalize import REDACTED, digest_bytes, redact_config, redact_env
+from regplan.normalize import REDACTED, digest_bytes, redact_config, redact_env, redact_text
 from regplan.snapshot import DIGESTS_ANNOTATION, RECORDED_ANNOTATION
 from regplan.snapshot import decoded as _decoded
 
@@ -122,6 +123,12 @@ def redact(obj: Obj) -> Obj:
         out.pop("stringData", None)
         if digests:
             annotations[DIGESTS_ANNOTATION] = json.dumps(digests, sort_keys=True)
+    if out.get("kind") == "Event" and isinstance(out.get("message"), str):
+        out["message"] = redact_text(out["message"])
+    conditions = _at(out, ("status", "conditions"))
+    for c in conditions if isinstance(conditions, list) else []:
+        if isinstance(c, dict) and isinstance(c.get("message"), str):
+            c["message"] = redact_text(c["message"])
     for kind, dotted, _why in REDACT_FIELDS:
         if out.get("kind") != kind:
             continue

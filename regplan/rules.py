@@ -26,6 +26,7 @@ from regplan.model import (
     Target,
     canonical_quantity,
 )
+from regplan.normalize import redact_text
 from regplan.values import SECRET_SOURCE, SECRET_SOURCES, Values, assign, delete, flatten, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
@@ -255,7 +256,10 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
 
 
 def _quoted(value: str) -> str:
-    """A string value as a message shows it: ``repr`` (control characters escaped), cut to 60 characters."""
+    """A string value as a message shows it: key material redacted (``normalize.redact_text``: a secret
+    pasted under the wrong key is not echoed into a CI log), ``repr`` (control characters escaped), cut to
+    60 characters."""
+    value = redact_text(value)
     return repr(value) if len(value) <= 60 else repr(value[:60]) + "..."
 
 
@@ -264,7 +268,7 @@ def _show(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    shown = repr(value)
+    shown = repr(redact_text(value) if isinstance(value, str) else value)
     return f"{type(value).__name__} {shown if len(shown) <= 42 else shown[:40] + '...'}"
 
 

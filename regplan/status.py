@@ -37,7 +37,7 @@ from regplan.model import (
     pod_volumes,
     registry_container,
 )
-from regplan.normalize import REDACTED, redact_config, secret_env
+from regplan.normalize import REDACTED, redact_config, redact_text, secret_env
 
 EVENTS_SHOWN = 5
 
@@ -161,7 +161,7 @@ class Condition:
             str(c.get("type", "")),
             str(c.get("status", "")),
             str(c.get("reason", "")),
-            str(c.get("message", "")),
+            redact_text(str(c.get("message", ""))),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -283,7 +283,10 @@ def _claim_summary(ns: str, name: str, live: LiveState) -> ClaimSummary:
         # this claim's own events (by uid): a deleted namesake's ProvisioningFailed is not its state
         events=tuple(
             ClaimEvent(
-                str(e.get("type", "")), str(e.get("reason", "")), str(e.get("message", "")), e.get("count", 1)
+                str(e.get("type", "")),
+                str(e.get("reason", "")),
+                redact_text(str(e.get("message", ""))),
+                e.get("count", 1),
             )
             for e in events_of(obj, live.events.get(ref, []))[-EVENTS_SHOWN:]
         ),

@@ -162,10 +162,16 @@ def dry_run_note(plan: Plan) -> str:
 _MD_ACTION = {
     Action.CREATE: "create",
     Action.UPDATE: "update",
-    Action.REPLACE: "**replace (destructive)**",
+    Action.REPLACE: "**replace**",
     Action.NOOP: "no change",
     Action.BLOCKED: "**blocked**",
 }
+
+
+def _md_action(c: ObjectChange) -> str:
+    """The change column: "destructive" only where the text plan says so (a claim that never bound is
+    replaced without losing data, and the markdown must not say otherwise)."""
+    return "**replace (destructive)**" if c.destructive else _MD_ACTION[c.action]
 
 
 def plan_markdown(plan: Plan, *, heading: str = "###") -> str:
@@ -191,7 +197,7 @@ def plan_markdown(plan: Plan, *, heading: str = "###") -> str:
     out += ["| | object | change | why |", "|---|---|---|---|"]
     for c in plan.changes:
         out.append(
-            f"| `{glyph(c.action)}` | {md_code(str(c.ref), table=True)} | {_MD_ACTION[c.action]} | "
+            f"| `{glyph(c.action)}` | {md_code(str(c.ref), table=True)} | {_md_action(c)} | "
             f"{md_text(c.reason)} |"
         )
     out.append("")

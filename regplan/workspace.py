@@ -181,13 +181,31 @@ def unknown_clusters(unknown: Sequence[str], known: Iterable[str]) -> str:
 
 
 def find(start: Path) -> Path | None:
-    """``regplan.yaml`` in ``start`` or the nearest parent holding one (like git finds .git)."""
+    """``regplan.yaml`` in ``start`` or the nearest parent holding one (like git finds .git).
+
+    Like git's ``safe.directory`` rule, a file found this way must be the user's own (or root's): a
+    ``regplan.yaml`` someone else left in a shared parent (``/tmp``, a shared home) names kubeconfigs - and
+    through them exec credential plugins, programs regplan would run as the user - and values files, so it
+    is refused (exit 3) rather than used or silently skipped; ``--workspace FILE`` uses it knowingly."""
     here = start.resolve()
     for d in (here, *here.parents):
         candidate = d / FILE_NAME
         if candidate.is_file():
+            _check_owner(candidate)
             return candidate
     return None
+
+
+def _check_owner(path: Path) -> None:
+    me = os.geteuid() if hasattr(os, "geteuid") else None
+    owner = path.stat().st_uid
+    if me is None or owner in (me, 0):
+        return
+    raise InvalidInput(
+        f"{path}: owned by uid {owner}, not by you (uid {me}): regplan does not use a workspace file "
+        "someone else owns (it names the kubeconfigs, and so the programs, regplan runs); pass "
+        f"--no-workspace (or -p/--context) for one cluster, or --workspace {path} if you trust it"
+    )
 
 
 # --- loading ---------------------------------------------------------------------------------------
@@ -341,6 +359,17 @@ def load(
     for key in ("profilesDir", "renderDir", "snapshotDir"):
         value = _scalar(doc, key, p, 1)
         dirs[key] = _resolve(root, value) if value else None
+        # the file layer's rule for a workspace: it writes (rendered/, snapshots/) and reads (profiles) only
+        # inside its own directory, so a pull request's regplan.yaml cannot point them at the CI runner's or
+        # the Argo CD repo server's other files (the command line's --profiles-dir may point anywhere)
+        found = dirs[key]
+        if found is not None and not userfiles.inside(root, found):
+            p.add(
+                _line(doc, key, 1),
+                f"{key}: {value}: outside the workspace {root} (symlinks resolved); the workspace's "
+                "directories must lie inside it",
+            )
+            dirs[key] = None
     prof_dir = profiles_dir if profiles_dir is not None else dirs["profilesDir"]
     if prof_dir is not None and not prof_dir.is_dir():
         p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir} is not a directory")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import sys
 import threading
@@ -88,7 +89,35 @@ def client_modules() -> tuple[Any, Any, Any]:
     with _IMPORT_LOCK:
         if not _READY:
             _READY.append(_loaded() if "kubernetes.config.kube_config" in sys.modules else _import())
+            route_client_logging()
         return _READY[0]
+
+
+class ClientLogHandler(logging.Handler):
+    """The client's own log lines as regplan prints everything: one ``regplan: warning:`` line on stderr,
+    escaped (``escape.one_line``) and with key material redacted (``normalize.redact_text``).
+
+    Why: the client reports a failing exec credential plugin with ``logging.error(...)`` quoting the
+    plugin's stderr, which Python's default handler would print raw (escape sequences included, "ERROR:root:"
+    in front) - text from a program regplan did not write, that may echo a token."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from regplan.escape import one_line
+        from regplan.normalize import redact_text
+
+        try:
+            text = one_line(redact_text(record.getMessage()))
+            sys.stderr.write(f"regplan: warning: kubernetes client: {text}\n")
+        except Exception:
+            self.handleError(record)
+
+
+def route_client_logging() -> None:
+    """Route the root logger (where the client logs) through ClientLogHandler, unless the host (pytest, an
+    embedding program) configured logging itself."""
+    root = logging.getLogger()
+    if not root.handlers:
+        root.addHandler(ClientLogHandler())
 
 
 _READY: list[tuple[Any, Any, Any]] = []

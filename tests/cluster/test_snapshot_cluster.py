@@ -96,3 +96,47 @@ def test_snapshot_of_the_classic_case_answers_as_the_cluster(
             )
         else:
             assert a == b
+
+
+def test_key_material_quoted_by_an_event_stays_out_of_snapshot_plan_and_status(
+    ocp4_cluster: TargetCluster, tmp_path: Path
+) -> None:
+    """An Event message quoting credentials (an S3 error naming the key id, a dumped config) is redacted in
+    the committed snapshot and in what plan and status print live (normalize.SECRET_TEXT_PATTERNS)."""
+    c = ocp4_cluster
+    leaks = ("AKIAIOSFODNN7EXAMPLE", "MIIEpAIBsecretbody", "wJalrXUtnFEMIK7MDENG")
+    c.admin.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": CLAIM, "namespace": c.namespace},
+            "spec": {
+                "accessModes": ["ReadWriteMany"],
+                "resources": {"requests": {"storage": "100Gi"}},
+                "storageClassName": "gp2",
+            },
+        }
+    )
+    c.emit_provisioning_failed(
+        CLAIM,
+        why=(
+            "key AKIAIOSFODNN7EXAMPLE refused; REGISTRY_STORAGE_S3_SECRETKEY=wJalrXUtnFEMIK7MDENG; "
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBsecretbody\n-----END RSA PRIVATE KEY-----"
+        ),
+    )
+    (tmp_path / "regplan.yaml").write_text(
+        f"clusters:\n  - name: dev\n    context: admin\n    kubeconfig: {c.kubeconfig}\n"
+        "    profile: ebs-gp2-rwo\n"
+    )
+    argv = [sys.executable, "-m", "regplan", "snapshot"]
+    snap = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert snap.returncode == 0, snap.stderr
+    recorded = (tmp_path / "snapshots" / "dev.yaml").read_text()
+    assert "(redacted)" in recorded
+    for argv in (["plan", "-p", "ebs-gp2-rwo"], ["status"], ["status", "-o", "json"]):
+        live = c.run_regplan(*argv)
+        assert live.returncode == 0, (argv, live.stderr)
+        if argv[0] == "plan":  # status shows the claim in use only (this cluster's registry is on S3)
+            assert "(redacted)" in live.stdout, live.stdout
+        for text in (recorded, live.stdout, live.stderr):
+            assert not any(leak in text for leak in leaks), argv

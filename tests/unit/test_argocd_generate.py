@@ -90,16 +90,18 @@ def test_hostile_cluster_env_is_refused_quoted_and_bounded(var: str, value: str)
 
 
 def test_parameter_wins_over_plugin_env() -> None:
+    """Argo CD sets PARAM_CLUSTER and ARGOCD_APP_PARAMETERS from the same parameter; the plugin env is a
+    default (e.g. for every app of an ApplicationSet) that a parameter overrides."""
     env = {
         "PARAM_CLUSTER": "a",
         "ARGOCD_ENV_REGPLAN_CLUSTER": "b",
-        **params([{"name": "cluster", "string": "c"}]),
+        **params([{"name": "cluster", "string": "a"}]),
     }
     assert commands.argocd_cluster(env) == "a"
     del env["PARAM_CLUSTER"]
+    assert commands.argocd_cluster(env) == "a"
+    del env["ARGOCD_APP_PARAMETERS"]
     assert commands.argocd_cluster(env) == "b"
-    del env["ARGOCD_ENV_REGPLAN_CLUSTER"]
-    assert commands.argocd_cluster(env) == "c"
 
 
 # --- the workspace: the app's path or a parent within the repository ---
@@ -284,3 +286,24 @@ def test_workspace_named_but_missing(tmp_path: Path) -> None:
         InvalidInput, match=r"ARGOCD_ENV_REGPLAN_WORKSPACE: 'nope\.yaml': no such file in the"
     ):
         commands.argocd_workspace(env, repo)
+
+
+PARAMS_TWO = '[{"name":"cluster","string":"dev-us"},{"name":"cluster","string":"prod-eu"}]'
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"ARGOCD_APP_PARAMETERS": PARAMS_TWO},
+        {"PARAM_CLUSTER": "dev-us", "ARGOCD_APP_PARAMETERS": '[{"name":"cluster","string":"prod-eu"}]'},
+        {"ARGOCD_ENV_REGPLAN_CLUSTER": "x", "ARGOCD_APP_PARAMETERS": PARAMS_TWO},
+    ],
+)
+def test_parameters_naming_two_clusters_are_refused_not_resolved_silently(env: dict[str, str]) -> None:
+    with pytest.raises(InvalidInput, match="parameters name more than one cluster"):
+        commands.argocd_cluster(env)
+
+
+def test_the_same_cluster_named_twice_is_one_cluster() -> None:
+    env = {"PARAM_CLUSTER": "dev-us", "ARGOCD_APP_PARAMETERS": '[{"name":"cluster","string":"dev-us"}]'}
+    assert commands.argocd_cluster(env) == "dev-us"

@@ -133,6 +133,7 @@ def test_bad_durations_are_usage_errors_in_our_words(text: str) -> None:
         (["apply", "p.json", "--set", "a=1"], "a PLANFILE carries its own values"),
         (["apply", "p.json", "--yes=no"], "apply: option '--yes' does not take a value"),
         (["golden", "--check", "--update"], "golden: --check and --update: give one, not both"),
+        (["golden", "--check", "--no-workspace"], "no such option '--no-workspace'"),  # a workspace command
         (["golden"], "golden: one of the arguments --check --update is required"),
         (["show"], "show: missing argument PLANFILE (see `regplan show --help`)"),
         (["completion", "tcsh"], "completion: SHELL: invalid choice: 'tcsh' (choose from bash, zsh, fish)"),

@@ -57,10 +57,13 @@ def test_invalid_values_also_fast_and_exit_3() -> None:
     assert (code, out, mods) == (3, "", set())
 
 
+WORKSPACE = str(Path(__file__).resolve().parents[2] / "examples" / "fleet" / "regplan.yaml")
+
+
 @pytest.mark.parametrize(
     "args",
-    [["profiles"], ["golden", "--check"], ["--help"], ["render", "--help"], ["completion", "bash"],
-     ["completion", "zsh"], ["plan", "-p", "x", "-o", "toml"], ["rendr"]],
+    [["profiles"], ["golden", "--check", "--workspace", WORKSPACE], ["--help"], ["render", "--help"],
+     ["completion", "bash"], ["completion", "zsh"], ["plan", "-p", "x", "-o", "toml"], ["rendr"]],
 )  # fmt: skip
 def test_no_command_imports_pydantic_rich_or_the_client(args: list[str]) -> None:
     code, _, mods = loaded(*args)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from regplan import commands, golden, output, render, userfiles, values
+from regplan import commands, output, render, userfiles, values
 from regplan.errors import ExitCode, InvalidInput, UnreadableInput
 from regplan.model import Target
+from tools import golden
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "fleet"
@@ -528,3 +529,29 @@ def test_a_workspace_named_by_a_relative_path_renders_into_its_own_tree(tmp_path
     assert (ws / "rendered" / "dev-us" / "kustomization.yaml").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet"]
     assert run("golden", "--check", "--workspace", "fleet/regplan.yaml", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo", "dir"])
+def test_a_workspace_snapshot_that_is_not_a_regular_file_is_refused_unread(
+    tmp_path: Path, kind: str
+) -> None:
+    """`plan --snapshot-dir` reads each cluster's recorded snapshot inside the workspace without following a
+    link (a committed `snapshots/x.yaml -> /etc/...` would read outside) and never waits on a FIFO."""
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, ws, ignore=shutil.ignore_patterns("rendered"))
+    victim = ws / "snapshots" / "dev-us.yaml"
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(victim.read_text())
+    victim.unlink()
+    if kind == "symlink":
+        victim.symlink_to(outside)
+    elif kind == "fifo":
+        os.mkfifo(victim)
+    else:
+        victim.mkdir()
+    p = subprocess.run(
+        [sys.executable, "-m", "regplan", "plan", "--snapshot-dir", "snapshots", "--cluster", "dev-us"],
+        cwd=ws, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "snapshots/dev-us.yaml: a " in p.stdout + p.stderr and "not a regular file" in p.stdout + p.stderr
