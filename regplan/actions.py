@@ -7,7 +7,7 @@ a saved plan, the execution and its defaults are here (and below, in ``regplan.a
 only what is theirs: showing, asking, and (the fleet) concurrency.
 
 The options objects are the single-cluster command line's (``regplan.commands`` re-exports them): each
-default has its home in these dataclasses, or in ``regplan.apply`` for the apply engine's own.
+default has its home in these classes (``Options``), or in ``regplan.apply`` for the apply engine's own.
 
 Also here: an ``Outcome`` (what one action did on one cluster, for a run over many) and the exit code of
 many outcomes (``SEVERITY``, ``most_severe``): the engine decides codes, the views only show them.
@@ -18,11 +18,13 @@ Nothing here prints (progress goes to callbacks); heavy modules are imported ins
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 from regplan.errors import ExitCode, InvalidInput
 
@@ -42,8 +44,81 @@ DEFAULT_TIMEOUT = 300.0
 DEFAULT_LOCK_TIMEOUT = 60.0
 
 
-@dataclass(frozen=True, kw_only=True)
-class ValueOptions:
+class _Factory:
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+def option(*, default_factory: Callable[[], Any]) -> Any:
+    """A field whose default is made for each object (as ``dataclasses.field(default_factory=...)``)."""
+    return _Factory(default_factory)
+
+
+def _field(name: str) -> dataclasses.Field[Any]:
+    """A field as the dataclasses module describes it (no code generated: just the record)."""
+    f: dataclasses.Field[Any] = dataclasses.field()
+    f.name = name
+    f._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+    return f
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(option,))
+class Options:
+    """The base of every options object (here and in ``regplan.commands``): keyword-only, frozen, equal when
+    their fields are, as a frozen ``kw_only`` dataclass is, and ``dataclasses.fields``/``replace``/``asdict``
+    work on them. Written once here instead of a dataclass per command: a dataclass compiles its generated
+    methods on every start (~0.4 ms a class, 15 classes on ``regplan render``'s path: docs/performance.md)."""
+
+    FIELDS: ClassVar[tuple[str, ...]] = ()  # the fields, in declaration order (parents' first)
+    _DEFAULTS: ClassVar[dict[str, Any]] = {}
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        hints = inspect.get_annotations(cls)
+        own = [n for n, a in hints.items() if not str(a).startswith("ClassVar")]
+        cls.FIELDS = (*(f for f in cls.FIELDS if f not in own), *own)
+        cls._DEFAULTS = {**cls._DEFAULTS, **{n: cls.__dict__[n] for n in own if n in cls.__dict__}}
+        cls.__dataclass_fields__ = {n: _field(n) for n in cls.FIELDS}
+
+    def __init__(self, **given: Any) -> None:
+        for name in self.FIELDS:
+            if name in given:
+                value = given.pop(name)
+            elif name in self._DEFAULTS:
+                default = self._DEFAULTS[name]
+                value = default.make() if isinstance(default, _Factory) else default
+            else:
+                raise TypeError(f"{type(self).__name__}() missing keyword argument: {name!r}")
+            object.__setattr__(self, name, value)
+        if given:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s): {', '.join(given)}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen: cannot assign to {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen: cannot delete {name!r}")
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, n) for n in self.FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Options)
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._values()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in self.FIELDS)})"
+
+
+class ValueOptions(Options):
     """What selects and fills a profile: shared by render, validate, plan and apply."""
 
     profile: str
@@ -53,18 +128,16 @@ class ValueOptions:
     profiles_dir: Path | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ClusterOptions:
+class ClusterOptions(Options):
     """Which cluster: a kubeconfig (several files joined by ``:``) and a context; None = the defaults."""
 
     kubeconfig: str | None = None
     context: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class PlanOptions:
+class PlanOptions(Options):
     values: ValueOptions
-    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    cluster: ClusterOptions = option(default_factory=ClusterOptions)
     target: str = "auto"
     snapshot: Path | None = None
     out: Path | None = None
@@ -72,13 +145,12 @@ class PlanOptions:
     detailed_exitcode: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
-class ApplyOptions:
+class ApplyOptions(Options):
     """Either ``planfile`` or ``values`` (``-p``): exactly one (a workspace passes the plan itself)."""
 
     planfile: Path | None = None
     values: ValueOptions | None = None
-    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    cluster: ClusterOptions = option(default_factory=ClusterOptions)
     target: str = "auto"
     yes: bool = False
     allow_replace: bool = False
@@ -88,9 +160,8 @@ class ApplyOptions:
     output: str = "text"
 
 
-@dataclass(frozen=True, kw_only=True)
-class StatusOptions:
-    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+class StatusOptions(Options):
+    cluster: ClusterOptions = option(default_factory=ClusterOptions)
     target: str = "auto"
     snapshot: Path | None = None
     profiles_dir: Path | None = None

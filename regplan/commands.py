@@ -25,9 +25,47 @@ from typing import TYPE_CHECKING, Any
 
 from regplan.actions import ApplyOptions as ApplyOptions
 from regplan.actions import ClusterOptions as ClusterOptions
+from regplan.actions import Options as Options
 from regplan.actions import PlanOptions as PlanOptions
 from regplan.actions import StatusOptions as StatusOptions
 from regplan.actions import ValueOptions as ValueOptions
+from regplan.actions import option
+from regplan.choices import (  # re-exported: callers and tests name them here
+    APPLY_OUTPUTS as APPLY_OUTPUTS,
+)
+from regplan.choices import (
+    FLEET_COMMANDS as FLEET_COMMANDS,
+)
+from regplan.choices import (
+    FLEET_OUTPUTS as FLEET_OUTPUTS,
+)
+from regplan.choices import (
+    FLEET_PLAN_OUTPUTS as FLEET_PLAN_OUTPUTS,
+)
+from regplan.choices import (
+    LIVE_TARGETS as LIVE_TARGETS,
+)
+from regplan.choices import (
+    PLAN_OUTPUTS as PLAN_OUTPUTS,
+)
+from regplan.choices import (
+    RENDER_OUTPUTS as RENDER_OUTPUTS,
+)
+from regplan.choices import (
+    SHELLS as SHELLS,
+)
+from regplan.choices import (
+    SHOW_OUTPUTS as SHOW_OUTPUTS,
+)
+from regplan.choices import (
+    STATUS_OUTPUTS as STATUS_OUTPUTS,
+)
+from regplan.choices import (
+    TARGETS as TARGETS,
+)
+from regplan.choices import (
+    VERIFY_OUTPUTS as VERIFY_OUTPUTS,
+)
 from regplan.errors import ExitCode, InvalidInput
 
 if TYPE_CHECKING:
@@ -70,54 +108,40 @@ def _terminal_safe(write: Callable[[str], Any], *, keep_sgr: bool) -> Callable[[
     return safe
 
 
-# Output formats per command (the CLI offers them as choices; the bodies check them again for callers that
-# do not go through the CLI).
-RENDER_OUTPUTS = ("yaml", "json", "oc", "inventory")
-PLAN_OUTPUTS = ("text", "json", "yaml")
-APPLY_OUTPUTS = ("text", "json")
-STATUS_OUTPUTS = ("text", "json", "yaml")
-SHOW_OUTPUTS = ("text", "json", "markdown")
-VERIFY_OUTPUTS = ("text", "json")
-TARGETS = ("ocp4", "ocp3")
-LIVE_TARGETS = ("auto", "ocp4", "ocp3")
+# Output formats per command, targets, shells: regplan.choices (the CLI offers them; the bodies check them
+# again for callers that do not go through the CLI).
 
 
-@dataclass(frozen=True, kw_only=True)
-class ProfilesOptions:
+class ProfilesOptions(Options):
     profiles_dir: Path | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class RenderOptions:
+class RenderOptions(Options):
     values: ValueOptions
     target: str = "ocp4"
     output: str = "yaml"
     out_dir: Path | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ValidateOptions:
+class ValidateOptions(Options):
     values: ValueOptions
     target: str = "ocp4"
 
 
-@dataclass(frozen=True, kw_only=True)
-class VerifyOptions:
+class VerifyOptions(Options):
     values: ValueOptions
-    cluster: ClusterOptions = field(default_factory=ClusterOptions)
+    cluster: ClusterOptions = option(default_factory=ClusterOptions)
     target: str = "auto"
     snapshot: Path | None = None
     output: str = "text"
 
 
-@dataclass(frozen=True, kw_only=True)
-class ShowOptions:
+class ShowOptions(Options):
     planfile: Path
     output: str = "text"
 
 
-@dataclass(frozen=True, kw_only=True)
-class CompletionOptions:
+class CompletionOptions(Options):
     shell: str  # bash | zsh | fish
 
 
@@ -137,6 +161,18 @@ def _emit(reporter: Reporter, output: str, text: Callable[[], str], json_doc: Ca
     else:
         doc = json_doc()
         reporter.out(doc if output == "json" else _yaml_of_json(doc))
+
+
+def _emit_plan(reporter: Reporter, output: str, plan_: Plan) -> None:
+    """One plan in one of PLAN_OUTPUTS, the same for ``plan`` and ``show``."""
+    from regplan import views
+
+    if output == "markdown":
+        reporter.out(views.plan_markdown(plan_))
+        return
+    _emit(
+        reporter, output, lambda: views.plan_text(plan_, color=reporter.color), lambda: views.plan_json(plan_)
+    )
 
 
 def _yaml_of_json(text: str) -> str:
@@ -174,7 +210,6 @@ def _load(v: ValueOptions, environ: Mapping[str, str]) -> Values:
 
 def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan render``: writes nothing before everything is valid."""
-    from regplan import inventory
     from regplan import output as out
     from regplan import render as renderer
     from regplan.escape import input_words
@@ -185,12 +220,16 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
         raise InvalidInput(f"--out-dir writes YAML files: it cannot be combined with --output {opts.output}")
     target = renderer.parse_target(opts.target)
     if opts.output == "inventory" and target is not Target.OCP3:
+        from regplan import inventory  # only for -o inventory: decimal and its tables (start-up time)
+
         inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
     rendered = renderer.render(_load(opts.values, _env(environ)), target)
     inputs = input_words(opts.values.values_files, opts.values.sets, opts.values.set_strings)
     if opts.values.profiles_dir is not None:  # the header's command must select the same profile
         inputs = ["--profiles-dir", str(opts.values.profiles_dir), *inputs]
     if opts.output == "inventory":
+        from regplan import inventory
+
         reporter.out(inventory.for_rendered(rendered, inputs=inputs))
         return ExitCode.OK
     if opts.out_dir is not None:
@@ -216,7 +255,7 @@ def completion(opts: CompletionOptions, *, reporter: Reporter) -> ExitCode:
     """``regplan completion SHELL``: the shell's completion script."""
     from regplan import completion as comp
 
-    _choice("SHELL", opts.shell, tuple(comp.SCRIPTS))
+    _choice("SHELL", opts.shell, SHELLS)
     reporter.out(comp.script(opts.shell))
     return ExitCode.OK
 
@@ -231,14 +270,9 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
     from regplan import actions
 
     result = actions.plan(opts, environ=_env(environ), progress=reporter.err, warn=reporter.warn)
-    from regplan import planfile, views
+    from regplan import planfile
 
-    _emit(
-        reporter,
-        opts.output,
-        lambda: views.plan_text(result, color=reporter.color),
-        lambda: views.plan_json(result),
-    )
+    _emit_plan(reporter, opts.output, result)
     if opts.out is not None:
         planfile.save_plan(result, opts.out)
         reporter.err(f"plan saved to {opts.out}; run `regplan apply {opts.out}` to execute it\n")
@@ -279,19 +313,12 @@ def verify(opts: VerifyOptions, *, reporter: Reporter, environ: Mapping[str, str
 
 
 def show(opts: ShowOptions, *, reporter: Reporter) -> ExitCode:
-    """``regplan show PLANFILE``: a saved plan as text, JSON or markdown. Reads no cluster and no secret
+    """``regplan show PLANFILE``: a saved plan in any of PLAN_OUTPUTS. Reads no cluster and no secret
     source: the file is shown as saved (its writes are checked as ``apply`` checks them on load)."""
-    from regplan import planfile, views
+    from regplan import planfile
 
     _choice("--output", opts.output, SHOW_OUTPUTS)
-    saved = planfile.read_plan(opts.planfile)
-    match opts.output:
-        case "json":
-            reporter.out(views.plan_json(saved))
-        case "markdown":
-            reporter.out(views.plan_markdown(saved))
-        case _:
-            reporter.out(views.plan_text(saved, color=reporter.color))
+    _emit_plan(reporter, opts.output, planfile.read_plan(opts.planfile))
     return ExitCode.OK
 
 
@@ -367,16 +394,6 @@ def apply(
 
 # --- a workspace of clusters (docs/fleet.md) --------------------------------------------------------------
 
-FLEET_COMMANDS = ("render", "golden", "plan", "apply", "status", "snapshot")
-FLEET_PLAN_OUTPUTS = ("text", "json", "yaml", "markdown")
-FLEET_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "plan": FLEET_PLAN_OUTPUTS,
-    "apply": ("text", "json"),
-    "status": ("text", "json", "yaml"),
-    "render": ("yaml",),
-    "golden": ("text",),
-    "snapshot": ("text",),
-}
 ARGOCD_CLUSTER_ENV = ("PARAM_CLUSTER", "ARGOCD_ENV_REGPLAN_CLUSTER")
 ARGOCD_WORKSPACE_ENV = "ARGOCD_ENV_REGPLAN_WORKSPACE"
 ARGOCD_PARAMETERS_ENV = "ARGOCD_APP_PARAMETERS"
@@ -386,8 +403,7 @@ ARGOCD_PARAMETERS_MAX_BYTES = 256 * 1024
 ARGOCD_PARAMETERS_MAX_DEPTH = 8
 
 
-@dataclass(frozen=True, kw_only=True)
-class FleetOptions:
+class FleetOptions(Options):
     """A command run over the clusters of a workspace (``regplan.yaml``): which clusters, how many at once,
     and the options of the command itself. ``out``: render's out dir, plan's plan-file dir, snapshot's dir.
     ``apply``: the options each cluster's apply runs with (its profile, values and context come from its
@@ -407,12 +423,11 @@ class FleetOptions:
     update: bool = False
     kubeconfig: str | None = None
     profiles_dir: Path | None = None
-    apply: ApplyOptions = field(default_factory=ApplyOptions)
+    apply: ApplyOptions = option(default_factory=ApplyOptions)
     max_failures: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ArgoGenerateOptions:
+class ArgoGenerateOptions(Options):
     """``regplan argocd-generate``: everything comes from the plugin's environment (see docs/fleet.md)."""
 
 

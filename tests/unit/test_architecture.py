@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
 # The module allowed to import what each forbidden contract forbids to all the others.
 ALLOWED = {"kubernetes": {"regplan.cluster"}, "jinja2": {"regplan.render"},
-           "argparse": {"regplan.cli", "regplan.completion"}}  # fmt: skip
+           "typer": {"regplan.cli", "regplan.completion"}}  # fmt: skip
 
 
 def modules() -> set[str]:

@@ -55,7 +55,7 @@ def test_validate_ok_goes_to_stderr() -> None:
         (["render", "-p", "aws-s3", "-o", "toml"], "--output"),
         (["render", "-p", "aws-s3", "-f", "/nonexistent.yaml"], "/nonexistent.yaml"),
         (["render"], "required: -p/--profile"),
-        (["render", "-p", "aws-s3", "--bogus"], "unknown option or extra argument: --bogus"),
+        (["render", "-p", "aws-s3", "--bogus"], "no such option '--bogus'"),
         (["golden"], "one of the arguments --check --update is required"),
     ],
 )
