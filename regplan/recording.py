@@ -144,7 +144,6 @@ def redact(obj: Obj) -> Obj:
     return out
 
 
-
 # --- the objects and the file -------------------------------------------------------------------------------
 
 
