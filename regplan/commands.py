@@ -435,7 +435,8 @@ def workspace_note(path: str, total: int, selected: int) -> str:
     """The line that says a command runs over a workspace it found by itself (the mode is never silent)."""
     which = f"{total} cluster(s)" if selected == total else f"{selected} of {total} cluster(s)"
     return (
-        f"regplan: using workspace {path} ({which}); pass --no-workspace (or -p/--context) for one cluster\n"
+        f"regplan: using workspace {path} ({which}); pass --no-workspace (or -p/--context) for one "
+        "cluster\n"
     )
 
 

@@ -144,6 +144,7 @@ def redact(obj: Obj) -> Obj:
     return out
 
 
+
 # --- the objects and the file -------------------------------------------------------------------------------
 
 
