@@ -271,3 +271,27 @@ def test_clusters_of_one_server_and_credential_share_one_transport(tmp_path: Pat
     alone = Cluster(kubeconfig=str(cfg), context="a")  # one cluster's command: its own, closed by it
     assert alone._owns_transport
     alone.close()
+
+
+# --- docs/fleet.md "Beyond one machine": the ApplicationSets name the plugin as it is declared ---
+
+
+def test_the_applicationsets_of_the_docs_name_the_plugin_and_its_cluster_parameter() -> None:
+    import re
+
+    text = (ROOT / "docs" / "fleet.md").read_text()
+    section = text[text.index("## Beyond one machine") :]
+    plugin = yaml.safe_load((ROOT / "deploy" / "argocd" / "plugin.yaml").read_text())
+    name = f"{plugin['metadata']['name']}-{plugin['spec']['version']}"
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.S)]
+    sets = [b for b in blocks if "template" in b.get("spec", b)]
+    assert len(sets) == 2  # the list generator, the git generator
+    for doc in sets:
+        template = doc.get("spec", doc)["template"]
+        source = template["spec"]["source"]
+        assert source["plugin"]["name"] == name
+        (param,) = source["plugin"]["parameters"]
+        assert param["name"] == "cluster" and "{{" in param["string"]
+        assert template["spec"]["destination"]["namespace"] == "openshift-image-registry"
+    full = next(b for b in sets if b.get("kind") == "ApplicationSet")
+    assert full["spec"]["goTemplate"] is True
