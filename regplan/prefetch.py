@@ -51,7 +51,12 @@ class Connection:
         try:
             from regplan.cluster import Cluster
 
-            cluster = Cluster(kubeconfig=kubeconfig, context=context, pools=self._pools)
+            # a workspace run's pools; without, the call one cluster's command has always made
+            cluster = (
+                Cluster(kubeconfig=kubeconfig, context=context, pools=self._pools)
+                if self._pools is not None
+                else Cluster(kubeconfig=kubeconfig, context=context)
+            )
         except BaseException as err:  # kept for the caller, raised where it would have been met
             self._cluster.set_exception(err)
             if self.target is not None:

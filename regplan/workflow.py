@@ -75,7 +75,11 @@ class Live:
             else:
                 from regplan.cluster import Cluster
 
-                cluster = Cluster(kubeconfig=self.kubeconfig, context=self.context, pools=self.pools)
+                cluster = (  # a workspace run's pools; without, as one cluster's command always did
+                    Cluster(kubeconfig=self.kubeconfig, context=self.context, pools=self.pools)
+                    if self.pools is not None
+                    else Cluster(kubeconfig=self.kubeconfig, context=self.context)
+                )
             if self.warn is not None:
                 for warning in cluster.warnings:
                     self.warn(warning)
