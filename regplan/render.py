@@ -73,25 +73,27 @@ def _pick(mapping: Mapping[str, Any] | None, *keys: str) -> dict[str, Any]:
     return {k: src[k] for k in keys if src.get(k) is not None and src.get(k) != ""}
 
 
-_ENV: list[Any] = []  # the one sandboxed environment of this process (built on first use)
+_ENVS: dict[Path, Any] = {}  # the sandboxed environment of each templates directory (built on first use)
 _ENV_LOCK = threading.Lock()
 
 
 def _env() -> Any:
-    """The environment, built once per process: its loader and compiled-template cache are shared by every
-    render (a workspace renders many times; a jinja2 Environment is safe to render from several threads)."""
+    """The environment of the templates directory, built once per process: its loader and compiled-template
+    cache are shared by every render (a workspace renders many times; a jinja2 Environment is safe to
+    render from several threads)."""
+    where = builtin_dir("templates")
     with _ENV_LOCK:
-        if not _ENV:
-            _ENV.append(_new_env())
-        return _ENV[0]
+        if where not in _ENVS:
+            _ENVS[where] = _new_env(where)
+        return _ENVS[where]
 
 
-def _new_env() -> Any:
+def _new_env(where: Path) -> Any:
     from jinja2 import FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(
-        loader=FileSystemLoader(str(builtin_dir("templates"))),
+        loader=FileSystemLoader(str(where)),
         # compiled templates keyed by their source checksum, in jinja's per-user temp dir (it checks the
         # owner and mode): saves compiling every template on each run (start-up budget)
         bytecode_cache=_bytecode_cache(FileSystemBytecodeCache),
