@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import threading
 import weakref
 from collections.abc import Mapping
@@ -37,7 +38,11 @@ POOL_MAXSIZE = 64
 
 
 def _file_digest(path: str) -> str:
+    """The digest of a regular file's first MiB (a CA, a certificate, a token: small); a FIFO, a device or
+    a directory is never opened (it could block or never end): the configuration load refuses it."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "not a regular file"
         with open(path, "rb") as f:
             return hashlib.sha256(f.read(1 << 20)).hexdigest()
     except OSError:

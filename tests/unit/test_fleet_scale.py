@@ -251,6 +251,25 @@ def test_identity_follows_the_content_of_referenced_files(tmp_path: Path) -> Non
     assert poolmod.identity(str(cfg), "x", {}) != poolmod.identity(str(cfg), "y", {})
 
 
+def test_identity_never_opens_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "ca.fifo")  # opening it would block
+    (tmp_path / "ca.dir").mkdir()
+    assert poolmod._file_digest(str(tmp_path / "ca.fifo")) == "not a regular file"
+    assert poolmod._file_digest(str(tmp_path / "ca.dir")) == "not a regular file"
+    assert poolmod._file_digest(str(tmp_path / "missing")) == "unreadable"
+    doc = {
+        "clusters": [
+            {"name": "x", "cluster": {"server": "https://api:6443", "certificate-authority": "ca.fifo"}}
+        ],
+        "contexts": [{"name": "x", "context": {"cluster": "x"}}],
+    }
+    cfg = tmp_path / "kubeconfig"
+    cfg.write_text(yaml.safe_dump(doc))
+    assert (
+        poolmod.identity(str(cfg), "x", {}) is None
+    )  # the kubeconfig check refuses it: its own pool, its error
+
+
 def test_clusters_of_one_server_and_credential_share_one_transport(tmp_path: Path) -> None:
     cfg = kubeconfig(
         tmp_path,
