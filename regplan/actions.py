@@ -334,15 +334,20 @@ def load_saved(path: Path, *, environ: Mapping[str, str], expect: Expect | None 
     return plan_
 
 
-def _same_cluster(plan_: Plan, host: str, origin: str) -> None:
-    """A plan made against a cluster is applied to that cluster: its recorded source names the server.
-    (A plan made against a snapshot names a file: re-derivation against the cluster is what checks it.)"""
+def other_server(plan_: Plan, host: str, origin: str) -> str | None:
+    """A note when a saved plan made against one API server URL is applied through another, else None.
+
+    Not a refusal: the same cluster is often reached by several URLs (a proxy, a bastion, an internal and an
+    external name). What makes applying it safe is checked anyway before the first write: every object the
+    plan read must still have the uid and resourceVersion it recorded (another cluster's do not), and every
+    write is re-derived from the objects read now. (A plan made against a snapshot names a file.)"""
     recorded = plan_.source.removeprefix("cluster ") if plan_.source.startswith("cluster ") else None
-    if recorded is not None and recorded != host:
-        raise InvalidInput(
-            f"{origin}: the plan was made against {shown(recorded)} but this cluster is {host}; nothing was "
-            "applied. Plan it against this cluster (`regplan plan --out`)"
-        )
+    if recorded is None or recorded == host:
+        return None
+    return (
+        f"{origin}: the plan was made against {shown(recorded)}; applying it through {host} (the objects it "
+        "read are checked to be the same ones, unchanged, before any write)"
+    )
 
 
 def apply(
@@ -403,7 +408,9 @@ def apply(
         if tgt is not plan.target:
             raise InvalidInput(f"{origin}: the plan is for {plan.target} but the cluster is {tgt}")
         if saved:
-            _same_cluster(plan, live.cluster.host, origin)
+            note = other_server(plan, live.cluster.host, origin)
+            if note is not None and warn is not None:
+                warn(note)
             plan = applier.rederive_saved(plan, live.cluster)  # nothing is written before this passes
         return applier.apply_plan(
             plan,

@@ -278,7 +278,7 @@ def test_bind_pvc_makes_the_real_binder_bind(ocp4_cluster: TargetCluster) -> Non
             c.namespace,
         )
     # Kubernetes >= 1.34 (RecoverVolumeExpansionFailure GA) compares with status.capacity; older
-    # servers (and DOMAIN.md) say "field can not be less than previous value".
+    # servers (and docs/domain.md) say "field can not be less than previous value".
     assert "spec.resources.requests.storage: Forbidden: field can not be less than status.capacity" in (
         err.value.message
     )

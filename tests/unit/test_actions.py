@@ -23,7 +23,7 @@ from fakes import MemoryCluster
 
 import regplan.cluster
 from regplan import actions, cli, commands, fleet, fleetviews, workspace
-from regplan.errors import ClusterError, ExitCode, InvalidInput
+from regplan.errors import ClusterError, ExitCode, InvalidInput, StaleError
 from regplan.model import Target
 from regplan.plan import Action, ObjectChange, Plan
 
@@ -278,23 +278,42 @@ def test_saved_plans_apply_through_the_single_cluster_action(tmp_path: Path, clu
     assert [len(clusters.fakes[c].log) for c in ("c1", "c2")] == before
 
 
-def test_a_saved_plan_is_applied_only_to_the_cluster_it_was_made_against(
+def test_a_saved_plan_applied_through_another_url_says_so_and_checks_the_objects(
     tmp_path: Path, clusters: Clusters
 ) -> None:
+    """The same cluster behind another URL (a proxy, a bastion, an internal name) is applied, with a note;
+    what makes it safe is that the objects the plan read are the same ones, unchanged (uid and
+    resourceVersion, checked before any write): another cluster's differ, and nothing is written there."""
     path = _plans(tmp_path, clusters)
-    clusters.fakes["c1"].host = "https://another-cluster"  # type: ignore[misc]
+    clusters.fakes["c1"].host = "https://another-url"  # type: ignore[misc]
     got: list[str] = []
-    with pytest.raises(InvalidInput, match="made against https://memory but this cluster is https://another"):
+    code = commands.apply(
+        commands.ApplyOptions(
+            planfile=tmp_path / "plans" / "a.json",
+            cluster=commands.ClusterOptions(kubeconfig=str(path.parent / "kubeconfig"), context="c1"),
+            wait=False,
+        ),
+        reporter=commands.Reporter(out=got.append, err=got.append),
+        environ={},
+    )
+    assert code is ExitCode.OK, got
+    assert any("made against https://memory; applying it through https://another-url" in g for g in got), got
+    assert clusters.fakes["c1"].plan_writes()
+    # a.json against another cluster (context c2): its objects are other objects (other uids) -> stale
+    other = clusters.fakes["c2"]
+    for obj in other.objects.values():
+        obj["metadata"]["uid"] = "uid-of-another-cluster"
+    with pytest.raises(StaleError, match="uid-of-another-cluster"):
         commands.apply(
             commands.ApplyOptions(
                 planfile=tmp_path / "plans" / "a.json",
-                cluster=commands.ClusterOptions(kubeconfig=str(path.parent / "kubeconfig"), context="c1"),
+                cluster=commands.ClusterOptions(kubeconfig=str(path.parent / "kubeconfig"), context="c2"),
                 wait=False,
             ),
             reporter=commands.Reporter(out=got.append, err=got.append),
             environ={},
         )
-    assert not clusters.fakes["c1"].plan_writes()
+    assert not other.plan_writes()
 
 
 def test_apply_p_shows_then_asks_and_writes_nothing_unconfirmed(clusters: Clusters) -> None:
@@ -477,9 +496,9 @@ def test_a_plan_files_strings_reach_messages_quoted(profile: str) -> None:
     plan.source = f"cluster {profile}"
     with pytest.raises(InvalidInput) as err:
         actions.check_saved(plan, Path("p.json"), actions.Expect("ebs-gp2-rwo", "auto", "ws:3: cluster a"))
-    with pytest.raises(InvalidInput) as other:
-        actions._same_cluster(plan, "https://memory", "p.json")
-    for message in (str(err.value), str(other.value)):
+    other = actions.other_server(plan, "https://memory", "p.json")
+    assert other is not None
+    for message in (str(err.value), other):
         assert not any(c in message for c in "\x1b\x07\n\u2028") and len(message) < 400
         assert repr(profile[:80]) in message
 

@@ -1,4 +1,4 @@
-"""apply_plan against an in-memory cluster: refusals before any write, staleness, order, lock, partial
+"""Apply_plan against an in-memory cluster: refusals before any write, staleness, order, lock, partial
 failure reporting, waits; and the pure verdicts and report views."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""diff: left-scoped field changes (no I/O)."""
+"""Diff: left-scoped field changes (no I/O)."""
 
 from __future__ import annotations
 

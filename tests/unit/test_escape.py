@@ -1,4 +1,4 @@
-"""regplan.escape: one rule per generated format, checked against what reads each format back.
+"""Regplan.escape: one rule per generated format, checked against what reads each format back.
 
 Terminal text against JSON (the escapes must keep a JSON document valid and equal); shell words against
 bash itself; INI values against Ansible's INI parsing rule (split at the first `=`, strip, literal_eval or

@@ -1,4 +1,4 @@
-"""normalize: the rule tables do what their reasons say (no I/O)."""
+"""Normalize: the rule tables do what their reasons say (no I/O)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""output: YAML/JSON bytes, oc commands, out-dir + kustomization (kubectl kustomize when available)."""
+"""Output: YAML/JSON bytes, oc commands, out-dir + kustomization (kubectl kustomize when available)."""
 
 from __future__ import annotations
 

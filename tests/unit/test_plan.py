@@ -1,4 +1,4 @@
-"""plan: one action per object, the exact writes, live-context diagnostics, the plan file (no I/O)."""
+"""Plan: one action per object, the exact writes, live-context diagnostics, the plan file (no I/O)."""
 
 from __future__ import annotations
 

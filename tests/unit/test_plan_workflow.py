@@ -1,4 +1,4 @@
-"""commands.plan against recorded snapshots: exit codes, -o json, --out and load_plan."""
+"""Commands.plan against recorded snapshots: exit codes, -o json, --out and load_plan."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""render: what each target's objects must carry (DOMAIN.md), determinism, template errors. No I/O but tmp."""
+"""Render: what each target's objects must carry (docs/domain.md), determinism, template errors; no I/O."""
 
 from __future__ import annotations
 

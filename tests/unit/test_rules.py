@@ -1,4 +1,4 @@
-"""rules: schema, quantities, every domain rule (as a table of cases), live StorageClass check. Pure."""
+"""Rules: schema, quantities, every domain rule (as a table of cases), live StorageClass check. Pure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""snapshot: `oc get -o yaml` files answer a LiveQuery like the cluster does (file I/O on tmp files only)."""
+"""Snapshot: `oc get -o yaml` files answer a LiveQuery like the cluster does (file I/O on tmp files only)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""status: what the registry uses now, from recorded snapshots; secret values redacted."""
+"""Status: what the registry uses now, from recorded snapshots; secret values redacted."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""views: terraform-like text, colour only when asked, secrets never shown (no I/O)."""
+"""Views: terraform-like text, colour only when asked, secrets never shown (no I/O)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@
   ``Config/cluster`` status; ``report_ready``: its report once a generation is applied and rolled out.
 - ``operator_claim``: the claim the operator creates for ``storage.pvc.claim: ""``.
 - ``write_stale_spec``: the operator's lost update (it writes back the spec its sync started from).
-- ``emit_provisioning_failed``: the Warning event gp2 (EBS) gives a ReadWriteMany claim (DOMAIN.md).
+- ``emit_provisioning_failed``: the Warning event gp2 (EBS) gives a ReadWriteMany claim (docs/domain.md).
 - ``emit_external_provisioning``: the Normal event the binder gives a claim whose CSI provisioner has
   not answered yet (kube-controller-manager runs with dynamic provisioning off, see controlplane.py).
 - ``grant``: give the ``limited`` user some rights (Role/ClusterRole + binding).

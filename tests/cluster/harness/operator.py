@@ -395,7 +395,7 @@ def rollout_pending(kube: Kube) -> bool:
     return int(st.get("observedGeneration") or 0) < int(d["metadata"]["generation"])
 
 
-# Provisioners (by StorageClass provisioner) that refuse ReadWriteMany: the EBS ones (DOMAIN.md).
+# Provisioners (by StorageClass provisioner) that refuse ReadWriteMany: the EBS ones (docs/domain.md).
 RWO_ONLY = frozenset({"kubernetes.io/aws-ebs", "ebs.csi.aws.com"})
 
 

@@ -1,4 +1,4 @@
-"""Review: malformed input files are expected errors (exit 3, naming the file), never "unexpected" (exit 1).
+"""Malformed input files are expected errors (exit 3, naming the file), never "unexpected" (exit 1).
 
 These tests write small files to ``tmp_path``: reading a bad file is exactly what is under test.
 """

@@ -1,7 +1,7 @@
-"""Review: secret values never reach plan text, JSON or plan files, including credentials found in live.
+"""Secret values never reach plan text, JSON or plan files, including credentials found in live.
 
 A 3.x DeploymentConfig often carries S3 keys as plain env vars (``REGISTRY_STORAGE_S3_ACCESSKEY`` /
-``_SECRETKEY`` override the config file, DOMAIN.md). regplan removes every ``REGISTRY_STORAGE*`` env var
+``_SECRETKEY`` override the config file, docs/domain.md). regplan removes every ``REGISTRY_STORAGE*`` env var
 it does not set, so the plan lists them as removed fields: their values must not be printed or stored.
 """
 

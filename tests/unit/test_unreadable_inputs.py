@@ -1,4 +1,4 @@
-"""Review findings in cluster.py and workflow.py: unreadable inputs are expected errors, not exit 1."""
+"""Unreadable inputs are expected errors, not exit 1."""
 
 from __future__ import annotations
 

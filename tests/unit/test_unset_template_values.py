@@ -1,4 +1,4 @@
-"""Review: a value the templates need but nobody set is a validation error naming the key, not a
+"""A value the templates need but nobody set is a validation error naming the key, not a
 template error naming a template line (a user profile without ``claim.size``, or a values file that
 sets ``claim: {storageClass: null}``)."""
 

@@ -1,4 +1,4 @@
-"""Review: no write under a Lease that may already have expired (renewals failing or hanging).
+"""No write under a Lease that may already have expired (renewals failing or hanging).
 
 ``Lock.check()`` runs before every write. It used to look only at ``lost`` (set when a renewal RAISED);
 a renewal that hangs in retries (30 s read timeout, several attempts) leaves ``lost`` unset while the

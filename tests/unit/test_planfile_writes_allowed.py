@@ -1,8 +1,8 @@
-"""Review: a plan file is only executed when its writes are the kind of writes regplan plans.
+"""A plan file is only executed when its writes are the kind of writes regplan plans.
 
 ``regplan apply PLANFILE`` sends ``writes[]`` from the file. A file edited by hand (or by a tool, or
 corrupted) must not turn into a request regplan would never plan: a DELETE under an "update" (which
-would skip the ``--allow-replace`` refusal), a write to ``deploy/image-registry`` (DOMAIN.md rule 7),
+would skip the ``--allow-replace`` refusal), a write to ``deploy/image-registry`` (docs/domain.md),
 a create whose body is not the desired object the plan shows.
 """
 

@@ -1,4 +1,4 @@
-"""Review: apply writes exactly what the plan shows (no silent side effect of a write)."""
+"""Apply writes exactly what the plan shows (no silent side effect of a write)."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ class _Rendered3(_Rendered):
 
 
 def test_a_mount_landing_on_a_kept_mounts_path_is_a_plan_error() -> None:
-    # DOMAIN.md's hand-made 3.x setup: volume dockersecrets mounted at /etc/registryconfig
+    # docs/domain.md: the hand-made 3.x setup: volume dockersecrets mounted at /etc/registryconfig
     live = _dc(
         [
             {"name": "registry-certificates", "mountPath": "/etc/secrets"},
