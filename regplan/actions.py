@@ -158,14 +158,46 @@ def plan_code(plan: Plan, *, detailed_exitcode: bool) -> ExitCode:
 # --- where live state comes from ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class Shared:
     """What the clusters of one run over many share (``regplan.fleet``): the connection pools, one per
-    server and credential (``cluster.pool.Pools``), and the renders, one per distinct values and target
-    (``render.RenderCache``). One cluster's command shares nothing (``NONE``)."""
+    server and credential (``cluster.pool.Pools``, made on first use: an offline run never imports the
+    cluster package), and the renders, one per distinct values and target (``render.RenderCache``). One
+    cluster's command shares nothing (``NONE``)."""
 
-    pools: Pools | None = None
-    renders: RenderCache | None = None
+    def __init__(
+        self,
+        *,
+        renders: RenderCache | None = None,
+        connections: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        import threading
+
+        self.renders = renders
+        self._connections = connections
+        self._environ = environ
+        self._pools: Pools | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pools(self) -> Pools | None:
+        """The run's connection pools (None: each cluster its own connection)."""
+        if not self._connections:
+            return None
+        with self._lock:
+            if self._pools is None:
+                import os
+
+                from regplan.cluster.pool import Pools
+
+                self._pools = Pools(environ=os.environ if self._environ is None else self._environ)
+            return self._pools
+
+    def close(self) -> None:
+        """Close the shared connections (a later use opens them again)."""
+        with self._lock:
+            if self._pools is not None:
+                self._pools.close()
 
 
 NONE = Shared()

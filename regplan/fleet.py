@@ -113,15 +113,14 @@ class Context:
 
     def __post_init__(self) -> None:
         if self.shared is actions.NONE:
-            from regplan.cluster.pool import Pools
             from regplan.render import RenderCache
 
-            object.__setattr__(self, "shared", actions.Shared(Pools(environ=self.environ), RenderCache()))
+            shared = actions.Shared(renders=RenderCache(), connections=True, environ=self.environ)
+            object.__setattr__(self, "shared", shared)
 
     def close(self) -> None:
         """Close the shared connections (a later use opens them again)."""
-        if self.shared.pools is not None:
-            self.shared.pools.close()
+        self.shared.close()
 
 
 def value_options(ws: Workspace, spec: ClusterSpec) -> actions.ValueOptions:

@@ -314,3 +314,30 @@ def test_the_applicationsets_of_the_docs_name_the_plugin_and_its_cluster_paramet
         assert template["spec"]["destination"]["namespace"] == "openshift-image-registry"
     full = next(b for b in sets if b.get("kind") == "ApplicationSet")
     assert full["spec"]["goTemplate"] is True
+
+
+def test_an_offline_workspace_run_never_imports_the_cluster_package() -> None:
+    """The pools are made on first use: planning against snapshots (CI on every pull request) pays nothing
+    for them (the cluster package alone is ~60 ms of imports)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from regplan import fleet, workspace\n"
+        "ws = workspace.load(Path('regplan.yaml'))\n"
+        "ctx = fleet.Context(ws=ws, environ={}, snapshot_dir=ws.snapshot_dir)\n"
+        "outs = fleet.plan_many(ctx, ws.clusters, parallelism=2)\n"
+        "assert all(o.plan is not None for o in outs), [o.error for o in outs]\n"
+        "print('regplan.cluster' in sys.modules)\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "examples" / "fleet",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "False"
