@@ -8,8 +8,10 @@ fleet's exit code is the most severe (``actions.SEVERITY``).
 
 Each cluster runs the single-cluster action (``regplan.actions``: ``plan``, ``apply``, ``status``) with
 the options its workspace entry stands for (``value_options``, ``cluster_options``): the same code, the
-same defaults and refusals as ``regplan plan -p PROFILE --context CONTEXT``. Nothing here prints: progress
-goes to a callback with the cluster's name.
+same defaults and refusals as ``regplan plan -p PROFILE --context CONTEXT``. What the clusters of a run share
+is ``Context.shared`` (``actions.Shared``): one render per distinct values and target, one connection pool
+per server and credential; never a cluster's inputs or results. Nothing here prints: progress goes to a
+callback with the cluster's name.
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Outcome", "code_of"]  # re-exported: the outcome type and the code of many (regplan.actions)
 
-# Clusters worked on at once. Each plan is ~2 round trips and ~35 ms of CPU (render, YAML, TLS; one
-# core: the GIL), so a few clusters in flight already hide a 50 ms link; measured on 2 cores
-# (bench/fleet_bench.py) 8 was as fast as 16-50, with fewer TLS connections open at once.
+# Clusters worked on at once. Each plan is 3 round trips and ~16 ms of regplan's CPU (one core: the GIL),
+# so a few clusters in flight already hide a 50 ms link; measured on 2 cores (bench/fleet_phases.py) 8 was
+# as fast as 16-32: the test apiserver and proxy on the same cores are the limit there.
 DEFAULT_PARALLELISM = 8
 Say = Callable[[str, str], Any]  # (cluster name, message)
 
