@@ -7,7 +7,7 @@ BIN     := $(abspath $(VENV))/bin
 PIP     := $(BIN)/python -m pip install --quiet -c constraints.txt
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup setup-run testbin lint unit test demo golden bench clean constraints
+.PHONY: setup setup-run testbin image dist lint unit test demo golden bench clean constraints
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -36,19 +36,29 @@ testbin:
 	bash hack/get-operator-crds.sh >/dev/null
 	bash hack/build-argocd.sh
 
+# regplan's container image (deploy/image/): a Debian bookworm base by mmdebstrap (cached under
+# ~/.cache/regplan/image, rebuilt weekly) and the regplan layer by buildah; installs both tools when missing.
+image: setup
+	bash hack/build-image.sh
+
+# The sdist and the wheel users install (README, "Install"), into dist/.
+dist: setup
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 unit: setup
-	$(BIN)/pytest -m "not cluster"
+	$(BIN)/pytest -m "not cluster and not image and not wheel"
 
-test: setup testbin lint
+test: setup testbin image lint
 	$(BIN)/pytest
 
+# regplan's own golden files (golden/): project tooling in tools/, not in the wheel.
 golden: setup-run
-	$(BIN)/regplan golden --check
+	$(BIN)/python -m tools.golden --check
 
 demo: setup-run
 	$(BIN)/regplan profiles
@@ -71,4 +81,4 @@ constraints:
 	rm -rf .venv-pin
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

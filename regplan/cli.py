@@ -381,17 +381,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "golden",
-        "Check or rewrite regplan's golden files (rendered manifests and scenario plans).",
+        "Check or rewrite a workspace's rendered/ tree (regplan.yaml; docs/fleet.md).",
         _examples("regplan golden --check", "regplan golden --update"),
     )
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument(
-        "--check", action="store_true", help="Compare with golden/; exit 2 and a diff if they differ."
+        "--check", action="store_true", help="Compare with rendered/; exit 2 and a diff if they differ."
     )
-    mode.add_argument("--update", action="store_true", help="Rewrite the files under golden/.")
-    p.add_argument(
-        "--root", type=Path, default=Path("."), metavar="DIR", help="Project root holding golden/."
-    )
+    mode.add_argument("--update", action="store_true", help="Rewrite rendered/ (as render does).")
 
     p = command(
         "completion",
@@ -449,7 +446,7 @@ def _fleet_arguments(commands: Mapping[str, argparse.ArgumentParser]) -> None:
             help="The workspace file. Default: regplan.yaml here or in a parent directory (the command "
             "then says on stderr which file it uses).",
         )
-        if name != "snapshot":
+        if name not in ("snapshot", "golden"):  # workspace commands only
             group.add_argument(
                 "--no-workspace",
                 action="store_true",
@@ -530,16 +527,15 @@ def _fleet_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.FleetO
     """The fleet options when the command line is about a workspace, None for a single-cluster one.
 
     The ONE step that decides the mode (docs/fleet.md, "One cluster or a workspace"):
-    single-cluster: -p, a PLANFILE, --snapshot, --context or --no-workspace given (or golden with --root);
+    single-cluster: -p, a PLANFILE, --snapshot, --context or --no-workspace given;
     workspace: --workspace/--cluster/-l/... given, or none of the above and a regplan.yaml found here or
     in a parent directory - then the command says so on stderr (``found``). ``snapshot`` is always a
-    workspace command.
+    workspace command; ``golden`` is a workspace command only (regplan's own golden files are project
+    tooling: ``make golden``).
     """
     if ns.command not in cmd.FLEET_COMMANDS:
         return None
     single = [flag for dest, flag in _SINGLE_FLAGS if getattr(ns, dest, None)]
-    if ns.command == "golden" and Path(ns.root) != Path("."):
-        single.append("--root")
     chosen = [flag for dest, flag in _SELECTION_FLAGS if getattr(ns, dest, None) not in (None, "", [], False)]
     if single and chosen:
         raise UsageError(
@@ -558,6 +554,11 @@ def _fleet_options(ns: argparse.Namespace, env: Mapping[str, str]) -> cmd.FleetO
 
         found = workspace.find(Path.cwd())
         if found is None:
+            if ns.command == "golden":
+                raise UsageError(
+                    "golden: no regplan.yaml here or in a parent directory: `regplan golden` checks a "
+                    "workspace's rendered/ tree (docs/fleet.md); --workspace FILE names one"
+                )
             if ns.command in ("render", "plan"):
                 raise _profile_required(ns.command)
             if getattr(ns, "output", "") == "markdown":
@@ -672,7 +673,6 @@ _OPTIONS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], Any]] = {
     "plan": lambda ns, env: _live_options(cmd.PlanOptions, ns, values=_values(ns, env)),
     "apply": _apply_options,
     "status": lambda ns, env: _live_options(cmd.StatusOptions, ns, profiles_dir=_dir(ns, env)),
-    "golden": lambda ns, env: _options(cmd.GoldenOptions, ns),
     "show": lambda ns, env: _options(cmd.ShowOptions, ns),
     "verify": lambda ns, env: _live_options(cmd.VerifyOptions, ns, values=_values(ns, env)),
     "completion": lambda ns, env: _options(cmd.CompletionOptions, ns),
@@ -687,7 +687,6 @@ _RUN: dict[str, Callable[[Any, cmd.Reporter, Mapping[str, str]], ExitCode]] = {
     "plan": lambda o, rep, env: cmd.plan(o, reporter=rep, environ=env),
     "apply": lambda o, rep, env: cmd.apply(o, reporter=rep, confirm=confirm, environ=env),
     "status": lambda o, rep, env: cmd.status(o, reporter=rep, environ=env),
-    "golden": lambda o, rep, env: cmd.golden(o, reporter=rep),
     "show": lambda o, rep, env: cmd.show(o, reporter=rep),
     "verify": lambda o, rep, env: cmd.verify(o, reporter=rep, environ=env),
     "completion": lambda o, rep, env: cmd.completion(o, reporter=rep),

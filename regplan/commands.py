@@ -121,12 +121,6 @@ class CompletionOptions:
     shell: str  # bash | zsh | fish
 
 
-@dataclass(frozen=True, kw_only=True)
-class GoldenOptions:
-    update: bool = False  # False: --check
-    root: Path = Path(".")
-
-
 def _choice(flag: str, value: str, valid: tuple[str, ...]) -> None:
     if value not in valid:
         raise InvalidInput(f"{flag} {value!r}: valid: {', '.join(valid)}")
@@ -216,15 +210,6 @@ def validate(
     renderer.render(_load(opts.values, _env(environ)), renderer.parse_target(opts.target))
     reporter.err(f"{opts.values.profile}: valid\n")
     return ExitCode.OK
-
-
-def golden(opts: GoldenOptions, *, reporter: Reporter) -> ExitCode:
-    """``regplan golden --check | --update``."""
-    from regplan import golden as goldenmod
-
-    result = goldenmod.run(root=opts.root, update=opts.update)
-    (reporter.err if opts.update else reporter.out)(result.report)
-    return result.code
 
 
 def completion(opts: CompletionOptions, *, reporter: Reporter) -> ExitCode:

@@ -565,32 +565,3 @@ def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
     recording.write_snapshot(ctx.ws.root, path, text)
     ctx.say(spec.name, f"recorded {len(objects)} object(s) in {ctx.ws.relative(path)}")
     return _outcome(spec, str(tgt))
-
-
-# --- golden files of the fleet views (regplan's own golden/, from the example workspace) ------------------
-
-EXAMPLE = Path("examples/fleet/regplan.yaml")
-
-
-def golden_set(root: Path) -> list[tuple[str, str]]:
-    """``golden/fleet/``: the summary, text, markdown and status views of the example workspace planned
-    against its snapshots (offline, no environment): what reviewers read when a view changes."""
-    from regplan import fleetviews
-    from regplan import workspace as wsmod
-
-    ws = wsmod.load(root / EXAMPLE)
-    ctx = Context(ws=ws, environ={}, snapshot_dir=ws.snapshot_dir)
-    outcomes = plan_many(ctx, ws.clusters, parallelism=4, detailed_exitcode=True)
-    code = code_of(outcomes)
-    status = run_many(ws.clusters, lambda s: status_cluster(ctx, s), parallelism=4)
-    # One cluster that fails (no snapshot recorded), to pin how an error shows beside the others.
-    gone = ClusterSpec(name="gone-us", context="gone-us", target="auto", profile="ebs-gp2-rwo")
-    with_error = [*outcomes, *run_many([gone], lambda s: plan_cluster(ctx, s, detailed_exitcode=True))]
-    return [
-        ("fleet/plan-with-error-summary.txt", fleetviews.plan_summary(with_error, code_of(with_error))),
-        ("fleet/plan-with-error.md", fleetviews.plan_markdown(with_error, code_of(with_error))),
-        ("fleet/plan-summary.txt", fleetviews.plan_summary(outcomes, code)),
-        ("fleet/plan.txt", fleetviews.plan_text(outcomes, code)),
-        ("fleet/plan.md", fleetviews.plan_markdown(outcomes, code)),
-        ("fleet/status.txt", fleetviews.status_text(status, code_of(status))),
-    ]

@@ -102,6 +102,7 @@ def test_bad_durations_are_usage_errors_in_our_words(text: str) -> None:
         (["apply", "p.json", "--set", "a=1"], "a PLANFILE carries its own values"),
         (["apply", "p.json", "--yes=no"], "ignored explicit argument"),
         (["golden", "--check", "--update"], "not allowed with argument"),
+        (["golden", "--check", "--no-workspace"], "unknown option"),  # a workspace command only
         (["golden"], "one of the arguments --check --update is required"),
         (["nope"], "invalid choice: 'nope'"),
         (["plan", "-p", ""], "must not be empty"),

@@ -3,8 +3,11 @@ schemas (Kubernetes JSON schemas via kubernetes-validate, strict; the Config CRD
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +17,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from regplan import golden, scenarios
 from regplan.errors import ExitCode
+from tools import golden, scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 # The Config CRD and the DeploymentConfig definitions come from the openshift/api Go module that
@@ -29,9 +32,25 @@ K8S_VERSION = kubernetes_validate.latest_version()
 
 
 def test_golden_render_set_is_current() -> None:
-    # `regplan golden --check` checks every registered set; each set has its own test (this is render's).
+    # `make golden` checks every registered set; each set has its own test (this is render's).
     result = golden.run(root=ROOT, update=False, only="render")
     assert result.code is ExitCode.OK, result.report[-3000:]
+
+
+def test_make_golden_command_checks_every_set_and_is_not_in_the_package() -> None:
+    # `make golden` = `python -m tools.golden --check`: project tooling, run from the repository root
+    p = subprocess.run(
+        [sys.executable, "-m", "tools.golden", "--check", "--only", "render"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+    bad = subprocess.run(
+        [sys.executable, "-m", "tools.golden", "--check", "--root", "/nonexistent"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 3 and "not the project root" in bad.stderr and "Traceback" not in bad.stderr
+    assert importlib.util.find_spec("regplan.golden") is None
+    assert importlib.util.find_spec("regplan.scenarios") is None
 
 
 def test_every_profile_and_target_has_default_and_a_fixture() -> None:

@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
-from regplan import golden, model, output, render, rules, safeload, snapshot, values
+from regplan import model, output, render, rules, safeload, snapshot, values
 from regplan.errors import BoundExceeded, ExitCode, InvalidInput, RegplanError, UnreadableInput
 from regplan.model import Target
+from tools import golden
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "SECRETVALUE42"  # a marker: any message quoting it leaks a value of the file

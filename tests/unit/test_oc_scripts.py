@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan import output, render, scenarios, values
+from regplan import output, render, values
 from regplan.model import Target
+from tools import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted((ROOT / "golden" / "render").rglob("*.oc.sh"))

@@ -1,4 +1,5 @@
-"""A non-editable `pip install .` ships templates and profiles: run elsewhere, it renders every profile."""
+"""A non-editable `pip install .` ships templates and profiles: run elsewhere, it renders every profile.
+And the image build's one environment input (the base's date key) is checked before anything runs."""
 
 from __future__ import annotations
 
@@ -17,13 +18,10 @@ PROFILES = tuple(sorted(p.stem for p in (ROOT / "profiles").glob("*.yaml")))
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import importlib.util
-
     target = tmp_path_factory.mktemp("site")
-    # with hatchling at hand, build offline; else pip fetches it into an isolated build env (PyPI)
-    isolation = ["--no-build-isolation"] if importlib.util.find_spec("hatchling") else []
+    # hatchling is in the test extra (pinned): the build needs no network
     p = subprocess.run(
-        [*PIP, *isolation, "--target", str(target), str(ROOT)],
+        [*PIP, "--no-build-isolation", "--target", str(target), str(ROOT)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -72,3 +70,17 @@ def test_installed_copy_renders_every_profile_from_elsewhere(installed: Path, tm
             if expected.exists() and not args:
                 assert p.stdout == expected.read_text(), (profile, target)
             assert "kind: " in p.stdout
+
+
+HOSTILE_KEYS = ["../../up", "a/b", "x\ny", "2026-w49\n", "x\ry", "w\u2028x", "..", "a..b", "-rf", " ", "a b"]
+
+
+@pytest.mark.parametrize("value", [*HOSTILE_KEYS, "a" * 65, "w\x1b[2J", "$(id)", "*"])
+def test_image_build_refuses_a_base_date_key_that_is_not_one_word(value: str, tmp_path: Path) -> None:
+    # the key names a file under the cache and an image tag: refused before anything is installed or built
+    env = {**os.environ, "REGPLAN_IMAGE_BASE_DATE": value, "REGPLAN_IMAGE_CACHE": str(tmp_path / "cache")}
+    p = subprocess.run(
+        ["bash", str(ROOT / "hack" / "build-image.sh")], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert p.returncode == 2 and "REGPLAN_IMAGE_BASE_DATE must be one word" in p.stderr
+    assert "\x1b" not in p.stderr and not (tmp_path / "cache").exists()

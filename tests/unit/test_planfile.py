@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 from test_apply import MemoryCluster
 
-from regplan import commands, planfile, scenarios, snapshot, workflow, yamlio
+from regplan import commands, planfile, snapshot, workflow, yamlio
 from regplan.errors import ExitCode, InvalidInput, RegplanError
 from regplan.model import LiveQuery, LiveState, Obj, Ref, Target
 from regplan.planvalue import Plan
+from tools import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "tests" / "scenarios"

@@ -3,7 +3,7 @@
 Every `regplan ...` line of the README's `sh` blocks runs, in order, in a scratch directory holding a copy
 of examples/ (so `--out plan.json`, `--out-dir deploy/` and `> switch.sh` land there). Lines that need a
 cluster (plan/apply/status without --snapshot) are only parsed (`cli.parse`): their options must be valid.
-The exit code a line is documented with (validate ... # exit 3, golden --check # ... exit 2) is expected.
+The exit code a line is documented with (e.g. validate ... # exit 3) is expected.
 """
 
 from __future__ import annotations
@@ -74,8 +74,6 @@ def test_readme_commands_run_top_to_bottom(tmp_path: Path) -> None:
         if " > " in code_part:
             code_part, redirect = (p.strip() for p in code_part.split(" > ", 1))
         argv = shlex.split(code_part)[1:]
-        if argv[:1] == ["golden"] and cwd == tmp_path:
-            argv += ["--root", str(ROOT)]  # regplan's own repository: the goldens live there
         if needs_cluster(argv):
             cli.parse(argv, environ=env)  # valid options, at least
             continue

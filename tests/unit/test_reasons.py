@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from regplan import scenarios, views, workflow
+from regplan import views, workflow
 from regplan.diff import ChangeKind
 from regplan.planvalue import Action
 from regplan.reasons import REASONS, reason_for
 from regplan.yamlio import load_all_safe
+from tools import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = scenarios.scenario_cases(ROOT)

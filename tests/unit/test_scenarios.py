@@ -1,6 +1,7 @@
 """Scenario folders (tests/scenarios/<case>/live.yaml + case.yaml) -> expected plans in golden/plan/<case>/.
 
-One test per folder. REGPLAN_UPDATE_GOLDEN=1 rewrites the expected files (or `regplan golden --update`).
+One test per folder. REGPLAN_UPDATE_GOLDEN=1 rewrites the expected files (or
+`python -m tools.golden --update`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from regplan import scenarios
+from tools import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = scenarios.scenario_cases(ROOT)

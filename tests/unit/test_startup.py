@@ -55,7 +55,13 @@ def test_invalid_values_also_fast_and_exit_3() -> None:
     assert (code, out, mods) == (3, "", set())
 
 
-@pytest.mark.parametrize("args", [["profiles"], ["golden", "--check"], ["--help"], ["completion", "bash"]])
+WORKSPACE = str(Path(__file__).resolve().parents[2] / "examples" / "fleet" / "regplan.yaml")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["profiles"], ["golden", "--check", "--workspace", WORKSPACE], ["--help"], ["completion", "bash"]],
+)
 def test_no_command_imports_typer_or_the_client(args: list[str]) -> None:
     code, _, mods = loaded(*args)
     assert code == 0 and mods == set(), mods

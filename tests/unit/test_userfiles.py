@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from regplan import commands, golden, output, render, userfiles, values
+from regplan import commands, output, render, userfiles, values
 from regplan.errors import ExitCode, InvalidInput, UnreadableInput
 from regplan.model import Target
+from tools import golden
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "fleet"

@@ -1,11 +1,13 @@
-"""``regplan golden --check | --update``: files under ``golden/`` are what regplan produces, byte for byte.
+"""``python -m tools.golden --check | --update`` (``make golden``): files under ``golden/`` are what regplan
+produces, byte for byte. Project tooling (tools/__init__.py), not shipped in the wheel.
 
 Golden sets come from PRODUCERS (a table at the end of this module): each owns one directory under
 ``golden/`` and yields ``(path relative to golden/, text)``. ``--check`` compares every producer's output
 with the tree (changed, missing and stale files) and returns a unified diff; ``--update`` rewrites the tree.
 Reads and writes go through the file layer (``userfiles``): no symlink under the root is followed (one is
 refused, exit 3), a file that is not UTF-8 shows as differing, and ``--update`` commits every file at once.
-The sets: ``render`` (below) and ``plan`` (scenario folders, ``regplan.scenarios``).
+The sets: ``render`` (below), ``plan`` (scenario folders, ``tools.scenarios``) and ``fleet`` (the views of
+the example workspace).
 
 The built-in set renders every profile x target, with default values and with each fixture values file
 ``tests/fixtures/values/<profile>-<case>.yaml`` (``<profile>-<case>.<target>.yaml`` for one target only),
@@ -16,13 +18,16 @@ without a bucket) is kept as its error message: the message is part of the contr
 
 from __future__ import annotations
 
+import argparse
 import difflib
-from collections.abc import Callable, Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from regplan import scenarios, userfiles
+from regplan import userfiles
 from regplan.errors import ExitCode, InvalidInput, RegplanError
+from tools import scenarios
 
 Produce = Callable[[Path], Iterable[tuple[str, str]]]
 FIXTURES = Path("tests/fixtures/values")
@@ -97,7 +102,8 @@ def run(*, root: Path, update: bool, only: str | None = None) -> Result:
     if not text:
         return Result(ExitCode.OK, "")
     summary = (
-        f"golden: {len(changed)} differing, {len(stale)} stale; run `regplan golden --update` if intended\n"
+        f"golden: {len(changed)} differing, {len(stale)} stale; "
+        "run `python -m tools.golden --update` if intended\n"
     )
     return Result(ExitCode.CHANGES, text + summary)
 
@@ -169,9 +175,65 @@ def render_set(root: Path) -> Iterator[tuple[str, str]]:
                     )
 
 
+# --- the fleet views: golden/fleet/, from the example workspace --------------------------------------------
+
+EXAMPLE = Path("examples/fleet/regplan.yaml")
+
+
+def fleet_set(root: Path) -> list[tuple[str, str]]:
+    """``golden/fleet/``: the summary, text, markdown and status views of the example workspace planned
+    against its snapshots (offline, no environment): what reviewers read when a view changes."""
+    from regplan import fleet, fleetviews
+    from regplan import workspace as wsmod
+
+    ws = wsmod.load(root / EXAMPLE)
+    ctx = fleet.Context(ws=ws, environ={}, snapshot_dir=ws.snapshot_dir)
+    outcomes = fleet.plan_many(ctx, ws.clusters, parallelism=4, detailed_exitcode=True)
+    code = fleet.code_of(outcomes)
+    status = fleet.run_many(ws.clusters, lambda s: fleet.status_cluster(ctx, s), parallelism=4)
+    # One cluster that fails (no snapshot recorded), to pin how an error shows beside the others.
+    gone = wsmod.ClusterSpec(name="gone-us", context="gone-us", target="auto", profile="ebs-gp2-rwo")
+    with_error = [
+        *outcomes, *fleet.run_many([gone], lambda s: fleet.plan_cluster(ctx, s, detailed_exitcode=True))
+    ]
+    return [
+        ("fleet/plan-with-error-summary.txt", fleetviews.plan_summary(with_error, fleet.code_of(with_error))),
+        ("fleet/plan-with-error.md", fleetviews.plan_markdown(with_error, fleet.code_of(with_error))),
+        ("fleet/plan-summary.txt", fleetviews.plan_summary(outcomes, code)),
+        ("fleet/plan.txt", fleetviews.plan_text(outcomes, code)),
+        ("fleet/plan.md", fleetviews.plan_markdown(outcomes, code)),
+        ("fleet/status.txt", fleetviews.status_text(status, fleet.code_of(status))),
+    ]
+
+
 # The golden sets: directory under golden/ -> what produces it.
 PRODUCERS: list[Producer] = [
     Producer("render", render_set),
     Producer("plan", scenarios.scenario_plans),
-    Producer("fleet", lambda root: __import__("regplan.fleet", fromlist=["golden_set"]).golden_set(root)),
+    Producer("fleet", fleet_set),
 ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m tools.golden --check | --update [--root DIR] [--only SET]``; returns the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.golden",
+        description="Check (exit 2 and a diff if they differ) or rewrite regplan's own golden files.",
+    )
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true", help="Compare with golden/; exit 2 and a diff.")
+    mode.add_argument("--update", action="store_true", help="Rewrite the files under golden/.")
+    parser.add_argument("--root", type=Path, default=Path("."), metavar="DIR", help="The repository root.")
+    parser.add_argument("--only", choices=[p.prefix for p in PRODUCERS], help="One golden set.")
+    ns = parser.parse_args(argv)
+    try:
+        result = run(root=ns.root, update=ns.update, only=ns.only)
+    except RegplanError as err:
+        print(f"golden: {err}", file=sys.stderr)
+        return int(err.exit_code)
+    (sys.stderr if ns.update else sys.stdout).write(result.report)
+    return int(result.code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,5 @@
-"""Scenario folders -> plans: the golden set ``golden/plan/<case>/plan.{txt,json}``.
+"""Scenario folders -> plans: the golden set ``golden/plan/<case>/plan.{txt,json}`` (project tooling,
+tools/__init__.py; not shipped in the wheel).
 
 A scenario folder under ``tests/scenarios/<case>/`` holds ``live.yaml`` (the live state, as a snapshot) and
 ``case.yaml`` (``profile``, ``target``, ``sets``, ``values``); its expected plan is the golden file. Secret
