@@ -5,15 +5,20 @@ All contexts point at the same test control plane (4.x seed state) through the h
 
 (a) one cluster: `regplan plan -p PROFILE --context c0` (the single-cluster command);
 (b) the fleet: `regplan plan` in a workspace of ``--clusters`` (default 50) clusters, one context each;
-(c) a shell loop of `kubectl diff -f <rendered>` over the same contexts (kubectl from hack/get-kubectl.sh,
+(c) `xargs -P8 kubectl diff -f <rendered>` over the same contexts (kubectl from hack/get-kubectl.sh,
     else the one on PATH), what a team scripts today;
-(d) peak memory (max RSS) of the fleet plan with 50 and 500 contexts.
+(d) wall time and peak memory (max RSS) of the fleet plan with 50 and 500 contexts.
 
-Aim (issue 12): (b) at most 2x (a). Prints the figures and the ratios; exits 0 unless something could not
-run. A benchmark, not a test: the figures move with the machine's load.
+With ``--baseline DIR`` (a checkout of another regplan, e.g. ``git worktree add /tmp/before main``), (a)
+and (b) are also timed with that tree first on PYTHONPATH, interleaved run by run with the current one
+(before/after on a loaded machine), and (d) for both.
+
+Aims (issue 18): (b) at most 2x (a) and 0.15x (c); 500 contexts at most 10x (a). Prints the figures and
+the ratios; exits 0 unless something could not run. A benchmark, not a test: the figures move with the
+machine's load (printed).
 
     python bench/fleet_bench.py [--runs 3] [--clusters 50] [--latency-ms 50] [--parallelism N]
-                                [--memory 50,500] [--no-kubectl]
+                                [--memory 50,500] [--no-kubectl] [--baseline DIR] [--output json|text]
 """
 
 from __future__ import annotations
@@ -84,6 +89,13 @@ def median_of(runs: int, argv: list[str], **kw: Any) -> tuple[float, list[float]
     return statistics.median(times), times, code
 
 
+def with_tree(env: dict[str, str], tree: Path | None) -> dict[str, str]:
+    """``env`` running the regplan of ``tree`` (first on PYTHONPATH), or as is."""
+    if tree is None:
+        return env
+    return {**env, "PYTHONPATH": os.pathsep.join([str(tree), *filter(None, [env.get("PYTHONPATH")])])}
+
+
 def fmt(times: list[float]) -> str:
     lo, hi = min(times) * 1000, max(times) * 1000
     return f"median {statistics.median(times) * 1000:7.0f} ms (min {lo:.0f}, max {hi:.0f})"
@@ -98,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parallelism", type=int, default=None, help="default: regplan's own default")
     ap.add_argument("--memory", default="50,500", help="context counts to measure peak memory for")
     ap.add_argument("--no-kubectl", action="store_true")
+    ap.add_argument("--baseline", type=Path, default=None, help="another regplan tree to time beside this")
+    ap.add_argument("--output", default="json", help="the fleet plan's -o (json: the whole plans)")
+    ap.add_argument("--xargs", type=int, default=8, help="kubectl diffs at once (xargs -P)")
     args = ap.parse_args(argv)
+    load_before = os.getloadavg()
     kube = None if args.no_kubectl else kubectl()
     par = [] if args.parallelism is None else ["--parallelism", str(args.parallelism)]
 
@@ -115,11 +131,24 @@ def main(argv: list[str] | None = None) -> int:
         one_argv = regplan_argv(
             "plan", "-p", args.profile, "--kubeconfig", str(d / "kubeconfig"), "--context", "c0"
         )
-        fleet_argv = regplan_argv("plan", "-o", "json", *par)
-        timed(one_argv, cwd=d, env=env)  # warm the OS page cache and the apiserver
-        one, one_times, _ = median_of(args.runs, one_argv, cwd=d, env=env)
-        many, many_times, code = median_of(args.runs, fleet_argv, cwd=ws, env=env)
-        out = subprocess.run(fleet_argv, cwd=ws, env=env, capture_output=True, text=True, check=False).stdout
+        fleet_argv = regplan_argv("plan", "-o", args.output, *par)
+        trees: list[tuple[str, Path | None]] = [("after", None)]
+        if args.baseline is not None:
+            trees.append(("before", args.baseline.resolve()))
+        for _, tree in trees:
+            timed(one_argv, cwd=d, env=with_tree(env, tree))  # warm the OS page cache and the apiserver
+        one_t: dict[str, list[float]] = {name: [] for name, _ in trees}
+        many_t: dict[str, list[float]] = {name: [] for name, _ in trees}
+        code = 0
+        for _ in range(args.runs):  # interleaved: each run times every variant once
+            for name, tree in trees:
+                one_t[name].append(timed(one_argv, cwd=d, env=with_tree(env, tree))[0])
+                took, code = timed(fleet_argv, cwd=ws, env=with_tree(env, tree))
+                many_t[name].append(took)
+        out = subprocess.run(
+            regplan_argv("plan", "-o", "json", *par), cwd=ws, env=env, capture_output=True, text=True,
+            check=False,
+        ).stdout  # fmt: skip
         planned = sum(1 for cl in json.loads(out)["clusters"] if cl.get("plan")) if out else 0
         loop: list[float] = []
         if kube:
@@ -130,47 +159,66 @@ def main(argv: list[str] | None = None) -> int:
                 ).stdout
             )
             cache = d / "kubectl-cache"
-            script = (
-                f"for c in {' '.join(names)}; do {shlex.quote(kube)} --cache-dir {shlex.quote(str(cache))} "
-                f"--context $c diff -f {shlex.quote(str(rendered))} >/dev/null; done"
+            one_diff = (
+                f"{shlex.quote(kube)} --cache-dir {shlex.quote(str(cache))} --context $0 diff "
+                f"-f {shlex.quote(str(rendered))} >/dev/null; exit 0"
             )
+            each = f"xargs -P{args.xargs} -n1 sh -c {shlex.quote(one_diff)}"
+            script = f"printf '%s\\n' {' '.join(names)} | {each}"
             timed(["sh", "-c", script.replace(" ".join(names), "c0")], env=env)  # warm discovery cache
             _, loop, _ = median_of(args.runs, ["sh", "-c", script], env=env)
-        memory: list[tuple[int, int, int, float]] = []
+        memory: list[tuple[str, int, int, int, float]] = []
         for n in [int(x) for x in args.memory.split(",") if x]:
             sub = d / f"mem{n}"
             sub.mkdir()
             mem_names = kubeconfig(Path(p.kubeconfig), n, sub / "kubeconfig")
             workspace(sub, mem_names, args.profile)
-            t0 = time.perf_counter()
-            r = subprocess.run(
-                [sys.executable, "-c", PEAK_RSS, *regplan_argv("plan", "-o", "json", *par)],
-                cwd=sub, env={**os.environ, "KUBECONFIG": str(sub / "kubeconfig")}, capture_output=True,
-                text=True, check=False,
-            )  # fmt: skip
-            took = time.perf_counter() - t0
-            rc, kib = (int(x) for x in r.stdout.split())
-            memory.append((n, kib, rc, took))
+            for name, tree in trees:
+                t0 = time.perf_counter()
+                r = subprocess.run(
+                    [sys.executable, "-c", PEAK_RSS, *regplan_argv("plan", "-o", args.output, *par)],
+                    cwd=sub, env=with_tree({**os.environ, "KUBECONFIG": str(sub / "kubeconfig")}, tree),
+                    capture_output=True, text=True, check=False,
+                )  # fmt: skip
+                took = time.perf_counter() - t0
+                rc, kib = (int(x) for x in r.stdout.split())
+                memory.append((name, n, kib, rc, took))
 
     print(
         f"\nregplan plan -p {args.profile} over {args.clusters} contexts (one test control plane behind the "
-        f"harness proxy, {args.latency_ms:.0f} ms added per request), {args.runs} runs each"
+        f"harness proxy, {args.latency_ms:.0f} ms added per request), {args.runs} interleaved runs each, "
+        f"fleet output -o {args.output}"
     )
-    print(f"  (machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end)")
-    print(f"  (a) one cluster, regplan plan --context c0        {fmt(one_times)}")
+    load_after = os.getloadavg()
     print(
-        f"  (b) workspace, regplan plan ({args.clusters} clusters)      {fmt(many_times)}  exit {code}, "
-        f"{planned} planned, parallelism {args.parallelism or 'default'}"
+        f"  (machine: {os.cpu_count()} cores, load average {load_before[0]:.1f} at the start, "
+        f"{load_after[0]:.1f} at the end)"
     )
-    ratio = many / one
-    print(f"      ratio (b)/(a): {ratio:.2f}x (aim <= 2.00x) {'OK' if ratio <= 2.0 else 'MISSED'}")
+    for name, _ in trees:
+        one, many = statistics.median(one_t[name]), statistics.median(many_t[name])
+        print(f"  [{name}]")
+        print(f"  (a) one cluster, regplan plan --context c0        {fmt(one_t[name])}")
+        print(
+            f"  (b) workspace, regplan plan ({args.clusters} clusters)      {fmt(many_t[name])}  "
+            f"exit {code}, "
+            f"parallelism {args.parallelism or 'default'}"
+        )
+        ratio = many / one
+        print(f"      ratio (b)/(a): {ratio:.2f}x (aim <= 2.00x) {'OK' if ratio <= 2.0 else 'MISSED'}")
+        if loop:
+            r = many / statistics.median(loop)
+            print(f"      ratio (b)/(c): {r:.2f}x (aim <= 0.15x) {'OK' if r <= 0.15 else 'MISSED'}")
+        for tree_name, n, kib, rc, took in memory:
+            if tree_name == name:
+                print(
+                    f"  (d) {n} contexts: {took:.2f} s ({took / one:.1f}x (a)), {kib / 1024:.0f} MiB max RSS "
+                    f"(exit {rc})"
+                )
+    print(f"  planned: {planned} of {args.clusters} clusters (current tree)")
     if loop:
-        print(f"  (c) shell loop of kubectl diff over {args.clusters} contexts  {fmt(loop)}")
-        print(f"      ratio (b)/(c): {many / statistics.median(loop):.2f}x")
+        print(f"  (c) xargs -P{args.xargs} kubectl diff over {args.clusters} contexts  {fmt(loop)}")
     else:
-        print("  (c) kubectl not found (hack/get-kubectl.sh): no loop")
-    for n, kib, rc, took in memory:
-        print(f"  (d) peak memory, {n} contexts: {kib / 1024:.0f} MiB max RSS (exit {rc}, {took:.1f} s)")
+        print("  (c) kubectl not found (hack/get-kubectl.sh): no kubectl figure")
     return 0
 
 

@@ -31,8 +31,10 @@ from regplan.errors import ExitCode, InvalidInput
 if TYPE_CHECKING:
     from regplan import workflow
     from regplan.apply import ApplyReport
+    from regplan.cluster.pool import Pools
     from regplan.planvalue import Plan
     from regplan.prefetch import Connection
+    from regplan.render import RenderCache
     from regplan.status import StatusSummary
 
 Progress = Callable[[str], Any]
@@ -227,13 +229,62 @@ def plan_code(plan: Plan, *, detailed_exitcode: bool) -> ExitCode:
 # --- where live state comes from ------------------------------------------------------------------------
 
 
-def connect(cluster: ClusterOptions, snapshot: Path | None, target: str) -> Connection | None:
+class Shared:
+    """What the clusters of one run over many share (``regplan.fleet``): the connection pools, one per
+    server and credential (``cluster.pool.Pools``, made on first use: an offline run never imports the
+    cluster package), and the renders, one per distinct values and target (``render.RenderCache``). One
+    cluster's command shares nothing (``NONE``)."""
+
+    def __init__(
+        self,
+        *,
+        renders: RenderCache | None = None,
+        connections: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        import threading
+
+        self.renders = renders
+        self._connections = connections
+        self._environ = environ
+        self._pools: Pools | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pools(self) -> Pools | None:
+        """The run's connection pools (None: each cluster its own connection)."""
+        if not self._connections:
+            return None
+        with self._lock:
+            if self._pools is None:
+                import os
+
+                from regplan.cluster.pool import Pools
+
+                self._pools = Pools(environ=os.environ if self._environ is None else self._environ)
+            return self._pools
+
+    def close(self) -> None:
+        """Close the shared connections (a later use opens them again)."""
+        with self._lock:
+            if self._pools is not None:
+                self._pools.close()
+
+
+NONE = Shared()
+
+
+def connect(
+    cluster: ClusterOptions, snapshot: Path | None, target: str, shared: Shared = NONE
+) -> Connection | None:
     """Start connecting now, before the pipeline imports (``regplan.prefetch``); None offline."""
     if snapshot is not None:
         return None
     from regplan.prefetch import Connection
 
-    return Connection(kubeconfig=cluster.kubeconfig, context=cluster.context, detect=target == "auto")
+    return Connection(
+        kubeconfig=cluster.kubeconfig, context=cluster.context, detect=target == "auto", pools=shared.pools
+    )
 
 
 def open_live(
@@ -243,9 +294,11 @@ def open_live(
     target: str = "auto",
     warn: Progress | None = None,
     prefetch: bool = True,
+    shared: Shared = NONE,
 ) -> workflow.Live:
     """Live state: the snapshot file, or the cluster (connecting in the background when ``prefetch``)."""
-    connection = connect(cluster, snapshot, target) if prefetch else None  # first: it overlaps the imports
+    # first: it overlaps the imports
+    connection = connect(cluster, snapshot, target, shared) if prefetch else None
     from regplan import workflow
 
     return workflow.Live(
@@ -254,6 +307,7 @@ def open_live(
         context=cluster.context,
         warn=warn,
         connection=connection,
+        pools=shared.pools,
     )
 
 
@@ -267,13 +321,14 @@ def plan(
     progress: Progress | None = None,
     warn: Progress | None = None,
     live: workflow.Live | None = None,
+    shared: Shared = NONE,
 ) -> Plan:
     """Render, read, plan and (4.x) dry-run the profile against the cluster or snapshot of ``opts``
     (``live``: a source the caller opened and closes, e.g. a workspace's recorded snapshot)."""
     own = live is None
-    source = live or open_live(opts.cluster, opts.snapshot, target=opts.target, warn=warn)
+    source = live or open_live(opts.cluster, opts.snapshot, target=opts.target, warn=warn, shared=shared)
     try:
-        return make_plan(opts.values, opts.target, source, environ=environ, progress=progress)
+        return make_plan(opts.values, opts.target, source, environ=environ, progress=progress, shared=shared)
     finally:
         if own:
             source.close()
@@ -286,6 +341,7 @@ def make_plan(
     *,
     environ: Mapping[str, str],
     progress: Progress | None = None,
+    shared: Shared = NONE,
 ) -> Plan:
     from regplan import workflow
 
@@ -299,6 +355,7 @@ def make_plan(
         live=live,
         environ=environ,
         progress=progress,
+        renders=shared.renders,
     )
 
 
@@ -311,15 +368,20 @@ def status(
     environ: Mapping[str, str],
     warn: Progress | None = None,
     live: workflow.Live | None = None,
+    shared: Shared = NONE,
 ) -> StatusSummary:
     """What the registry uses now (``regplan status``), from the cluster or snapshot of ``opts``."""
     from regplan import workflow
 
     own = live is None
-    source = live or open_live(opts.cluster, opts.snapshot, target=opts.target, warn=warn)
+    source = live or open_live(opts.cluster, opts.snapshot, target=opts.target, warn=warn, shared=shared)
     try:
         return workflow.status_data(
-            target=opts.target, live=source, profiles_dir=opts.profiles_dir, environ=environ
+            target=opts.target,
+            live=source,
+            profiles_dir=opts.profiles_dir,
+            environ=environ,
+            renders=shared.renders,
         )
     finally:
         if own:
@@ -403,6 +465,7 @@ def apply(
     expect: Expect | None = None,
     show: Callable[[Plan], Any] | None = None,
     confirm: Callable[[Plan, str], bool] | None = None,
+    shared: Shared = NONE,
 ) -> ApplyReport | None:
     """Apply one cluster: ``opts.planfile`` (a reviewed plan), ``plan`` (made and approved by the caller),
     or ``opts.values`` (plan now, ``show`` it, refuse, ``confirm`` when it writes; None: not confirmed).
@@ -416,7 +479,9 @@ def apply(
     origin = str(opts.planfile) if opts.planfile is not None else (expect.where if expect else "the plan")
     # `-p` connects while it imports and renders; a saved or given plan is checked before the first
     # request, so it connects (lazily, on first use) only once it passed.
-    live = open_live(opts.cluster, None, target=opts.target, warn=warn, prefetch=plan is None and not saved)
+    live = open_live(
+        opts.cluster, None, target=opts.target, warn=warn, prefetch=plan is None and not saved, shared=shared
+    )
     try:
         from regplan import apply as applier  # after: the connection overlaps this import
 
@@ -429,7 +494,9 @@ def apply(
         else:
             if opts.values is None:
                 raise InvalidInput("apply takes either a PLANFILE or -p PROFILE")
-            plan = make_plan(opts.values, opts.target, live, environ=environ, progress=progress)
+            plan = make_plan(
+                opts.values, opts.target, live, environ=environ, progress=progress, shared=shared
+            )
             if show is not None:
                 show(plan)
             refused = applier.refusals(plan, allow_replace=opts.allow_replace)

@@ -8,8 +8,10 @@ fleet's exit code is the most severe (``actions.SEVERITY``).
 
 Each cluster runs the single-cluster action (``regplan.actions``: ``plan``, ``apply``, ``status``) with
 the options its workspace entry stands for (``value_options``, ``cluster_options``): the same code, the
-same defaults and refusals as ``regplan plan -p PROFILE --context CONTEXT``. Nothing here prints: progress
-goes to a callback with the cluster's name.
+same defaults and refusals as ``regplan plan -p PROFILE --context CONTEXT``. What the clusters of a run share
+is ``Context.shared`` (``actions.Shared``): one render per distinct values and target, one connection pool
+per server and credential; never a cluster's inputs or results. Nothing here prints: progress goes to a
+callback with the cluster's name.
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Outcome", "code_of"]  # re-exported: the outcome type and the code of many (regplan.actions)
 
-# Clusters worked on at once. Each plan is ~2 round trips and ~35 ms of CPU (render, YAML, TLS; one
-# core: the GIL), so a few clusters in flight already hide a 50 ms link; measured on 2 cores
-# (bench/fleet_bench.py) 8 was as fast as 16-50, with fewer TLS connections open at once.
+# Clusters worked on at once. Each plan is 3 round trips and ~16 ms of regplan's CPU (one core: the GIL),
+# so a few clusters in flight already hide a 50 ms link; measured on 2 cores (bench/fleet_phases.py) 8 was
+# as fast as 16-32: the test apiserver and proxy on the same cores are the limit there.
 DEFAULT_PARALLELISM = 8
 Say = Callable[[str, str], Any]  # (cluster name, message)
 
@@ -89,9 +91,7 @@ def run_many(
 
 
 def _outcome(spec: ClusterSpec, target: str | None = None, **fields: Any) -> Outcome:
-    return Outcome(
-        spec.name, spec.context, spec.profile, target or spec.target, labels=spec.labels, **fields
-    )
+    return Outcome(spec.name, spec.context, spec.profile, target or spec.target, labels=spec.labels, **fields)
 
 
 def _error(spec: ClusterSpec, code: ExitCode, message: str) -> Outcome:
@@ -110,6 +110,19 @@ class Context:
     kubeconfig: str | None = None  # --kubeconfig: for clusters whose workspace entry names none
     snapshot_dir: Path | None = None  # plan/status against recorded snapshots, offline
     say: Say = _quiet
+    # The run's shared connection pools and renders (actions.Shared): made with the context, for its run.
+    shared: actions.Shared = field(default=actions.NONE, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.shared is actions.NONE:
+            from regplan.render import RenderCache
+
+            shared = actions.Shared(renders=RenderCache(), connections=True, environ=self.environ)
+            object.__setattr__(self, "shared", shared)
+
+    def close(self) -> None:
+        """Close the shared connections (a later use opens them again)."""
+        self.shared.close()
 
 
 def value_options(ws: Workspace, spec: ClusterSpec) -> actions.ValueOptions:
@@ -219,8 +232,9 @@ def _snapshot_live(ctx: Context, spec: ClusterSpec, snapshot_dir: Path) -> Snaps
         profiles_dir=v.profiles_dir,
         environ=ctx.environ,
     )
+    renders = ctx.shared.renders
     try:
-        desired = render.render(vals, target).objects
+        desired = (render.render if renders is None else renders.render)(vals, target).objects
     except RegplanError:
         desired = []  # the plan renders again and reports it
     return SnapshotLive(path, snapshot.unredact(objects, desired), shown)
@@ -257,8 +271,9 @@ def plan_cluster(ctx: Context, spec: ClusterSpec, *, detailed_exitcode: bool = F
     live = _offline(ctx, spec)
     try:
         plan = actions.plan(
-            plan_options(ctx, spec), environ=ctx.environ, progress=progress, warn=warn, live=live
-        )
+            plan_options(ctx, spec), environ=ctx.environ, progress=progress, warn=warn, live=live,
+            shared=ctx.shared,
+        )  # fmt: skip
     finally:
         if live is not None:
             live.close()
@@ -268,9 +283,11 @@ def plan_cluster(ctx: Context, spec: ClusterSpec, *, detailed_exitcode: bool = F
 def plan_many(
     ctx: Context, specs: Sequence[ClusterSpec], *, parallelism: int, detailed_exitcode: bool = False
 ) -> list[Outcome]:
-    return run_many(
-        specs, lambda s: plan_cluster(ctx, s, detailed_exitcode=detailed_exitcode), parallelism=parallelism
-    )
+    try:
+        body = lambda s: plan_cluster(ctx, s, detailed_exitcode=detailed_exitcode)  # noqa: E731
+        return run_many(specs, body, parallelism=parallelism)
+    finally:
+        ctx.close()
 
 
 def save_plans(outcomes: Sequence[Outcome], out_dir: Path) -> list[Path]:
@@ -288,16 +305,20 @@ def status_cluster(ctx: Context, spec: ClusterSpec) -> Outcome:
     """``regplan status`` for one cluster, and whether its own profile plans changes (drift)."""
     progress, warn = _said(ctx, spec)
     live = _offline(ctx, spec) or actions.open_live(
-        cluster_options(ctx, spec), None, target=spec.target, warn=warn
+        cluster_options(ctx, spec), None, target=spec.target, warn=warn, shared=ctx.shared
     )
     try:
         opts = actions.StatusOptions(
             cluster=cluster_options(ctx, spec), target=spec.target, profiles_dir=ctx.ws.profiles_dir
         )
-        data = actions.status(opts, environ=ctx.environ, live=live).to_json()  # `status -o json` of it
+        data = actions.status(
+            opts, environ=ctx.environ, live=live, shared=ctx.shared
+        ).to_json()  # `status -o json` of it
         drift: bool | None = None
         try:
-            plan = actions.plan(plan_options(ctx, spec), environ=ctx.environ, progress=progress, live=live)
+            plan = actions.plan(
+                plan_options(ctx, spec), environ=ctx.environ, progress=progress, live=live, shared=ctx.shared
+            )
             drift = plan.has_changes or bool(plan.errors)
         except RegplanError as err:  # the status stands; say why drift is unknown
             data["driftError"] = str(err)
@@ -328,6 +349,7 @@ def apply_cluster(
         warn=warn,
         plan=plan if plan_file is None else None,
         expect=expect_of(ctx.ws, spec),
+        shared=ctx.shared,
     )
     assert report is not None  # yes=True: nothing is asked per cluster (the fleet asked once)
     state = "done" if report.exit_code is ExitCode.OK else "failed"
@@ -396,9 +418,12 @@ def apply_many(
             plan_file=(plan_files_ or {}).get(spec.name),
         )
 
-    return run_many(
-        specs, body, parallelism=parallelism, max_failures=max_failures, already_failed=already_failed
-    )
+    try:
+        return run_many(
+            specs, body, parallelism=parallelism, max_failures=max_failures, already_failed=already_failed
+        )
+    finally:
+        ctx.close()
 
 
 # --- render (files for git) ------------------------------------------------------------------------------
@@ -535,7 +560,9 @@ def snapshot_header(spec: ClusterSpec, tgt: Target) -> str:
 def snapshot_cluster(ctx: Context, spec: ClusterSpec, out_dir: Path) -> Outcome:
     """Record ``<out_dir>/<cluster>.yaml`` from the cluster (redacted; committable)."""
     _, warn = _said(ctx, spec)
-    live = actions.open_live(cluster_options(ctx, spec), None, target=spec.target, warn=warn)
+    live = actions.open_live(
+        cluster_options(ctx, spec), None, target=spec.target, warn=warn, shared=ctx.shared
+    )
     try:
         tgt, objects, asked = record(ctx.ws, spec, live)
     finally:

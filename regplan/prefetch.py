@@ -11,7 +11,8 @@ Errors keep their order: whatever the thread meets (a bad kubeconfig, an unreach
 raised only where the command would have met it without the overlap, after the values and rules were
 checked. ``apply PLANFILE`` does not use this: it refuses a bad plan file before its first request.
 The kubeconfig is found and read as everywhere else (``regplan.cluster.kubeconfig``, through ``Cluster``);
-each cluster of a workspace starts its own ``Connection`` (``regplan.actions.open_live``).
+each cluster of a workspace starts its own ``Connection`` (``regplan.actions.open_live``), over the
+workspace run's shared connection pools (``regplan.cluster.pool``).
 This module imports nothing heavy itself (only the thread does).
 """
 
@@ -23,6 +24,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from regplan.cluster.pool import Pools
     from regplan.cluster.protocol import ClusterAPI
     from regplan.model import Target
 
@@ -34,7 +36,10 @@ CLOSE_WAIT = 10.0
 class Connection:
     """A cluster adapter being built, and (``detect=True``) the target being detected, in a thread."""
 
-    def __init__(self, *, kubeconfig: str | None, context: str | None, detect: bool) -> None:
+    def __init__(
+        self, *, kubeconfig: str | None, context: str | None, detect: bool, pools: Pools | None = None
+    ) -> None:
+        self._pools = pools
         self._cluster: Future[ClusterAPI] = Future()
         self.target: Future[Target] | None = Future() if detect else None
         self._thread = threading.Thread(
@@ -46,7 +51,12 @@ class Connection:
         try:
             from regplan.cluster import Cluster
 
-            cluster = Cluster(kubeconfig=kubeconfig, context=context)
+            # a workspace run's pools; without, the call one cluster's command has always made
+            cluster = (
+                Cluster(kubeconfig=kubeconfig, context=context, pools=self._pools)
+                if self._pools is not None
+                else Cluster(kubeconfig=kubeconfig, context=context)
+            )
         except BaseException as err:  # kept for the caller, raised where it would have been met
             self._cluster.set_exception(err)
             if self.target is not None:

@@ -10,8 +10,13 @@ a template's problem); it is parsed back into plain dicts and sorted with ``mode
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +73,27 @@ def _pick(mapping: Mapping[str, Any] | None, *keys: str) -> dict[str, Any]:
     return {k: src[k] for k in keys if src.get(k) is not None and src.get(k) != ""}
 
 
+_ENVS: dict[Path, Any] = {}  # the sandboxed environment of each templates directory (built on first use)
+_ENV_LOCK = threading.Lock()
+
+
 def _env() -> Any:
+    """The environment of the templates directory, built once per process: its loader and compiled-template
+    cache are shared by every render (a workspace renders many times; a jinja2 Environment is safe to
+    render from several threads)."""
+    where = builtin_dir("templates")
+    with _ENV_LOCK:
+        if where not in _ENVS:
+            _ENVS[where] = _new_env(where)
+        return _ENVS[where]
+
+
+def _new_env(where: Path) -> Any:
     from jinja2 import FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(
-        loader=FileSystemLoader(str(builtin_dir("templates"))),
+        loader=FileSystemLoader(str(where)),
         # compiled templates keyed by their source checksum, in jinja's per-user temp dir (it checks the
         # owner and mode): saves compiling every template on each run (start-up budget)
         bytecode_cache=_bytecode_cache(FileSystemBytecodeCache),
@@ -153,3 +173,84 @@ def _template_line(err: BaseException, name: str) -> str:
         if frame.filename.replace("\\", "/").endswith(name):
             return str(frame.lineno)
     return "?"
+
+
+# --- one render per distinct input set (a workspace) ------------------------------------------------------
+
+
+def render_key(norm: Values, target: Target) -> str:
+    """What the rendered objects depend on, as one digest: the target and the NORMALISED values
+    (``rules.validate``'s output: the profile, the data, the keys set to null or typed by --set) with each
+    secret's key, source and the digest of its content. The templates see nothing else (``render``'s
+    context), so equal keys give equal objects. Where each value came from (origins) is left out: it only
+    names places in messages, and each cluster validates its own values (``RenderCache.render``)."""
+    doc = {
+        "target": target.value,
+        "profile": norm.profile,
+        "data": norm.data,
+        "targets": list(norm.targets),
+        "unset": sorted(norm.unset),
+        "typed": sorted(norm.typed),
+        "secrets": {k: [s.source, s.digest] for k, s in sorted(norm.secrets.items())},
+    }
+    text = json.dumps(doc, sort_keys=True, default=repr, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class RenderCache:
+    """``render`` once per distinct normalised values and target of a run over many clusters; thread-safe.
+
+    Each cluster's values are validated as its own (its errors, its origins, its normalised values in the
+    result); only the templates' output is shared, and only between equal keys (``render_key``), as a
+    fresh copy (callers may change their objects); the first renders, the others wait for it. Failures are
+    not kept. At most ``size`` results are kept (least recently used out): memory stays bounded however
+    many distinct inputs a workspace has."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._done: OrderedDict[str, Future[Rendered]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def render(self, values: Values, target: Target) -> Rendered:
+        norm = rules.validate(values, target)  # this cluster's own: its errors, its origins
+        key = render_key(norm, target)
+        with self._lock:
+            found = self._done.get(key)
+            if found is not None:
+                self._done.move_to_end(key)
+                self.hits += 1
+            else:
+                self.misses += 1
+                mine: Future[Rendered] = Future()
+                self._done[key] = mine
+                while len(self._done) > self.size:
+                    self._done.popitem(last=False)
+        if found is None:
+            try:
+                result = render(values, target)
+            except BaseException as err:
+                with self._lock:
+                    if self._done.get(key) is mine:
+                        del self._done[key]
+                mine.set_exception(err)
+                raise
+            mine.set_result(result)
+            return _copy(result, norm)
+        try:
+            shared = found.result()
+        except Exception:  # the first one's failure is its own: render and report this cluster's
+            return render(values, target)
+        return _copy(shared, norm)
+
+
+def _copy(rendered: Rendered, norm: Values) -> Rendered:
+    """A cluster's own result: its normalised values, and the shared objects deep-copied (nothing one
+    cluster does to its copy reaches another)."""
+    return Rendered(
+        target=rendered.target,
+        profile=norm.profile,
+        values=norm,
+        objects=copy.deepcopy(rendered.objects),
+    )

@@ -28,9 +28,10 @@ from regplan.planfile import values_from_record as values_from_record
 from regplan.planfile import values_record as values_record
 
 if TYPE_CHECKING:
+    from regplan.cluster.pool import Pools
     from regplan.cluster.protocol import ClusterAPI
     from regplan.prefetch import Connection
-    from regplan.render import Rendered
+    from regplan.render import RenderCache, Rendered
     from regplan.values import Values
 
 
@@ -55,8 +56,10 @@ class Live:
         source: str | None = None,
         warn: Callable[[str], Any] | None = None,
         connection: Connection | None = None,
+        pools: Pools | None = None,
     ) -> None:
         self.snapshot = snapshot
+        self.pools = pools  # a workspace run's shared connections (regplan.cluster.pool)
         self.connection = connection  # the adapter (and target) already on their way (regplan.prefetch)
         self.warn = warn  # told each warning the connection has (e.g. TLS verification off), once
         self.source = source or (str(snapshot) if snapshot is not None else None)  # how messages name it
@@ -72,7 +75,11 @@ class Live:
             else:
                 from regplan.cluster import Cluster
 
-                cluster = Cluster(kubeconfig=self.kubeconfig, context=self.context)
+                cluster = (  # a workspace run's pools; without, as one cluster's command always did
+                    Cluster(kubeconfig=self.kubeconfig, context=self.context, pools=self.pools)
+                    if self.pools is not None
+                    else Cluster(kubeconfig=self.kubeconfig, context=self.context)
+                )
             if self.warn is not None:
                 for warning in cluster.warnings:
                     self.warn(warning)
@@ -165,8 +172,10 @@ def make_plan(
     environ: Mapping[str, str],
     progress: Callable[[str], Any] | None = None,
     set_strings: Sequence[str] = (),
+    renders: RenderCache | None = None,
 ) -> planmod.Plan:
-    """Load, render, read, plan and (4.x) dry-run. The helper ``apply -p`` calls too."""
+    """Load, render, read, plan and (4.x) dry-run. The helper ``apply -p`` calls too. ``renders``: a
+    workspace's cache, rendering once per distinct values and target (``render.RenderCache``)."""
     from regplan import values
 
     vals = values.load_values(
@@ -177,7 +186,7 @@ def make_plan(
         profiles_dir=profiles_dir,
         environ=environ,
     )
-    rendered, state = _render_and_read(vals, target, live)
+    rendered, state = _render_and_read(vals, target, live, renders)
     for attempt in range(1, PLAN_ATTEMPTS + 1):
         try:
             return _plan_and_check(rendered, state, live, progress)
@@ -226,18 +235,21 @@ def _plan_and_check(
     return result
 
 
-def _render_and_read(vals: Values, target: str, live: Live) -> tuple[Rendered, LiveState]:
+def _render_and_read(
+    vals: Values, target: str, live: Live, renders: RenderCache | None = None
+) -> tuple[Rendered, LiveState]:
     """Resolve the target, render, read live state: with ``--target auto`` on a cluster, detection and
     the ocp4 reads in one round trip (``Live.detect_and_read``); errors in the same order as sequentially
     (values, then detection, then the rules of the detected target, then the reads)."""
-    from regplan import render
+    from regplan import render as rendermod
 
+    render = rendermod.render if renders is None else renders.render
     if target == "auto" and live.snapshot is None and Target.OCP4.value in vals.targets:
         guessed: list[Rendered] = []
 
         def ocp4_query() -> LiveQuery | None:
             try:
-                guessed.append(render.render(vals, Target.OCP4))
+                guessed.append(render(vals, Target.OCP4))
             except RegplanError:
                 return None  # reported (if ocp4 is detected) by the sequential render below
             return planmod.query_for(guessed[0])
@@ -245,9 +257,9 @@ def _render_and_read(vals: Values, target: str, live: Live) -> tuple[Rendered, L
         detected, state = live.detect_and_read(Target.OCP4, ocp4_query)
         if state is not None:
             return guessed[0], state
-        rendered = render.render(vals, detected)
+        rendered = render(vals, detected)
         return rendered, live.read(planmod.query_for(rendered))
-    rendered = render.render(vals, live.target(target))
+    rendered = render(vals, live.target(target))
     live.restore_secrets(rendered.objects)
     return rendered, live.read(planmod.query_for(rendered))
 
@@ -256,10 +268,14 @@ def _render_and_read(vals: Values, target: str, live: Live) -> tuple[Rendered, L
 
 
 def _profile_objects(
-    target: Target, profiles_dir: Path | None, environ: Mapping[str, str]
+    target: Target, profiles_dir: Path | None, environ: Mapping[str, str], renders: RenderCache | None = None
 ) -> tuple[dict[str, list[Obj]], list[str]]:
-    """Each profile's non-Secret objects rendered with its defaults; names of those that cannot render."""
-    from regplan import render, values
+    """Each profile's non-Secret objects rendered with its defaults; names of those that cannot render.
+    (``renders``: a workspace's cache: every cluster's status renders the same profiles.)"""
+    from regplan import render as rendermod
+    from regplan import values
+
+    render = rendermod.render if renders is None else renders.render
 
     out: dict[str, list[Obj]] = {}
     skipped: list[str] = []
@@ -268,7 +284,7 @@ def _profile_objects(
             vals = values.load_values(name, files=[], sets=[], profiles_dir=profiles_dir, environ=environ)
             if target.value not in vals.targets:
                 continue
-            rendered = render.render(vals, target)
+            rendered = render(vals, target)
         except RegplanError:
             skipped.append(name)
             continue
@@ -277,10 +293,15 @@ def _profile_objects(
 
 
 def status_data(
-    *, target: str, live: Live, profiles_dir: Path | None, environ: Mapping[str, str]
+    *,
+    target: str,
+    live: Live,
+    profiles_dir: Path | None,
+    environ: Mapping[str, str],
+    renders: RenderCache | None = None,
 ) -> statusmod.StatusSummary:
     tgt = live.target(target)
-    by_profile, skipped = _profile_objects(tgt, profiles_dir, environ)
+    by_profile, skipped = _profile_objects(tgt, profiles_dir, environ, renders)
     extra = tuple(dict.fromkeys(Ref.of(o) for objs in by_profile.values() for o in objs))
     state = live.read(statusmod.first_query(tgt, extra))
     state = statusmod.merged([state, live.read(statusmod.second_query(tgt, state))])

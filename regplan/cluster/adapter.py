@@ -26,6 +26,7 @@ from regplan.cluster.policy import (
     resource_path,
     with_precondition,
 )
+from regplan.cluster.pool import Pools
 from regplan.cluster.transport import RequestLog, RetryPolicy, Transport, retrying
 from regplan.errors import ClusterError, ClusterMoved, Diagnostic, InvalidInput
 from regplan.model import REGISTRY_NAMESPACE, LiveQuery, LiveState, Obj, Ref, Target, Verb, Write, event_time
@@ -57,31 +58,42 @@ class Cluster:
         backoff: float = 0.25,
         request_timeout: tuple[float, float] = (5.0, 30.0),
         configuration: Any = None,
+        pools: Pools | None = None,
     ) -> None:
+        """``pools``: a workspace run's shared connections (``regplan.cluster.pool``): contexts of one server
+        and credential share one transport, which the pools close, not this object."""
         _, rest, _ = client_modules()
         found: tuple[str, ...] = ()
-        if configuration is None:
-            configuration, found = load_configuration(kubeconfig, context)
+        self._owns_transport = True
+        self._pools = pools
+        if pools is not None and configuration is None:
+            self._transport, found, shared = pools.transport(kubeconfig, context, rest, request_timeout)
+            self._owns_transport = not shared
+        else:
+            if configuration is None:
+                configuration, found = load_configuration(kubeconfig, context)
+            self._transport = Transport(configuration, rest, request_timeout)
         # Said once to the user by the caller (e.g. TLS verification turned off in the kubeconfig).
         self.warnings: tuple[str, ...] = found
-        self._transport = Transport(configuration, rest, request_timeout)
+        self._requests = RequestLog.new()  # this cluster's requests (its transport may be shared)
         self.host: str = self._transport.host
         self.policy = RetryPolicy(attempts=max(1, attempts), backoff=backoff)
         self.on_retry: Callable[[str], None] | None = None  # apply shows retries as progress
 
     @property
     def requests(self) -> RequestLog:
-        return self._transport.requests
+        return self._requests
 
     def close(self) -> None:
-        self._transport.close()
+        if self._owns_transport:
+            self._transport.close()
 
     # ---- reads -----------------------------------------------------------------------------------
 
     def get_path(self, path: str, *, what: str, query: Sequence[tuple[str, str]] = ()) -> Any:
         """GET a path; None when 404."""
         status, payload = retrying(
-            functools.partial(self._transport.once, "GET", path, what=what, query=query),
+            functools.partial(self._transport.once, "GET", path, what=what, query=query, log=self._requests),
             policy=self.policy,
             on_retry=self.on_retry,
         )
@@ -181,6 +193,10 @@ class Cluster:
     def _concurrently(self, tasks: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         if not tasks:
             return {}
+        if self._pools is not None:  # a workspace run: its request threads, shared by every cluster
+            shared = self._pools.executor()
+            submitted = {key: shared.submit(fn) for key, fn in tasks.items()}
+            return {key: fut.result() for key, fut in submitted.items()}
         with ThreadPoolExecutor(max_workers=min(8, len(tasks))) as pool:
             futures = {key: pool.submit(fn) for key, fn in tasks.items()}
             # .result() re-raises the first failure (a 403 names its own resource)
@@ -209,6 +225,7 @@ class Cluster:
             content_type=content_type(write, policy),
             what=what,
             secrets=secrets,
+            log=self._requests,
         )
         if status == 404:
             if write.verb is Verb.DELETE:

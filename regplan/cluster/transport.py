@@ -162,8 +162,10 @@ class Transport:
         body: Any = None,
         content_type: str = "application/json",
         secrets: Sequence[str] = (),
+        log: RequestLog | None = None,
     ) -> tuple[int, Any]:
-        """One request; returns (status, parsed JSON) for 2xx and 404, raises for everything else."""
+        """One request; returns (status, parsed JSON) for 2xx and 404, raises for everything else.
+        Counted in ``log`` (a cluster's own over a shared transport), else the transport's."""
         import urllib3
 
         headers = {"Accept": "application/json", "Content-Type": content_type, "User-Agent": USER_AGENT}
@@ -173,7 +175,7 @@ class Transport:
             if auth.get("in") == "header" and auth.get("value"):
                 headers[auth["key"]] = auth["value"]
         url = self.host + path + (f"?{urlencode(list(query))}" if query else "")
-        self.requests.add(method)
+        (log or self.requests).add(method)
         verb = METHOD_VERB.get(method, method.lower())
         try:
             resp: Any = self.rest.request(

@@ -1,0 +1,159 @@
+"""One connection pool per kubeconfig cluster entry, shared by the clusters of a workspace run.
+
+Contexts that reach one API server with one credential (the same server, CA and TLS settings - the
+cluster entry - and the same user entry) are the same connection as far as the network is concerned: a
+workspace whose 50 contexts name one server (a proxy, a bastion, an API gateway; or several names of one
+cluster) opened 50 client configurations, 50 urllib3 pools and one TLS handshake per concurrent request
+of each. ``Pools`` keeps ONE ``Transport`` (configuration, pool of keep-alive TLS connections) per
+distinct connection identity (``identity``) for the run and closes them at its end.
+
+What makes two contexts share: the cluster entry and the user entry are equal field by field (after the
+files they name are resolved against the kubeconfig holding them, and the content of those files - CA,
+client certificate and key, token file - digested), so two contexts with different credentials for one
+server never share a pool, and a file that differs is a different identity. Each ``Cluster`` keeps its own
+request counts (``RequestLog``) over the shared transport.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import threading
+import weakref
+from collections.abc import Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
+
+from regplan.cluster import kubeconfig as kc
+from regplan.cluster.transport import Transport
+
+# Threads sending the requests of every cluster of the run (each cluster's reads and dry runs go out
+# concurrently; a thread per request per cluster would start and stop thousands of threads at 500 clusters).
+IO_THREADS = 64
+# Keep-alive connections per pool: a shared pool serves every cluster in flight behind it (the client's
+# default, 5 per core, would drop and re-open connections under a workspace's concurrency).
+POOL_MAXSIZE = 64
+
+
+def _file_digest(path: str) -> str:
+    """The digest of a regular file's first MiB (a CA, a certificate, a token: small); a FIFO, a device or
+    a directory is never opened (it could block or never end): the configuration load refuses it."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return "not a regular file"
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read(1 << 20)).hexdigest()
+    except OSError:
+        return "unreadable"  # the configuration load reports it, naming the file
+
+
+def _entry_identity(entry: Mapping[str, Any], source: str, section: str) -> dict[str, Any]:
+    """An entry as what it connects with: its fields, and each file it names resolved against the
+    kubeconfig holding it, with the file's content digest."""
+    files = {}
+    for where, key in kc.FILE_FIELDS:
+        if where == section and entry.get(key):
+            ref = os.path.join(os.path.dirname(os.path.abspath(source)), os.path.expanduser(str(entry[key])))
+            files[key] = [ref, _file_digest(ref)]
+    return {"entry": entry, "files": files}
+
+
+def identity(kubeconfig: str | None, context: str | None, environ: Mapping[str, str]) -> str | None:
+    """The connection identity of ``context`` (a digest), or None when it cannot be told (no kubeconfig:
+    in-cluster; an error, which the configuration load reports): such a context gets its own pool."""
+    try:
+        files = kc.read_files(kubeconfig, environ)
+        if not files:
+            return None
+        resolved = kc.resolve(files, context)
+    except Exception:
+        return None
+    user: Mapping[str, Any] = {}
+    if resolved.user:
+        by_path = {f.path: f for f in files}
+        user = by_path[resolved.user_file].entries["users"][resolved.user]
+    doc = {
+        "cluster": _entry_identity(resolved.cluster_entry, resolved.cluster_file, "cluster"),
+        "user": _entry_identity(user, resolved.user_file or resolved.cluster_file, "user"),
+    }
+    text = json.dumps(doc, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class Pools:
+    """The shared transports of one run (thread-safe); ``close`` closes them all."""
+
+    def __init__(self, *, maxsize: int = POOL_MAXSIZE, environ: Mapping[str, str] = os.environ) -> None:
+        self.maxsize = maxsize
+        self.environ = environ
+        self._lock = threading.Lock()
+        self._pools: dict[str, Future[tuple[Transport, tuple[str, ...]]]] = {}
+        self.built = 0  # transports built (tests and benchmarks read it)
+        self._executor: ThreadPoolExecutor | None = None
+        # a run that ends without close (a status or snapshot over many) still closes its sockets
+        weakref.finalize(self, _close_all, self._pools)
+
+    def transport(
+        self, kubeconfig: str | None, context: str | None, rest: Any, request_timeout: tuple[float, float]
+    ) -> tuple[Transport, tuple[str, ...], bool]:
+        """(the transport for ``context``, the warnings of its kubeconfig, whether it is shared - owned by
+        this object - or the caller's own to close)."""
+        key = identity(kubeconfig, context, self.environ)
+        if key is None:
+            transport, warnings = self._build(kubeconfig, context, rest, request_timeout)
+            return transport, warnings, False
+        with self._lock:
+            found = self._pools.get(key)
+            if found is None:
+                mine: Future[tuple[Transport, tuple[str, ...]]] = Future()
+                self._pools[key] = mine
+        if found is not None:
+            try:
+                transport, _ = found.result()
+            except Exception:  # the first one's error: build this context's own to report its own
+                transport, warnings = self._build(kubeconfig, context, rest, request_timeout)
+                return transport, warnings, False
+            return transport, kc.resolve(kc.read_files(kubeconfig, self.environ), context).warnings, True
+        try:
+            built = self._build(kubeconfig, context, rest, request_timeout)
+        except BaseException as err:
+            with self._lock:
+                del self._pools[key]
+            mine.set_exception(err)
+            raise
+        mine.set_result(built)
+        return built[0], built[1], True
+
+    def _build(
+        self, kubeconfig: str | None, context: str | None, rest: Any, request_timeout: tuple[float, float]
+    ) -> tuple[Transport, tuple[str, ...]]:
+        cfg, warnings = kc.load_configuration(kubeconfig, context, self.environ)
+        cfg.connection_pool_maxsize = self.maxsize
+        with self._lock:
+            self.built += 1
+        return Transport(cfg, rest, request_timeout), warnings
+
+    def executor(self) -> Executor:
+        """The run's threads for requests (``Cluster._concurrently``): only requests run there, never a task
+        that waits for another, so sharing a bounded pool cannot deadlock."""
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=IO_THREADS, thread_name_prefix="regplan-io")
+            return self._executor
+
+    def close(self) -> None:
+        with self._lock:
+            _close_all(self._pools)
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+
+def _close_all(pools: dict[str, Future[tuple[Transport, tuple[str, ...]]]]) -> None:
+    built = list(pools.values())
+    pools.clear()
+    for fut in built:
+        if fut.done() and fut.exception() is None:
+            fut.result()[0].close()
