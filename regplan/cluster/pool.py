@@ -19,15 +19,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import threading
 import weakref
 from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+from regplan import userfiles
 from regplan.cluster import kubeconfig as kc
 from regplan.cluster.transport import Transport
+from regplan.errors import UnreadableInput
 
 # Threads sending the requests of every cluster of the run (each cluster's reads and dry runs go out
 # concurrently; a thread per request per cluster would start and stop thousands of threads at 500 clusters).
@@ -38,15 +40,13 @@ POOL_MAXSIZE = 64
 
 
 def _file_digest(path: str) -> str:
-    """The digest of a regular file's first MiB (a CA, a certificate, a token: small); a FIFO, a device or
-    a directory is never opened (it could block or never end): the configuration load refuses it."""
+    """The digest of a regular file's first MiB (a CA, a certificate, a token: small), read through the one
+    file layer: a FIFO, a device or a directory is refused on its open descriptor, never read or waited on
+    (the configuration load then reports it, naming the file)."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return "not a regular file"
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read(1 << 20)).hexdigest()
-    except OSError:
-        return "unreadable"  # the configuration load reports it, naming the file
+        return hashlib.sha256(userfiles.read_regular(Path(path), what="file", max_bytes=1 << 20)).hexdigest()
+    except UnreadableInput as err:
+        return "not a regular file" if "not a regular file" in err.problem else "unreadable"
 
 
 def _entry_identity(entry: Mapping[str, Any], source: str, section: str) -> dict[str, Any]:
