@@ -200,11 +200,14 @@ Profile = Annotated[str | None, typer.Option(
     "-p", "--profile", metavar="NAME", callback=_nonempty, autocompletion=_complete_profiles,
     help="Profile name (see `regplan profiles`).")]  # fmt: skip
 ValuesFiles = Annotated[list[Path] | None, typer.Option(
-    "-f", "--values", metavar="FILE", help="Values file (YAML); repeatable, later files win.")]  # fmt: skip
+    "-f", "--values", metavar="FILE",
+    help="Values file (YAML), - for standard input; repeatable or comma-separated, later files win."
+)]  # fmt: skip
 Sets = Annotated[list[str] | None, typer.Option(
     "--set", metavar="KEY=VALUE",
     help="Set values after the values files, helm style: KEY=VALUE[,KEY=VALUE...] (\\, is a comma; "
-    "KEY=null removes the key); typed by the schema. Repeatable.")]  # fmt: skip
+    "KEY=null removes the key, KEY=\"\" is empty; {a,b} and KEY[N] are read as lists); typed by the schema. "
+    "Repeatable.")]  # fmt: skip
 SetStrings = Annotated[list[str] | None, typer.Option(
     "--set-string", metavar="KEY=VALUE",
     help="Like --set, but the values stay strings (a bucket named 123). Repeatable.")]  # fmt: skip
