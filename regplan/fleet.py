@@ -217,8 +217,8 @@ def _snapshot_live(ctx: Context, spec: ClusterSpec, snapshot_dir: Path) -> Snaps
         )
     if kind != "file":
         raise InvalidInput(
-            f"{ws.relative(path)}: a {kind}, not a regular file; a recorded snapshot is read without "
-            "following links (nothing was read)"
+            f"{ws.relative(path)}: is {userfiles.kind_words(kind)}; a recorded snapshot is read only as a "
+            "regular file, without following links (nothing was read)"
         )
     objects = snapshot.read_objects(path)
     shown = ws.relative(path)

@@ -160,10 +160,9 @@ def read_tree(
             if fname not in ours:
                 continue
             if kind != "file":
-                what = "a symlink" if kind == "symlink" else "not a regular file"
                 raise userfiles.FileRefused(
-                    f"{root.show(sub + '/' + fname)}: is {what}; the rendered tree holds regular files only "
-                    "(regplan does not follow or read it)"
+                    f"{root.show(sub + '/' + fname)}: is {userfiles.kind_words(kind)}; the rendered tree "
+                    "holds regular files only (regplan does not follow or read it)"
                 )
             data = root.read(f"{sub}/{fname}", what="rendered file")
             if data is not None:
@@ -289,10 +288,9 @@ def plan_dir_files(plan_dir: Path) -> dict[str, Path]:
         if not name.endswith(PLAN_SUFFIX):
             continue
         if kind != "file":
-            what = {"symlink": "a symlink", "dir": "a directory"}.get(kind, "not a regular file")
             raise InvalidInput(
-                f"--plan-dir {plan_dir}: {name} is {what}; plan files must be regular files (nothing was "
-                "applied)"
+                f"--plan-dir {plan_dir}: {name} is {userfiles.kind_words(kind)}; plan files must be regular "
+                "files (nothing was applied)"
             )
         out[name[: -len(PLAN_SUFFIX)]] = plan_dir / name
     return out

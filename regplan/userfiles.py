@@ -68,6 +68,15 @@ KINDS: tuple[tuple[str, str], ...] = (
 )
 
 
+# ``Root.kind``'s answers other than ``file``, in the words a refusal uses ("is a symlink").
+KIND_WORDS: dict[str, str] = {"symlink": "a symlink", "dir": "a directory", "other": "not a regular file"}
+
+
+def kind_words(kind: str) -> str:
+    """``Root.kind``'s answer for what is not a regular file, in words: ``is {kind_words(k)}``."""
+    return KIND_WORDS.get(kind, "not a regular file")
+
+
 def kind_of(mode: int) -> str:
     """What a file is, in words (``a FIFO (named pipe)``)."""
     return next((words for test, words in KINDS if getattr(stat, test)(mode)), "not a regular file")
