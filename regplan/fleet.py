@@ -192,21 +192,13 @@ def check_contexts(ctx: Context, specs: Sequence[ClusterSpec]) -> None:
 # --- where a cluster's live state comes from -------------------------------------------------------------
 
 
-class SnapshotLive(workflow.Live):
-    """Live state from a recorded snapshot whose Secret values are compared by digest (fleetfiles)."""
-
-    def __init__(self, path: Path, objects: list[Obj], source: str) -> None:
-        super().__init__(snapshot=path, kubeconfig=None, context=None, source=source)
-        self._objects = objects
-
-
 def snapshot_path(snapshot_dir: Path, spec: ClusterSpec) -> Path:
     return snapshot_dir / f"{spec.name}.yaml"
 
 
-def _snapshot_live(ctx: Context, spec: ClusterSpec, snapshot_dir: Path) -> SnapshotLive:
-    from regplan import render, snapshot, values
-
+def _snapshot_live(ctx: Context, spec: ClusterSpec, snapshot_dir: Path) -> workflow.Live:
+    """The cluster's recorded snapshot as its live state. Its Secret values are digests; every plan puts
+    back the desired values whose digest matches (``workflow.Live.restore_secrets``)."""
     ws = ctx.ws
     path = snapshot_path(snapshot_dir, spec)
     root, rel = userfiles.Root.under(ws.root, path)  # no symlink followed below the workspace
@@ -220,24 +212,7 @@ def _snapshot_live(ctx: Context, spec: ClusterSpec, snapshot_dir: Path) -> Snaps
             f"{ws.relative(path)}: is {userfiles.kind_words(kind)}; a recorded snapshot is read only as a "
             "regular file, without following links (nothing was read)"
         )
-    objects = snapshot.read_objects(path)
-    shown = ws.relative(path)
-    target = Target(spec.target) if spec.target != "auto" else snapshot.detect_target(objects, shown)
-    v = value_options(ws, spec)
-    vals = values.load_values(
-        v.profile,
-        files=list(v.values_files),
-        sets=list(v.sets),
-        set_strings=list(v.set_strings),
-        profiles_dir=v.profiles_dir,
-        environ=ctx.environ,
-    )
-    renders = ctx.shared.renders
-    try:
-        desired = (render.render if renders is None else renders.render)(vals, target).objects
-    except RegplanError:
-        desired = []  # the plan renders again and reports it
-    return SnapshotLive(path, snapshot.unredact(objects, desired), shown)
+    return workflow.Live(snapshot=path, kubeconfig=None, context=None, source=ws.relative(path))
 
 
 def _offline(ctx: Context, spec: ClusterSpec) -> workflow.Live | None:

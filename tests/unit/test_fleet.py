@@ -577,3 +577,33 @@ def test_a_one_cluster_plan_against_a_recorded_snapshot_compares_secrets_by_dige
     assert other.returncode == 2, other.stdout + other.stderr
     for p in (same, other):
         assert SECRET not in p.stdout + p.stderr and "rotated/key+0" not in p.stdout + p.stderr
+
+
+@pytest.mark.parametrize(("cluster", "target"), [("s3-prod", "ocp4"), ("legacy-s3", "ocp3")])
+def test_a_workspace_plan_against_recorded_snapshots_compares_secrets_by_digest(
+    tmp_path: Path, cluster: str, target: str
+) -> None:
+    """`plan --snapshot-dir`: the same as the one-cluster case above, through a workspace entry (values file,
+    `env:` and `file:` key sources): the same keys are no change, a rotated key is a change, never shown."""
+    from regplan import render, values
+
+    ws = s3_workspace(tmp_path)
+    (ws / "keys").mkdir()
+    (ws / "keys" / "secret").write_text(SECRET + "\n")
+    env = {"FLEET_AWS_ACCESS": ACCESS}
+    vals = values.load_values(
+        "aws-s3", files=[ws / "values" / "s3.yaml"], sets=[], profiles_dir=None, environ=env
+    )
+    applied = render.render(vals, Target(target)).objects
+    (ws / "snapshots").mkdir()
+    (ws / "snapshots" / f"{cluster}.yaml").write_text(
+        recording.snapshot_text([recording.redact(o) for o in applied], "# test")
+    )
+    argv = ("plan", "--cluster", cluster, "--snapshot-dir", "snapshots", "--detailed-exitcode")
+    same = run(*argv, cwd=ws, env=env)
+    assert same.returncode == 0, same.stdout + same.stderr
+    (ws / "keys" / "secret").write_text("rotated/key+0\n")
+    other = run(*argv, cwd=ws, env=env)
+    assert other.returncode == 2, other.stdout + other.stderr
+    for p in (same, other):
+        assert SECRET not in p.stdout + p.stderr and "rotated/key+0" not in p.stdout + p.stderr
