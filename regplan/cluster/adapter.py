@@ -15,7 +15,7 @@ from typing import Any
 
 from regplan.cluster.apierrors import METHOD_VERB, ApiError, ConflictError, TransientError, secret_strings
 from regplan.cluster.clientimport import client_modules
-from regplan.cluster.kubeconfig import load_configuration
+from regplan.cluster.connect import open_transport
 from regplan.cluster.landed import write_landed
 from regplan.cluster.policy import (
     VERB_METHOD,
@@ -27,7 +27,7 @@ from regplan.cluster.policy import (
     with_precondition,
 )
 from regplan.cluster.pool import Pools
-from regplan.cluster.transport import RequestLog, RetryPolicy, Transport, retrying
+from regplan.cluster.transport import RequestLog, RetryPolicy, Sender, Transport, retrying
 from regplan.errors import ClusterError, ClusterMoved, Diagnostic, InvalidInput
 from regplan.model import REGISTRY_NAMESPACE, LiveQuery, LiveState, Obj, Ref, Target, Verb, Write, event_time
 
@@ -62,16 +62,17 @@ class Cluster:
     ) -> None:
         """``pools``: a workspace run's shared connections (``regplan.cluster.pool``): contexts of one server
         and credential share one transport, which the pools close, not this object."""
-        _, rest, _ = client_modules()
         found: tuple[str, ...] = ()
         self._owns_transport = True
         self._pools = pools
+        self._transport: Sender
         if pools is not None and configuration is None:
-            self._transport, found, shared = pools.transport(kubeconfig, context, rest, request_timeout)
+            self._transport, found, shared = pools.transport(kubeconfig, context, request_timeout)
             self._owns_transport = not shared
-        else:
-            if configuration is None:
-                configuration, found = load_configuration(kubeconfig, context)
+        elif configuration is None:  # the standard-library transport where it can, else the client's
+            self._transport, found = open_transport(kubeconfig, context, request_timeout)
+        else:  # a client configuration handed in (tests, embedding programs): the client's transport
+            _, rest, _ = client_modules()
             self._transport = Transport(configuration, rest, request_timeout)
         # Said once to the user by the caller (e.g. TLS verification turned off in the kubeconfig).
         self.warnings: tuple[str, ...] = found

@@ -35,6 +35,7 @@ from regplan import safeload, userfiles
 from regplan.cluster.apierrors import one_line
 from regplan.cluster.clientimport import client_modules
 from regplan.errors import ClusterError, InvalidInput, UnreadableInput
+from regplan.escape import safe_text_problem
 
 # Fields holding base64 data: (section, field).
 BASE64_FIELDS: tuple[tuple[str, str], ...] = (
@@ -196,6 +197,13 @@ def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
     cluster_entry, cluster_file = cluster
     if not cluster_entry.get("server"):
         raise invalid(cluster_file, f'cluster "{cluster_name}" has no server')
+    server = cluster_entry["server"]
+    if not isinstance(server, str):
+        raise invalid(cluster_file, f'cluster "{cluster_name}": server must be a string')
+    # a line break or control character would end up in a request line or a message as it is
+    problem = safe_text_problem(server) or ("contains a space" if any(c.isspace() for c in server) else "")
+    if problem:
+        raise invalid(cluster_file, f'cluster "{cluster_name}": server {problem}')
     _check_fields("cluster", cluster_name, cluster_entry, cluster_file)
     user_name = ctx.get("user")
     if user_name:
