@@ -1,7 +1,9 @@
-"""Cluster adapter: the ONLY package that imports ``kubernetes``.
+"""Cluster adapter: the one door to an apiserver, and the ONLY package that imports ``kubernetes``.
 
-Everything regplan says to an apiserver goes through ``Cluster`` (``ClusterAPI`` is its Protocol). The
-seams, one module each:
+Everything regplan says to an apiserver goes through ``Cluster`` (``ClusterAPI`` is its Protocol). It
+speaks through the standard-library transport (``direct``) for the kubeconfig forms it implements and
+through the official client for the rest (``connect`` decides; docs/ARCHITECTURE.md "The cluster client").
+The seams, one module each:
 
 - ``apierrors``: API failures as regplan errors (exit 4 / 5), redaction of anything a server echoes;
 - ``policy``: resource paths and the per-kind write policy table (what may be created, patched - with
@@ -9,7 +11,11 @@ seams, one module each:
 - ``landed``: did a write whose answer was lost take effect (pure);
 - ``clientimport``: the official client's modules, imported lean;
 - ``kubeconfig``: kubeconfig files checked and loaded, kubectl-like messages;
-- ``transport``: one request, and the one retry helper (backoff with jitter, Retry-After honoured);
+- ``connect``: which transport a context gets (``direct.route`` says why the client);
+- ``direct``: the standard-library transport (``ssl`` + ``http.client``, keep-alive connections);
+- ``credentials``: its tokens, token files, exec plugins and client certificates;
+- ``transport``: one request through the official client, and the one retry helper (backoff with jitter,
+  Retry-After honoured);
 - ``adapter``: the ``Cluster`` class (reads, writes, dry run, waits);
 - ``protocol``: ``ClusterAPI``.
 

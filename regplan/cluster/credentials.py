@@ -23,14 +23,9 @@ plugin output is ever part of a message.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import json
 import os
-import selectors
-import signal
 import ssl
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -92,9 +87,13 @@ def _anonymous_file(data: bytes) -> Any:
         if hasattr(os, "memfd_create"):
             fd = os.memfd_create("regplan-credential", os.MFD_CLOEXEC)
         elif os.path.isdir("/proc/self/fd"):
+            import tempfile  # only where memfd_create is missing
+
             with tempfile.TemporaryFile() as unnamed:
                 fd = os.dup(unnamed.fileno())
         else:  # pragma: no cover - not Linux
+            import tempfile
+
             fd, named = tempfile.mkstemp(prefix="regplan-")
         os.write(fd, data)
         yield named or f"/proc/self/fd/{fd}"
@@ -179,6 +178,10 @@ def run_plugin(
     spec: ExecSpec, environ: Mapping[str, str], where: str, *, timeout: float | None = None
 ) -> PluginOutput:
     """Run the plugin, bounded in time and output; the whole process group is killed past either."""
+    import selectors  # the exec path only: not part of every run's start-up
+    import signal
+    import subprocess
+
     limit = EXEC_TIMEOUT if timeout is None else timeout
     info = {"apiVersion": spec.api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
     env = dict(environ)
@@ -277,6 +280,8 @@ def parse_exec_credential(output: PluginOutput, spec: ExecSpec, where: str) -> t
     expiry = float("inf")
     stamp = status.get("expirationTimestamp")
     if stamp:
+        import datetime
+
         try:
             when = datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
             if when.tzinfo is None:

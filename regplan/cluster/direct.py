@@ -363,7 +363,7 @@ class StdTransport:
                 c.conn.close()
                 raise ClusterError(
                     f"TLS verification failed for {self.host} ({verb} {what}): "
-                    f"{cred.shown(err.verify_message or err.reason, 200)}; "
+                    f"certificate verify failed: {cred.shown(err.verify_message or err.reason, 200)}; "
                     "check certificate-authority(-data) and tls-server-name in the kubeconfig"
                 ) from None
             except ssl.SSLError as err:
