@@ -12,7 +12,8 @@ The seams, one module each:
 - ``clientimport``: the official client's modules, imported lean;
 - ``kubeconfig``: kubeconfig files checked and loaded, kubectl-like messages;
 - ``connect``: which transport a context gets (``direct.route`` says why the client);
-- ``direct``: the standard-library transport (``ssl`` + ``http.client``, keep-alive connections);
+- ``direct``: the standard-library transport (``ssl``, sockets, ``http11``; keep-alive connections);
+- ``http11``: one HTTP/1.1 request and response over a socket (bounded parsing);
 - ``credentials``: its tokens, token files, exec plugins and client certificates;
 - ``transport``: one request through the official client, and the one retry helper (backoff with jitter,
   Retry-After honoured);
@@ -43,8 +44,6 @@ from regplan.cluster.apierrors import (
     secret_strings,
     status_message,
 )
-from regplan.cluster.clientimport import client_modules as _client_modules
-from regplan.cluster.clientimport import lean_import_allowed as _lean_import_allowed
 from regplan.cluster.kubeconfig import load_configuration
 from regplan.cluster.landed import write_landed
 from regplan.cluster.policy import (
@@ -61,6 +60,15 @@ from regplan.cluster.policy import (
 from regplan.cluster.policy import with_precondition as _with_precondition
 from regplan.cluster.protocol import ClusterAPI
 from regplan.cluster.transport import USER_AGENT, RequestLog, RetryPolicy, backoff_delay, retrying
+
+
+def __getattr__(name: str) -> object:
+    """The official client's import helpers, imported on first use (not on the standard-library path)."""
+    if name in ("_client_modules", "_lean_import_allowed"):
+        from regplan.cluster import clientimport
+
+        return clientimport.client_modules if name == "_client_modules" else clientimport.lean_import_allowed
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _load_configuration(kubeconfig: str | None, context: str | None) -> object:

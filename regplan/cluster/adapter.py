@@ -15,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from regplan.cluster.apierrors import METHOD_VERB, ApiError, ConflictError, TransientError, secret_strings
-from regplan.cluster.clientimport import client_modules
 from regplan.cluster.connect import open_transport
 from regplan.cluster.landed import write_landed
 from regplan.cluster.policy import (
@@ -86,6 +85,8 @@ class Cluster:
         elif configuration is None:  # the standard-library transport where it can, else the client's
             self._transport, found = open_transport(kubeconfig, context, request_timeout)
         else:  # a client configuration handed in (tests, embedding programs): the client's transport
+            from regplan.cluster.clientimport import client_modules
+
             _, rest, _ = client_modules()
             self._transport = Transport(configuration, rest, request_timeout)
         # Said once to the user by the caller (e.g. TLS verification turned off in the kubeconfig).

@@ -29,7 +29,6 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,24 +117,37 @@ def load_client_cert(ctx: ssl.SSLContext, cert: bytes, key: bytes, where: str) -
             ) from None
 
 
-@dataclass(frozen=True)
 class Credential:
-    """What a request carries: a bearer token and/or a client certificate (PEM cert, PEM key)."""
+    """What a request carries: a bearer token and/or a client certificate (PEM cert, PEM key).
+    (Plain classes here, not dataclasses: this module is on every cluster command's start-up.)"""
 
-    token: str | None = None
-    cert: tuple[bytes, bytes] | None = None
+    __slots__ = ("cert", "token")
+
+    def __init__(self, token: str | None = None, cert: tuple[bytes, bytes] | None = None) -> None:
+        self.token = token
+        self.cert = cert
 
 
-@dataclass(frozen=True)
 class ExecSpec:
     """An ``exec`` user entry, checked (``ExecSpec.parse``)."""
 
-    api_version: str
-    command: str
-    args: tuple[str, ...]
-    env: tuple[tuple[str, str], ...]
-    install_hint: str
-    cwd: str
+    __slots__ = ("api_version", "args", "command", "cwd", "env", "install_hint")
+
+    def __init__(
+        self,
+        api_version: str,
+        command: str,
+        args: tuple[str, ...],
+        env: tuple[tuple[str, str], ...],
+        install_hint: str,
+        cwd: str,
+    ) -> None:
+        self.api_version = api_version
+        self.command = command
+        self.args = args
+        self.env = env
+        self.install_hint = install_hint
+        self.cwd = cwd
 
     @classmethod
     def parse(cls, entry: Mapping[str, Any], cwd: str, where: str) -> ExecSpec:
@@ -165,13 +177,15 @@ class ExecSpec:
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
 class PluginOutput:
     """What a finished plugin gave: its exit code and stdout (stderr is counted, never kept)."""
 
-    returncode: int
-    stdout: bytes
-    stderr_bytes: int
+    __slots__ = ("returncode", "stderr_bytes", "stdout")
+
+    def __init__(self, returncode: int, stdout: bytes, stderr_bytes: int) -> None:
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr_bytes = stderr_bytes
 
 
 def run_plugin(

@@ -1,4 +1,4 @@
-"""The standard-library transport: ``ssl`` + ``http.client``, without the ``kubernetes`` package.
+"""The standard-library transport: ``ssl`` + sockets (``http11``), without the ``kubernetes`` package.
 
 Why: importing the official client and building its configuration cost ~90-100 ms of every run, and
 HTTP through its urllib3 transport was ~30 % of a fleet's CPU (docs/performance.md). regplan sends raw
@@ -19,18 +19,18 @@ server-side close before reuse, at most ``maxsize`` idle.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import select
+import socket
 import ssl
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from regplan.cluster import credentials as cred
+from regplan.cluster import http11
 from regplan.cluster.apierrors import METHOD_VERB, TransientError, connection_reason, error_for
 from regplan.cluster.transport import USER_AGENT, RequestLog, parse_retry_after
 from regplan.errors import ClusterError
@@ -102,20 +102,43 @@ def route(cluster: Mapping[str, Any], user: Mapping[str, Any], environ: Mapping[
     return ""
 
 
-@dataclass(frozen=True)
 class Endpoint:
     """Where and how to connect: the server URL's parts, TLS settings, the credential source."""
 
-    host: str  # the server URL as given (without a trailing slash): messages and the request URL base
-    scheme: str
-    hostname: str
-    port: int
-    prefix: str  # a path the server URL carries (e.g. a gateway's /k8s/clusters/ID)
-    server_name: str | None
-    auth: cred.Source
-    ca: bytes | None = None  # PEM; None: the system's roots. Loaded at the first connection
-    insecure: bool = False
-    ca_where: str = ""  # names the CA's kubeconfig entry in an error
+    __slots__ = (
+        "auth",
+        "ca",
+        "ca_where",
+        "host",
+        "hostname",
+        "insecure",
+        "port",
+        "prefix",
+        "scheme",
+        "server_name",
+    )
+
+    def __init__(
+        self,
+        host: str,  # the server URL as given (without a trailing slash): messages and the request URL base
+        scheme: str,
+        hostname: str,
+        port: int,
+        prefix: str,  # a path the server URL carries (e.g. a gateway's /k8s/clusters/ID)
+        server_name: str | None,
+        auth: cred.Source,
+        ca: bytes | None = None,  # PEM; None: the system's roots. Loaded at the first connection
+        insecure: bool = False,
+        ca_where: str = "",  # names the CA's kubeconfig entry in an error
+    ) -> None:
+        self.host, self.scheme, self.hostname, self.port, self.prefix = host, scheme, hostname, port, prefix
+        self.server_name, self.auth, self.ca, self.insecure, self.ca_where = (
+            server_name,
+            auth,
+            ca,
+            insecure,
+            ca_where,
+        )
 
 
 def _base_context(ca: bytes | None, insecure: bool, where: str) -> ssl.SSLContext:
@@ -226,28 +249,34 @@ def in_cluster(environ: Mapping[str, str]) -> Endpoint:
 
 
 class _Conn:
-    """One keep-alive connection and the client certificate it was opened with."""
+    """One keep-alive connection (None until connected) and the client certificate it was opened with."""
 
-    def __init__(self, conn: http.client.HTTPConnection, cert: tuple[bytes, bytes] | None) -> None:
-        self.conn = conn
+    __slots__ = ("cert", "conn")
+
+    def __init__(self, cert: tuple[bytes, bytes] | None) -> None:
+        self.conn: http11.Connection | None = None
         self.cert = cert
 
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
+
+def _dropped(c: _Conn) -> bool:
     """Has the server closed (or written to) an idle connection? Then it must not be reused."""
-    sock = conn.sock
-    if sock is None:
+    if c.conn is None:
         return True
     try:
         poller = select.poll()
-        poller.register(sock, select.POLLIN | select.POLLERR | select.POLLHUP)
+        poller.register(c.conn.sock, select.POLLIN | select.POLLERR | select.POLLHUP)
         return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
 
 
 class StdTransport:
-    """Requests over ``http.client`` with keep-alive connections (thread-safe); see the module text."""
+    """Requests over ``http11`` with keep-alive connections (thread-safe); see the module text."""
 
     def __init__(self, ep: Endpoint, request_timeout: tuple[float, float], maxsize: int = 8) -> None:
         self.endpoint = ep
@@ -258,12 +287,15 @@ class StdTransport:
         self._idle: list[_Conn] = []
         self._lock = threading.Lock()
         self._contexts: dict[tuple[bytes, bytes] | None, ssl.SSLContext] = {}  # None: no client cert
+        bracketed = f"[{ep.hostname}]" if ":" in ep.hostname else ep.hostname
+        default = 443 if ep.scheme == "https" else 80
+        self._host_header = bracketed if ep.port == default else f"{bracketed}:{ep.port}"
 
     def close(self) -> None:
         with self._lock:
             idle, self._idle = self._idle, []
         for c in idle:
-            c.conn.close()
+            c.close()
 
     # ---- connections --------------------------------------------------------------------------
 
@@ -289,26 +321,32 @@ class StdTransport:
         with self._lock:
             while self._idle:
                 c = self._idle.pop()
-                if c.cert == cert and not _dropped(c.conn):
+                if c.cert == cert and not _dropped(c):
                     return c
-                c.conn.close()
+                c.close()
+        return _Conn(cert)
+
+    def _connect(self, cert: tuple[bytes, bytes] | None) -> http11.Connection:
+        """A new connection (TLS with ``tls-server-name`` as the name checked and sent)."""
         ep = self.endpoint
-        connect_timeout = self.request_timeout[0]
-        conn: http.client.HTTPConnection
-        if ep.scheme == "https":
-            ctx = self._context(cert)
-            conn = _TLSConnection(ep.hostname, ep.port, timeout=connect_timeout, context=ctx)
-            conn.server_name = ep.server_name
-        else:
-            conn = http.client.HTTPConnection(ep.hostname, ep.port, timeout=connect_timeout)
-        return _Conn(conn, cert)
+        ctx = self._context(cert) if ep.scheme == "https" else None
+        sock = socket.create_connection((ep.hostname, ep.port), timeout=self.request_timeout[0])
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if ctx is not None:
+                sock = ctx.wrap_socket(sock, server_hostname=ep.server_name or ep.hostname)
+            sock.settimeout(self.request_timeout[1])
+        except BaseException:
+            sock.close()
+            raise
+        return http11.Connection(sock, self._host_header)
 
     def _checkin(self, c: _Conn) -> None:
         with self._lock:
             if len(self._idle) < self.maxsize:
                 self._idle.append(c)
                 return
-        c.conn.close()
+        c.close()
 
     # ---- one request ----------------------------------------------------------------------------
 
@@ -356,57 +394,42 @@ class StdTransport:
         verb = METHOD_VERB.get(method, method.lower())
         c = self._checkout(credential.cert)
         (log or self.requests).add(method)
-        if c.conn.sock is None:
+        if c.conn is None:
             try:
-                c.conn.connect()
+                c.conn = self._connect(credential.cert)
             except ssl.SSLCertVerificationError as err:
-                c.conn.close()
                 raise ClusterError(
                     f"TLS verification failed for {self.host} ({verb} {what}): "
                     f"certificate verify failed: {cred.shown(err.verify_message or err.reason, 200)}; "
                     "check certificate-authority(-data) and tls-server-name in the kubeconfig"
                 ) from None
             except ssl.SSLError as err:
-                c.conn.close()
                 why = cred.shown(err.reason or err, 200)
                 raise ClusterError(f"TLS handshake with {self.host} failed ({verb} {what}): {why}") from None
             except (OSError, ValueError) as err:
-                c.conn.close()
                 raise TransientError(
                     f"cannot reach the cluster at {self.host} to {verb} {what}: {connection_reason(err)}",
                     sent=False,
                 ) from None
-            if c.conn.sock is not None:
-                c.conn.sock.settimeout(self.request_timeout[1])
         try:
-            c.conn.request(method, target, body=data, headers=headers)
-            resp = c.conn.getresponse()
-            raw = resp.read() or b""
-        except (OSError, http.client.HTTPException) as err:
-            c.conn.close()
+            resp = c.conn.request(method, target, headers, data)
+        except ValueError as err:  # a control character in what we were asked to send: never sent
+            c.close()
+            raise ClusterError(f"cannot {verb} {what}: {err}") from None
+        except OSError as err:
+            c.close()
             raise TransientError(
                 f"connection to {self.host} failed during {verb} {what}: {connection_reason(err)}", sent=True
             ) from None
         if resp.will_close:
-            c.conn.close()
+            c.close()
         else:
             self._checkin(c)
         payload: Any = None
-        if raw:
+        if resp.body:
             try:
-                payload = json.loads(raw)
+                payload = json.loads(resp.body)
             except ValueError:
                 payload = None
-        return resp.status, payload, raw, parse_retry_after(resp.getheader("Retry-After")), credential
-
-
-class _TLSConnection(http.client.HTTPSConnection):
-    """``HTTPSConnection`` with ``tls-server-name``: the name the certificate is checked against (and sent
-    as SNI) when it differs from the URL's host."""
-
-    server_name: str | None = None
-
-    def connect(self) -> None:
-        http.client.HTTPConnection.connect(self)
-        ctx: ssl.SSLContext = self._context  # type: ignore[attr-defined]
-        self.sock = ctx.wrap_socket(self.sock, server_hostname=self.server_name or self.host)
+        retry_after = parse_retry_after(resp.headers.get("retry-after"))
+        return resp.status, payload, resp.body, retry_after, credential

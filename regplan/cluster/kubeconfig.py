@@ -33,7 +33,6 @@ from typing import Any
 
 from regplan import safeload, userfiles
 from regplan.cluster.apierrors import one_line
-from regplan.cluster.clientimport import client_modules
 from regplan.errors import ClusterError, InvalidInput, UnreadableInput
 from regplan.escape import safe_text_problem
 
@@ -254,6 +253,8 @@ def load_configuration(
     kubeconfig: str | None, context: str | None, environ: Mapping[str, str] = os.environ
 ) -> tuple[Any, tuple[str, ...]]:
     """(a ``kubernetes.client.Configuration``, warnings to show the user once)."""
+    from regplan.cluster.clientimport import client_modules  # the client's path only
+
     configuration, _, kube_config = client_modules()
     from kubernetes.config.config_exception import ConfigException
 
