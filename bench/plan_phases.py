@@ -26,6 +26,11 @@ import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+# An installed regplan has its bytecode compiled (pip does it); measure that, even where the environment
+# sets PYTHONDONTWRITEBYTECODE (then every run of either tree would compile regplan from source, ~40-60 ms
+# of CPU that no user pays). Every child of this benchmark inherits it.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 
 def child(kubeconfig: str, profile: str, spawned: float) -> None:
     """One `regplan plan`, phase by phase; prints {phase: ms} as JSON."""
