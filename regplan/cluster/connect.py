@@ -23,12 +23,21 @@ def choose(
     """("direct" | "client", why the client) for a context; errors as the configuration load raises."""
     files = kc.read_files(kubeconfig, environ)
     if not files:
-        if environ.get("KUBERNETES_SERVICE_HOST") and not context and not environ.get(direct.FORCE_CLIENT):
+        if _in_cluster(context, environ):
             return "direct", ""
-        return "client", "in-cluster needs the client here" if environ.get("KUBERNETES_SERVICE_HOST") else ""
+        return "client", "no kubeconfig and no in-cluster service account (the client reports it)"
     resolved = kc.resolve(files, context)
     why = direct.route(resolved.cluster_entry, _user(files, resolved), environ)
     return ("client", why) if why else ("direct", "")
+
+
+def _in_cluster(context: str | None, environ: Mapping[str, str]) -> bool:
+    """No kubeconfig, in a pod: the service account (``--context`` there is the client's error to say)."""
+    return (
+        bool(environ.get("KUBERNETES_SERVICE_HOST"))
+        and not context
+        and environ.get(direct.FORCE_CLIENT) != "client"
+    )
 
 
 def _user(files: list[kc.Kubeconfig], resolved: kc.Resolved) -> Mapping[str, Any]:
@@ -62,7 +71,7 @@ def open_transport(
                 environ,
             )
             return direct.StdTransport(ep, request_timeout, maxsize or 8), resolved.warnings
-    elif environ.get("KUBERNETES_SERVICE_HOST") and not context and not environ.get(direct.FORCE_CLIENT):
+    elif _in_cluster(context, environ):
         return direct.StdTransport(direct.in_cluster(environ), request_timeout, maxsize or 8), ()
     from regplan.cluster.clientimport import client_modules
     from regplan.cluster.transport import Transport
