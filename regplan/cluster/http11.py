@@ -18,6 +18,9 @@ from typing import BinaryIO
 
 MAX_LINE = 65536
 MAX_HEADERS = 100
+MAX_BODY = (
+    256 << 20
+)  # bytes: a namespace's pods or a claim's events are far less; a server sending more is cut
 _CHUNK = 1 << 16
 
 # What may be sent, as the (small) allowed classes: a class up to U+FFFF costs ms to compile on every start.
@@ -109,11 +112,16 @@ def read_response(reader: BinaryIO, method: str) -> Response:
         if not length.strip().isdigit():
             raise ProtocolError("the server sent an invalid Content-Length")
         n = int(length)
+        if n > MAX_BODY:
+            raise ProtocolError(f"a response body larger than {MAX_BODY >> 20} MiB")
         body = reader.read(n)
         if len(body) < n:
             raise ProtocolError("connection closed in the middle of a response")
         return Response(status, headers, body, will_close)
-    return Response(status, headers, reader.read(), True)  # no length: the body ends with the connection
+    body = reader.read(MAX_BODY + 1)  # no length: the body ends with the connection
+    if len(body) > MAX_BODY:
+        raise ProtocolError(f"a response body larger than {MAX_BODY >> 20} MiB")
+    return Response(status, headers, body, True)
 
 
 def _headers(reader: BinaryIO) -> dict[str, str]:
@@ -135,6 +143,7 @@ def _headers(reader: BinaryIO) -> dict[str, str]:
 
 def _chunked(reader: BinaryIO) -> bytes:
     parts: list[bytes] = []
+    total = 0
     while True:
         size_line = _line(reader).split(b";", 1)[0].strip()
         try:
@@ -144,6 +153,9 @@ def _chunked(reader: BinaryIO) -> bytes:
         if size == 0:
             _headers(reader)  # trailers, up to the blank line
             return b"".join(parts)
+        total += size
+        if total > MAX_BODY:
+            raise ProtocolError(f"a response body larger than {MAX_BODY >> 20} MiB")
         chunk = reader.read(size)
         if len(chunk) < size or reader.read(2) not in (b"\r\n",):
             raise ProtocolError("connection closed in the middle of a response")

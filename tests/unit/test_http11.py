@@ -72,6 +72,8 @@ def test_no_body_for_204_and_head() -> None:
         (b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n", "more than 100"),
         (b"HTTP/1.1 200 OK\r\nX: " + b"a" * 70000 + b"\r\n\r\n", "longer than 64 KiB"),
         (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n", "middle of a response"),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 999999999999\r\n\r\n", "larger than 256 MiB"),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffff\r\n", "larger than 256 MiB"),
     ],
 )
 def test_malformed_or_cut_answers_are_protocol_errors(raw: bytes, why: str) -> None:
