@@ -41,8 +41,9 @@ CHILD = r"""
 import json, os, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from regplan import fleet, fleetviews, workspace
-from regplan.actions import code_of
+from regplan.fleet import runs as fleet, workspace
+from regplan.present import fleetviews
+from regplan.engine.actions import code_of
 from regplan.cluster import Cluster
 t1 = time.perf_counter()
 ws = workspace.load(Path("regplan.yaml"))

@@ -170,7 +170,7 @@ def add_noise(c: TargetCluster, n: int, namespaces: int = 10) -> float:
 
 
 # How the benchmarks start regplan: "script" is the console script users run (`regplan`), "module" is
-# `python -m regplan` (as the tests run it); both are the one CLI (regplan.cli). Set by --entry.
+# `python -m regplan` (as the tests run it); both are the one CLI (regplan.cli.app). Set by --entry.
 ENTRY = {"how": "script"}
 
 

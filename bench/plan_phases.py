@@ -31,14 +31,15 @@ def child(kubeconfig: str, profile: str, spawned: float) -> None:
     """One `regplan plan`, phase by phase; prints {phase: ms} as JSON."""
     sys.argv = ["regplan"]  # the lean client import applies to the regplan process only
     marks: list[tuple[str, float]] = [("interpreter start-up", STARTED)]
-    from regplan import plan as planmod
-    from regplan import views, workflow
+    from regplan.engine import plan as planmod
+    from regplan.engine import workflow
+    from regplan.present import views
 
     marks.append(("import pipeline (workflow, plan, rules, values)", time.time()))
     live = workflow.Live(snapshot=None, kubeconfig=kubeconfig, context=None)
     live.cluster  # noqa: B018 - connect: kubernetes client import + kubeconfig
     marks.append(("kubernetes client + kubeconfig", time.time()))
-    from regplan import values
+    from regplan.core import values
 
     vals = values.load_values(profile, files=[], sets=[], profiles_dir=None, environ=os.environ)
     marks.append(("load values", time.time()))

@@ -13,6 +13,18 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from regplan.base.errors import ClusterError, ClusterMoved, Diagnostic, InvalidInput
+from regplan.base.model import (
+    REGISTRY_NAMESPACE,
+    LiveQuery,
+    LiveState,
+    Obj,
+    Ref,
+    Target,
+    Verb,
+    Write,
+    event_time,
+)
 from regplan.cluster.apierrors import METHOD_VERB, ApiError, ConflictError, TransientError, secret_strings
 from regplan.cluster.clientimport import client_modules
 from regplan.cluster.kubeconfig import load_configuration
@@ -28,8 +40,6 @@ from regplan.cluster.policy import (
 )
 from regplan.cluster.pool import Pools
 from regplan.cluster.transport import RequestLog, RetryPolicy, Transport, retrying
-from regplan.errors import ClusterError, ClusterMoved, Diagnostic, InvalidInput
-from regplan.model import REGISTRY_NAMESPACE, LiveQuery, LiveState, Obj, Ref, Target, Verb, Write, event_time
 
 
 def pods_mounting(pods: Iterable[Obj]) -> dict[str, list[str]]:

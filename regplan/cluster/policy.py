@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from regplan.errors import DestructiveRefused, InvalidInput
-from regplan.model import PatchType, Ref, Verb, Write
+from regplan.base.errors import DestructiveRefused, InvalidInput
+from regplan.base.model import PatchType, Ref, Verb, Write
 
 # (apiVersion, kind) -> (plural, namespaced). Only the kinds regplan reads or writes.
 RESOURCES: dict[tuple[str, str], tuple[str, bool]] = {

@@ -26,10 +26,10 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from regplan import userfiles
+from regplan.base import userfiles
+from regplan.base.errors import UnreadableInput
 from regplan.cluster import kubeconfig as kc
 from regplan.cluster.transport import Transport
-from regplan.errors import UnreadableInput
 
 # Threads sending the requests of every cluster of the run (each cluster's reads and dry runs go out
 # concurrently; a thread per request per cluster would start and stop thousands of threads at 500 clusters).

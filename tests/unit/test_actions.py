@@ -1,4 +1,4 @@
-"""One action per command for one cluster and for many (regplan.actions): a workspace's cluster runs the
+"""One action per command for one cluster and for many (engine.actions): a workspace's cluster runs the
 same plan and apply as the single-cluster command (same options, same refusals), a saved plan made for
 another profile, target or cluster is refused before anything is contacted, an errored, dead or forbidden
 cluster among good ones is that cluster's outcome, the tally counts every cluster once and the exit code
@@ -22,10 +22,15 @@ import pytest
 from fakes import MemoryCluster
 
 import regplan.cluster
-from regplan import actions, cli, commands, fleet, fleetviews, workspace
-from regplan.errors import ClusterError, ExitCode, InvalidInput, StaleError
-from regplan.model import Target
-from regplan.plan import Action, ObjectChange, Plan
+from regplan.base.errors import ClusterError, ExitCode, InvalidInput, StaleError
+from regplan.base.model import Target
+from regplan.cli import app as cli
+from regplan.cli import commands
+from regplan.engine import actions
+from regplan.engine.plan import Action, ObjectChange, Plan
+from regplan.fleet import runs as fleet
+from regplan.fleet import workspace
+from regplan.present import fleetviews
 
 ROOT = Path(__file__).resolve().parents[2]
 FRESH = ROOT / "examples/snapshots/ocp4-aws-fresh.yaml"
@@ -347,8 +352,8 @@ def test_apply_p_shows_then_asks_and_writes_nothing_unconfirmed(clusters: Cluste
 
 
 def _plan(*actions_: Action, errors: int = 0) -> Plan:
-    from regplan.errors import Diagnostic
-    from regplan.model import Ref
+    from regplan.base.errors import Diagnostic
+    from regplan.base.model import Ref
 
     changes = [ObjectChange(Ref("v1", "Secret", "ns", f"o{i}"), a) for i, a in enumerate(actions_)]
     diags = [Diagnostic("error", "k", "bad") for _ in range(errors)]
@@ -517,7 +522,7 @@ def test_every_field_of_a_workspace_entry_reaches_the_options() -> None:
 def test_set_string_reaches_a_workspace_cluster_as_on_the_command_line(tmp_path: Path) -> None:
     """`setString:` in a workspace entry loads the values `--set-string` gives for one cluster (a claim
     class named 123 stays the string "123"), in the same order after `set:`."""
-    from regplan import values
+    from regplan.core import values
 
     path = make_workspace(
         tmp_path,

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from regplan import commands
-from regplan.errors import InvalidInput
+from regplan.base.errors import InvalidInput
+from regplan.cli import commands
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACE = """

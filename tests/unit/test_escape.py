@@ -15,8 +15,8 @@ import subprocess
 import pytest
 from markdown_it import MarkdownIt
 
-from regplan import escape
-from regplan.errors import InvalidInput
+from regplan.base import escape
+from regplan.base.errors import InvalidInput
 
 # What a hostile cluster, plan file or value may carry: each would act on a terminal or a log viewer.
 ATTACKS = {
@@ -214,7 +214,7 @@ def test_html_text_escapes() -> None:
 
 def test_every_colour_the_views_emit_is_kept() -> None:
     """One home per fact would be better still; until then a new colour in views.COLORS fails here."""
-    from regplan import views
+    from regplan.present import views
 
     for code in [*views.COLORS.values(), "0"]:
         assert escape.SGR.fullmatch(f"\x1b[{code}m"), code

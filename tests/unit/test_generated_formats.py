@@ -20,9 +20,12 @@ from markdown_it import MarkdownIt
 from test_escape import ansible_reads
 from test_oc_scripts import run_script
 
-from regplan import commands, escape, inventory, output, render, values
-from regplan.errors import InvalidInput
-from regplan.model import Target
+from regplan.base import escape
+from regplan.base.errors import InvalidInput
+from regplan.base.model import Target
+from regplan.cli import commands
+from regplan.core import render, values
+from regplan.present import inventory, output
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
@@ -361,8 +364,8 @@ def test_markdown_comment_keeps_its_structure(tmp_path: Path) -> None:
 
 
 def test_fleet_markdown_keeps_its_structure() -> None:
-    from regplan import fleetviews
-    from regplan.errors import ExitCode
+    from regplan.base.errors import ExitCode
+    from regplan.present import fleetviews
 
     outcomes = [
         fleetviews.Outcome(name="a</summary></details><img src=x>", context="c", profile="p`|x",

@@ -17,9 +17,12 @@ from typing import Any
 
 import pytest
 
-from regplan import model, output, render, rules, safeload, snapshot, values
-from regplan.errors import BoundExceeded, ExitCode, InvalidInput, RegplanError, UnreadableInput
-from regplan.model import Target
+from regplan.base import model, safeload
+from regplan.base.errors import BoundExceeded, ExitCode, InvalidInput, RegplanError, UnreadableInput
+from regplan.base.model import Target
+from regplan.core import render, rules, values
+from regplan.engine import snapshot
+from regplan.present import output
 from tools import golden
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,7 +190,7 @@ def test_user_profile_reader_refuses(tmp_path: Path, case: str, text: str, expec
 )
 def test_internal_yaml_loader_refuses(case: str, text: str, expected: str) -> None:
     """yamlio.load_all_safe (rendered text, a live Secret's config.yml) has the same bounds."""
-    from regplan import yamlio
+    from regplan.base import yamlio
 
     with pytest.raises(UnreadableInput) as err:
         yamlio.load_all_safe(text, "config.yml")
@@ -276,7 +279,7 @@ def test_within_the_bounds_is_read_as_before() -> None:
 
 
 def yaml_plain(doc: Any) -> Any:
-    from regplan import yamlio
+    from regplan.base import yamlio
 
     return yamlio.to_plain(doc)
 
@@ -607,7 +610,7 @@ def test_quantity_grammar_against_the_kubernetes_client(text: Any, agrees: bool,
 @pytest.mark.parametrize(("text", "agrees", "why"), QUANTITIES, ids=[repr(q[0]) for q in QUANTITIES])
 def test_values_and_diff_share_the_grammar(text: Any, agrees: bool, why: str) -> None:
     """What the diff parses (normalize) is what the values schema accepts, for whole positive byte counts."""
-    from regplan import normalize
+    from regplan.base import normalize
 
     parsed = normalize.parse_quantity(text)
     assert parsed == model.parse_quantity(text)
@@ -649,7 +652,9 @@ def test_cli_answers_hostile_files_with_exit_3(tmp_path: Path, case: str, text: 
 def test_render_path_does_not_import_kubernetes_or_pyyaml() -> None:
     code = (
         "import sys\n"
-        "from regplan import model, render, rules, values, output, safeload\n"
+        "from regplan.base import model, safeload\n"
+        "from regplan.core import render, rules, values\n"
+        "from regplan.present import output\n"
         "model.canonical_quantity('1e9'); model.parse_quantity('1Gi')\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'yaml'}))\n"
     )

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from regplan import rules, values
-from regplan.errors import ValidationFailed
-from regplan.model import Target
+from regplan.base.errors import ValidationFailed
+from regplan.base.model import Target
+from regplan.core import rules, values
 
 
 def vals(profile: str, *sets: str, environ: dict[str, str] | None = None) -> values.Values:

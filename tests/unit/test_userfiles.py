@@ -1,4 +1,4 @@
-"""The one file layer (regplan.userfiles) and every path routed through it, with hostile trees: symlinks
+"""The one file layer (regplan.base.userfiles) and every path routed through it, with hostile trees: symlinks
 to outside, FIFOs, devices, directories where files go, binary files, files regplan did not write, and a
 write that fails half-way. Each test of a defect of issue 16 builds the tree a pull request could commit."""
 
@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from regplan import commands, output, render, userfiles, values
-from regplan.errors import ExitCode, InvalidInput, UnreadableInput
-from regplan.model import Target
+from regplan.base import userfiles
+from regplan.base.errors import ExitCode, InvalidInput, UnreadableInput
+from regplan.base.model import Target
+from regplan.cli import commands
+from regplan.core import render, values
+from regplan.present import output
 from tools import golden
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -419,7 +422,7 @@ def test_apply_plan_dir_refuses_special_plan_files_without_blocking(tmp_path: Pa
 
 
 def test_snapshot_files_are_written_through_the_file_layer(tmp_path: Path) -> None:
-    from regplan import recording
+    from regplan.engine import recording
 
     ws = tmp_path / "ws"
     (ws / "snapshots").mkdir(parents=True)
@@ -481,7 +484,7 @@ def test_values_files_and_key_files_refuse_fifos(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("how", ["absolute", "climbing", "symlink"])
 def test_workspace_values_files_stay_inside_the_workspace(tmp_path: Path, how: str) -> None:
-    from regplan import workspace as wsmod
+    from regplan.fleet import workspace as wsmod
 
     ws = tmp_path / "ws"
     (ws / "values").mkdir(parents=True)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args: str, stdin: IO[Any] | int | None = subprocess.DEVNULL, data: str | None = None) -> Any:
     return subprocess.run(
-        [sys.executable, "-m", "regplan.cli", *args],
+        [sys.executable, "-m", "regplan.cli.app", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -82,7 +82,7 @@ def workspace_run(tmp_path: Path, text: str, *args: str) -> Any:
     ws = tmp_path / "regplan.yaml"
     ws.write_text(text)
     return subprocess.run(
-        [sys.executable, "-m", "regplan.cli", "render", "--workspace", str(ws), *args],
+        [sys.executable, "-m", "regplan.cli.app", "render", "--workspace", str(ws), *args],
         capture_output=True,
         text=True,
         cwd=tmp_path,
