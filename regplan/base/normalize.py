@@ -257,6 +257,15 @@ def redact_text(text: str) -> str:
     return text
 
 
+def quoted_redacted(text: str) -> str:
+    """Text from outside that may hold a secret value (an Argo CD parameter, a plan file's string, a value
+    under the wrong key) quoted in a message: its key material redacted (``redact_text``), then quoted by
+    the one rule (``escape.quoted``)."""
+    from regplan.base.escape import quoted
+
+    return quoted(redact_text(text))
+
+
 def _redact_match(m: re.Match[str]) -> str:
     return (m.groupdict().get("keep") or "") + REDACTED
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from regplan.base.errors import InvalidInput, UnreadableInput
+from regplan.base.escape import quoted
 
 # The largest file regplan reads back from a tree it wrote (a rendered manifest is ~1 KB).
 TREE_FILE_BYTES = 1024 * 1024
@@ -135,7 +136,7 @@ NAME_MAX = 255  # bytes in one file name (Linux, macOS)
 def _parts(rel: str) -> tuple[str, ...]:
     parts = PurePosixPath(rel).parts
     if not parts or any(p in ("", ".", "..") or "/" in p or "\0" in p for p in parts) or rel.startswith("/"):
-        raise FileRefused(f"{rel!r}: not a path inside the directory regplan writes")
+        raise FileRefused(f"{quoted(rel)}: not a path inside the directory regplan writes")
     return parts
 
 

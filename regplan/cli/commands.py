@@ -147,7 +147,7 @@ class CompletionOptions(Options):
 
 def _choice(flag: str, value: str, valid: tuple[str, ...]) -> None:
     if value not in valid:
-        raise InvalidInput(f"{flag} {value!r}: valid: {', '.join(valid)}")
+        raise InvalidInput(f"{flag} {_shown(value)}: valid: {', '.join(valid)}")
 
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -656,13 +656,12 @@ _FLEET_BODIES: dict[str, Callable[..., ExitCode]] = {
 }
 
 
-def _shown(text: str, limit: int = 80) -> str:
-    """A value from the plugin's environment as an error message may quote it: key material redacted
-    (an Argo CD app's status shows the message to everyone who can see the app), escaped, cut short."""
-    from regplan.base.normalize import redact_text
+def _shown(text: str) -> str:
+    """A value from the plugin's environment as an error message may quote it: key material redacted (an
+    Argo CD app's status shows the message to everyone who can see the app), then quoted by the one rule."""
+    from regplan.base.normalize import quoted_redacted
 
-    text = redact_text(text)
-    return repr(text[:limit]) + (f" (+{len(text) - limit} characters)" if len(text) > limit else "")
+    return quoted_redacted(text)
 
 
 def _json_depth(text: str, limit: int) -> int:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from regplan.base.errors import InvalidInput
+from regplan.base.escape import quoted
 
 _NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _PREFIX = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*"
@@ -93,12 +94,12 @@ def _split(text: str) -> list[str]:
         elif ch == ")":
             depth -= 1
             if depth < 0:
-                raise SelectorError(f"selector {text!r}: unbalanced ')'")
+                raise SelectorError(f"selector {quoted(text)}: unbalanced ')'")
         elif ch == "," and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     if depth != 0:
-        raise SelectorError(f"selector {text!r}: unbalanced '('")
+        raise SelectorError(f"selector {quoted(text)}: unbalanced '('")
     parts.append(text[start:])
     return parts
 
@@ -107,7 +108,8 @@ def _key(key: str, text: str) -> str:
     prefix, _, _ = key.rpartition("/")
     if not KEY.fullmatch(key) or len(prefix) > MAX_PREFIX:
         raise SelectorError(
-            f"selector {text!r}: {key!r} is not a label key (letters, digits, '-', '_', '.', at most 63, "
+            f"selector {quoted(text)}: {quoted(key)} is not a label key (letters, digits, '-', '_', '.', at "
+            "most 63, "
             "optionally prefixed by a DNS name and '/')"
         )
     return key
@@ -116,7 +118,7 @@ def _key(key: str, text: str) -> str:
 def _value(value: str, text: str) -> str:
     if not VALUE.fullmatch(value):
         raise SelectorError(
-            f"selector {text!r}: {value!r} is not a label value (letters, digits, '-', '_', '.', "
+            f"selector {quoted(text)}: {quoted(value)} is not a label value (letters, digits, '-', '_', '.', "
             "at most 63, starting and ending with a letter or digit)"
         )
     return value
@@ -131,14 +133,16 @@ def _requirement(part: str, text: str) -> Requirement:
         if kind == "set":
             values = tuple(v.strip() for v in m.group("values").split(","))
             if values == ("",):
-                raise SelectorError(f"selector {text!r}: {part!r}: the set of values must not be empty")
+                raise SelectorError(
+                    f"selector {quoted(text)}: {quoted(part)}: the set of values must not be empty"
+                )
             return Requirement(key, m.group("op"), tuple(_value(v, text) for v in values))
         if kind == "eq":
             op = "=" if m.group("op") in ("=", "==") else "!="
             return Requirement(key, op, (_value(m.group("value"), text),))
         return Requirement(key, kind)
     raise SelectorError(
-        f"selector {text!r}: cannot read {part!r} (expected key=value, key!=value, key in (a,b), "
+        f"selector {quoted(text)}: cannot read {quoted(part)} (expected key=value, key!=value, key in (a,b), "
         "key notin (a,b), key or !key)"
     )
 
@@ -151,6 +155,6 @@ def parse(text: str) -> Selector:
     for part in _split(text):
         part = part.strip()
         if not part:
-            raise SelectorError(f"selector {text!r}: empty requirement (two commas, or one at an end)")
+            raise SelectorError(f"selector {quoted(text)}: empty requirement (two commas, or one at an end)")
         reqs.append(_requirement(part, text))
     return Selector(text, tuple(reqs))

@@ -56,7 +56,7 @@ def _dc_note(objects: list[Obj]) -> str:
 
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise InvalidInput(f"--output {fmt!r}: valid for render: {', '.join(FORMATS)}")
+        raise InvalidInput(f"--output {escape.quoted(fmt)}: valid for render: {', '.join(FORMATS)}")
 
 
 def format_rendered(rendered: Rendered, fmt: str, *, inputs: Sequence[str] = ()) -> str:
