@@ -57,16 +57,18 @@ class FileRefused(InvalidInput):
     """A user path regplan will not read or write (a symlink, a FIFO, a directory, outside its root)."""
 
 
-# File types by ``st_mode``, as messages name them.
-KINDS: tuple[tuple[str, str], ...] = (
-    ("S_ISDIR", "a directory"),
-    ("S_ISFIFO", "a FIFO (named pipe)"),
-    ("S_ISSOCK", "a socket"),
-    ("S_ISCHR", "a character device"),
-    ("S_ISBLK", "a block device"),
-    ("S_ISLNK", "a symlink"),
-    ("S_ISREG", "a regular file"),
+# File types by ``st_mode``: the test, the name code matches on (``UnreadableInput.kind``), the words
+# messages use.
+KINDS: tuple[tuple[str, str, str], ...] = (
+    ("S_ISDIR", "dir", "a directory"),
+    ("S_ISFIFO", "fifo", "a FIFO (named pipe)"),
+    ("S_ISSOCK", "socket", "a socket"),
+    ("S_ISCHR", "char-device", "a character device"),
+    ("S_ISBLK", "block-device", "a block device"),
+    ("S_ISLNK", "symlink", "a symlink"),
+    ("S_ISREG", "file", "a regular file"),
 )
+FILE_KINDS = frozenset(name for _, name, _ in KINDS)
 
 
 # ``Root.kind``'s answers other than ``file``, in the words a refusal uses ("is a symlink").
@@ -80,7 +82,12 @@ def kind_words(kind: str) -> str:
 
 def kind_of(mode: int) -> str:
     """What a file is, in words (``a FIFO (named pipe)``)."""
-    return next((words for test, words in KINDS if getattr(stat, test)(mode)), "not a regular file")
+    return next((words for test, _, words in KINDS if getattr(stat, test)(mode)), "not a regular file")
+
+
+def kind_name(mode: int) -> str:
+    """What a file is, as a name in FILE_KINDS (``fifo``), or ``other``."""
+    return next((name for test, name, _ in KINDS if getattr(stat, test)(mode)), "other")
 
 
 # --- reads --------------------------------------------------------------------------------------------
@@ -91,8 +98,8 @@ def _read_fd(fd: int, shown: str, what: str, max_bytes: int) -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            what_it_is = kind_of(st.st_mode)
-            raise UnreadableInput(shown, f"cannot read {what}: it is {what_it_is}, not a regular file")
+            problem = f"cannot read {what}: it is {kind_of(st.st_mode)}, not a regular file"
+            raise UnreadableInput(shown, problem, kind=kind_name(st.st_mode))
         os.set_blocking(fd, True)  # a regular file: reads do not block on O_NONBLOCK anyway
         chunks: list[bytes] = []
         left = max_bytes + 1

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from regplan.base import userfiles
+from regplan.base import safeload, userfiles
 from regplan.base.errors import ExitCode, InvalidInput, UnreadableInput
 from regplan.base.model import Target
 from regplan.cli import commands
@@ -63,17 +63,31 @@ def special(tmp_path: Path, kind: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("kind", "words"),
-    [("fifo", "a FIFO (named pipe)"), ("directory", "a directory"), ("device", "a character device")],
+    ("kind", "words", "name"),
+    [
+        ("fifo", "a FIFO (named pipe)", "fifo"),
+        ("directory", "a directory", "dir"),
+        ("device", "a character device", "char-device"),
+    ],
 )
 def test_reads_refuse_what_is_not_a_regular_file_without_blocking(
-    tmp_path: Path, kind: str, words: str
+    tmp_path: Path, kind: str, words: str, name: str
 ) -> None:
     path = special(tmp_path, kind)
     with pytest.raises(UnreadableInput) as err:
         userfiles.read_regular(path, what="values file", max_bytes=100)
     assert str(err.value) == f"{path}: cannot read values file: it is {words}, not a regular file"
     assert err.value.exit_code is ExitCode.INVALID
+    assert err.value.kind == name and name in userfiles.FILE_KINDS  # what code matches on, not the words
+
+
+def test_an_unreadable_or_malformed_file_has_no_kind(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableInput) as missing:
+        userfiles.read_regular(tmp_path / "missing", what="values file", max_bytes=100)
+    assert missing.value.kind is None
+    with pytest.raises(UnreadableInput) as bad:
+        safeload.load_yaml("a: [", source="f.yaml")
+    assert bad.value.kind is None
 
 
 def test_a_symlink_to_a_regular_file_is_read_where_the_user_named_it(tmp_path: Path) -> None:
