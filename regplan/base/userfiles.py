@@ -126,6 +126,35 @@ def read_regular(path: Path, *, what: str, max_bytes: int, source: str | None = 
     return _read_fd(fd, shown, what, max_bytes)
 
 
+def dir_problem(path: Path) -> str | None:
+    """Why ``path``, a directory the user named to read from (``--profiles-dir``), is not one, in the file
+    layer's words (``is a FIFO (named pipe), not a directory``; ``is a symlink to a regular file, not a
+    directory``; ``no such directory``), or None when it is one. A symlink to a directory is followed, as
+    ``read_regular`` follows one to a file. Only stat'ed, never opened: a FIFO cannot block."""
+    try:
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return "no such directory"
+    except OSError as err:
+        return f"cannot read the directory: {err.strerror or err}"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        if link and isinstance(err, FileNotFoundError):
+            return f"is a symlink to {_link_target(path)}, which does not exist"
+        return f"cannot read the directory: {err.strerror or err}"  # a loop of symlinks, a permission
+    if stat.S_ISDIR(mode):
+        return None
+    return ("is a symlink to " if link else "is ") + f"{kind_of(mode)}, not a directory"
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return quoted(os.readlink(path))
+    except OSError:
+        return "?"
+
+
 def inside(root: Path, path: Path) -> bool:
     """Is ``path`` (symlinks resolved) inside ``root`` (resolved)? For reads the docs confine to a root."""
     try:
@@ -237,6 +266,16 @@ class Root:
                 f"writes and reads back: replace it with {wanted}"
             )
         return f"{shown}: is {kind_of(st.st_mode)}, not {wanted}"
+
+    def check_dir(self, rel: str) -> bool:
+        """Whether the directory ``rel`` exists (``""``: the root), walked as every read and write walks it:
+        a symlink, a FIFO or a file on the way or there is refused (FileRefused naming what it is), never
+        followed or opened. For the options naming a directory, checked before any work."""
+        fd = self.open_dir(rel, create=False)
+        if fd is None:
+            return False
+        os.close(fd)
+        return True
 
     def open_dir(self, rel: str, *, create: bool, created: list[str] | None = None) -> int | None:
         """A descriptor of the directory ``rel`` (``""``: the root); None when it does not exist and

@@ -502,9 +502,12 @@ def _fleet_doc(kind: str, outcomes: Any, code: ExitCode, ctx: Any, output: str) 
 
 
 def _fleet_plan(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+    from regplan.fleet import files as fleetfiles
     from regplan.fleet import runs as fl
     from regplan.present import fleetviews
 
+    if opts.out is not None:
+        fleetfiles.check_out_dir(opts.out, "--out")
     if opts.snapshot_dir is None:
         fl.check_contexts(ctx, specs)
     # each cluster's code is what `regplan plan` with the same flags exits with (actions.plan_code)
@@ -543,11 +546,13 @@ def _fleet_status(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, 
 
 
 def _fleet_snapshot(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+    from regplan.fleet import files as fleetfiles
     from regplan.fleet import runs as fl
     from regplan.present import fleetviews
 
-    fl.check_contexts(ctx, specs)
     out_dir = opts.out or ctx.ws.snapshot_dir
+    fleetfiles.check_out_dir(out_dir, "--out-dir" if opts.out else "snapshotDir", base=ctx.ws.root)
+    fl.check_contexts(ctx, specs)
     outcomes = fl.run_many(
         specs, lambda s: fl.snapshot_cluster(ctx, s, out_dir), parallelism=_parallelism(opts)
     )

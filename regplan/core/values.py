@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from regplan.base import escape, safeload, yamlio
+from regplan.base import escape, safeload, userfiles, yamlio
 from regplan.base.errors import Diagnostic, InvalidInput, UnreadableInput
 
 PROFILES_ENV = "REGPLAN_PROFILES_DIR"
@@ -145,8 +145,9 @@ def _profile_files(profiles_dir: Path | None) -> dict[str, tuple[Path, bool]]:
     for p in sorted(base.glob("*.yaml")):
         found[p.stem] = (p, True)
     if profiles_dir is not None:
-        if not profiles_dir.is_dir():
-            raise InvalidInput(f"{profiles_dir}: profiles directory not found")
+        problem = userfiles.dir_problem(profiles_dir)
+        if problem:
+            raise InvalidInput(f"profiles directory {profiles_dir}: {problem}")
         for p in sorted([*profiles_dir.glob("*.yaml"), *profiles_dir.glob("*.yml")]):
             if not p.stem.isprintable():  # its name is printed by `regplan profiles` and in messages
                 raise InvalidInput(

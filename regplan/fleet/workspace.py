@@ -372,8 +372,11 @@ def load(
             )
             dirs[key] = None
     prof_dir = profiles_dir if profiles_dir is not None else dirs["profilesDir"]
-    if prof_dir is not None and not prof_dir.is_dir():
-        p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir} is not a directory")
+    problem = userfiles.dir_problem(prof_dir) if prof_dir is not None else None
+    if problem and profiles_dir is not None:  # the command line's, not the file's
+        raise InvalidInput(f"--profiles-dir {profiles_dir}: {problem}")
+    if problem:
+        p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir}: {problem}")
         prof_dir = None
 
     defaults = doc.get("defaults")
