@@ -345,6 +345,21 @@ class Root:
             raise FileRefused(f"{self.show(rel)}: {what} larger than {max_bytes} bytes")
         return data
 
+    def is_file(self, rel: str) -> bool:
+        """Whether ``rel`` is a regular file (False: absent); anything else there - a symlink, a directory,
+        a FIFO, a device - or a symlink on the way is refused (FileRefused naming what it is), never
+        followed or opened."""
+        kind = self.kind(rel)  # refuses a symlinked parent
+        if kind in ("file", None):
+            return kind == "file"
+        *dirs, name = _parts(rel)
+        fd = self.open_dir("/".join(dirs), create=False)
+        assert fd is not None
+        try:
+            raise FileRefused(self._refusal(fd, name, self.show(rel), "a regular file"))
+        finally:
+            os.close(fd)
+
     def kind(self, rel: str) -> str | None:
         """``file``, ``dir``, ``symlink``, ``other`` or None (absent) for ``rel``; its parents are walked
         without following a symlink (one there is refused)."""
@@ -398,17 +413,7 @@ class Changes:
     def _check(self) -> None:
         """Every destination: its parents directories (or absent), itself a regular file or absent."""
         for rel in [*self.writes, *self.removals]:
-            kind = self.root.kind(rel)  # refuses a symlinked parent
-            if kind in ("file", None):
-                continue
-            wanted = "a regular file"
-            *dirs, name = _parts(rel)
-            fd = self.root.open_dir("/".join(dirs), create=False)
-            assert fd is not None
-            try:
-                raise FileRefused(self.root._refusal(fd, name, self.root.show(rel), wanted))
-            finally:
-                os.close(fd)
+            self.root.is_file(rel)
         for rel in self.dirs_removed:
             if self.root.kind(rel) not in ("dir", None):
                 raise FileRefused(f"{self.root.show(rel)}: not a directory; regplan does not remove it")

@@ -754,12 +754,21 @@ def argocd_levels(source_path: str) -> int:
 
 
 def _regular(path: Path, what: str, root: Path) -> bool:
-    """Whether ``path`` is a regular file; a link, directory, FIFO or device there is refused (exit 3)."""
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        kind = "a symbolic link" if path.is_symlink() else "not a regular file"
-        shown = _shown(os.path.relpath(path.absolute(), root))
-        raise InvalidInput(f"{what}: {shown} is {kind}; regplan reads only regular files of the repository")
-    return path.is_file()
+    """Whether ``path`` is a regular file of the repository ``root`` (False: absent), read through the file
+    layer (``userfiles.Root.is_file``): walked from the root without following a symlink, so a symlink
+    there or on the way, a directory, a FIFO or a device is refused in its words, never followed or
+    opened; a path that leaves the root is refused (exit 3)."""
+    from regplan.base import userfiles
+
+    rel = os.path.relpath(os.path.abspath(path), root)
+    if "\0" in rel or rel == "." or rel.split(os.sep)[0] == "..":
+        raise InvalidInput(f"{what}: {_shown(rel)} is not a file inside the repository")
+    if any(len(part.encode("utf-8", "surrogateescape")) > userfiles.NAME_MAX for part in rel.split(os.sep)):
+        raise InvalidInput(f"{what}: {_shown(rel)}: file name too long")
+    try:
+        return userfiles.Root(root, ".").is_file(Path(rel).as_posix())
+    except InvalidInput as err:
+        raise InvalidInput(f"{what}: {err}; regplan reads only regular files of the repository") from None
 
 
 def argocd_workspace(environ: Mapping[str, str], cwd: Path) -> Path:
@@ -774,17 +783,13 @@ def argocd_workspace(environ: Mapping[str, str], cwd: Path) -> Path:
     root = dirs[-1].absolute()
     given = environ.get(ARGOCD_WORKSPACE_ENV)
     if given:
+        if "\0" in given:
+            raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)} is not a file inside the repository")
         try:
             path = cwd / given
-            inside = os.path.normpath(path.absolute()).startswith(str(root) + os.sep)
-            inside = inside and str(path.resolve()).startswith(str(root.resolve()) + os.sep)  # via a link
-            if "\0" in given or not inside:
-                raise InvalidInput(
-                    f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)} is not a file inside the repository"
-                )
             if not _regular(path, ARGOCD_WORKSPACE_ENV, root):
                 raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: no such file in the repository")
-        except OSError as err:  # a name too long, a loop of links
+        except OSError as err:  # a name too long
             raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: {err.strerror}") from None
         return path
     for d in dirs:
