@@ -470,7 +470,8 @@ DOMAIN_RULES: tuple[Rule, ...] = (
         "s3.accessKeyFrom",
         lambda c: _msg(
             bool(c.get("s3.accessKeyFrom")) != bool(c.get("s3.secretKeyFrom")),
-            "give both S3 credential sources or neither (the operator fails on a secret with one key)",
+            f"{'s3.secretKeyFrom' if c.get('s3.accessKeyFrom') else 's3.accessKeyFrom'} is not set: give "
+            "both S3 credential sources or neither (the operator fails on a secret with one key)",
         ),
         "set s3.accessKeyFrom and s3.secretKeyFrom, or neither to use the cluster's credentials",
         "docs/domain.md rule 6",
@@ -612,14 +613,15 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 f"valid: {', '.join(values.targets)}",
             )
         )
-    # Every rule runs, so the user sees all problems at once; a rule about a key whose value was already
-    # refused above would only repeat that problem in other words.
+    # Every rule runs, so the user sees all problems at once; a rule that read a key whose value was already
+    # refused above saw it as unset, so it would only repeat that problem in other words - or blame a key
+    # that is right (a malformed s3.secretKeyFrom made "give both sources" name s3.accessKeyFrom).
     for rule in DOMAIN_RULES:
         if target.value not in rule.targets or rule.key in bad_keys:
             continue
         ctx.read.clear()
         message = rule.violated(ctx)
-        if message:
+        if message and not bad_keys.intersection(ctx.read):
             key = _blamed(values, rule.key, ctx.read)
             problems.append(
                 Diagnostic(
