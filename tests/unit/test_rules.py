@@ -261,6 +261,8 @@ SOURCES = {
     "env set": ("env:GOOD", True),
     "file readable": ("file:{tmp}/key", True),
     "env unset": ("env:MISSING", False),
+    "env holds a line break": ("env:BROKEN", False),
+    "file empty": ("file:{tmp}/empty", False),
     "file missing": ("file:{tmp}/nope", False),
     "file is a FIFO": ("file:{tmp}/fifo", False),
     "malformed": ("AKIAIOSFODNN7EXAMPLE", False),
@@ -278,6 +280,7 @@ def test_every_pairing_of_credential_sources_blames_the_wrong_one(
     import os
 
     (tmp_path / "key").write_text("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    (tmp_path / "empty").write_text("")
     if not (tmp_path / "fifo").exists():
         os.mkfifo(tmp_path / "fifo")  # a key file that would block a reader
     given = dict(zip(S3_SOURCES, (access, secret), strict=True))
@@ -286,7 +289,7 @@ def test_every_pairing_of_credential_sources_blames_the_wrong_one(
         text, _ = SOURCES[name]
         if text is not None:
             sets.append(f"{key}={text.format(tmp=tmp_path)}")
-    environ = {"GOOD": "AKIAIOSFODNN7EXAMPL2"}
+    environ = {"GOOD": "AKIAIOSFODNN7EXAMPL2", "BROKEN": "AKIAIOSFODNN7EXAMPL3\nx=y"}
     v = values.load_values("aws-s3", files=[], sets=sets, profiles_dir=None, environ=environ)
     _, found = rules.check(v, Target.OCP4)
     about = [d for d in found if d.severity == "error" and d.key in S3_SOURCES]
