@@ -263,8 +263,7 @@ def _show(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    shown = repr(redact_text(value) if isinstance(value, str) else value)
-    return f"{type(value).__name__} {shown if len(shown) <= 42 else shown[:40] + '...'}"
+    return f"{type(value).__name__} {escape.shown(redact_text(value) if isinstance(value, str) else value)}"
 
 
 # --- derived defaults ---------------------------------------------------------------------------------

@@ -428,10 +428,10 @@ def _key_path(text: str, where: str) -> tuple[str, tuple[str | int, ...]]:
         path.append(name)
         for index in rest.rstrip("]").split("][") if rest else ():
             if int(index) > MAX_SET_INDEX:
-                raise SetSyntaxError(f"{where}: {text}: list index above {MAX_SET_INDEX}")
+                raise SetSyntaxError(f"{where}: {escape.quoted(text)}: list index above {MAX_SET_INDEX}")
             path.append(int(index))
     if len(path) > MAX_SET_DEPTH:
-        raise SetSyntaxError(f"{where}: {text[:40]}...: deeper than {MAX_SET_DEPTH} levels")
+        raise SetSyntaxError(f"{where}: {escape.quoted(text)}: deeper than {MAX_SET_DEPTH} levels")
     first_index = next((i for i, p in enumerate(path) if isinstance(p, int)), len(path))
     return ".".join(str(p) for p in path[:first_index]), tuple(path)
 
