@@ -29,8 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from regplan import safeload, snapshot, values  # noqa: E402
-from regplan.errors import RegplanError  # noqa: E402
+from regplan.base import safeload  # noqa: E402
+from regplan.base.errors import RegplanError  # noqa: E402
+from regplan.core import values  # noqa: E402
+from regplan.engine import snapshot  # noqa: E402
 
 AIM_S = 2.0
 MB = 1024 * 1024

@@ -26,6 +26,8 @@ import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from netproxy import KINDS, latency_proxy  # noqa: E402
+
 # An installed regplan has its bytecode compiled (pip does it); measure that, even where the environment
 # sets PYTHONDONTWRITEBYTECODE (then every run of either tree would compile regplan from source, ~40-60 ms
 # of CPU that no user pays). Every child of this benchmark inherits it.
@@ -36,14 +38,15 @@ def child(kubeconfig: str, profile: str, spawned: float) -> None:
     """One `regplan plan`, phase by phase; prints {phase: ms} as JSON."""
     sys.argv = ["regplan"]  # the lean client import applies to the regplan process only
     marks: list[tuple[str, float]] = [("interpreter start-up", STARTED)]
-    from regplan import plan as planmod
-    from regplan import views, workflow
+    from regplan.engine import plan as planmod
+    from regplan.engine import workflow
+    from regplan.present import views
 
     marks.append(("import pipeline (workflow, plan, rules, values)", time.time()))
     live = workflow.Live(snapshot=None, kubeconfig=kubeconfig, context=None)
     live.cluster  # noqa: B018 - connect: the adapter's import + kubeconfig (the client's only if needed)
     marks.append(("cluster adapter + kubeconfig", time.time()))
-    from regplan import values
+    from regplan.core import values
 
     vals = values.load_values(profile, files=[], sets=[], profiles_dir=None, environ=os.environ)
     marks.append(("load values", time.time()))
@@ -73,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--latency-ms", type=float, default=50.0)
+    ap.add_argument("--proxy", choices=KINDS, default="go", help="latency proxy")
     ap.add_argument("--profile", default="ebs-gp2-rwo")
     ap.add_argument("--child", nargs=2, metavar=("KUBECONFIG", "SPAWNED"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -84,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from plan_bench import control_plane
 
     runs: list[dict[str, float]] = []
-    with control_plane("ocp4") as c, c.proxy(latency_ms=args.latency_ms) as p:
+    with control_plane("ocp4") as c, latency_proxy(c, args.latency_ms, args.proxy) as p:
         env = c.env(extra={"KUBECONFIG": str(p.kubeconfig)})
         for _ in range(args.runs):
             cmd = [sys.executable, __file__, "--profile", args.profile, "--child", str(p.kubeconfig)]

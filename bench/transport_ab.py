@@ -2,10 +2,11 @@
 
 The same command, the same kubeconfig (a token user, as the harness writes it), interleaved run by run:
 the default (``regplan/cluster/direct.py``) and ``REGPLAN_TRANSPORT=client`` (the `kubernetes` client's
-path, as before the standard-library transport). Through the harness proxy adding 50 ms per request.
+path, as before the standard-library transport). Through the benchmarks' latency proxy (bench/netproxy.py)
+adding 50 ms per request.
 Prints the median wall time and the median CPU time (user + system) of each, and the requests counted.
 
-    python bench/transport_ab.py [--runs 9] [--latency-ms 50] [--profile ebs-gp2-rwo]
+    python bench/transport_ab.py [--runs 9] [--latency-ms 50] [--profile ebs-gp2-rwo] [--proxy go|python]
 
 Needs hack/build-testbin.sh. A benchmark, not a test.
 """
@@ -21,6 +22,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from netproxy import KINDS, latency_proxy
 from plan_bench import control_plane, regplan_argv  # also: bytecode compiled, as installed
 
 MODES = {"stdlib": {}, "client": {"REGPLAN_TRANSPORT": "client"}}
@@ -31,8 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=9)
     ap.add_argument("--latency-ms", type=float, default=50)
     ap.add_argument("--profile", default="ebs-gp2-rwo")
+    ap.add_argument("--proxy", choices=KINDS, default="go", help="latency proxy")
     args = ap.parse_args(argv)
-    with control_plane("ocp4") as c, c.proxy(latency_ms=args.latency_ms) as p:
+    with control_plane("ocp4") as c, latency_proxy(c, args.latency_ms, args.proxy) as p:
         cmd = regplan_argv("plan", "-p", args.profile, "--kubeconfig", str(p.kubeconfig))
         env = c.env(extra={"KUBECONFIG": str(p.kubeconfig)})
         wall: dict[str, list[float]] = {m: [] for m in MODES}

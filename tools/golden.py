@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from regplan import userfiles
-from regplan.errors import ExitCode, InvalidInput, RegplanError
+from regplan.base import userfiles
+from regplan.base.errors import ExitCode, InvalidInput, RegplanError
 from tools import scenarios
 
 Produce = Callable[[Path], Iterable[tuple[str, str]]]
@@ -145,9 +145,10 @@ def _relative(text: str, root: Path) -> str:
 
 
 def render_set(root: Path) -> Iterator[tuple[str, str]]:
-    from regplan import inventory, output, render, values
-    from regplan.escape import input_words
-    from regplan.model import Target
+    from regplan.base.escape import input_words
+    from regplan.base.model import Target
+    from regplan.core import render, values
+    from regplan.present import inventory, output
 
     names = [name for name, _ in values.list_profiles(profiles_dir=None)]
     for profile in names:
@@ -183,8 +184,9 @@ EXAMPLE = Path("examples/fleet/regplan.yaml")
 def fleet_set(root: Path) -> list[tuple[str, str]]:
     """``golden/fleet/``: the summary, text, markdown and status views of the example workspace planned
     against its snapshots (offline, no environment): what reviewers read when a view changes."""
-    from regplan import fleet, fleetviews
-    from regplan import workspace as wsmod
+    from regplan.fleet import runs as fleet
+    from regplan.fleet import workspace as wsmod
+    from regplan.present import fleetviews
 
     ws = wsmod.load(root / EXAMPLE)
     ctx = fleet.Context(ws=ws, environ={}, snapshot_dir=ws.snapshot_dir)

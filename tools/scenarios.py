@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from regplan.errors import ExitCode, RegplanError
+from regplan.base.errors import ExitCode, RegplanError
 
 # Fixed, obviously fake credentials for fixtures that name env: sources (never real-looking keys).
 FAKE_ENV: dict[str, str] = {
@@ -29,8 +29,9 @@ def scenario_outputs(root: Path, case_dir: Path) -> dict[str, str]:
     (files relative to the folder). Secret sources read golden.FAKE_ENV. An error is the expected output
     too: ``plan.txt`` then holds the exit code and message.
     """
-    from regplan import views, yamlio
-    from regplan.workflow import Live, make_plan
+    from regplan.base import yamlio
+    from regplan.engine.workflow import Live, make_plan
+    from regplan.present import views
 
     rel = case_dir.relative_to(root).as_posix() if case_dir.is_absolute() else case_dir.as_posix()
     spec = yamlio.load_all_safe((case_dir / "case.yaml").read_text(encoding="utf-8"), f"{rel}/case.yaml")[0]

@@ -14,6 +14,18 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from regplan.base.errors import ClusterError, ClusterMoved, Diagnostic, InvalidInput
+from regplan.base.model import (
+    REGISTRY_NAMESPACE,
+    LiveQuery,
+    LiveState,
+    Obj,
+    Ref,
+    Target,
+    Verb,
+    Write,
+    event_time,
+)
 from regplan.cluster.apierrors import METHOD_VERB, ApiError, ConflictError, TransientError, secret_strings
 from regplan.cluster.connect import open_transport
 from regplan.cluster.landed import write_landed
@@ -28,8 +40,6 @@ from regplan.cluster.policy import (
 )
 from regplan.cluster.pool import Pools
 from regplan.cluster.transport import RequestLog, RetryPolicy, Sender, Transport, retrying
-from regplan.errors import ClusterError, ClusterMoved, Diagnostic, InvalidInput
-from regplan.model import REGISTRY_NAMESPACE, LiveQuery, LiveState, Obj, Ref, Target, Verb, Write, event_time
 
 _CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
 _CONFIG_PATH = ref_path(_CONFIG)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from regplan.errors import ClusterError, StaleError
+from regplan.base.errors import ClusterError, StaleError
 
 # Statuses worth another attempt: throttling and transient server/proxy trouble.
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})

@@ -102,8 +102,8 @@ class ClientLogHandler(logging.Handler):
     in front) - text from a program regplan did not write, that may echo a token."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        from regplan.escape import one_line
-        from regplan.normalize import redact_text
+        from regplan.base.escape import one_line
+        from regplan.base.normalize import redact_text
 
         try:
             text = one_line(redact_text(record.getMessage()))

@@ -32,9 +32,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from regplan import userfiles
-from regplan.errors import ClusterError, UnreadableInput
-from regplan.escape import one_line
+from regplan.base import userfiles
+from regplan.base.errors import ClusterError, UnreadableInput
+from regplan.base.escape import one_line
 
 # The exec plugin API versions this transport speaks (v1alpha1 was removed from client-go).
 EXEC_API_VERSIONS: frozenset[str] = frozenset(

@@ -1,7 +1,7 @@
 """Loading the client configuration: kubeconfig files checked first, kubectl-like messages, exit 4.
 
 The ONE place kubeconfigs are found and read: the single-cluster path (``Cluster``, also when built in the
-background by ``regplan.prefetch``), every cluster of a workspace, and the workspace's check that each
+background by ``regplan.engine.prefetch``), every cluster of a workspace, and the workspace's check that each
 selected context exists (``context_names``) call ``kubeconfig_paths`` and ``read_kubeconfig`` here.
 
 ``load_configuration`` reads ``--kubeconfig`` (several files joined with os.pathsep), else ``$KUBECONFIG``,
@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regplan import safeload, userfiles
+from regplan.base import safeload, userfiles
+from regplan.base.errors import ClusterError, InvalidInput, UnreadableInput
 from regplan.cluster.apierrors import one_line
-from regplan.errors import ClusterError, InvalidInput, UnreadableInput
-from regplan.escape import safe_text_problem
+from regplan.base.escape import safe_text_problem
 
 # Fields holding base64 data: (section, field).
 BASE64_FIELDS: tuple[tuple[str, str], ...] = (
@@ -113,7 +113,7 @@ def _read_once(path: str, identity: tuple[int, int, int, int]) -> Kubeconfig:
 def _read(path: str) -> Kubeconfig:
     if not os.path.exists(path):
         raise ClusterError(f"kubeconfig not found: {path}")
-    try:  # regular files only: a FIFO or device is refused, never read (regplan.userfiles)
+    try:  # regular files only: a FIFO or device is refused, never read (regplan.base.userfiles)
         raw = userfiles.read_regular(Path(path), what="kubeconfig", max_bytes=safeload.DEFAULT.max_bytes)
     except UnreadableInput as err:
         why = err.problem.partition(": ")[2].lower()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from regplan.model import Obj, PatchType, Verb, Write
+from regplan.base.model import Obj, PatchType, Verb, Write
 
 
 def _pointer_get(obj: Any, pointer: str) -> tuple[bool, Any]:

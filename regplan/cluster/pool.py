@@ -26,11 +26,11 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from regplan import userfiles
+from regplan.base import userfiles
+from regplan.base.errors import UnreadableInput
 from regplan.cluster import kubeconfig as kc
 from regplan.cluster.connect import open_transport
 from regplan.cluster.transport import Sender
-from regplan.errors import UnreadableInput
 
 # Threads sending the requests of every cluster of the run (each cluster's reads and dry runs go out
 # concurrently; a thread per request per cluster would start and stop thousands of threads at 500 clusters).
@@ -47,7 +47,7 @@ def _file_digest(path: str) -> str:
     try:
         return hashlib.sha256(userfiles.read_regular(Path(path), what="file", max_bytes=1 << 20)).hexdigest()
     except UnreadableInput as err:
-        return "not a regular file" if "not a regular file" in err.problem else "unreadable"
+        return "not a regular file" if err.kind is not None else "unreadable"
 
 
 def _entry_identity(entry: Mapping[str, Any], source: str, section: str) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from regplan.errors import Diagnostic
-from regplan.model import LiveQuery, LiveState, Obj, Ref, Target, Write
+from regplan.base.errors import Diagnostic
+from regplan.base.model import LiveQuery, LiveState, Obj, Ref, Target, Write
 
 if TYPE_CHECKING:
     from regplan.cluster.transport import RequestLog

@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from regplan import __version__
+from regplan.base.errors import ClusterError
 from regplan.cluster.apierrors import (
     METHOD_VERB,
     TransientError,
@@ -31,7 +32,6 @@ from regplan.cluster.apierrors import (
     error_for,
     one_line,
 )
-from regplan.errors import ClusterError
 
 USER_AGENT = f"regplan/{__version__}"
 

@@ -69,8 +69,8 @@ def test_wrong_ca_works_only_with_insecure_skip_tls_verify(
 
 
 def test_insecure_adapter_warns_once_in_its_own_words(ocp4_cluster: TargetCluster, tmp_path: Path) -> None:
+    from regplan.base.model import Target
     from regplan.cluster import Cluster
-    from regplan.model import Target
 
     path = kubeconfig(ocp4_cluster, tmp_path, insecure=True)
     with warnings.catch_warnings(record=True) as caught:

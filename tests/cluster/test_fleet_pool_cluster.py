@@ -11,10 +11,10 @@ import pytest
 from harness import TargetCluster
 from test_fleet_cluster import fleet_kubeconfig
 
+from regplan.base.errors import RegplanError
+from regplan.base.model import Ref, Target
 from regplan.cluster import Cluster
 from regplan.cluster.pool import Pools
-from regplan.errors import RegplanError
-from regplan.model import Ref, Target
 
 CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
 

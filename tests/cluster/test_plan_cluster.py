@@ -316,8 +316,8 @@ def test_tls_is_verified(ocp4_cluster: TargetCluster, ocp3_cluster: TargetCluste
 
 def test_dry_run_delete_leaves_the_claim(ocp4_cluster: TargetCluster) -> None:
     """DELETE options travel in the body, where the apiserver reads dryRun: a dry run must not delete."""
+    from regplan.base.model import Ref, Verb, Write
     from regplan.cluster import Cluster
-    from regplan.model import Ref, Verb, Write
 
     ns = ocp4_cluster.namespace
     claim = ocp4_cluster.admin.create(

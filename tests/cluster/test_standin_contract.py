@@ -19,7 +19,7 @@ from harness import TargetCluster
 from harness.controllers import EBS_RWX_WHY, write_stale_spec
 from harness.operator import DEPLOYMENT, NAMESPACE, AutoRollout, conditions, deployment_claims
 
-from regplan.apply import config_verdict, deployment_verdict, lost_fields
+from regplan.engine.apply import config_verdict, deployment_verdict, lost_fields
 
 MANIFESTS = Path(__file__).resolve().parent / "manifests" / "ocp4"
 CLAIM = "image-registry-storage"

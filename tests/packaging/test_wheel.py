@@ -31,7 +31,7 @@ def shipped(root: Path, pattern: str) -> set[str]:
 def test_sdist_holds_the_sources_and_no_build_outputs(dist: Dist) -> None:
     with tarfile.open(dist.sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    assert {"pyproject.toml", "README.md", "regplan/__init__.py", "regplan/cli.py"} <= names
+    assert {"pyproject.toml", "README.md", "regplan/__init__.py", "regplan/cli/app.py"} <= names
     assert {f"profiles/{n}" for n in shipped(ROOT / "profiles", "*.yaml")} <= names
     assert {f"templates/{n}" for n in shipped(ROOT / "templates", "**/*")} <= names
     assert not [n for n in names if re.search(r"(^|/)(\.venv|__pycache__|dist|\.git|golden|tests)(/|$)", n)]

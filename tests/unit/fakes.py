@@ -23,11 +23,11 @@ from typing import Any
 
 import jsonpatch
 
-from regplan import snapshot
+from regplan.base.errors import ClusterError, Diagnostic
+from regplan.base.model import LiveQuery, LiveState, Obj, PatchType, Ref, Target, Verb, Write
 from regplan.cluster import Cluster, ClusterAPI, ConflictError, RequestLog, check_write
 from regplan.cluster.policy import VERB_METHOD
-from regplan.errors import ClusterError, Diagnostic
-from regplan.model import LiveQuery, LiveState, Obj, PatchType, Ref, Target, Verb, Write
+from regplan.engine import snapshot
 
 
 class MemoryCluster:

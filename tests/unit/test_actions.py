@@ -1,4 +1,4 @@
-"""One action per command for one cluster and for many (regplan.actions): a workspace's cluster runs the
+"""One action per command for one cluster and for many (engine.actions): a workspace's cluster runs the
 same plan and apply as the single-cluster command (same options, same refusals), a saved plan made for
 another profile, target or cluster is refused before anything is contacted, an errored, dead or forbidden
 cluster among good ones is that cluster's outcome, the tally counts every cluster once and the exit code
@@ -22,10 +22,16 @@ import pytest
 from fakes import MemoryCluster
 
 import regplan.cluster
-from regplan import actions, cli, commands, fleet, fleetviews, workspace
-from regplan.errors import ClusterError, ExitCode, InvalidInput, StaleError
-from regplan.model import Target
-from regplan.plan import Action, ObjectChange, Plan
+from regplan.base import escape
+from regplan.base.errors import ClusterError, ExitCode, InvalidInput, StaleError
+from regplan.base.model import Target
+from regplan.cli import app as cli
+from regplan.cli import commands
+from regplan.engine import actions
+from regplan.engine.plan import Action, ObjectChange, Plan
+from regplan.fleet import runs as fleet
+from regplan.fleet import workspace
+from regplan.present import fleetviews
 
 ROOT = Path(__file__).resolve().parents[2]
 FRESH = ROOT / "examples/snapshots/ocp4-aws-fresh.yaml"
@@ -234,7 +240,7 @@ def _plans(tmp_path: Path, clusters: Clusters) -> Path:
 @pytest.mark.parametrize(
     ("entry", "phrase"),
     [
-        ("{name: b, context: c2, profile: cephfs-rwx}", "profile ebs-gp2-rwo (the entry says cephfs-rwx)"),
+        ("{name: b, context: c2, profile: cephfs-rwx}", "profile 'ebs-gp2-rwo' (the entry says cephfs-rwx)"),
         ("{name: b, context: c2, target: ocp3}", "target ocp4 (the entry says ocp3)"),
     ],
 )
@@ -297,7 +303,8 @@ def test_a_saved_plan_applied_through_another_url_says_so_and_checks_the_objects
         environ={},
     )
     assert code is ExitCode.OK, got
-    assert any("made against https://memory; applying it through https://another-url" in g for g in got), got
+    said = "made against 'https://memory'; applying it through https://another-url"
+    assert any(said in g for g in got), got
     assert clusters.fakes["c1"].plan_writes()
     # a.json against another cluster (context c2): its objects are other objects (other uids) -> stale
     other = clusters.fakes["c2"]
@@ -347,8 +354,8 @@ def test_apply_p_shows_then_asks_and_writes_nothing_unconfirmed(clusters: Cluste
 
 
 def _plan(*actions_: Action, errors: int = 0) -> Plan:
-    from regplan.errors import Diagnostic
-    from regplan.model import Ref
+    from regplan.base.errors import Diagnostic
+    from regplan.base.model import Ref
 
     changes = [ObjectChange(Ref("v1", "Secret", "ns", f"o{i}"), a) for i, a in enumerate(actions_)]
     diags = [Diagnostic("error", "k", "bad") for _ in range(errors)]
@@ -446,7 +453,7 @@ def test_check_saved_names_both_and_accepts_auto() -> None:
     actions.check_saved(plan, Path("p.json"), actions.Expect("p", "ocp4", "ws:3: cluster a"))
     with pytest.raises(
         InvalidInput,
-        match=r"p.json: the plan is for profile p \(the entry says q\) and target "
+        match=r"p.json: the plan is for profile 'p' \(the entry says q\) and target "
         r"ocp4 \(the entry says ocp3\) of ws:3: cluster a; nothing was applied",
     ):
         actions.check_saved(plan, Path("p.json"), actions.Expect("q", "ocp3", "ws:3: cluster a"))
@@ -500,7 +507,7 @@ def test_a_plan_files_strings_reach_messages_quoted(profile: str) -> None:
     assert other is not None
     for message in (str(err.value), other):
         assert not any(c in message for c in "\x1b\x07\n\u2028") and len(message) < 400
-        assert repr(profile[:80]) in message
+        assert escape.quoted(profile) in message
 
 
 def test_every_field_of_a_workspace_entry_reaches_the_options() -> None:
@@ -517,7 +524,7 @@ def test_every_field_of_a_workspace_entry_reaches_the_options() -> None:
 def test_set_string_reaches_a_workspace_cluster_as_on_the_command_line(tmp_path: Path) -> None:
     """`setString:` in a workspace entry loads the values `--set-string` gives for one cluster (a claim
     class named 123 stays the string "123"), in the same order after `set:`."""
-    from regplan import values
+    from regplan.core import values
 
     path = make_workspace(
         tmp_path,

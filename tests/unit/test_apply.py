@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from fakes import MemoryCluster, as_api
 
-from regplan import actions
-from regplan import apply as ap
+from regplan.base.errors import DestructiveRefused, Diagnostic, ExitCode, InvalidInput, StaleError
+from regplan.base.model import Obj, PatchType, Ref, Target, Verb, Write
 from regplan.cluster import ApiError, ConflictError, TransientError
-from regplan.errors import DestructiveRefused, Diagnostic, ExitCode, InvalidInput, StaleError
-from regplan.model import Obj, PatchType, Ref, Target, Verb, Write
-from regplan.plan import Action, ObjectChange, Plan
+from regplan.engine import actions
+from regplan.engine import apply as ap
+from regplan.engine.plan import Action, ObjectChange, Plan
 
 NS = "openshift-image-registry"
 PVC = Ref("v1", "PersistentVolumeClaim", NS, "image-registry-storage")
@@ -255,7 +255,7 @@ def test_report_json_is_versioned_and_has_no_secret_bodies() -> None:
 
 
 def test_lost_lock_stops_before_the_next_write(monkeypatch: pytest.MonkeyPatch) -> None:
-    from regplan import lock
+    from regplan.engine import lock
 
     mem = MemoryCluster(live_objects())
     real = lock.acquire
@@ -295,7 +295,8 @@ class FakeLive:
 def run_command(
     monkeypatch: pytest.MonkeyPatch, mem: MemoryCluster, plan: Plan, **kw: Any
 ) -> tuple[int, str, str]:
-    from regplan import commands, workflow
+    from regplan.cli import commands
+    from regplan.engine import workflow
 
     live = FakeLive(mem)
     monkeypatch.setattr(workflow, "Live", lambda **_: live)
@@ -375,7 +376,7 @@ def test_saved_plan_with_a_replace_is_refused_before_reading_the_cluster(tmp_pat
 
 def planned_from_the_aws_snapshot() -> tuple[MemoryCluster, Plan, Ref]:
     """A fake cluster in the fresh 4.x AWS state, the real ebs-gp2-rwo plan for it, and its Config ref."""
-    from regplan import workflow
+    from regplan.engine import workflow
 
     root = Path(__file__).resolve().parents[2]
     fake = MemoryCluster.from_snapshot(root / "examples/snapshots/ocp4-aws-fresh.yaml")

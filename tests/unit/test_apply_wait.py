@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from regplan import apply as ap
+from regplan.engine import apply as ap
 
 UID = "new-uid"
 

@@ -6,9 +6,9 @@ import base64
 import copy
 import json
 
-from regplan.model import LiveState, Obj, Ref, Target, Verb
-from regplan.plan import Action, Plan, make_plan
-from regplan.views import plan_text
+from regplan.base.model import LiveState, Obj, Ref, Target, Verb
+from regplan.engine.plan import Action, Plan, make_plan
+from regplan.present.views import plan_text
 
 NS = "openshift-image-registry"
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from regplan import status as statusmod
-from regplan.model import LiveState, Obj, Ref, Target, events_of
-from regplan.plan import make_plan
+from regplan.base.model import LiveState, Obj, Ref, Target, events_of
+from regplan.engine import status as statusmod
+from regplan.engine.plan import make_plan
 
 NS = "openshift-image-registry"
 CLAIM = Ref("v1", "PersistentVolumeClaim", NS, "image-registry-storage")

@@ -1,4 +1,4 @@
-"""The one command-line definition (regplan.cli, typer): the forms users type, typed options, usage errors
+"""The one command-line definition (regplan.cli.app, typer): the forms users type, typed options, usage errors
 (exit 3, one line), help, version, colour, and what a hostile command line must never do to a terminal."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from regplan import cli, commands
-from regplan.errors import ExitCode, InvalidInput
+from regplan.base.errors import ExitCode, InvalidInput
+from regplan.cli import app as cli
+from regplan.cli import commands
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAP4 = str(ROOT / "examples/snapshots/ocp4-pvc-pending.yaml")

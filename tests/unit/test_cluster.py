@@ -16,8 +16,8 @@ import urllib3
 from fakes import FakeResp, make, status
 
 from regplan import cluster as c
-from regplan.errors import ClusterError, DestructiveRefused, InvalidInput, StaleError
-from regplan.model import LiveQuery, PatchType, Ref, Target, Verb, Write
+from regplan.base.errors import ClusterError, DestructiveRefused, InvalidInput, StaleError
+from regplan.base.model import LiveQuery, PatchType, Ref, Target, Verb, Write
 
 PVC = Ref("v1", "PersistentVolumeClaim", "openshift-image-registry", "image-registry-storage")
 CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
@@ -443,8 +443,8 @@ def test_write_policy_refuses_before_any_request(write: Write, refusal: type[Exc
 
 def test_config_and_dc_are_never_deleted_whatever_a_plan_says() -> None:
     """A hand-edited plan that turns Config/cluster into delete + create stops at the adapter (exit 6)."""
-    from regplan import apply as ap
-    from regplan.plan import Action, ObjectChange, Plan
+    from regplan.engine import apply as ap
+    from regplan.engine.plan import Action, ObjectChange, Plan
 
     def server(method: str, url: str, body: Any) -> FakeResp:
         if method in ("POST", "PUT"):  # the Lease: echoed back as stored
@@ -644,7 +644,7 @@ def test_cluster_and_the_shared_fake_implement_the_protocol() -> None:
 )
 def test_dry_run_conflict_means_the_cluster_moved_exit_5(write: Write, answer: str) -> None:
     """A 409 on the dry run (the claim appeared, the Config changed since it was read) is a stale plan."""
-    from regplan.errors import ExitCode, StaleError
+    from regplan.base.errors import ExitCode, StaleError
 
     cl, _ = make(lambda method, url, body: status(409, f"{answer}: the object changed", answer))
     with pytest.raises(StaleError) as err:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from regplan import cli, completion
+from regplan.cli import app as cli
+from regplan.cli import completion
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ["apply", "argocd-generate", "completion", "golden", "plan", "profiles", "render", "show",

@@ -10,7 +10,7 @@ import pytest
 from fakes import FakeResp, make, status
 
 from regplan.cluster import adapter
-from regplan.model import Ref, Target
+from regplan.base.model import Ref, Target
 
 CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
 PATH = "/apis/imageregistry.operator.openshift.io/v1/configs/cluster"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 
-from regplan.diff import ChangeKind, diff_objects
-from regplan.normalize import normalize
+from regplan.base.normalize import normalize
+from regplan.engine.diff import ChangeKind, diff_objects
 
 
 def _cfg(storage: dict[str, object], **spec: object) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""The left-scoped diff (regplan.diff) against an independent oracle: deepdiff.
+"""The left-scoped diff (regplan.engine.diff) against an independent oracle: deepdiff.
 
 regplan's diff is a small hand-written recursion (docs/ARCHITECTURE.md says why deepdiff is not used at run
 time). Here deepdiff checks it: on a few thousand generated (desired, live) pairs without kind-specific
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from deepdiff import DeepDiff
 
-from regplan.diff import ChangeKind, diff_objects
-from regplan.normalize import Normalized, format_path
+from regplan.base.normalize import Normalized, format_path
+from regplan.engine.diff import ChangeKind, diff_objects
 
 KIND = "Example"  # no rebase / ignore / mask / named-list rule applies to it
 KEYS = ("a", "b", "c", "d")

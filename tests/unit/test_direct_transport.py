@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from regplan.cluster import connect, credentials, direct
-from regplan.errors import ClusterError
+from regplan.base.errors import ClusterError
 
 CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="  # the forms below are routed, never connected
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from fakes import MemoryCluster
 
-from regplan import workflow
-from regplan.errors import ClusterError, InvalidInput, ValidationFailed
-from regplan.model import Target
+from regplan.base.errors import ClusterError, InvalidInput, ValidationFailed
+from regplan.base.model import Target
+from regplan.engine import workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 OCP4 = ROOT / "examples/snapshots/ocp4-pvc-pending.yaml"
@@ -61,7 +61,7 @@ def test_ocp4_detection_and_reads_overlap_one_read_one_detect() -> None:
 
 
 def test_same_plan_as_explicit_target() -> None:
-    from regplan import views
+    from regplan.present import views
 
     auto = plan_with(FakeCluster(OCP4, Target.OCP4))
     live = workflow.Live(snapshot=OCP4, kubeconfig=None, context=None, source="fake cluster")

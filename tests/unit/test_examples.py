@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from regplan import render, values
-from regplan.model import Target
+from regplan.base.model import Target
+from regplan.core import render, values
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples" / "values").glob("*.yaml"))

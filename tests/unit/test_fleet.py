@@ -18,9 +18,14 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan import actions, cli, commands, fleet, fleetviews, recording, snapshot, workspace
-from regplan.errors import ClusterError, ExitCode, InvalidInput, StaleError
-from regplan.model import Target
+from regplan.base.errors import ClusterError, ExitCode, InvalidInput, StaleError
+from regplan.base.model import Target
+from regplan.cli import app as cli
+from regplan.cli import commands
+from regplan.engine import actions, recording, snapshot
+from regplan.fleet import runs as fleet
+from regplan.fleet import workspace
+from regplan.present import fleetviews
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "fleet"
@@ -560,7 +565,7 @@ def test_a_one_cluster_plan_against_a_recorded_snapshot_compares_secrets_by_dige
     """A snapshot holds Secret values as digests; `plan -p --snapshot FILE` (one cluster) must compare them
     as the workspace's `--snapshot-dir` does: the same keys are no change, another key is a change, and
     neither value appears in the output."""
-    from regplan import render, values
+    from regplan.core import render, values
 
     env = {"AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET}
     vals_file = ROOT / "examples" / "values" / "aws-s3.yaml"
@@ -585,7 +590,7 @@ def test_a_workspace_plan_against_recorded_snapshots_compares_secrets_by_digest(
 ) -> None:
     """`plan --snapshot-dir`: the same as the one-cluster case above, through a workspace entry (values file,
     `env:` and `file:` key sources): the same keys are no change, a rotated key is a change, never shown."""
-    from regplan import render, values
+    from regplan.core import render, values
 
     ws = s3_workspace(tmp_path)
     (ws / "keys").mkdir()

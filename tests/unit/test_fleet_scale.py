@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan import fleet, render, values, workspace
+from regplan.base.model import Target
 from regplan.cluster import Cluster
 from regplan.cluster import pool as poolmod
-from regplan.model import Target
+from regplan.core import render, values
+from regplan.fleet import runs as fleet
+from regplan.fleet import workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 PROD_SNAPSHOT = ROOT / "examples" / "fleet" / "snapshots" / "prod-eu.yaml"
@@ -325,7 +327,7 @@ def test_an_offline_workspace_run_never_imports_the_cluster_package() -> None:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from regplan import fleet, workspace\n"
+        "from regplan.fleet import runs as fleet, workspace\n"
         "ws = workspace.load(Path('regplan.yaml'))\n"
         "ctx = fleet.Context(ws=ws, environ={}, snapshot_dir=ws.snapshot_dir)\n"
         "outs = fleet.plan_many(ctx, ws.clusters, parallelism=2)\n"

@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from regplan.errors import ExitCode
+from regplan.base.errors import ExitCode
 from tools import golden, scenarios
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,9 +17,12 @@ from typing import Any
 
 import pytest
 
-from regplan import model, output, render, rules, safeload, snapshot, values
-from regplan.errors import BoundExceeded, ExitCode, InvalidInput, RegplanError, UnreadableInput
-from regplan.model import Target
+from regplan.base import model, safeload
+from regplan.base.errors import BoundExceeded, ExitCode, InvalidInput, RegplanError, UnreadableInput
+from regplan.base.model import Target
+from regplan.core import render, rules, values
+from regplan.engine import snapshot
+from regplan.present import output
 from tools import golden
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -187,7 +190,7 @@ def test_user_profile_reader_refuses(tmp_path: Path, case: str, text: str, expec
 )
 def test_internal_yaml_loader_refuses(case: str, text: str, expected: str) -> None:
     """yamlio.load_all_safe (rendered text, a live Secret's config.yml) has the same bounds."""
-    from regplan import yamlio
+    from regplan.base import yamlio
 
     with pytest.raises(UnreadableInput) as err:
         yamlio.load_all_safe(text, "config.yml")
@@ -276,7 +279,7 @@ def test_within_the_bounds_is_read_as_before() -> None:
 
 
 def yaml_plain(doc: Any) -> Any:
-    from regplan import yamlio
+    from regplan.base import yamlio
 
     return yamlio.to_plain(doc)
 
@@ -364,12 +367,12 @@ def test_yaml_errors_do_not_echo_values(tmp_path: Path, case: str, text: str, li
         if line:
             assert message.startswith(f"{f}:{line}:"), message
     if "duplicate" in case:
-        assert 'duplicate key "secretKey"' in message or 'duplicate key "b"' in message
+        assert "duplicate key 'secretKey'" in message or "duplicate key 'b'" in message
 
 
 # Parser problem texts as ruamel.yaml and PyYAML word them: values dropped, tokens and characters kept.
 PROBLEMS: list[tuple[str, str]] = [
-    (f'found duplicate key "secretKey" with value "{SECRET}" (original value: "x{SECRET}")', '"secretKey"'),
+    (f'found duplicate key "secretKey" with value "{SECRET}" (original value: "x{SECRET}")', "'secretKey'"),
     (f"could not determine a constructor for the tag '!{SECRET}'", "constructor for the tag"),
     (f"found unexpected ':' in '{SECRET}:'", "':'"),
     ("expected ',' or ']', but got '<stream end>'", "expected ',' or ']', but got '<stream end>'"),
@@ -607,7 +610,7 @@ def test_quantity_grammar_against_the_kubernetes_client(text: Any, agrees: bool,
 @pytest.mark.parametrize(("text", "agrees", "why"), QUANTITIES, ids=[repr(q[0]) for q in QUANTITIES])
 def test_values_and_diff_share_the_grammar(text: Any, agrees: bool, why: str) -> None:
     """What the diff parses (normalize) is what the values schema accepts, for whole positive byte counts."""
-    from regplan import normalize
+    from regplan.base import normalize
 
     parsed = normalize.parse_quantity(text)
     assert parsed == model.parse_quantity(text)
@@ -649,7 +652,9 @@ def test_cli_answers_hostile_files_with_exit_3(tmp_path: Path, case: str, text: 
 def test_render_path_does_not_import_kubernetes_or_pyyaml() -> None:
     code = (
         "import sys\n"
-        "from regplan import model, render, rules, values, output, safeload\n"
+        "from regplan.base import model, safeload\n"
+        "from regplan.core import render, rules, values\n"
+        "from regplan.present import output\n"
         "model.canonical_quantity('1e9'); model.parse_quantity('1Gi')\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'yaml'}))\n"
     )
@@ -768,3 +773,46 @@ def test_golden_check_does_not_depend_on_the_root_spelling(
         root.symlink_to(ROOT)
     result = golden.run(root=root, update=False, only="plan")
     assert result.code is ExitCode.OK, result.report[:2000]
+
+
+# --- user text quoted in a one-line message: one rule (escape.quoted) for every message ------------------
+
+QUOTED_ATTACKS = ["\x1b]0;owned\x07ebs", "a\nregplan: done", "x\u202etxt", "9" * 5000]
+
+
+@pytest.mark.parametrize("text", QUOTED_ATTACKS)
+def test_every_message_quotes_user_text_by_the_one_rule(text: str) -> None:
+    """A quantity, a value, a command-line word and an Argo CD parameter reach messages as
+    ``escape.quoted`` shows them: one line, controls and bidi shown escaped, bounded, with an ellipsis."""
+    from regplan.base import escape
+    from regplan.cli import app, commands
+
+    said: list[tuple[str, str]] = []  # (message, the text it quotes)
+    with pytest.raises(ValueError) as quantity:
+        model.canonical_quantity(text + "Gi")
+    said.append((str(quantity.value), text + "Gi"))
+    vals = values.load_values(
+        "cephfs-rwx", files=[], sets=[f"claim.accessMode={text}"], profiles_dir=None, environ={}
+    )
+    _, found = rules.check(vals, Target.OCP4)
+    said.append((next(d.message for d in found if d.key == "claim.accessMode"), text))
+    with pytest.raises(Exception) as duration:
+        app.duration(text + "x")
+    said.append((str(duration.value), text + "x"))
+    with pytest.raises(InvalidInput) as param:
+        commands.argocd_cluster({"ARGOCD_ENV_REGPLAN_CLUSTER": text})
+    said.append((str(param.value), text))
+    for message, quoted in said:
+        assert escape.quoted(quoted) in message, message
+        assert escape.UNSAFE_OR_BREAK.search(message) is None and len(message) < 400, message
+
+
+@pytest.mark.parametrize("argv", [["apply", "--timeout", "W"], ["W"], ["status", "--parallelism", "W"]])
+def test_a_long_key_value_word_is_hidden_whole_even_where_the_quote_is_cut(argv: list[str]) -> None:
+    """A ``KEY=VALUE`` word's value is never repeated: hidden before it is quoted, so the quote's cut at
+    ``escape.QUOTE_LIMIT`` cannot leave a piece of it that ``_redact`` no longer finds."""
+    word = "s3.secretKey=" + "wJalrXUtnFEMIK7MDENG" * 10
+    p = subprocess.run([sys.executable, "-m", "regplan", *[word if a == "W" else a for a in argv]],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert p.returncode == 3 and "s3.secretKey=(hidden)" in p.stderr, p.stderr
+    assert "wJalr" not in p.stderr + p.stdout

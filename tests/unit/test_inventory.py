@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from regplan import commands, inventory, render, values
-from regplan.errors import InvalidInput
-from regplan.model import Target
+from regplan.base.errors import InvalidInput
+from regplan.base.model import Target
+from regplan.cli import commands
+from regplan.core import render, values
+from regplan.present import inventory
 
 ENV = {"AK": "AKIA-INVENTORY-TEST", "SK": "inventory/secret+key"}
 

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from regplan import cluster as c
-from regplan.errors import ClusterError, ExitCode
+from regplan.base.errors import ClusterError, ExitCode
 
 CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n").decode()
 

@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
-from regplan import fleet, safeload, workspace
+from regplan.base import safeload
+from regplan.base.errors import ClusterError
 from regplan.cluster import kubeconfig as kc
-from regplan.errors import ClusterError
-from regplan.workspace import WorkspaceInvalid
+from regplan.fleet import runs as fleet
+from regplan.fleet import workspace
+from regplan.fleet.workspace import WorkspaceInvalid
 
 N = 60
 

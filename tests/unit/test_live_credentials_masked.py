@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from regplan.model import LiveState, Obj, Ref, Target
-from regplan.plan import make_plan
-from regplan.views import plan_text
+from regplan.base.model import LiveState, Obj, Ref, Target
+from regplan.engine.plan import make_plan
+from regplan.present.views import plan_text
 
 ACCESS = "AKIALIVEENVSECRET"
 SECRET = "liveEnvSecretKeyReview"
@@ -82,7 +82,7 @@ def test_live_s3_keys_in_dc_env_are_removed_but_never_shown() -> None:
 
 
 def test_status_redacts_a_secret_env_value_even_when_it_starts_with_a_slash() -> None:
-    from regplan import status
+    from regplan.engine import status
 
     # AWS secret access keys are base64-like and may start with "/": not a file path
     secret = "/wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -95,7 +95,7 @@ def test_status_redacts_a_secret_env_value_even_when_it_starts_with_a_slash() ->
 
 
 def test_a_secret_pasted_with_the_wrong_type_is_not_echoed(tmp_path: Path) -> None:
-    from regplan import rules, values
+    from regplan.core import rules, values
 
     f = tmp_path / "v.yaml"
     f.write_text(

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from fakes import MemoryCluster, as_api
 
-from regplan import lock
+from regplan.base.errors import StaleError
+from regplan.base.model import Ref, Verb
 from regplan.cluster import ConflictError
-from regplan.errors import StaleError
-from regplan.model import Ref, Verb
+from regplan.engine import lock
 
 NS = "openshift-image-registry"
 

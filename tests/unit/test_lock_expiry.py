@@ -12,8 +12,8 @@ import time
 import pytest
 from fakes import MemoryCluster, as_api
 
-from regplan import lock
-from regplan.errors import StaleError
+from regplan.base.errors import StaleError
+from regplan.engine import lock
 
 
 def test_check_refuses_once_the_lease_went_unrenewed_too_long() -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from regplan import snapshot, values
-from regplan.errors import ExitCode, InvalidInput
+from regplan.base.errors import ExitCode, InvalidInput
+from regplan.core import values
+from regplan.engine import snapshot
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from regplan.normalize import (
+from regplan.base.normalize import (
     IGNORE,
     REBASE,
     Item,

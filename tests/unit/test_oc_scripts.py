@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan import output, render, values
-from regplan.model import Target
+from regplan.base.model import Target
+from regplan.core import render, values
+from regplan.present import output
 from tools import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]

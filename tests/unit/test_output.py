@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from regplan import output, render, values, yamlio
-from regplan.errors import InvalidInput
-from regplan.model import Target
+from regplan.base import yamlio
+from regplan.base.errors import InvalidInput
+from regplan.base.model import Target
+from regplan.core import render, values
+from regplan.present import output
 
 ENV = {"AK": "AKIDFAKEFORTEST", "SK": "fake-secret-for-test"}
 

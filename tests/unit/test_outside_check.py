@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from regplan import normalize
+from regplan.base import normalize
 
 ROOT = Path(__file__).resolve().parents[2]
 PENDING = ROOT / "examples" / "snapshots" / "ocp4-pvc-pending.yaml"
@@ -160,7 +160,7 @@ def test_hand_edited_plan_file_cannot_smuggle_a_secret_into_show(tmp_path: Path)
 
 
 def test_recorded_snapshot_redacts_key_material_in_messages() -> None:
-    from regplan import recording
+    from regplan.engine import recording
 
     event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}, "message": HOSTILE}
     config = {
@@ -189,9 +189,9 @@ def test_markdown_does_not_call_a_never_bound_claim_destructive(tmp_path: Path) 
 
 
 def test_markdown_still_marks_a_bound_claim_destructive() -> None:
-    from regplan import views
-    from regplan.model import Ref, Target
-    from regplan.planvalue import Action, ObjectChange, Plan
+    from regplan.base.model import Ref, Target
+    from regplan.engine.planvalue import Action, ObjectChange, Plan
+    from regplan.present import views
 
     ref = Ref("v1", "PersistentVolumeClaim", "openshift-image-registry", "image-registry-storage")
     change = ObjectChange(ref, Action.REPLACE, "spec.accessModes is immutable", True, (), ())
@@ -201,9 +201,9 @@ def test_markdown_still_marks_a_bound_claim_destructive() -> None:
 
 
 def test_replace_refusal_does_not_ask_to_copy_data_that_does_not_exist() -> None:
-    from regplan import apply
-    from regplan.model import Ref, Target
-    from regplan.planvalue import Action, ObjectChange, Plan
+    from regplan.base.model import Ref, Target
+    from regplan.engine import apply
+    from regplan.engine.planvalue import Action, ObjectChange, Plan
 
     ref = Ref("v1", "PersistentVolumeClaim", "openshift-image-registry", "image-registry-storage")
 

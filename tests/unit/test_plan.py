@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from regplan.diff import diff_objects
-from regplan.errors import InvalidInput, StaleError
-from regplan.model import LiveState, Obj, PatchType, Ref, Target, Verb
-from regplan.normalize import normalize
-from regplan.plan import Action, make_plan, merge_patch, query_for
-from regplan.planfile import plan_from_json, resolve_secrets
+from regplan.base.errors import InvalidInput, StaleError
+from regplan.base.model import LiveState, Obj, PatchType, Ref, Target, Verb
+from regplan.base.normalize import normalize
+from regplan.engine.diff import diff_objects
+from regplan.engine.plan import Action, make_plan, merge_patch, query_for
+from regplan.engine.planfile import plan_from_json, resolve_secrets
 
 NS = "openshift-image-registry"
 

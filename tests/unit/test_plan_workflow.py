@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from fakes import MemoryCluster
 
-from regplan import commands, workflow
-from regplan.errors import ExitCode, InvalidInput, StaleError
-from regplan.model import Verb
+from regplan.base.errors import ExitCode, InvalidInput, StaleError
+from regplan.base.model import Verb
+from regplan.cli import commands
+from regplan.engine import workflow
 
 ROOT = Path(__file__).resolve().parents[2]
 FRESH = ROOT / "examples/snapshots/ocp4-aws-fresh.yaml"
@@ -174,7 +175,7 @@ def test_plan_never_dry_runs_a_delete_nor_the_create_of_a_replace() -> None:
 def test_plan_reads_again_when_the_cluster_moves_during_the_dry_run(moves: int, outcome: str) -> None:
     """A 409 on the dry run (the operator wrote the Config meanwhile): read again and plan again, up to
     PLAN_ATTEMPTS times; only then exit 5."""
-    from regplan.errors import ClusterMoved
+    from regplan.base.errors import ClusterMoved
 
     fake = MemoryCluster.from_snapshot(ROOT / "examples/snapshots/ocp4-pvc-pending.yaml")
     real_dry_run = fake.dry_run

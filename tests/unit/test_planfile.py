@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 from test_apply import MemoryCluster
 
-from regplan import commands, planfile, snapshot, workflow, yamlio
-from regplan.errors import ExitCode, InvalidInput, RegplanError
-from regplan.model import LiveQuery, LiveState, Obj, Ref, Target
-from regplan.planvalue import Plan
+from regplan.base import yamlio
+from regplan.base.errors import ExitCode, InvalidInput, RegplanError
+from regplan.base.model import LiveQuery, LiveState, Obj, Ref, Target
+from regplan.cli import commands
+from regplan.engine import planfile, snapshot, workflow
+from regplan.engine.planvalue import Plan
 from tools import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]

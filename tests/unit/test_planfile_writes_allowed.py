@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from regplan.errors import InvalidInput
-from regplan.model import LiveState, Obj, Ref, Target
-from regplan.plan import Action, make_plan
-from regplan.planfile import plan_from_json
+from regplan.base.errors import InvalidInput
+from regplan.base.model import LiveState, Obj, Ref, Target
+from regplan.engine.plan import Action, make_plan
+from regplan.engine.planfile import plan_from_json
 
 NS = "openshift-image-registry"
 

@@ -1,4 +1,4 @@
-"""The background connection (regplan.prefetch): what it overlaps, and that errors keep their order."""
+"""The background connection (regplan.engine.prefetch): what it overlaps, and that errors keep their order."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 import regplan.cluster
-from regplan import prefetch, workflow
-from regplan.errors import ClusterError
-from regplan.model import Target
+from regplan.base.errors import ClusterError
+from regplan.base.model import Target
+from regplan.engine import prefetch, workflow
 
 
 class SlowCluster:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from regplan import cli
+from regplan.cli import app as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""Every field a plan changes carries a one-line reason (regplan.reasons), on every scenario plan."""
+"""Every field a plan changes carries a one-line reason (regplan.present.reasons), on every scenario plan."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from regplan import views, workflow
-from regplan.diff import ChangeKind
-from regplan.planvalue import Action
-from regplan.reasons import REASONS, reason_for
-from regplan.yamlio import load_all_safe
+from regplan.base.yamlio import load_all_safe
+from regplan.engine import workflow
+from regplan.engine.diff import ChangeKind
+from regplan.engine.planvalue import Action
+from regplan.present import views
+from regplan.present.reasons import REASONS, reason_for
 from tools import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from regplan import render, rules, values
-from regplan.errors import InvalidInput, ValidationFailed
-from regplan.model import Target
+from regplan.base.errors import InvalidInput, ValidationFailed
+from regplan.base.model import Target
+from regplan.core import render, rules, values
 
 ENV = {"AK": "AKFAKE", "SK": "skfake"}
 CREDS = ["s3.accessKeyFrom=env:AK", "s3.secretKeyFrom=env:SK"]
@@ -125,7 +125,7 @@ def test_ocp3_s3_leaves_the_storage_volume_alone_and_maps_rolling() -> None:
 
 
 def test_render_is_deterministic() -> None:
-    from regplan import output
+    from regplan.present import output
 
     a = output.format_rendered(rendered("cephfs-rwx", "claim.size=0.5Ti"), "yaml")
     b = output.format_rendered(rendered("cephfs-rwx", "claim.size=512Gi"), "yaml")

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "regplan.cli", *args],
+        [sys.executable, "-m", "regplan.cli.app", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

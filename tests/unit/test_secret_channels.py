@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan import commands, normalize, recording, snapshot
-from regplan.errors import InvalidInput, RegplanError
+from regplan.base import normalize
+from regplan.base.errors import InvalidInput, RegplanError
+from regplan.cli import commands
+from regplan.engine import recording, snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "examples" / "snapshots" / "ocp3-emptydir.yaml"
@@ -264,8 +266,8 @@ def test_config_redaction_recurses_into_lists_and_keeps_the_structure() -> None:
 def test_a_snapshot_of_a_claim_with_events_is_recorded(tmp_path: Path) -> None:
     """The classic case of the README: events listed by the API carry no apiVersion/kind (issue 16: the
     snapshot stopped with KeyError 'apiVersion'). Recorded, read back, the claim's events are there."""
-    from regplan import render, values
-    from regplan.model import LiveQuery, LiveState, Ref, Target
+    from regplan.base.model import LiveQuery, LiveState, Ref, Target
+    from regplan.core import render, values
 
     rendered = render.render(
         values.load_values("ebs-gp2-rwo", files=[], sets=[], profiles_dir=None, environ={}), Target.OCP4
@@ -303,7 +305,7 @@ def test_a_snapshot_of_a_claim_with_events_is_recorded(tmp_path: Path) -> None:
 
 
 def test_verify_says_not_recorded_instead_of_not_verified(tmp_path: Path) -> None:
-    from regplan.model import Target
+    from regplan.base.model import Target
 
     # a snapshot recorded before verify was: no Deployment, no record of what was asked
     doc = yaml.safe_load((ROOT / "examples" / "fleet" / "snapshots" / "dev-us.yaml").read_text())

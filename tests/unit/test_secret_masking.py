@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from regplan import status as statusmod
-from regplan import views
-from regplan.model import LiveState, Obj, Ref, Target
-from regplan.normalize import SECRET_MASKS, mask_secret
-from regplan.plan import make_plan
-from regplan.planfile import plan_from_json
+from regplan.base.model import LiveState, Obj, Ref, Target
+from regplan.base.normalize import SECRET_MASKS, mask_secret
+from regplan.engine import status as statusmod
+from regplan.engine.plan import make_plan
+from regplan.engine.planfile import plan_from_json
+from regplan.present import views
 
 OLD_AK, OLD_SK = "AKIAOLDOLDOLDOLD0001", "old/Secret+Key/wJalrXUtnFEMIK7MDENGbPxRfi"
 NEW_AK, NEW_SK = "AKIANEWNEWNEWNEW0002", "new/Secret+Key/zzzzXUtnFEMIK7MDENGbPxRfi"

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from regplan import status as statusmod
-from regplan.diff import diff_objects
-from regplan.normalize import normalize
+from regplan.base.normalize import normalize
+from regplan.engine import status as statusmod
+from regplan.engine.diff import diff_objects
 
 NAMES: list[tuple[str, str, bool]] = [
     # (env name, value, hidden)

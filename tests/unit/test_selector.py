@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from regplan import selector
-from regplan.errors import ExitCode
+from regplan.base.errors import ExitCode
+from regplan.fleet import selector
 
 PROD_EU = {"env": "prod", "region": "eu", "example.com/tier": "gold"}
 DEV_US = {"env": "dev", "region": "us"}

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from regplan import render, values
-from regplan.errors import InvalidInput, ValidationFailed
-from regplan.model import Target
+from regplan.base.errors import InvalidInput, ValidationFailed
+from regplan.base.model import Target
+from regplan.core import render, values
 
 
 @pytest.mark.parametrize(

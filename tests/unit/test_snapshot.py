@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from regplan import snapshot
-from regplan.errors import InvalidInput
-from regplan.model import LiveQuery, Ref, Target
+from regplan.base.errors import InvalidInput
+from regplan.base.model import LiveQuery, Ref, Target
+from regplan.engine import snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 CLAIM = Ref("v1", "PersistentVolumeClaim", "openshift-image-registry", "image-registry-storage")

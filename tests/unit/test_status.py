@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from regplan import commands, snapshot, status
-from regplan.model import Target
+from regplan.base.model import Target
+from regplan.cli import commands
+from regplan.engine import snapshot, status
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +85,7 @@ def test_status_command_matches_profiles(capsys: object) -> None:
 def test_summary_json_keys_per_target_and_error() -> None:
     """The typed summary keeps the JSON document's shape: keys by target, and only the error when the
     registry object is missing."""
-    from regplan.model import LiveState
+    from regplan.base.model import LiveState
 
     missing = status.summarize(Target.OCP4, LiveState(target=Target.OCP4, source="s")).to_json()
     assert missing == {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from regplan.errors import RegplanError
+from regplan.base.errors import RegplanError
 
 
 @pytest.mark.parametrize("content", [b"garbage: [\n", b"\xff\xfe"], ids=["not-yaml", "not-utf8"])
@@ -20,8 +20,8 @@ def test_unreadable_kubeconfig_is_an_expected_error(tmp_path: Path, content: byt
 
 
 def test_plan_file_not_utf8_is_invalid_input(tmp_path: Path) -> None:
-    from regplan import workflow
-    from regplan.errors import InvalidInput
+    from regplan.base.errors import InvalidInput
+    from regplan.engine import workflow
 
     planfile = tmp_path / "plan.json"
     planfile.write_bytes(b"\xff\xfe{}")

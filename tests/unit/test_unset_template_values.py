@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from regplan import render, rules
-from regplan.errors import ValidationFailed
-from regplan.model import Target
-from regplan.values import Values
+from regplan.base.errors import ValidationFailed
+from regplan.base.model import Target
+from regplan.core import render, rules
+from regplan.core.values import Values
 
 FULL = {
     "replicas": 1,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from regplan import values
-from regplan.errors import InvalidInput
+from regplan.base.errors import InvalidInput
+from regplan.core import values
 
 
 def load(

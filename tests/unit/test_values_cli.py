@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(*args: str, stdin: IO[Any] | int | None = subprocess.DEVNULL, data: str | None = None) -> Any:
     return subprocess.run(
-        [sys.executable, "-m", "regplan.cli", *args],
+        [sys.executable, "-m", "regplan.cli.app", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -59,7 +59,7 @@ def test_comma_separated_files(tmp_path: Path) -> None:
         (["-p", "cephfs-rwx", "--set", "claim.accessModes={ReadWriteMany,ReadWriteOnce}"], 3, "KEY={a,b}"),
         (["-p", "cephfs-rwx", "--set", "claim.accessMode[0]=ReadWriteMany"], 3, "KEY[N]=VALUE"),
         (["-p", "cephfs-rwx", "--set", "claim.storageClass=null"], 3, "claim.storageClass (--set): is"),
-        (["-p", "cephfs-rwx", "--set", "claim.name=registry\n"], 3, r"'registry\n' is not valid"),
+        (["-p", "cephfs-rwx", "--set", "claim.name=registry\n"], 3, r"'registry\u000a' is not valid"),
         (
             ["-p", "aws-s3", "--target", "ocp3", "--set", "s3.bucket=acme,s3.region=us-east-1",
              "--set", "s3.virtualHostedStyle=true"],
@@ -82,7 +82,7 @@ def workspace_run(tmp_path: Path, text: str, *args: str) -> Any:
     ws = tmp_path / "regplan.yaml"
     ws.write_text(text)
     return subprocess.run(
-        [sys.executable, "-m", "regplan.cli", "render", "--workspace", str(ws), *args],
+        [sys.executable, "-m", "regplan.cli.app", "render", "--workspace", str(ws), *args],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -12,9 +12,9 @@ from typing import IO, Any
 
 import pytest
 
-from regplan import render, rules, values
-from regplan.errors import BoundExceeded, InvalidInput, UnreadableInput, ValidationFailed
-from regplan.model import Target
+from regplan.base.errors import BoundExceeded, InvalidInput, UnreadableInput, ValidationFailed
+from regplan.base.model import Target
+from regplan.core import render, rules, values
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # the shape of an AWS secret access key
 BREAKS = ["\n", "\r", "\r\n", "\u2028", "\u2029", "\x85", "\x1b[2J", "\x07", "\t", "\x00"]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from regplan.model import LiveState, Obj, Ref, Target
-from regplan.verify import CONFIG, WORKLOAD, Intent, query_for, verify
+from regplan.base.model import LiveState, Obj, Ref, Target
+from regplan.engine.verify import CONFIG, WORKLOAD, Intent, query_for, verify
 
 NS4, NS3 = "openshift-image-registry", "default"
 PVC4 = Intent(Target.OCP4, "pvc", claim="image-registry-storage")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from regplan.diff import ChangeKind, FieldChange
-from regplan.errors import Diagnostic
-from regplan.model import Ref, Target
-from regplan.plan import Action, ObjectChange, Plan
-from regplan.status import ClaimEvent, ClaimSummary, Condition, StatusSummary
-from regplan.views import field_line, plan_json, plan_text, status_text, summary_line
+from regplan.base.errors import Diagnostic
+from regplan.base.model import Ref, Target
+from regplan.engine.diff import ChangeKind, FieldChange
+from regplan.engine.plan import Action, ObjectChange, Plan
+from regplan.engine.status import ClaimEvent, ClaimSummary, Condition, StatusSummary
+from regplan.present.views import field_line, plan_json, plan_text, status_text, summary_line
 
 CLAIM = Ref("v1", "PersistentVolumeClaim", "ns", "c")
 CFG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
@@ -175,12 +175,12 @@ def test_long_removed_map_is_listed_leaf_by_leaf() -> None:
 
 def test_markdown_of_a_hostile_plan_keeps_its_structure() -> None:
     """Names, reasons and diagnostics (which quote the cluster) cannot add markup, HTML, table cells or close
-    the folded full plan: one rule, regplan.escape's markdown rule, for every string of the plan."""
+    the folded full plan: one rule, regplan.base.escape's markdown rule, for every string of the plan."""
     import dataclasses
 
     from markdown_it import MarkdownIt
 
-    from regplan.views import plan_markdown
+    from regplan.present.views import plan_markdown
 
     plan = sample()
     evil = "```\n</details>\n<img src=https://evil.example/p.png> | [x](https://evil) `` ` ``"

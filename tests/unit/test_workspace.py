@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from regplan import workspace
-from regplan.errors import ExitCode, InvalidInput
+from regplan.base.errors import ExitCode, InvalidInput
+from regplan.fleet import workspace
 
 ROOT = Path(__file__).resolve().parents[2]
 # The built-in profiles, read from profiles/: a new profile is tested here without editing this file.
@@ -312,8 +312,8 @@ def test_a_few_hundred_clusters_fit_the_bounds(tmp_path: Path) -> None:
 
 
 def test_set_and_set_string_entries_carry_their_line_and_flag(tmp_path: Path) -> None:
-    from regplan import render, rules, values
-    from regplan.model import Target
+    from regplan.base.model import Target
+    from regplan.core import render, rules, values
 
     path = write(
         tmp_path,
@@ -352,7 +352,7 @@ def test_set_and_set_string_entries_carry_their_line_and_flag(tmp_path: Path) ->
 def test_a_relative_key_file_in_a_set_entry_is_read_from_the_workspace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from regplan import values
+    from regplan.core import values
 
     (tmp_path / "keys").mkdir()
     (tmp_path / "keys" / "ak").write_text("AKIAEXAMPLE\n")
@@ -417,8 +417,8 @@ def test_a_small_workspace_lists_its_clusters() -> None:
 
 @pytest.mark.parametrize("source", ["env:A-B", "env:A}$(id)", "vault:x"])
 def test_a_bad_source_in_a_set_entry_is_refused_at_its_line(tmp_path: Path, source: str) -> None:
-    from regplan import rules, values
-    from regplan.model import Target
+    from regplan.base.model import Target
+    from regplan.core import rules, values
 
     path = write(
         tmp_path,
