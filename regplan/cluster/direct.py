@@ -29,11 +29,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from regplan.base.errors import ClusterError
 from regplan.cluster import credentials as cred
 from regplan.cluster import http11
 from regplan.cluster.apierrors import METHOD_VERB, TransientError, connection_reason, error_for
 from regplan.cluster.transport import USER_AGENT, RequestLog, parse_retry_after
-from regplan.base.errors import ClusterError
 
 # The fields of a cluster / user entry this transport implements; a truthy field outside them sends the
 # context to the official client.

@@ -33,8 +33,8 @@ from typing import Any
 
 from regplan.base import safeload, userfiles
 from regplan.base.errors import ClusterError, InvalidInput, UnreadableInput
-from regplan.cluster.apierrors import one_line
 from regplan.base.escape import safe_text_problem
+from regplan.cluster.apierrors import one_line
 
 # Fields holding base64 data: (section, field).
 BASE64_FIELDS: tuple[tuple[str, str], ...] = (

@@ -202,8 +202,8 @@ def test_exec_plugin_printing_megabytes_is_stopped(ocp4_cluster: TargetCluster, 
 def test_exec_plugin_never_exiting_is_stopped(
     ocp4_cluster: TargetCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from regplan.cluster import Cluster, credentials
     from regplan.base.errors import ClusterError
+    from regplan.cluster import Cluster, credentials
 
     monkeypatch.setattr(credentials, "EXEC_TIMEOUT", 1.0)
     marker = tmp_path / "child.pid"

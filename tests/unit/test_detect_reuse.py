@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fakes import FakeResp, make, status
 
-from regplan.cluster import adapter
 from regplan.base.model import Ref, Target
+from regplan.cluster import adapter
 
 CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
 PATH = "/apis/imageregistry.operator.openshift.io/v1/configs/cluster"

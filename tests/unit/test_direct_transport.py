@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from regplan.cluster import connect, credentials, direct
 from regplan.base.errors import ClusterError
+from regplan.cluster import connect, credentials, direct
 
 CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="  # the forms below are routed, never connected
 
