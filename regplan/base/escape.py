@@ -137,14 +137,16 @@ def shell_name(name: str, *, what: str) -> str:
 # ``--set`` values whose key looks like a secret are shown as this in generated headers. regplan refuses
 # secret literals in values (sources only), so this is the second line of defence, not the first.
 HIDDEN = "(hidden)"
-_SECRET_LEAF = re.compile(r"(secret|password|passwd|token|credential|accesskey|accountkey|privatekey|key$)")
 
 
 def input_words(
     files: Sequence[object] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = ()
 ) -> list[str]:
     """The ``-f``/``--set``/``--set-string`` words a text was rendered from, for its header: file paths
-    as given, ``--set`` entries with a secret-looking key's value hidden (``*From`` sources are shown)."""
+    as given, ``--set`` entries with a secret-looking key's value hidden (``*From`` sources are shown).
+    Secret-looking is ``normalize.secret_name``: the one vocabulary every channel uses."""
+    from regplan.base.normalize import secret_name  # only when a header is written: keeps start-up light
+
     words: list[str] = []
     for f in files:
         words += ["-f", str(f)]
@@ -152,7 +154,7 @@ def input_words(
         for entry in entries:
             key, eq, _ = entry.partition("=")
             leaf = key.rsplit(".", 1)[-1].strip().lower()
-            hide = bool(_SECRET_LEAF.search(leaf)) and not leaf.endswith("from")
+            hide = secret_name(leaf) and not leaf.endswith("from")
             words += [flag, f"{key}={HIDDEN}" if hide and eq else (HIDDEN if hide else entry)]
     return words
 

@@ -4,7 +4,7 @@ Reading happens in two rounds (workflow): ``first_query`` asks for ``Config/clus
 ``dc/docker-registry`` (3.x) plus the objects the profiles would touch; ``second_query`` then asks for
 the claim the registry actually mounts (its events and pods) and, on 3.x, the Secret holding the
 mounted registry config. ``summarize`` turns the answers into a ``StatusSummary`` (a typed value;
-``to_json()`` is the ``-o json`` document); secret-looking env values (normalize.SECRET_ENV_NAMES) and
+``to_json()`` is the ``-o json`` document); secret-looking env values (normalize.secret_name) and
 registry-config credentials (normalize.redact_config: the one table, at any depth) are redacted. Which
 profile the live state matches is decided by the caller with ``plan.make_plan`` (a profile matches when
 its defaults plan to no-op, Secrets aside since their values cannot be compared without the sources).
