@@ -3,6 +3,8 @@
 Every generator calls these and nothing else to put a value it does not control (a cluster's Event
 message, an object name from a plan file, a ``--set`` value, an error text) into what it writes:
 
+- **outside text** (``outside_text``): free text from a cluster or a file regplan did not write (an Event
+  message, a plan file's diagnostic) is redacted and made one line before any view sees it.
 - **terminal** (``terminal``): every character that a terminal or a log viewer acts on instead of showing
   (C0 controls but newline and tab, DEL, C1 controls, the Unicode line/paragraph separators, bidi
   overrides and other invisible format characters, lone surrogates) becomes its visible ``\\uXXXX``
@@ -87,6 +89,17 @@ def terminal(text: str, *, keep_sgr: bool = False) -> str:
 def one_line(text: str) -> str:
     """``text`` as one safe line: ``terminal`` plus newline and tab escaped."""
     return UNSAFE_OR_BREAK.sub(_escape_match, text)
+
+
+def outside_text(value: object) -> str:
+    """Free text regplan did not write, as a view shows it: an Event's or a condition's reason and message
+    from a cluster or a snapshot, a diagnostic or a reason read back from a plan file. Key material in it is
+    redacted (``normalize.redact_text``) and it is one line (``one_line``): a line break in it cannot
+    print a line of its own, such as a forged summary ("4 cluster(s): 0 with changes ...") in a CI log.
+    The engine builds every message that quotes such text with this, never with ``str`` alone."""
+    from regplan.base.normalize import redact_text  # the redaction rule lives with the secret vocabulary
+
+    return one_line(redact_text(value if isinstance(value, str) else "" if value is None else str(value)))
 
 
 def safe_text_problem(text: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 from regplan.base import yamlio
 from regplan.base.errors import InvalidInput
+from regplan.base.escape import outside_text
 from regplan.base.model import (
     CONFIG_REF,
     DC_REF,
@@ -37,7 +38,7 @@ from regplan.base.model import (
     pod_volumes,
     registry_container,
 )
-from regplan.base.normalize import REDACTED, redact_config, redact_text, secret_env
+from regplan.base.normalize import REDACTED, redact_config, secret_env
 
 EVENTS_SHOWN = 5
 
@@ -158,10 +159,10 @@ class Condition:
     @classmethod
     def of(cls, c: Obj) -> Condition:
         return cls(
-            str(c.get("type", "")),
-            str(c.get("status", "")),
-            str(c.get("reason", "")),
-            redact_text(str(c.get("message", ""))),
+            outside_text(c.get("type")),
+            outside_text(c.get("status")),
+            outside_text(c.get("reason")),
+            outside_text(c.get("message")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -283,9 +284,9 @@ def _claim_summary(ns: str, name: str, live: LiveState) -> ClaimSummary:
         # this claim's own events (by uid): a deleted namesake's ProvisioningFailed is not its state
         events=tuple(
             ClaimEvent(
-                str(e.get("type", "")),
-                str(e.get("reason", "")),
-                redact_text(str(e.get("message", ""))),
+                outside_text(e.get("type")),
+                outside_text(e.get("reason")),
+                outside_text(e.get("message")),
                 e.get("count", 1),
             )
             for e in events_of(obj, live.events.get(ref, []))[-EVENTS_SHOWN:]
