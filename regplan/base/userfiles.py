@@ -177,7 +177,11 @@ class Root:
         return cls(base, str(base)), rel.as_posix()
 
     def show(self, rel: str) -> str:
-        return rel if self.shown == "." else f"{self.shown.rstrip('/')}/{rel}"
+        """``rel`` as messages name it: one line (a name found on disk may hold a line break, which would
+        print a line of its own: "removed rendered/x" then a forged one)."""
+        from regplan.base.escape import one_line
+
+        return one_line(rel if self.shown == "." else f"{self.shown.rstrip('/')}/{rel}")
 
     # -- directories
 

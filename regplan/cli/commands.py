@@ -275,7 +275,11 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
     _emit_plan(reporter, opts.output, result)
     if opts.out is not None:
         planfile.save_plan(result, opts.out)
-        reporter.err(f"plan saved to {opts.out}; run `regplan apply {opts.out}` to execute it\n")
+        from regplan.base.escape import shell_words
+
+        # the command is copied and run: every word quoted for the shell (a file named `p;x.json`)
+        command = shell_words(["regplan", "apply", str(opts.out)])
+        reporter.err(f"plan saved to {opts.out}; run `{command}` to execute it\n")
     return actions.plan_code(result, detailed_exitcode=opts.detailed_exitcode)
 
 
@@ -519,11 +523,11 @@ def _fleet_plan(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_
     else:
         reporter.out(_fleet_doc("FleetPlan", outcomes, code, ctx, opts.output))
     if opts.out is not None:
+        from regplan.base.escape import shell_words
+
         written = fl.save_plans(outcomes, opts.out)
-        reporter.err(
-            f"{len(written)} plan(s) saved in {opts.out}; "
-            f"run `regplan apply --plan-dir {opts.out}` to apply them\n"
-        )
+        command = shell_words(["regplan", "apply", "--plan-dir", str(opts.out)])
+        reporter.err(f"{len(written)} plan(s) saved in {opts.out}; run `{command}` to apply them\n")
     return code
 
 
@@ -798,8 +802,8 @@ ARGOCD_OCP3_REFUSED = (
     "only), which regplan applies as a JSON patch; Argo CD would apply it as a merge that replaces the "
     "DeploymentConfig's container and volume lists, dropping everything regplan does not render (such as "
     "the registry-certificates volume). Use `regplan apply` for this cluster (or `regplan plan` in CI), or "
-    "review the commands of `regplan render -p {profile} --target ocp3 -o oc` (with the cluster's values) "
-    "and run them"
+    "review the commands of `regplan render -p {profile_word} --target ocp3 -o oc` (with the cluster's "
+    "values) and run them"
 )
 
 
@@ -848,7 +852,9 @@ def argocd_generate(
     ws = _workspace(FleetOptions(command="argocd-generate", workspace=argocd_workspace(env, Path.cwd())))
     (spec,) = ws.select([name])
     if fl.render_target(ws, spec) is Target.OCP3:
-        raise InvalidInput(ARGOCD_OCP3_REFUSED.format(name=name, profile=spec.profile))
+        from regplan.base.escape import shell_word
+
+        raise InvalidInput(ARGOCD_OCP3_REFUSED.format(name=name, profile_word=shell_word(spec.profile)))
     rendered, _ = fl.render_for_git(ws, spec)
     rendered.objects = argocd_objects(rendered.objects)
     reporter.out(output.format_rendered(rendered, "yaml"))

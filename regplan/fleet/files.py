@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from regplan.base import userfiles
 from regplan.base.errors import InvalidInput
+from regplan.base.escape import one_line
 from regplan.base.model import Obj, Ref
 
 if TYPE_CHECKING:
@@ -222,12 +223,12 @@ def tree_diff(present: Mapping[str, str], wanted: Mapping[str, str], label: str)
         out += difflib.unified_diff(
             (old or "").splitlines(keepends=True),
             wanted[rel].splitlines(keepends=True),
-            f"a/{label}/{rel}" if old is not None else "/dev/null",
-            f"b/{label}/{rel}",
+            f"a/{one_line(label)}/{one_line(rel)}" if old is not None else "/dev/null",
+            f"b/{one_line(label)}/{one_line(rel)}",
         )
     for rel in stale:
         out += difflib.unified_diff(
-            present[rel].splitlines(keepends=True), [], f"a/{label}/{rel}", "/dev/null"
+            present[rel].splitlines(keepends=True), [], f"a/{one_line(label)}/{one_line(rel)}", "/dev/null"
         )
     text = "".join(line if line.endswith("\n") else line + "\n" for line in out)
     return text, len(changed), len(stale)

@@ -134,11 +134,14 @@ class Workspace:
         return f"{self.path}:{line}" if line else str(self.path)
 
     def relative(self, path: Path) -> str:
-        """``path`` as messages and outputs show it: relative to the workspace when inside it."""
+        """``path`` as messages and outputs show it: relative to the workspace when inside it, one line
+        (a directory found on disk may be named with a line break)."""
+        from regplan.base.escape import one_line
+
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return one_line(path.resolve().relative_to(self.root.resolve()).as_posix())
         except ValueError:
-            return str(path)
+            return one_line(str(path))
 
     def select(self, names: Sequence[str] = (), selector: str = "") -> list[ClusterSpec]:
         """``--cluster NAME`` (repeatable) and ``-l SELECTOR``: both must hold; none given = all."""
