@@ -118,6 +118,25 @@ def read_regular(path: Path, *, what: str, max_bytes: int, source: str | None = 
     return _read_fd(fd, shown, what, max_bytes)
 
 
+def not_a_file(path: Path) -> str:
+    """Why ``path`` (symlinks followed, as ``read_regular`` reads it) is not a regular file, in words for
+    ``f"{path}: {words}"``; "" when it is one. One wording for every "is it there?" check of a path the user
+    named, so a FIFO or a directory is never reported as "no such file"."""
+    try:
+        os.lstat(path)
+    except OSError:
+        return "no such file"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a loop of symlinks, not a regular file"
+        if err.errno == errno.ENOENT:
+            return "a symlink to nothing (dangling), not a regular file"
+        return f"cannot be read: {err.strerror or err}"
+    return "" if stat.S_ISREG(mode) else f"{kind_of(mode)}, not a regular file"
+
+
 def inside(root: Path, path: Path) -> bool:
     """Is ``path`` (symlinks resolved) inside ``root`` (resolved)? For reads the docs confine to a root."""
     try:

@@ -455,8 +455,11 @@ def _workspace(opts: FleetOptions, cwd: Path | None = None) -> Any:
             raise InvalidInput(
                 f"{opts.command}: no {wsmod.FILE_NAME} in {here} or its parents; pass --workspace FILE"
             )
-    elif not path.is_file():
-        raise InvalidInput(f"--workspace {path}: no such file")
+    else:
+        from regplan.base.userfiles import not_a_file
+
+        if not_a_file(path):
+            raise InvalidInput(f"--workspace {path}: {not_a_file(path)}")
     return wsmod.load(path, profiles_dir=opts.profiles_dir)
 
 

@@ -429,14 +429,17 @@ def load(
                 p.add(line, f"{where}values: '-' (standard input) is for `-f -` on the command line")
                 continue
             f = _resolve(root, text_)
-            if not userfiles.inside(root, f):  # the one file layer: a workspace reads only its own files
+            problem = userfiles.not_a_file(f)
+            if problem.startswith(("a loop", "a symlink to nothing")):
+                p.add(line, f"{where}values: {text_}: {problem}")
+            elif not userfiles.inside(root, f):  # the one file layer: a workspace reads only its own files
                 p.add(
                     line,
                     f"{where}values: {text_}: outside the workspace {root} (symlinks resolved); values files "
                     "named in the workspace must lie inside it",
                 )
-            elif not f.is_file():
-                p.add(line, f"{where}values: {text_}: no such file (relative to {root})")
+            elif problem:
+                p.add(line, f"{where}values: {text_}: {problem} (relative to {root})")
             elif str(f) not in checked_files:
                 checked_files.add(str(f))
             out.append(f)
