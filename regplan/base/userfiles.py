@@ -299,8 +299,13 @@ class Root:
         finally:
             os.close(fd)
 
-    def read(self, rel: str, *, what: str, max_bytes: int = TREE_FILE_BYTES) -> bytes | None:
-        """A regular file inside the root, no symlink followed; None when it does not exist."""
+    def read(
+        self, rel: str, *, what: str, max_bytes: int = TREE_FILE_BYTES, larger: str = "refuse"
+    ) -> bytes | None:
+        """A regular file inside the root, no symlink followed; None when it does not exist. A file larger
+        than ``max_bytes`` is refused, or with ``larger="cut"`` its first ``max_bytes + 1`` bytes are
+        returned (the caller sees it is larger: a tree regplan writes holds no such file, so a reader that
+        compares with what it renders takes it as differing instead of refusing to repair it)."""
         *dirs, name = _parts(rel)
         fd = self.open_dir("/".join(dirs), create=False)
         if fd is None:
@@ -317,7 +322,7 @@ class Root:
         finally:
             os.close(fd)
         data = _read_fd(ffd, self.show(rel), what, max_bytes)
-        if len(data) > max_bytes:
+        if len(data) > max_bytes and larger != "cut":
             raise FileRefused(f"{self.show(rel)}: {what} larger than {max_bytes} bytes")
         return data
 

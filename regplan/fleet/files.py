@@ -119,6 +119,7 @@ def dir_files(rendered: Rendered) -> list[tuple[str, str, bool]]:
 # --- the rendered tree on disk (through the file layer: no symlink followed, only regplan's files) -------
 
 NOT_TEXT = "(not UTF-8 text, {size} bytes: regplan writes only UTF-8 here)\n"
+TOO_LARGE = "(larger than {limit} bytes: regplan writes no such file here)\n"
 
 
 def tree_root(base: Path, out_dir: Path) -> tuple[userfiles.Root, str]:
@@ -127,7 +128,14 @@ def tree_root(base: Path, out_dir: Path) -> tuple[userfiles.Root, str]:
     return userfiles.Root.under(base, out_dir)
 
 
+def _read(root: userfiles.Root, rel: str, what: str) -> bytes | None:
+    """One of regplan's files in the tree, cut after the bound (``_text`` shows a larger one as differing)."""
+    return root.read(rel, what=what, larger="cut")
+
+
 def _text(data: bytes) -> str:
+    if len(data) > userfiles.TREE_FILE_BYTES:
+        return TOO_LARGE.format(limit=userfiles.TREE_FILE_BYTES)  # differs from anything rendered
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -151,7 +159,7 @@ def read_tree(
         if entries is None:
             continue
         kust = (
-            root.read(f"{sub}/{output.KUSTOMIZATION}", what=output.KUSTOMIZATION)
+            _read(root, f"{sub}/{output.KUSTOMIZATION}", output.KUSTOMIZATION)
             if any(f == output.KUSTOMIZATION and k == "file" for f, k in entries)
             else None
         )
@@ -165,7 +173,7 @@ def read_tree(
                     f"{root.show(sub + '/' + fname)}: is {userfiles.kind_words(kind)}; the rendered tree "
                     "holds regular files only (regplan does not follow or read it)"
                 )
-            data = root.read(f"{sub}/{fname}", what="rendered file")
+            data = _read(root, f"{sub}/{fname}", "rendered file")
             if data is not None:
                 out[f"{name}/{fname}"] = _text(data)
     return out
@@ -182,7 +190,7 @@ def stale_dirs(root: userfiles.Root, rel_dir: str, names: Sequence[str]) -> dict
         if kind != "dir" or name in names:
             continue
         sub = f"{rel_dir}/{name}" if rel_dir else name
-        owned = output.owned_files(root.read(f"{sub}/{output.KUSTOMIZATION}", what=output.KUSTOMIZATION))
+        owned = output.owned_files(_read(root, f"{sub}/{output.KUSTOMIZATION}", output.KUSTOMIZATION))
         if owned is not None:
             out[name] = [*owned, output.KUSTOMIZATION]
     return out
