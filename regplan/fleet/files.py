@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan.base import userfiles
+from regplan.base import safeload, userfiles
 from regplan.base.errors import InvalidInput
 from regplan.base.escape import one_line
 from regplan.base.model import Obj, Ref
@@ -247,9 +247,12 @@ def tree_diff(present: Mapping[str, str], wanted: Mapping[str, str], label: str)
 PLAN_SUFFIX = ".json"
 
 
+PLAN_BYTES = safeload.DEFAULT.max_bytes  # the plan file bound; a larger file is no plan of regplan's
+
+
 def _is_plan_file(data: bytes | None) -> bool:
     """Did regplan write this? A plan file is a JSON object carrying regplan's ``formatVersion``."""
-    if data is None:
+    if data is None or len(data) > PLAN_BYTES:
         return False
     try:
         doc = json.loads(data)
@@ -268,10 +271,17 @@ def save_plans(plans: Mapping[str, str | None], out_dir: Path) -> list[Path]:
     try:
         for name, text in plans.items():
             path = f"{rel}/{name}{PLAN_SUFFIX}"
+            # what is there now, read no further than a plan's bound (cut: then not a plan of regplan's)
+            existing = root.read(path, what="plan file", max_bytes=PLAN_BYTES, larger="cut")
             if text is not None:
+                if existing is not None and not _is_plan_file(existing):  # replace only regplan's own
+                    raise userfiles.FileRefused(
+                        f"{root.show(path)}: not a plan file regplan wrote, and regplan replaces only its "
+                        "own files: move it away or save the plans in another directory"
+                    )
                 changes.write(path, text)
                 written.append(out_dir / f"{name}{PLAN_SUFFIX}")
-            elif root.kind(path) == "file" and _is_plan_file(root.read(path, what="plan file")):
+            elif _is_plan_file(existing):
                 changes.remove(path)
         changes.commit()
     except InvalidInput as err:
@@ -298,8 +308,8 @@ def plan_dir_files(plan_dir: Path) -> dict[str, Path]:
             continue
         if kind != "file":
             raise InvalidInput(
-                f"--plan-dir {plan_dir}: {name} is {userfiles.kind_words(kind)}; plan files must be regular "
-                "files (nothing was applied)"
+                f"--plan-dir {plan_dir}: {one_line(name)} is {userfiles.kind_words(kind)}; plan files must "
+                "be regular files (nothing was applied)"
             )
         out[name[: -len(PLAN_SUFFIX)]] = plan_dir / name
     return out

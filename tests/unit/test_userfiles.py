@@ -208,7 +208,7 @@ def test_out_dir_removes_only_the_files_its_kustomization_recorded(tmp_path: Pat
     # it is not replaced either (an overlay's own kustomization.yaml; the outside check of issue 16)
     (out / "kustomization.yaml").write_text("resources: [09-config-mine.yaml]\n# mine\n")
     before = tree(out)
-    with pytest.raises(InvalidInput, match=r"(kustomization|02-config-cluster)\.yaml: not written by regplan"):
+    with pytest.raises(InvalidInput, match=r"(kustomization|02-config-\w+)\.yaml: not written by regplan"):
         output.write_dir(_rendered("claim.name=other"), out)
     assert tree(out) == before
 
@@ -426,6 +426,22 @@ def test_plan_out_removes_only_plan_files_regplan_wrote(tmp_path: Path) -> None:
     assert p.returncode == 3  # the clusters without a snapshot are errors
     names = sorted(f.name for f in (ws / "plans").iterdir())
     assert names == ["legacy-us.json", "notes.json", "prod-eu.json", "stage-eu.json"]
+
+
+@pytest.mark.parametrize("content", [b"my notes\n", b'{"not": "a plan"}\n', b"{" + b" " * (11 << 20) + b"}"])
+def test_plan_out_does_not_replace_a_file_that_is_not_its_plan(tmp_path: Path, content: bytes) -> None:
+    """``<cluster>.json`` that is not a plan regplan wrote (notes, another tool's file, one past the plan
+    bound) is refused, naming it, and nothing in the directory changes (it was overwritten)."""
+    ws = example_copy(tmp_path)
+    (ws / "plans").mkdir()
+    (ws / "plans" / "dev-us.json").write_bytes(content)
+    before = tree(ws / "plans")
+    p = run("plan", "--snapshot-dir", "snapshots", "--out", "plans", cwd=ws)
+    assert p.returncode == 3 and "plans/dev-us.json: not a plan file regplan wrote" in p.stderr, p.stderr
+    assert tree(ws / "plans") == before
+    (ws / "plans" / "dev-us.json").unlink()
+    assert run("plan", "--snapshot-dir", "snapshots", "--out", "plans", cwd=ws).returncode == 0
+    assert run("plan", "--snapshot-dir", "snapshots", "--out", "plans", cwd=ws).returncode == 0  # its own
 
 
 @pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
