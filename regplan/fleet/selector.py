@@ -37,6 +37,14 @@ FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+SHOWN = 60  # characters of a selector a message quotes (it may be pasted, or huge)
+
+
+def shown(text: str) -> str:
+    """``text`` as a message quotes it: escaped (repr), cut to SHOWN characters."""
+    return repr(text[:SHOWN]) + ("..." if len(text) > SHOWN else "")
+
+
 class SelectorError(InvalidInput):
     """A selector that does not parse (exit 3)."""
 
@@ -93,12 +101,12 @@ def _split(text: str) -> list[str]:
         elif ch == ")":
             depth -= 1
             if depth < 0:
-                raise SelectorError(f"selector {text!r}: unbalanced ')'")
+                raise SelectorError(f"selector {shown(text)}: unbalanced ')'")
         elif ch == "," and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     if depth != 0:
-        raise SelectorError(f"selector {text!r}: unbalanced '('")
+        raise SelectorError(f"selector {shown(text)}: unbalanced '('")
     parts.append(text[start:])
     return parts
 
@@ -107,8 +115,8 @@ def _key(key: str, text: str) -> str:
     prefix, _, _ = key.rpartition("/")
     if not KEY.fullmatch(key) or len(prefix) > MAX_PREFIX:
         raise SelectorError(
-            f"selector {text!r}: {key!r} is not a label key (letters, digits, '-', '_', '.', at most 63, "
-            "optionally prefixed by a DNS name and '/')"
+            f"selector {shown(text)}: {shown(key)} is not a label key (letters, digits, '-', '_', '.', at "
+            "most 63, optionally prefixed by a DNS name and '/')"
         )
     return key
 
@@ -116,7 +124,7 @@ def _key(key: str, text: str) -> str:
 def _value(value: str, text: str) -> str:
     if not VALUE.fullmatch(value):
         raise SelectorError(
-            f"selector {text!r}: {value!r} is not a label value (letters, digits, '-', '_', '.', "
+            f"selector {shown(text)}: {shown(value)} is not a label value (letters, digits, '-', '_', '.', "
             "at most 63, starting and ending with a letter or digit)"
         )
     return value
@@ -131,14 +139,16 @@ def _requirement(part: str, text: str) -> Requirement:
         if kind == "set":
             values = tuple(v.strip() for v in m.group("values").split(","))
             if values == ("",):
-                raise SelectorError(f"selector {text!r}: {part!r}: the set of values must not be empty")
+                raise SelectorError(
+                    f"selector {shown(text)}: {shown(part)}: the set of values must not be empty"
+                )
             return Requirement(key, m.group("op"), tuple(_value(v, text) for v in values))
         if kind == "eq":
             op = "=" if m.group("op") in ("=", "==") else "!="
             return Requirement(key, op, (_value(m.group("value"), text),))
         return Requirement(key, kind)
     raise SelectorError(
-        f"selector {text!r}: cannot read {part!r} (expected key=value, key!=value, key in (a,b), "
+        f"selector {shown(text)}: cannot read {shown(part)} (expected key=value, key!=value, key in (a,b), "
         "key notin (a,b), key or !key)"
     )
 
@@ -151,6 +161,6 @@ def parse(text: str) -> Selector:
     for part in _split(text):
         part = part.strip()
         if not part:
-            raise SelectorError(f"selector {text!r}: empty requirement (two commas, or one at an end)")
+            raise SelectorError(f"selector {shown(text)}: empty requirement (two commas, or one at an end)")
         reqs.append(_requirement(part, text))
     return Selector(text, tuple(reqs))

@@ -156,7 +156,7 @@ class Workspace:
             if names:
                 what.append(f"--cluster {' '.join(names)}")
             if selector:
-                what.append(f"-l {selector!r}")
+                what.append(f"-l {selmod.shown(selector)}")
             raise InvalidInput(f"no cluster of {self.path} matches {' and '.join(what) or 'the selection'}")
         return chosen
 
