@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import yaml
+from netproxy import KINDS, latency_proxy
 from plan_bench import (
     ENTRY,
     Figures,
@@ -49,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--latency-ms", type=float, default=50.0)
+    ap.add_argument("--proxy", choices=KINDS, default="go", help="latency proxy")
     ap.add_argument("--profile", default="ebs-gp2-rwo")
     add_baseline_option(ap)
     add_entry_option(ap)
@@ -63,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # difference this benchmark does not measure; it times the requests.)
     ssa_input = yaml.safe_dump_all(_strip_nulls(d) for d in yaml.safe_load_all(rendered) if d)
 
-    with control_plane("ocp4") as c, c.proxy(latency_ms=args.latency_ms) as p:
+    with control_plane("ocp4") as c, latency_proxy(c, args.latency_ms, args.proxy) as p:
         cfg = str(p.kubeconfig)
         env = c.env(extra={"KUBECONFIG": cfg})
         apply = regplan_argv("apply", "-p", args.profile, "--yes", "--no-wait", "--kubeconfig", cfg)

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import yaml  # noqa: E402
 from harness.cluster import kubectl  # noqa: E402
+from netproxy import KINDS, latency_proxy  # noqa: E402
 from plan_bench import control_plane, regplan_argv  # noqa: E402
 
 PEAK_RSS = (
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--clusters", type=int, default=50)
     ap.add_argument("--latency-ms", type=float, default=50.0)
+    ap.add_argument("--proxy", choices=KINDS, default="go", help="latency proxy")
     ap.add_argument("--profile", default="ebs-gp2-rwo")
     ap.add_argument("--parallelism", type=int, default=None, help="default: regplan's own default")
     ap.add_argument("--memory", default="50,500", help="context counts to measure peak memory for")
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with (
         control_plane("ocp4") as c,
-        c.proxy(latency_ms=args.latency_ms) as p,
+        latency_proxy(c, args.latency_ms, args.proxy) as p,
         tempfile.TemporaryDirectory() as tmp,
     ):
         d = Path(tmp)

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from fleet_bench import kubeconfig, workspace  # noqa: E402
+from netproxy import KINDS, latency_proxy  # noqa: E402
 from plan_bench import control_plane  # noqa: E402
 
 CHILD = r"""
@@ -83,13 +84,14 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--clusters", type=int, default=50)
     ap.add_argument("--latency-ms", type=float, default=50.0)
+    ap.add_argument("--proxy", choices=KINDS, default="go", help="latency proxy")
     ap.add_argument("--parallelism", type=int, default=8)
     args = ap.parse_args()
     load = os.getloadavg()[0]
     runs: list[dict[str, float]] = []
     with (
         control_plane("ocp4") as c,
-        c.proxy(latency_ms=args.latency_ms) as p,
+        latency_proxy(c, args.latency_ms, args.proxy) as p,
         tempfile.TemporaryDirectory() as t,
     ):
         d = Path(t)

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 
 from harness import ApiProxy, ClusterPool, TargetCluster, find_binaries, is_write  # noqa: E402
 from harness.cluster import kubectl  # noqa: E402
+from netproxy import KINDS, latency_proxy  # noqa: E402
 
 
 @dataclass
@@ -196,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--latency-ms", type=float, default=50.0)
+    ap.add_argument("--proxy", choices=KINDS, default="go", help="latency proxy")
     ap.add_argument("--noise", type=int, default=10_000)
     ap.add_argument("--profile", default="ebs-gp2-rwo")
     add_baseline_option(ap)
@@ -204,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ENTRY["how"] = args.entry
     kube = kubectl()
 
-    with control_plane("ocp4") as c, c.proxy(latency_ms=args.latency_ms) as p:
+    with control_plane("ocp4") as c, latency_proxy(c, args.latency_ms, args.proxy) as p:
         cfg = str(p.kubeconfig)
         env = c.env(extra={"KUBECONFIG": cfg})
         plan = regplan_argv("plan", "-p", args.profile, "--kubeconfig", cfg)

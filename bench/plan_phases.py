@@ -26,6 +26,8 @@ import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from netproxy import KINDS, latency_proxy  # noqa: E402
+
 
 def child(kubeconfig: str, profile: str, spawned: float) -> None:
     """One `regplan plan`, phase by phase; prints {phase: ms} as JSON."""
@@ -69,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--latency-ms", type=float, default=50.0)
+    ap.add_argument("--proxy", choices=KINDS, default="go", help="latency proxy")
     ap.add_argument("--profile", default="ebs-gp2-rwo")
     ap.add_argument("--child", nargs=2, metavar=("KUBECONFIG", "SPAWNED"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -80,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from plan_bench import control_plane
 
     runs: list[dict[str, float]] = []
-    with control_plane("ocp4") as c, c.proxy(latency_ms=args.latency_ms) as p:
+    with control_plane("ocp4") as c, latency_proxy(c, args.latency_ms, args.proxy) as p:
         env = c.env(extra={"KUBECONFIG": str(p.kubeconfig)})
         for _ in range(args.runs):
             cmd = [sys.executable, __file__, "--profile", args.profile, "--child", str(p.kubeconfig)]

@@ -16,15 +16,17 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regplan.base import yamlio
 from regplan.base.errors import InvalidInput, ValidationFailed
 from regplan.base.model import OPERATOR_ANNOTATION, OPERATOR_CLAIM, REGISTRY_NAMESPACE, Obj, Target, sort_key
 from regplan.core import rules
 from regplan.core.values import Values, builtin_dir
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 CONFIG_SECRET = "registry-config"  # ocp3: the Secret holding config.yml
 CONFIG_MOUNT = "/etc/registryconfig"  # ocp3: where it is mounted
@@ -208,6 +210,9 @@ class RenderCache:
     many distinct inputs a workspace has."""
 
     def __init__(self, size: int = 64) -> None:
+        from concurrent.futures import Future  # a workspace run's; not on the start-up path of one render
+
+        self._future = Future
         self.size = size
         self._lock = threading.Lock()
         self._done: OrderedDict[str, Future[Rendered]] = OrderedDict()
@@ -224,7 +229,7 @@ class RenderCache:
                 self.hits += 1
             else:
                 self.misses += 1
-                mine: Future[Rendered] = Future()
+                mine: Future[Rendered] = self._future()
                 self._done[key] = mine
                 while len(self._done) > self.size:
                     self._done.popitem(last=False)

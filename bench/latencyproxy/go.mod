@@ -1,0 +1,3 @@
+module regplan.invalid/bench/latencyproxy
+
+go 1.22
