@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regplan.base import userfiles, yamlio
+from regplan.base import escape, userfiles, yamlio
 from regplan.base.errors import InvalidInput
 from regplan.fleet import selector as selmod
 
@@ -136,12 +136,10 @@ class Workspace:
     def relative(self, path: Path) -> str:
         """``path`` as messages and outputs show it: relative to the workspace when inside it, one line
         (a directory found on disk may be named with a line break)."""
-        from regplan.base.escape import one_line
-
         try:
-            return one_line(path.resolve().relative_to(self.root.resolve()).as_posix())
+            return escape.one_line(path.resolve().relative_to(self.root.resolve()).as_posix())
         except ValueError:
-            return one_line(str(path))
+            return escape.one_line(str(path))
 
     def select(self, names: Sequence[str] = (), selector: str = "") -> list[ClusterSpec]:
         """``--cluster NAME`` (repeatable) and ``-l SELECTOR``: both must hold; none given = all."""
@@ -377,6 +375,16 @@ def load(
     if prof_dir is not None and not prof_dir.is_dir():
         p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir} is not a directory")
         prof_dir = None
+    elif prof_dir is not None and profiles_dir is None:
+        # its profiles too: a profile file that is a symlink out of the workspace would be read (and what
+        # it holds rendered into the tree, or to Argo CD) as the repository's own
+        for f in sorted([*prof_dir.glob("*.yaml"), *prof_dir.glob("*.yml")]):
+            if not userfiles.inside(root, f):
+                p.add(
+                    _line(doc, "profilesDir", 1),
+                    f"profilesDir: {escape.one_line(f.name)}: outside the workspace {root} (symlinks "
+                    "resolved); the workspace's profiles must lie inside it",
+                )
 
     defaults = doc.get("defaults")
     dline = _line(doc, "defaults", 1)
