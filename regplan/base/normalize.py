@@ -260,6 +260,12 @@ SECRET_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])", "an AWS access key id (also glued to other text)"),
     (r"(?P<keep>AccountKey=)[^;\s\"']+", "an Azure storage connection string's account key"),
     (
+        r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[0-9])"
+        r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+        "an AWS secret access key (40 characters of base64, mixed case and digits: the S3 backend's secret; "
+        "a git SHA-1 is lower-case hex, a name lower-case)",
+    ),
+    (
         r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
         "a 64-byte base64 key (an Azure account key)",
     ),
