@@ -35,7 +35,7 @@ Pure functions of strings; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from regplan.base.errors import InvalidInput
 
@@ -84,6 +84,14 @@ def terminal(text: str, *, keep_sgr: bool = False) -> str:
         pos = m.end()
     out.append(UNSAFE.sub(_escape_match, text[pos:]))
     return "".join(out)
+
+
+def lines(items: Iterable[str]) -> str:
+    """Text of one item per line, as the text views build it (a list of lines): a line break inside an
+    item can only come from data (an object's name in a snapshot, a field of the Config), so it is shown
+    as ``\\u000a`` and never prints a line of its own; the other breaks a terminal honours (``\\r``, U+2028,
+    ...) are ``terminal``'s. Ends with a newline."""
+    return "\n".join(item.replace("\n", "\\u000a") for item in items) + "\n"
 
 
 def one_line(text: str) -> str:

@@ -128,3 +128,37 @@ def test_only_the_snapshot_recorder_redacts_without_folding() -> None:
         if "redact_text(" in p.read_text() and p.name not in ALLOWED
     )
     assert users == [], users
+
+
+def snapshot_with_hostile_names(tmp_path: Path) -> Path:
+    """Names and fields of live objects, as a hand-edited snapshot may hold them: a pod's name, the
+    claim's class and volume, the Config's claim and the status' bucket, each with a forged line."""
+    doc = yaml.safe_load(PENDING.read_text())
+    for o in doc["items"]:
+        if o["kind"] == "Pod":
+            o["metadata"]["name"] += f"\n{FORGED}"
+        if o["kind"] == "PersistentVolumeClaim":
+            o["spec"].update(storageClassName=f"gp2\n{FORGED}", volumeName=f"pv\n{FORGED}")
+        if o["kind"] == "Config":
+            o["spec"]["storage"].setdefault("pvc", {})["claim"] = f"c\n{FORGED}"
+    path = tmp_path / "names.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["status"], ["plan", "-p", "ebs-gp2-rwo"], ["plan", "-p", "aws-s3", "--set", "s3.bucket=abc",
+     "--set", "s3.region=us-east-1"], ["verify", "-p", "ebs-gp2-rwo"]],
+)  # fmt: skip
+def test_a_name_from_a_snapshot_cannot_print_a_line_of_its_own(tmp_path: Path, args: list[str]) -> None:
+    """The text views join one item per line (``escape.lines``): a line break inside an item, which only
+    data can bring, is shown escaped, whichever field of whichever object it came in."""
+    r = run(*args, "--snapshot", str(snapshot_with_hostile_names(tmp_path)), cwd=tmp_path)
+    assert r.returncode in (0, 2), r.stderr
+    assert forged_lines(r.stdout + r.stderr) == []
+    assert "\\u000a" + FORGED in r.stdout or args[0] == "verify", r.stdout
+
+
+def test_lines_escapes_only_what_data_brings() -> None:
+    assert escape.lines(["a", "", "b\nc", "\x1b[31mred\x1b[0m"]) == "a\n\nb\\u000ac\n\x1b[31mred\x1b[0m\n"
