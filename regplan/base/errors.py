@@ -40,15 +40,26 @@ class UnreadableInput(InvalidInput):
 
     Raised by ``safeload`` for every kind of file; a kubeconfig reader re-raises it as a ``ClusterError``
     (exit 4) with the same message. The message never quotes a value of the file.
+
+    ``kind``, for code that acts on why (never on the message's words): set by the file layer when the path
+    is not a regular file (``userfiles.FILE_KINDS``: ``dir``, ``fifo``, ``socket``, ``char-device``,
+    ``block-device``), else None (it could not be opened, or its content is wrong).
     """
 
     def __init__(
-        self, source: str, problem: str, *, line: int | None = None, column: int | None = None
+        self,
+        source: str,
+        problem: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        kind: str | None = None,
     ) -> None:
         self.source = source
         self.problem = problem
         self.line = line
         self.column = column
+        self.kind = kind
         where = (
             source + (f":{line}" if line is not None else "") + (f":{column}" if column is not None else "")
         )

@@ -3,8 +3,11 @@
 Every generator calls these and nothing else to put a value it does not control (a cluster's Event
 message, an object name from a plan file, a ``--set`` value, an error text) into what it writes:
 
-- **outside text** (``outside_text``): free text from a cluster or a file regplan did not write (an Event
-  message, a plan file's diagnostic) is redacted and made one line before any view sees it.
+- **a quoted value in a message** (``quoted``; ``shown`` for a value of any type): user text an error or a
+  note repeats (a ``--set`` value, a quantity, a plan file's profile, an environment variable) is one line
+  between single quotes, with the terminal rule below applied and line breaks and tabs escaped too, at most
+  ``QUOTE_LIMIT`` characters shown and then ``...``. It never redacts: a caller whose text may hold a
+  secret value redacts it first (``normalize.redact_text``, ``normalize.quoted_redacted``).
 - **terminal** (``terminal``): every character that a terminal or a log viewer acts on instead of showing
   (C0 controls but newline and tab, DEL, C1 controls, the Unicode line/paragraph separators, bidi
   overrides and other invisible format characters, lone surrogates) becomes its visible ``\\uXXXX``
@@ -20,7 +23,10 @@ message, an object name from a plan file, a ``--set`` value, an error text) into
   inventory values on the control host; a string Ansible's parser (``ast.literal_eval``) would turn into
   something else, or whose blanks it would strip, is written as a quoted literal that reads back exactly.
 - **markdown** (``md_text``, ``md_code``, ``md_fence``): inline text has markdown and HTML syntax
-  backslash-escaped and line breaks folded; code spans and fenced blocks use a backtick run longer than
+  backslash-escaped and line breaks folded, and what GitHub and GitLab would turn into a notification or a
+  cross-reference (``@user``, ``@org/team``, ``#123``, ``!123``) broken by a zero-width space entity
+  (``REF_BREAK``; a backslash does not stop either: they look for references after markdown is rendered);
+  code spans and fenced blocks use a backtick run longer than
   any inside the text, so nothing in it can close them (and ``</details>`` inside a fence is text).
 - **HTML** (``html_text``): for the ``<summary>`` of a folded section (an HTML block, where markdown
   escapes do not apply).
@@ -99,15 +105,40 @@ def one_line(text: str) -> str:
     return UNSAFE_OR_BREAK.sub(_escape_match, text)
 
 
-def outside_text(value: object) -> str:
-    """Free text regplan did not write, as a view shows it: an Event's or a condition's reason and message
-    from a cluster or a snapshot, a diagnostic or a reason read back from a plan file. Key material in it is
-    redacted (``normalize.redact_text``) and it is one line (``one_line``): a line break in it cannot
-    print a line of its own, such as a forged summary ("4 cluster(s): 0 with changes ...") in a CI log.
-    The engine builds every message that quotes such text with this, never with ``str`` alone."""
-    from regplan.base.normalize import redact_text  # the redaction rule lives with the secret vocabulary
+QUOTE_LIMIT = 80  # characters of a quoted value a message shows (escapes count as what they show)
 
-    return one_line(redact_text(value if isinstance(value, str) else "" if value is None else str(value)))
+
+def quoted(text: str, *, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` quoted in a one-line message: ``'...'``, control, bidi and invisible characters, line
+    breaks and tabs as visible ``\\uXXXX`` escapes (``one_line``), at most ``limit`` characters shown (a
+    5,000-digit number or a pasted file is not worth printing), then ``...`` when cut. Not redacted: text
+    that may hold a secret value is redacted by the caller first."""
+    body, cut = _bounded(text, limit)
+    return f"'{body}'" + ("..." if cut else "")
+
+
+def shown(value: object, *, limit: int = QUOTE_LIMIT) -> str:
+    """A value from a user's file as a message shows it: a string ``quoted``, anything else (a number, a
+    list) as Python writes it, by the same rule (one line, bounded), unquoted: ``2`` is not ``'2'``."""
+    if isinstance(value, str):
+        return quoted(value, limit=limit)
+    body, cut = _bounded(repr(value), limit)
+    return body + ("..." if cut else "")
+
+
+def _bounded(text: str, limit: int) -> tuple[str, bool]:
+    """``one_line(text)`` cut to at most ``limit`` characters at a whole escape, and whether it was cut."""
+    if len(text) <= limit and not UNSAFE_OR_BREAK.search(text):
+        return text, False
+    out: list[str] = []
+    size = 0
+    for ch in text:
+        piece = _u(ch) if UNSAFE_OR_BREAK.match(ch) else ch
+        if size + len(piece) > limit:
+            return "".join(out), True
+        out.append(piece)
+        size += len(piece)
+    return "".join(out), False
 
 
 def safe_text_problem(text: str) -> str:
@@ -151,33 +182,8 @@ def shell_words(values: Sequence[str]) -> str:
 def shell_name(name: str, *, what: str) -> str:
     """``name`` when it is a valid shell variable name (it is spliced into ``${...}``); else InvalidInput."""
     if not _NAME.fullmatch(name):
-        raise InvalidInput(f"{what}: {one_line(name)[:64]!r} is not a valid environment variable name")
+        raise InvalidInput(f"{what}: {quoted(name)} is not a valid environment variable name")
     return name
-
-
-# ``--set`` values whose key looks like a secret are shown as this in generated headers. regplan refuses
-# secret literals in values (sources only), so this is the second line of defence, not the first.
-HIDDEN = "(hidden)"
-
-
-def input_words(
-    files: Sequence[object] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = ()
-) -> list[str]:
-    """The ``-f``/``--set``/``--set-string`` words a text was rendered from, for its header: file paths
-    as given, ``--set`` entries with a secret-looking key's value hidden (``*From`` sources are shown).
-    Secret-looking is ``normalize.secret_name``: the one vocabulary every channel uses."""
-    from regplan.base.normalize import secret_name  # only when a header is written: keeps start-up light
-
-    words: list[str] = []
-    for f in files:
-        words += ["-f", str(f)]
-    for flag, entries in (("--set", sets), ("--set-string", set_strings)):
-        for entry in entries:
-            key, eq, _ = entry.partition("=")
-            leaf = key.rsplit(".", 1)[-1].strip().lower()
-            hide = secret_name(leaf) and not leaf.endswith("from")
-            words += [flag, f"{key}={HIDDEN}" if hide and eq else (HIDDEN if hide else entry)]
-    return words
 
 
 def comment(text: str) -> str:
@@ -259,11 +265,24 @@ def _reads_back(text: str) -> object:
 # tables, strikethrough, headings and block quotes (CommonMark: any ASCII punctuation may be escaped).
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|!~#])")
 _BACKTICKS = re.compile(r"`+")
+# What GitHub and GitLab turn into a mention (a notification to a user or a whole team: ``@alice``,
+# ``@org/team``) or a cross-reference (a note on another issue or merge request: ``#123``, ``org/repo#123``,
+# GitLab's ``!123``): they look for these in the rendered text, after markdown, so a backslash escape does
+# not stop them (github/markup#1168, github/cmark-gfm#181). A zero-width space right after the marker does
+# (the name or number no longer follows it); written as an HTML entity, which both render as the character,
+# so the markdown stays ASCII and the terminal rule has nothing to show escaped.
+REF_BREAK = "&#8203;"
+_REF_START = re.compile(r"(?<!&)[@#!](?=[A-Za-z0-9_])")  # not the '#' of an entity html_text wrote
+
+
+def _break_refs(text: str) -> str:
+    return _REF_START.sub(lambda m: m.group() + REF_BREAK, text)
 
 
 def md_text(text: str) -> str:
-    """Inline markdown text that renders as ``text`` (one line), with no markup or HTML of its own."""
-    return _MD_SPECIAL.sub(r"\\\1", _fold(text))
+    """Inline markdown text that renders as ``text`` (one line), with no markup or HTML of its own, and no
+    mention or issue reference that would notify anyone (``REF_BREAK``)."""
+    return _break_refs(_MD_SPECIAL.sub(r"\\\1", _fold(text)))
 
 
 def _fold(text: str) -> str:
@@ -295,7 +314,8 @@ def md_fence(body: str, info: str = "") -> str:
 
 
 def html_text(text: str) -> str:
-    """Text for inside an HTML element (a ``<summary>``): one line, ``<>&"'`` as entities."""
+    """Text for inside an HTML element (a ``<summary>``): one line, ``<>&"'`` as entities, no mention or
+    issue reference (``REF_BREAK``)."""
     import html
 
-    return html.escape(_fold(text), quote=True)
+    return _break_refs(html.escape(_fold(text), quote=True))

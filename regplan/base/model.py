@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from regplan.base.escape import quoted
+
 if TYPE_CHECKING:
     from decimal import Decimal
 
@@ -126,11 +128,6 @@ def parse_quantity(value: Any) -> Decimal | None:
     return parsed[0] if parsed is not None else None
 
 
-def _shown(text: str) -> str:
-    """``text`` quoted for a message, cut to 40 characters (a 5,000-digit number is not worth printing)."""
-    return repr(text) if len(text) <= 40 else repr(text[:40]) + "..."
-
-
 def canonical_quantity(text: str) -> str:
     """A storage quantity in Kubernetes' canonical form: whole bytes, largest exact suffix.
 
@@ -140,12 +137,12 @@ def canonical_quantity(text: str) -> str:
     """
     parsed = _quantity(text)
     if parsed is None:
-        raise ValueError(f"{_shown(text)} is not a quantity")
+        raise ValueError(f"{quoted(text)} is not a quantity")
     total, family = parsed
     if total <= 0 or total != total.to_integral_value():
-        raise ValueError(f"{_shown(text)} is not a positive whole number of bytes")
+        raise ValueError(f"{quoted(text)} is not a positive whole number of bytes")
     if total > QUANTITY_MAX:
-        raise ValueError(f"{_shown(text)} is larger than Kubernetes accepts (2^63-1 bytes, about 8Ei)")
+        raise ValueError(f"{quoted(text)} is larger than Kubernetes accepts (2^63-1 bytes, about 8Ei)")
     n = int(total)
     units = BINARY_SUFFIXES if family == "binary" else DECIMAL_SUFFIXES
     for name, size in sorted(units.items(), key=lambda kv: -kv[1]):

@@ -27,6 +27,7 @@ import copy
 import fnmatch
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,6 +293,49 @@ def redact_text(text: str) -> str:
     for pattern in _SECRET_TEXT:
         text = pattern.sub(_redact_match, text)
     return text
+
+
+def outside_text(value: object) -> str:
+    """Free text regplan did not write, as a view shows it: an Event's or a condition's reason and message
+    from a cluster or a snapshot, a diagnostic or a reason read back from a plan file. Key material in it is
+    redacted (``normalize.redact_text``) and it is one line (``one_line``): a line break in it cannot
+    print a line of its own, such as a forged summary ("4 cluster(s): 0 with changes ...") in a CI log.
+    The engine builds every message that quotes such text with this, never with ``str`` alone."""
+    from regplan.base.escape import one_line  # the one terminal rule (escape imports nothing of ours)
+
+    return one_line(redact_text(value if isinstance(value, str) else "" if value is None else str(value)))
+
+
+# ``--set`` values whose key looks like a secret are shown as this in generated headers. regplan refuses
+# secret literals in values (sources only), so this is the second line of defence, not the first.
+HIDDEN = "(hidden)"
+
+
+def input_words(
+    files: Sequence[object] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = ()
+) -> list[str]:
+    """The ``-f``/``--set``/``--set-string`` words a text was rendered from, for its header: file paths
+    as given, ``--set`` entries with a secret-looking key's value hidden (``*From`` sources are shown).
+    Secret-looking is ``secret_name``: the one vocabulary every channel uses."""
+    words: list[str] = []
+    for f in files:
+        words += ["-f", str(f)]
+    for flag, entries in (("--set", sets), ("--set-string", set_strings)):
+        for entry in entries:
+            key, eq, _ = entry.partition("=")
+            leaf = key.rsplit(".", 1)[-1].strip().lower()
+            hide = secret_name(leaf) and not leaf.endswith("from")
+            words += [flag, f"{key}={HIDDEN}" if hide and eq else (HIDDEN if hide else entry)]
+    return words
+
+
+def quoted_redacted(text: str) -> str:
+    """Text from outside that may hold a secret value (an Argo CD parameter, a plan file's string, a value
+    under the wrong key) quoted in a message: its key material redacted (``redact_text``), then quoted by
+    the one rule (``escape.quoted``)."""
+    from regplan.base.escape import quoted
+
+    return quoted(redact_text(text))
 
 
 def _redact_match(m: re.Match[str]) -> str:

@@ -292,11 +292,10 @@ def _mark(event: Any) -> tuple[int | None, int | None]:
 
 
 def _key_name(key: str) -> str:
-    # a key is a name, not a value; still, cap it and keep it on one line
-    shown = (
-        key if len(key) <= 64 and key.isprintable() else key[:64].encode("unicode_escape").decode() + "..."
-    )
-    return f'"{shown}"'
+    """A key (a name, not a value) quoted in a message by the one rule: one line, bounded."""
+    from regplan.base.escape import quoted
+
+    return quoted(key)
 
 
 # --- parser messages without values ------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from regplan.base.errors import InvalidInput, UnreadableInput
+from regplan.base.escape import quoted
 
 # The largest file regplan reads back from a tree it wrote (a rendered manifest is ~1 KB).
 TREE_FILE_BYTES = 1024 * 1024
@@ -56,16 +57,18 @@ class FileRefused(InvalidInput):
     """A user path regplan will not read or write (a symlink, a FIFO, a directory, outside its root)."""
 
 
-# File types by ``st_mode``, as messages name them.
-KINDS: tuple[tuple[str, str], ...] = (
-    ("S_ISDIR", "a directory"),
-    ("S_ISFIFO", "a FIFO (named pipe)"),
-    ("S_ISSOCK", "a socket"),
-    ("S_ISCHR", "a character device"),
-    ("S_ISBLK", "a block device"),
-    ("S_ISLNK", "a symlink"),
-    ("S_ISREG", "a regular file"),
+# File types by ``st_mode``: the test, the name code matches on (``UnreadableInput.kind``), the words
+# messages use.
+KINDS: tuple[tuple[str, str, str], ...] = (
+    ("S_ISDIR", "dir", "a directory"),
+    ("S_ISFIFO", "fifo", "a FIFO (named pipe)"),
+    ("S_ISSOCK", "socket", "a socket"),
+    ("S_ISCHR", "char-device", "a character device"),
+    ("S_ISBLK", "block-device", "a block device"),
+    ("S_ISLNK", "symlink", "a symlink"),
+    ("S_ISREG", "file", "a regular file"),
 )
+FILE_KINDS = frozenset(name for _, name, _ in KINDS)
 
 
 # ``Root.kind``'s answers other than ``file``, in the words a refusal uses ("is a symlink").
@@ -79,7 +82,12 @@ def kind_words(kind: str) -> str:
 
 def kind_of(mode: int) -> str:
     """What a file is, in words (``a FIFO (named pipe)``)."""
-    return next((words for test, words in KINDS if getattr(stat, test)(mode)), "not a regular file")
+    return next((words for test, _, words in KINDS if getattr(stat, test)(mode)), "not a regular file")
+
+
+def kind_name(mode: int) -> str:
+    """What a file is, as a name in FILE_KINDS (``fifo``), or ``other``."""
+    return next((name for test, name, _ in KINDS if getattr(stat, test)(mode)), "other")
 
 
 # --- reads --------------------------------------------------------------------------------------------
@@ -90,8 +98,8 @@ def _read_fd(fd: int, shown: str, what: str, max_bytes: int) -> bytes:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            what_it_is = kind_of(st.st_mode)
-            raise UnreadableInput(shown, f"cannot read {what}: it is {what_it_is}, not a regular file")
+            problem = f"cannot read {what}: it is {kind_of(st.st_mode)}, not a regular file"
+            raise UnreadableInput(shown, problem, kind=kind_name(st.st_mode))
         os.set_blocking(fd, True)  # a regular file: reads do not block on O_NONBLOCK anyway
         chunks: list[bytes] = []
         left = max_bytes + 1
@@ -118,23 +126,55 @@ def read_regular(path: Path, *, what: str, max_bytes: int, source: str | None = 
     return _read_fd(fd, shown, what, max_bytes)
 
 
-def not_a_file(path: Path) -> str:
-    """Why ``path`` (symlinks followed, as ``read_regular`` reads it) is not a regular file, in words for
-    ``f"{path}: {words}"``; "" when it is one. One wording for every "is it there?" check of a path the user
-    named, so a FIFO or a directory is never reported as "no such file"."""
+def dir_problem(path: Path) -> str | None:
+    """Why ``path``, a directory the user named to read from (``--profiles-dir``), is not one, in the file
+    layer's words (``is a FIFO (named pipe), not a directory``; ``is a symlink to a regular file, not a
+    directory``; ``no such directory``), or None when it is one. A symlink to a directory is followed, as
+    ``read_regular`` follows one to a file. Only stat'ed, never opened: a FIFO cannot block."""
     try:
-        os.lstat(path)
-    except OSError:
-        return "no such file"
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return "no such directory"
+    except OSError as err:
+        return f"cannot read the directory: {err.strerror or err}"
     try:
         mode = os.stat(path).st_mode
     except OSError as err:
-        if err.errno == errno.ELOOP:
-            return "a loop of symlinks, not a regular file"
-        if err.errno == errno.ENOENT:
-            return "a symlink to nothing (dangling), not a regular file"
-        return f"cannot be read: {err.strerror or err}"
-    return "" if stat.S_ISREG(mode) else f"{kind_of(mode)}, not a regular file"
+        if link and isinstance(err, FileNotFoundError):
+            return f"is a symlink to {_link_target(path)}, which does not exist"
+        return f"cannot read the directory: {err.strerror or err}"  # a loop of symlinks, a permission
+    if stat.S_ISDIR(mode):
+        return None
+    return ("is a symlink to " if link else "is ") + f"{kind_of(mode)}, not a directory"
+
+
+def _link_target(path: Path) -> str:
+    try:
+        return quoted(os.readlink(path))
+    except OSError:
+        return "?"
+
+
+def not_a_file(path: Path) -> str:
+    """Why ``path`` (symlinks followed, as ``read_regular`` reads it) is not a regular file, in the file
+    layer's words for ``f"{path}: {words}"`` (as ``dir_problem`` says it of a directory); "" when it is one.
+    One wording for every "is it there?" check of a file the user named, so a FIFO or a directory is never
+    reported as "no such file". Only stat'ed, never opened."""
+    try:
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as err:
+        return f"cannot read the file: {err.strerror or err}"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        if link and isinstance(err, FileNotFoundError):
+            return f"is a symlink to {_link_target(path)}, which does not exist"
+        return f"cannot read the file: {err.strerror or err}"  # a loop of symlinks, a permission
+    if stat.S_ISREG(mode):
+        return ""
+    return ("is a symlink to " if link else "is ") + f"{kind_of(mode)}, not a regular file"
 
 
 def inside(root: Path, path: Path) -> bool:
@@ -154,7 +194,7 @@ NAME_MAX = 255  # bytes in one file name (Linux, macOS)
 def _parts(rel: str) -> tuple[str, ...]:
     parts = PurePosixPath(rel).parts
     if not parts or any(p in ("", ".", "..") or "/" in p or "\0" in p for p in parts) or rel.startswith("/"):
-        raise FileRefused(f"{rel!r}: not a path inside the directory regplan writes")
+        raise FileRefused(f"{quoted(rel)}: not a path inside the directory regplan writes")
     return parts
 
 
@@ -253,6 +293,16 @@ class Root:
             )
         return f"{shown}: is {kind_of(st.st_mode)}, not {wanted}"
 
+    def check_dir(self, rel: str) -> bool:
+        """Whether the directory ``rel`` exists (``""``: the root), walked as every read and write walks it:
+        a symlink, a FIFO or a file on the way or there is refused (FileRefused naming what it is), never
+        followed or opened. For the options naming a directory, checked before any work."""
+        fd = self.open_dir(rel, create=False)
+        if fd is None:
+            return False
+        os.close(fd)
+        return True
+
     def open_dir(self, rel: str, *, create: bool, created: list[str] | None = None) -> int | None:
         """A descriptor of the directory ``rel`` (``""``: the root); None when it does not exist and
         ``create`` is false. The caller closes it."""
@@ -326,6 +376,21 @@ class Root:
             raise FileRefused(f"{self.show(rel)}: {what} larger than {max_bytes} bytes")
         return data
 
+    def is_file(self, rel: str) -> bool:
+        """Whether ``rel`` is a regular file (False: absent); anything else there - a symlink, a directory,
+        a FIFO, a device - or a symlink on the way is refused (FileRefused naming what it is), never
+        followed or opened."""
+        kind = self.kind(rel)  # refuses a symlinked parent
+        if kind in ("file", None):
+            return kind == "file"
+        *dirs, name = _parts(rel)
+        fd = self.open_dir("/".join(dirs), create=False)
+        assert fd is not None
+        try:
+            raise FileRefused(self._refusal(fd, name, self.show(rel), "a regular file"))
+        finally:
+            os.close(fd)
+
     def kind(self, rel: str) -> str | None:
         """``file``, ``dir``, ``symlink``, ``other`` or None (absent) for ``rel``; its parents are walked
         without following a symlink (one there is refused)."""
@@ -379,17 +444,7 @@ class Changes:
     def _check(self) -> None:
         """Every destination: its parents directories (or absent), itself a regular file or absent."""
         for rel in [*self.writes, *self.removals]:
-            kind = self.root.kind(rel)  # refuses a symlinked parent
-            if kind in ("file", None):
-                continue
-            wanted = "a regular file"
-            *dirs, name = _parts(rel)
-            fd = self.root.open_dir("/".join(dirs), create=False)
-            assert fd is not None
-            try:
-                raise FileRefused(self.root._refusal(fd, name, self.root.show(rel), wanted))
-            finally:
-                os.close(fd)
+            self.root.is_file(rel)
         for rel in self.dirs_removed:
             if self.root.kind(rel) not in ("dir", None):
                 raise FileRefused(f"{self.root.show(rel)}: not a directory; regplan does not remove it")

@@ -70,8 +70,12 @@ class _OwnUsageError(click_errors.UsageError):
 
 
 def _quoted(text: str) -> str:
-    """What the user typed, quoted in an error: one line, control characters by the terminal rule."""
-    return f"'{_one_line(text)}'"
+    """What the user typed, quoted in an error by the one rule (``escape.quoted``), a ``KEY=VALUE`` word's
+    value hidden first as ``_redact`` hides it: the quote may be cut, and a cut value would no longer match
+    what ``_redact`` looks for."""
+    from regplan.base.escape import quoted  # imported when an error is shown
+
+    return quoted(_hide(text) if _hidden_word(text) else text)
 
 
 def _one_line(text: str) -> str:
@@ -96,15 +100,24 @@ def _hidden_values(argv: Sequence[str]) -> list[str]:
                 hidden.append(argv[i + 1])
             elif word.startswith(flag + "="):
                 hidden.append(word[len(flag) + 1 :])
-        if "=" in word and not word.startswith("-"):
+        if _hidden_word(word):
             hidden.append(word)
     pieces = {p for h in hidden for p in [h, *h.split(",")] if "=" in p and p.split("=", 1)[1]}
     return sorted(pieces, key=len, reverse=True)
 
 
+def _hidden_word(word: str) -> bool:
+    """A stray ``KEY=VALUE`` word (not an option): its value is never repeated."""
+    return "=" in word and not word.startswith("-")
+
+
+def _hide(text: str) -> str:
+    return text.split("=", 1)[0] + "=(hidden)"
+
+
 def _redact(message: str, argv: Sequence[str]) -> str:
     for text in _hidden_values(argv):
-        message = message.replace(text, text.split("=", 1)[0] + "=(hidden)")
+        message = message.replace(text, _hide(text))
     return message
 
 

@@ -147,7 +147,7 @@ class CompletionOptions(Options):
 
 def _choice(flag: str, value: str, valid: tuple[str, ...]) -> None:
     if value not in valid:
-        raise InvalidInput(f"{flag} {value!r}: valid: {', '.join(valid)}")
+        raise InvalidInput(f"{flag} {_shown(value)}: valid: {', '.join(valid)}")
 
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -210,8 +210,8 @@ def _load(v: ValueOptions, environ: Mapping[str, str]) -> Values:
 
 def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan render``: writes nothing before everything is valid."""
-    from regplan.base.escape import input_words
     from regplan.base.model import Target
+    from regplan.base.normalize import input_words
     from regplan.core import render as renderer
     from regplan.present import output as out
 
@@ -509,9 +509,12 @@ def _fleet_doc(kind: str, outcomes: Any, code: ExitCode, ctx: Any, output: str) 
 
 
 def _fleet_plan(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+    from regplan.fleet import files as fleetfiles
     from regplan.fleet import runs as fl
     from regplan.present import fleetviews
 
+    if opts.out is not None:
+        fleetfiles.check_out_dir(opts.out, "--out")
     if opts.snapshot_dir is None:
         fl.check_contexts(ctx, specs)
     # each cluster's code is what `regplan plan` with the same flags exits with (actions.plan_code)
@@ -550,11 +553,13 @@ def _fleet_status(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, 
 
 
 def _fleet_snapshot(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_: Any) -> ExitCode:
+    from regplan.fleet import files as fleetfiles
     from regplan.fleet import runs as fl
     from regplan.present import fleetviews
 
-    fl.check_contexts(ctx, specs)
     out_dir = opts.out or ctx.ws.snapshot_dir
+    fleetfiles.check_out_dir(out_dir, "--out-dir" if opts.out else "snapshotDir", base=ctx.ws.root)
+    fl.check_contexts(ctx, specs)
     outcomes = fl.run_many(
         specs, lambda s: fl.snapshot_cluster(ctx, s, out_dir), parallelism=_parallelism(opts)
     )
@@ -663,13 +668,12 @@ _FLEET_BODIES: dict[str, Callable[..., ExitCode]] = {
 }
 
 
-def _shown(text: str, limit: int = 80) -> str:
-    """A value from the plugin's environment as an error message may quote it: key material redacted
-    (an Argo CD app's status shows the message to everyone who can see the app), escaped, cut short."""
-    from regplan.base.normalize import redact_text
+def _shown(text: str) -> str:
+    """A value from the plugin's environment as an error message may quote it: key material redacted (an
+    Argo CD app's status shows the message to everyone who can see the app), then quoted by the one rule."""
+    from regplan.base.normalize import quoted_redacted
 
-    text = redact_text(text)
-    return repr(text[:limit]) + (f" (+{len(text) - limit} characters)" if len(text) > limit else "")
+    return quoted_redacted(text)
 
 
 def _json_depth(text: str, limit: int) -> int:
@@ -757,12 +761,21 @@ def argocd_levels(source_path: str) -> int:
 
 
 def _regular(path: Path, what: str, root: Path) -> bool:
-    """Whether ``path`` is a regular file; a link, directory, FIFO or device there is refused (exit 3)."""
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        kind = "a symbolic link" if path.is_symlink() else "not a regular file"
-        shown = _shown(os.path.relpath(path.absolute(), root))
-        raise InvalidInput(f"{what}: {shown} is {kind}; regplan reads only regular files of the repository")
-    return path.is_file()
+    """Whether ``path`` is a regular file of the repository ``root`` (False: absent), read through the file
+    layer (``userfiles.Root.is_file``): walked from the root without following a symlink, so a symlink
+    there or on the way, a directory, a FIFO or a device is refused in its words, never followed or
+    opened; a path that leaves the root is refused (exit 3)."""
+    from regplan.base import userfiles
+
+    rel = os.path.relpath(os.path.abspath(path), root)
+    if "\0" in rel or rel == "." or rel.split(os.sep)[0] == "..":
+        raise InvalidInput(f"{what}: {_shown(rel)} is not a file inside the repository")
+    if any(len(part.encode("utf-8", "surrogateescape")) > userfiles.NAME_MAX for part in rel.split(os.sep)):
+        raise InvalidInput(f"{what}: {_shown(rel)}: file name too long")
+    try:
+        return userfiles.Root(root, ".").is_file(Path(rel).as_posix())
+    except InvalidInput as err:
+        raise InvalidInput(f"{what}: {err}; regplan reads only regular files of the repository") from None
 
 
 def argocd_workspace(environ: Mapping[str, str], cwd: Path) -> Path:
@@ -777,17 +790,13 @@ def argocd_workspace(environ: Mapping[str, str], cwd: Path) -> Path:
     root = dirs[-1].absolute()
     given = environ.get(ARGOCD_WORKSPACE_ENV)
     if given:
+        if "\0" in given:
+            raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)} is not a file inside the repository")
         try:
             path = cwd / given
-            inside = os.path.normpath(path.absolute()).startswith(str(root) + os.sep)
-            inside = inside and str(path.resolve()).startswith(str(root.resolve()) + os.sep)  # via a link
-            if "\0" in given or not inside:
-                raise InvalidInput(
-                    f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)} is not a file inside the repository"
-                )
             if not _regular(path, ARGOCD_WORKSPACE_ENV, root):
                 raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: no such file in the repository")
-        except OSError as err:  # a name too long, a loop of links
+        except OSError as err:  # a name too long
             raise InvalidInput(f"{ARGOCD_WORKSPACE_ENV}: {_shown(given)}: {err.strerror}") from None
         return path
     for d in dirs:

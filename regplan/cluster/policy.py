@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from regplan.base.errors import DestructiveRefused, InvalidInput
+from regplan.base.escape import quoted
 from regplan.base.model import PatchType, Ref, Verb, Write
 
 # (apiVersion, kind) -> (plural, namespaced). Only the kinds regplan reads or writes.
@@ -134,7 +135,7 @@ def resource_path(api_version: str, kind: str, namespace: str = "", name: str = 
     base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
     if namespaced:
         if not namespace:
-            raise InvalidInput(f"{kind} {name!r} needs a namespace")
+            raise InvalidInput(f"{kind} {quoted(name)} needs a namespace")
         base += f"/namespaces/{quote(namespace, safe='')}"
     path = f"{base}/{plural}"
     return f"{path}/{quote(name, safe='')}" if name else path

@@ -46,7 +46,7 @@ def _file_digest(path: str) -> str:
     try:
         return hashlib.sha256(userfiles.read_regular(Path(path), what="file", max_bytes=1 << 20)).hexdigest()
     except UnreadableInput as err:
-        return "not a regular file" if "not a regular file" in err.problem else "unreadable"
+        return "not a regular file" if err.kind is not None else "unreadable"
 
 
 def _entry_identity(entry: Mapping[str, Any], source: str, section: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from regplan.base import yamlio
 from regplan.base.errors import InvalidInput, ValidationFailed
+from regplan.base.escape import quoted
 from regplan.base.model import OPERATOR_ANNOTATION, OPERATOR_CLAIM, REGISTRY_NAMESPACE, Obj, Target, sort_key
 from regplan.core import rules
 from regplan.core.values import Values, builtin_dir
@@ -52,7 +53,7 @@ def parse_target(text: str) -> Target:
     try:
         return Target(text)
     except ValueError:
-        raise InvalidInput(f"--target {text!r}: valid for render: ocp4, ocp3") from None
+        raise InvalidInput(f"--target {quoted(text)}: valid for render: ocp4, ocp3") from None
 
 
 def template_dir(target: Target) -> Path:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from regplan.base import escape
 from regplan.base.errors import Diagnostic, ValidationFailed
 from regplan.base.model import (
     INT32_MAX,
@@ -26,7 +27,7 @@ from regplan.base.model import (
     Target,
     canonical_quantity,
 )
-from regplan.base.normalize import redact_text
+from regplan.base.normalize import quoted_redacted, redact_text
 from regplan.core.values import SECRET_SOURCE, SECRET_SOURCES, Values, assign, delete, flatten, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
@@ -245,22 +246,16 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
         import difflib
 
         close = difflib.get_close_matches(value, f.enum, n=1, cutoff=0.5)
-        return value, f"{_quoted(value)} is not allowed" + (f" (did you mean {close[0]!r}?)" if close else "")
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return value, f"{quoted_redacted(value)} is not allowed{hint}"
     if f.max_len is not None and len(value) > f.max_len:
         return value, f"longer than {f.max_len} characters"
     if f.pattern is not None and not f.pattern.fullmatch(value):
         if f.explain is not None:
             return value, f.explain(value)
-        return value, f"{_quoted(value)} is not valid" if f.echo else "is not valid (value not shown)"
+        return value, f"{quoted_redacted(value)} is not valid" if f.echo else "is not valid (value not shown)"
     return value, None
 
-
-def _quoted(value: str) -> str:
-    """A string value as a message shows it: key material redacted (``normalize.redact_text``: a secret
-    pasted under the wrong key is not echoed into a CI log), ``repr`` (control characters escaped), cut to
-    60 characters."""
-    value = redact_text(value)
-    return repr(value) if len(value) <= 60 else repr(value[:60]) + "..."
 
 
 def _show(value: Any) -> str:
@@ -268,8 +263,7 @@ def _show(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    shown = repr(redact_text(value) if isinstance(value, str) else value)
-    return f"{type(value).__name__} {shown if len(shown) <= 42 else shown[:40] + '...'}"
+    return f"{type(value).__name__} {escape.shown(redact_text(value) if isinstance(value, str) else value)}"
 
 
 # --- derived defaults ---------------------------------------------------------------------------------
@@ -420,7 +414,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
             c.backend == "pvc"
             and c.get("claim.storageClass") in EBS_CLASSES
             and c.get("claim.accessMode") == "ReadWriteMany",
-            f"StorageClass {c.get('claim.storageClass')!r} is AWS EBS, which only supports"
+            f"StorageClass {escape.shown(c.get('claim.storageClass'))} is AWS EBS, which only supports"
             " ReadWriteOnce (the claim would never bind)",
         ),
         "use claim.accessMode=ReadWriteOnce with replicas=1 and Recreate, or an RWX class (CephFS)",
@@ -440,7 +434,7 @@ DOMAIN_RULES: tuple[Rule, ...] = (
         "bucket-name",
         "s3.bucket",
         lambda c: (
-            (f"bucket name {_quoted(c.get('s3.bucket'))} " + p)
+            (f"bucket name {quoted_redacted(c.get('s3.bucket'))} " + p)
             if c.backend == "s3"
             and isinstance(c.get("s3.bucket"), str)
             and c.get("s3.bucket")
@@ -475,7 +469,8 @@ DOMAIN_RULES: tuple[Rule, ...] = (
         "s3.accessKeyFrom",
         lambda c: _msg(
             bool(c.get("s3.accessKeyFrom")) != bool(c.get("s3.secretKeyFrom")),
-            "give both S3 credential sources or neither (the operator fails on a secret with one key)",
+            f"{'s3.secretKeyFrom' if c.get('s3.accessKeyFrom') else 's3.accessKeyFrom'} is not set: give "
+            "both S3 credential sources or neither (the operator fails on a secret with one key)",
         ),
         "set s3.accessKeyFrom and s3.secretKeyFrom, or neither to use the cluster's credentials",
         "docs/domain.md rule 6",
@@ -617,14 +612,15 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
                 f"valid: {', '.join(values.targets)}",
             )
         )
-    # Every rule runs, so the user sees all problems at once; a rule about a key whose value was already
-    # refused above would only repeat that problem in other words.
+    # Every rule runs, so the user sees all problems at once; a rule that read a key whose value was already
+    # refused above saw it as unset, so it would only repeat that problem in other words - or blame a key
+    # that is right (a malformed s3.secretKeyFrom made "give both sources" name s3.accessKeyFrom).
     for rule in DOMAIN_RULES:
         if target.value not in rule.targets or rule.key in bad_keys:
             continue
         ctx.read.clear()
         message = rule.violated(ctx)
-        if message:
+        if message and not bad_keys.intersection(ctx.read):
             key = _blamed(values, rule.key, ctx.read)
             problems.append(
                 Diagnostic(
@@ -716,7 +712,8 @@ def _unknown(key: str, origin: str, listed: bool = False) -> Diagnostic:
     hint = f"did you mean {close[0]!r}?" if close else "see docs/values.md for the keys"
     if listed:
         hint += " (no regplan value is a list: helm's KEY={a,b} and KEY[N]=VALUE do not apply)"
-    shown = key if key.isprintable() and len(key) <= 100 else _quoted(key)  # a file's key may hold anything
+    # a file's key may hold anything
+    shown = key if key.isprintable() and len(key) <= 100 else quoted_redacted(key)
     return Diagnostic(shown, "unknown value key", origin, hint)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from regplan.base import safeload, yamlio
+from regplan.base import escape, safeload, userfiles, yamlio
 from regplan.base.errors import Diagnostic, InvalidInput, UnreadableInput
 
 PROFILES_ENV = "REGPLAN_PROFILES_DIR"
@@ -145,12 +145,13 @@ def _profile_files(profiles_dir: Path | None) -> dict[str, tuple[Path, bool]]:
     for p in sorted(base.glob("*.yaml")):
         found[p.stem] = (p, True)
     if profiles_dir is not None:
-        if not profiles_dir.is_dir():
-            raise InvalidInput(f"{profiles_dir}: profiles directory not found")
+        problem = userfiles.dir_problem(profiles_dir)
+        if problem:
+            raise InvalidInput(f"profiles directory {profiles_dir}: {problem}")
         for p in sorted([*profiles_dir.glob("*.yaml"), *profiles_dir.glob("*.yml")]):
             if not p.stem.isprintable():  # its name is printed by `regplan profiles` and in messages
                 raise InvalidInput(
-                    f"{profiles_dir}: {p.name!r}: a profile's file name must be printable text"
+                    f"{profiles_dir}: {escape.quoted(p.name)}: a profile's file name must be printable text"
                 )
             found[p.stem] = (p, False)  # a user profile shadows the built-in of the same name
     return found
@@ -191,7 +192,7 @@ def _parse_profile(name: str, path: Path, builtin: bool) -> tuple[Profile, Any]:
     unknown = sorted(set(doc) - {"description", "targets", "values", "extends"})
     if unknown:
         raise InvalidInput(
-            f"{shown}:{yamlio.line_of(doc, unknown[0])}: unknown profile field {unknown[0]!r}; "
+            f"{shown}:{yamlio.line_of(doc, unknown[0])}: unknown profile field {escape.shown(unknown[0])}; "
             "valid: description, targets, values, extends"
             + (
                 "; templates are shared by all profiles: use `extends: <profile>`"
@@ -248,7 +249,7 @@ def _unknown_profile(name: str, known: Sequence[str]) -> InvalidInput:
 
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return InvalidInput(f"unknown profile {name!r}{hint} (known: {', '.join(sorted(known))})")
+    return InvalidInput(f"unknown profile {escape.quoted(name)}{hint} (known: {', '.join(sorted(known))})")
 
 
 def flatten(node: Any, prefix: str, out: dict[str, Any]) -> None:
@@ -427,10 +428,10 @@ def _key_path(text: str, where: str) -> tuple[str, tuple[str | int, ...]]:
         path.append(name)
         for index in rest.rstrip("]").split("][") if rest else ():
             if int(index) > MAX_SET_INDEX:
-                raise SetSyntaxError(f"{where}: {text}: list index above {MAX_SET_INDEX}")
+                raise SetSyntaxError(f"{where}: {escape.quoted(text)}: list index above {MAX_SET_INDEX}")
             path.append(int(index))
     if len(path) > MAX_SET_DEPTH:
-        raise SetSyntaxError(f"{where}: {text[:40]}...: deeper than {MAX_SET_DEPTH} levels")
+        raise SetSyntaxError(f"{where}: {escape.quoted(text)}: deeper than {MAX_SET_DEPTH} levels")
     first_index = next((i for i, p in enumerate(path) if isinstance(p, int)), len(path))
     return ".".join(str(p) for p in path[:first_index]), tuple(path)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -401,25 +400,16 @@ class Expect:
     where: str
 
 
-_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
-
-
-def shown(text: str) -> str:
-    """A string from a plan file as messages quote it: as is when plain (a profile name, a server URL),
-    else its repr, cut - a file may hold line breaks or terminal escapes that must not reach the screen."""
-    from regplan.base.normalize import redact_text
-
-    return text if _PLAIN.fullmatch(text) and text == redact_text(text) else repr(redact_text(text)[:80])
-
-
 def check_saved(plan: Plan, path: Path, expect: Expect | None) -> None:
     """A saved plan made for another profile or target than its cluster's entry is refused (exit 3,
     naming both): applying it would make the cluster something its entry does not say."""
     if expect is None:
         return
+    from regplan.base.normalize import quoted_redacted
+
     problems = []
     if plan.profile != expect.profile:
-        problems.append(f"profile {shown(plan.profile)} (the entry says {expect.profile})")
+        problems.append(f"profile {quoted_redacted(plan.profile)} (the entry says {expect.profile})")
     if expect.target != "auto" and str(plan.target) != expect.target:
         problems.append(f"target {plan.target} (the entry says {expect.target})")
     if problems:
@@ -446,12 +436,14 @@ def other_server(plan_: Plan, host: str, origin: str) -> str | None:
     external name). What makes applying it safe is checked anyway before the first write: every object the
     plan read must still have the uid and resourceVersion it recorded (another cluster's do not), and every
     write is re-derived from the objects read now. (A plan made against a snapshot names a file.)"""
+    from regplan.base.normalize import quoted_redacted
+
     recorded = plan_.source.removeprefix("cluster ") if plan_.source.startswith("cluster ") else None
     if recorded is None or recorded == host:
         return None
     return (
-        f"{origin}: the plan was made against {shown(recorded)}; applying it through {host} (the objects it "
-        "read are checked to be the same ones, unchanged, before any write)"
+        f"{origin}: the plan was made against {quoted_redacted(recorded)}; applying it through {host} (the "
+        "objects it read are checked to be the same ones, unchanged, before any write)"
     )
 
 

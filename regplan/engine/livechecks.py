@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from regplan.base.errors import Diagnostic
-from regplan.base.escape import outside_text
 from regplan.base.model import (
     OPERATOR_ANNOTATION,
     OPERATOR_CLAIM,
@@ -25,6 +24,7 @@ from regplan.base.model import (
     events_of,
     pod_volumes,
 )
+from regplan.base.normalize import outside_text
 from regplan.core.rules import CONFIG_BACKENDS, PROVISIONER_ACCESS_MODES
 from regplan.engine.planvalue import Action, ObjectChange
 

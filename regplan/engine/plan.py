@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from regplan.base import escape
 from regplan.base.errors import Diagnostic
 from regplan.base.model import LiveQuery, LiveState, Obj, PatchType, Ref, Target, Verb, Write, sort_key
 from regplan.base.normalize import (
@@ -295,13 +296,14 @@ def _claim_resize_block(fields: tuple[FieldChange, ...], live_obj: Obj, live: Li
             continue
         old, new = parse_quantity(f.old), parse_quantity(f.new)
         if old is None or new is None:
-            return f"{format_path(f.path)}: not a quantity ({f.old!r} -> {f.new!r})"
+            return f"{format_path(f.path)}: not a quantity ({escape.shown(f.old)} -> {escape.shown(f.new)})"
         if new < old:
             return f"{format_path(f.path)}: field can not be less than previous value ({f.old} -> {f.new})"
         klass = str((live_obj.get("spec") or {}).get("storageClassName") or "")
         sc = live.storage_classes.get(klass)
         if sc is None:
-            return f"{format_path(f.path)}: StorageClass {klass!r} of the claim was not found; cannot grow it"
+            where = format_path(f.path)
+            return f"{where}: StorageClass {escape.quoted(klass)} of the claim was not found; cannot grow it"
         if sc.get("allowVolumeExpansion") is not True:
             where = format_path(f.path)
             return f"{where}: StorageClass {klass} does not allow volume expansion ({f.old} -> {f.new})"

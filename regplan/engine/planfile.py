@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from regplan.base import safeload
 from regplan.base.errors import Diagnostic, InvalidInput, StaleError
-from regplan.base.escape import outside_text
 from regplan.base.model import LiveQuery, LiveState, Obj, PatchType, Ref, Target, Verb, Write
 from regplan.base.normalize import (
     REDACTED,
@@ -38,6 +37,7 @@ from regplan.base.normalize import (
     is_digest,
     is_masked_path,
     mask_secret,
+    outside_text,
     secret_config_key,
     secret_digests,
     secret_value,

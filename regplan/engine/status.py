@@ -20,7 +20,6 @@ from typing import Any
 
 from regplan.base import yamlio
 from regplan.base.errors import InvalidInput
-from regplan.base.escape import outside_text
 from regplan.base.model import (
     CONFIG_REF,
     DC_REF,
@@ -38,7 +37,7 @@ from regplan.base.model import (
     pod_volumes,
     registry_container,
 )
-from regplan.base.normalize import REDACTED, redact_config, secret_env
+from regplan.base.normalize import REDACTED, outside_text, redact_config, secret_env
 
 EVENTS_SHOWN = 5
 

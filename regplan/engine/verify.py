@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from regplan.base.escape import outside_text
 from regplan.base.model import (
     CONFIG_REF,
     DC_REF,
@@ -34,6 +33,7 @@ from regplan.base.model import (
     pod_volumes,
     registry_container,
 )
+from regplan.base.normalize import outside_text
 
 CONFIG_SECRET = "registry-config"  # regplan's 3.x config Secret (render.CONFIG_SECRET)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regplan.base.errors import ClusterMoved, InvalidInput, RegplanError
+from regplan.base.escape import quoted
 from regplan.base.model import LiveQuery, LiveState, Obj, Ref, Target, Verb
 from regplan.engine import plan as planmod
 from regplan.engine import snapshot as snapmod
@@ -104,7 +105,7 @@ class Live:
             try:
                 return Target(text)
             except ValueError:
-                raise InvalidInput(f"--target {text!r}: valid: auto, ocp4, ocp3") from None
+                raise InvalidInput(f"--target {quoted(text)}: valid: auto, ocp4, ocp3") from None
         if self.snapshot is not None:
             return snapmod.detect_target(self.snapshot_objects(), str(self.source))
         if self.connection is not None and self.connection.target is not None:

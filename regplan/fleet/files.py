@@ -261,6 +261,18 @@ def _is_plan_file(data: bytes | None) -> bool:
     return isinstance(doc, dict) and "formatVersion" in doc and "writes" in doc
 
 
+def check_out_dir(out_dir: Path, flag: str, *, base: Path | None = None) -> None:
+    """A directory an option names for regplan to write into (``plan --out DIR``, ``snapshot --out-dir``),
+    checked before any cluster is contacted: a symlink, FIFO or file there (or on the way) is refused in the
+    file layer's words, walked as the write will walk it (under ``base``, the workspace, when it lies there);
+    absent is fine (the write creates it)."""
+    root, rel = userfiles.Root.under(base, out_dir) if base is not None else userfiles.Root.for_path(out_dir)
+    try:
+        root.check_dir(rel)
+    except InvalidInput as err:
+        raise InvalidInput(f"{flag}: {err}; nothing was done") from None
+
+
 def save_plans(plans: Mapping[str, str | None], out_dir: Path) -> list[Path]:
     """``<out_dir>/<cluster>.json`` for each cluster with a plan (its JSON text), committed at once; for a
     cluster whose plan is None, the plan file regplan wrote before is removed (a file there that is not a
@@ -285,7 +297,7 @@ def save_plans(plans: Mapping[str, str | None], out_dir: Path) -> list[Path]:
                 changes.remove(path)
         changes.commit()
     except InvalidInput as err:
-        raise InvalidInput(f"--out {out_dir}: {err}") from None
+        raise InvalidInput(f"--out: {err}") from None
     return written
 
 
@@ -293,14 +305,13 @@ def plan_dir_files(plan_dir: Path) -> dict[str, Path]:
     """The plan files of ``apply --plan-dir DIR``: ``<cluster>.json`` -> path. A symlink, FIFO or other
     non-regular entry named ``*.json`` is refused (exit 3, naming it) before anything is read."""
     root, rel = userfiles.Root.for_path(plan_dir)
-    try:
-        kind = root.kind(rel)
-        entries = root.entries(rel) if kind == "dir" else None
+    try:  # a symlink, FIFO or file there is refused naming what it is (the file layer's words)
+        entries = root.entries(rel)
     except InvalidInput as err:
-        raise InvalidInput(f"--plan-dir {plan_dir}: {err}") from None
+        raise InvalidInput(f"--plan-dir: {err}; nothing was applied") from None
     if entries is None:
         raise InvalidInput(
-            f"--plan-dir {plan_dir}: not a directory (save plans with `regplan plan --out DIR`)"
+            f"--plan-dir {plan_dir}: no such directory (save plans with `regplan plan --out DIR`)"
         )
     out: dict[str, Path] = {}
     for name, kind in entries:

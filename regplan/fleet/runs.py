@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from regplan.base import escape, userfiles
 from regplan.base.errors import ClusterError, ExitCode, InvalidInput, RegplanError
+from regplan.base.escape import quoted
 from regplan.base.model import Obj, Target
 from regplan.engine import actions, recording, workflow
 from regplan.engine.actions import Outcome, code_of
@@ -184,7 +185,7 @@ def check_contexts(ctx: Context, specs: Sequence[ClusterSpec]) -> None:
             close = difflib.get_close_matches(spec.context, sorted(names), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             problems.append(
-                f"{where}: cluster {spec.name}: context {spec.context!r} is not in the kubeconfig "
+                f"{where}: cluster {spec.name}: context {quoted(spec.context)} is not in the kubeconfig "
                 f"({', '.join(files)}){hint}"
             )
     if problems:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from regplan.base.errors import InvalidInput
+from regplan.base.escape import quoted
 
 _NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _PREFIX = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*"
@@ -35,14 +36,6 @@ FORMS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?P<key>[^\s=!]+)\s*(?P<op>==|=|!=)\s*(?P<value>\S*)"), "eq"),
     (re.compile(r"(?P<key>[^\s=!(),]+)"), "exists"),
 )
-
-
-SHOWN = 60  # characters of a selector a message quotes (it may be pasted, or huge)
-
-
-def shown(text: str) -> str:
-    """``text`` as a message quotes it: escaped (repr), cut to SHOWN characters."""
-    return repr(text[:SHOWN]) + ("..." if len(text) > SHOWN else "")
 
 
 class SelectorError(InvalidInput):
@@ -101,12 +94,12 @@ def _split(text: str) -> list[str]:
         elif ch == ")":
             depth -= 1
             if depth < 0:
-                raise SelectorError(f"selector {shown(text)}: unbalanced ')'")
+                raise SelectorError(f"selector {quoted(text)}: unbalanced ')'")
         elif ch == "," and depth == 0:
             parts.append(text[start:i])
             start = i + 1
     if depth != 0:
-        raise SelectorError(f"selector {shown(text)}: unbalanced '('")
+        raise SelectorError(f"selector {quoted(text)}: unbalanced '('")
     parts.append(text[start:])
     return parts
 
@@ -115,8 +108,9 @@ def _key(key: str, text: str) -> str:
     prefix, _, _ = key.rpartition("/")
     if not KEY.fullmatch(key) or len(prefix) > MAX_PREFIX:
         raise SelectorError(
-            f"selector {shown(text)}: {shown(key)} is not a label key (letters, digits, '-', '_', '.', at "
-            "most 63, optionally prefixed by a DNS name and '/')"
+            f"selector {quoted(text)}: {quoted(key)} is not a label key (letters, digits, '-', '_', '.', at "
+            "most 63, "
+            "optionally prefixed by a DNS name and '/')"
         )
     return key
 
@@ -124,7 +118,7 @@ def _key(key: str, text: str) -> str:
 def _value(value: str, text: str) -> str:
     if not VALUE.fullmatch(value):
         raise SelectorError(
-            f"selector {shown(text)}: {shown(value)} is not a label value (letters, digits, '-', '_', '.', "
+            f"selector {quoted(text)}: {quoted(value)} is not a label value (letters, digits, '-', '_', '.', "
             "at most 63, starting and ending with a letter or digit)"
         )
     return value
@@ -140,7 +134,7 @@ def _requirement(part: str, text: str) -> Requirement:
             values = tuple(v.strip() for v in m.group("values").split(","))
             if values == ("",):
                 raise SelectorError(
-                    f"selector {shown(text)}: {shown(part)}: the set of values must not be empty"
+                    f"selector {quoted(text)}: {quoted(part)}: the set of values must not be empty"
                 )
             return Requirement(key, m.group("op"), tuple(_value(v, text) for v in values))
         if kind == "eq":
@@ -148,7 +142,7 @@ def _requirement(part: str, text: str) -> Requirement:
             return Requirement(key, op, (_value(m.group("value"), text),))
         return Requirement(key, kind)
     raise SelectorError(
-        f"selector {shown(text)}: cannot read {shown(part)} (expected key=value, key!=value, key in (a,b), "
+        f"selector {quoted(text)}: cannot read {quoted(part)} (expected key=value, key!=value, key in (a,b), "
         "key notin (a,b), key or !key)"
     )
 
@@ -161,6 +155,6 @@ def parse(text: str) -> Selector:
     for part in _split(text):
         part = part.strip()
         if not part:
-            raise SelectorError(f"selector {shown(text)}: empty requirement (two commas, or one at an end)")
+            raise SelectorError(f"selector {quoted(text)}: empty requirement (two commas, or one at an end)")
         reqs.append(_requirement(part, text))
     return Selector(text, tuple(reqs))

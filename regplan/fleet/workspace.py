@@ -154,7 +154,7 @@ class Workspace:
             if names:
                 what.append(f"--cluster {' '.join(names)}")
             if selector:
-                what.append(f"-l {selmod.shown(selector)}")
+                what.append(f"-l {escape.quoted(selector)}")
             raise InvalidInput(f"no cluster of {self.path} matches {' and '.join(what) or 'the selection'}")
         return chosen
 
@@ -166,12 +166,11 @@ def unknown_clusters(unknown: Sequence[str], known: Iterable[str]) -> str:
     hints = []
     for n in unknown[:MAX_SUGGESTIONS]:
         close = difflib.get_close_matches(n, names, n=MAX_SUGGESTIONS)
-        shown = n if len(n) <= 80 else n[:80] + "..."
         if len(close) > 1:
             hint = f" (did you mean one of {', '.join(map(repr, close))}?)"
         else:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-        hints.append(f"{shown!r}{hint}")
+        hints.append(f"{escape.quoted(n)}{hint}")
     if len(unknown) > MAX_SUGGESTIONS:
         hints.append(f"and {len(unknown) - MAX_SUGGESTIONS} more")
     listed = f"known: {', '.join(names)}" if len(names) <= MAX_LISTED else f"it lists {len(names)} clusters"
@@ -241,7 +240,7 @@ def _unknown_keys(
         if str(key) not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f" (valid: {', '.join(allowed)})"
-            p.add(_line(node, str(key), line), f"unknown key {key!r} in {what}{hint}")
+            p.add(_line(node, str(key), line), f"unknown key {escape.shown(key)} in {what}{hint}")
 
 
 def _str_list(node: Any, key: str, parent: Any, p: _Problems, line: int) -> list[tuple[str, int]]:
@@ -285,10 +284,11 @@ def _labels(parent: Any, p: _Problems, line: int) -> dict[str, str]:
             p.add(kline, f"labels.{k}: {v!r} must be a string (quote it: '{v}')")
             continue
         if not isinstance(v, str) or not selmod.VALUE.fullmatch(v):
-            p.add(kline, f"labels.{k}: {v!r} is not a label value (letters, digits, '-', '_', '.', max 63)")
+            why = "is not a label value (letters, digits, '-', '_', '.', max 63)"
+            p.add(kline, f"labels.{k}: {escape.shown(v)} {why}")
             continue
         if not selmod.KEY.fullmatch(str(k)):
-            p.add(kline, f"labels: {k!r} is not a label key")
+            p.add(kline, f"labels: {escape.shown(k)} is not a label key")
             continue
         out[str(k)] = v
     return out
@@ -353,7 +353,8 @@ def load(
     version = doc.get("version", VERSION)
     if version != VERSION:
         p.add(
-            _line(doc, "version", 1), f"version: {version!r} is not supported (this regplan reads {VERSION})"
+            _line(doc, "version", 1),
+            f"version: {escape.shown(version)} is not supported (this regplan reads {VERSION})",
         )
 
     dirs: dict[str, Path | None] = {}
@@ -372,8 +373,11 @@ def load(
             )
             dirs[key] = None
     prof_dir = profiles_dir if profiles_dir is not None else dirs["profilesDir"]
-    if prof_dir is not None and not prof_dir.is_dir():
-        p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir} is not a directory")
+    problem = userfiles.dir_problem(prof_dir) if prof_dir is not None else None
+    if problem and profiles_dir is not None:  # the command line's, not the file's
+        raise InvalidInput(f"--profiles-dir {profiles_dir}: {problem}")
+    if problem:
+        p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir}: {problem}")
         prof_dir = None
     elif prof_dir is not None and profiles_dir is None:
         # its profiles too: a profile file that is a symlink out of the workspace would be read (and what
@@ -423,11 +427,13 @@ def load(
     d_profile = _scalar(defaults, "profile", p, dline)
     d_kube = _scalar(defaults, "kubeconfig", p, dline)
     if d_target is not None and d_target not in TARGETS:
-        p.add(_line(defaults, "target", dline), f"target: {d_target!r}: valid: {', '.join(TARGETS)}")
+        valid = ", ".join(TARGETS)
+        p.add(_line(defaults, "target", dline), f"target: {escape.shown(d_target)}: valid: {valid}")
     if d_profile is not None:
         ok, hint = profile_ok(d_profile)
         if not ok:
-            p.add(_line(defaults, "profile", dline), f"profile: unknown profile {d_profile!r}{hint}")
+            said = f"profile: unknown profile {escape.shown(d_profile)}{hint}"
+            p.add(_line(defaults, "profile", dline), said)
     checked_files: set[str] = set()
 
     def check_files(files: list[tuple[str, int]], where: str) -> tuple[Path, ...]:
@@ -438,7 +444,7 @@ def load(
                 continue
             f = _resolve(root, text_)
             problem = userfiles.not_a_file(f)
-            if problem.startswith(("a loop", "a symlink to nothing")):
+            if problem.startswith("cannot read") or problem.endswith("which does not exist"):
                 p.add(line, f"{where}values: {text_}: {problem}")
             elif not userfiles.inside(root, f):  # the one file layer: a workspace reads only its own files
                 p.add(
@@ -506,7 +512,8 @@ def load(
         if target not in TARGETS:
             if "target" in node:
                 p.add(
-                    _line(node, "target", line), f"{label}: target: {target!r}: valid: {', '.join(TARGETS)}"
+                    _line(node, "target", line),
+                    f"{label}: target: {escape.shown(target)}: valid: {', '.join(TARGETS)}",
                 )
             target = "auto"
         profile = _scalar(node, "profile", p, line) or d_profile
@@ -516,7 +523,8 @@ def load(
         elif "profile" in node:
             ok, hint = profile_ok(profile)
             if not ok:
-                p.add(_line(node, "profile", line), f"{label}: profile: unknown profile {profile!r}{hint}")
+                said = f"{label}: profile: unknown profile {escape.shown(profile)}{hint}"
+                p.add(_line(node, "profile", line), said)
         files = d_files + check_files(_str_list(node, "values", node, p, line), f"{label}: ")
         own_sets = check_sets(_str_list(node, "set", node, p, line), f"{label}: ", "set")
         own_strings = check_sets(_str_list(node, "setString", node, p, line), f"{label}: ", "setString")

@@ -56,12 +56,12 @@ def _dc_note(objects: list[Obj]) -> str:
 
 def check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise InvalidInput(f"--output {fmt!r}: valid for render: {', '.join(FORMATS)}")
+        raise InvalidInput(f"--output {escape.quoted(fmt)}: valid for render: {', '.join(FORMATS)}")
 
 
 def format_rendered(rendered: Rendered, fmt: str, *, inputs: Sequence[str] = ()) -> str:
     """The rendered objects as ``yaml`` (multi-document), ``json`` (a List) or ``oc`` (commands; its
-    header names the ``inputs``, the ``-f``/``--set`` words from ``escape.input_words``)."""
+    header names the ``inputs``, the ``-f``/``--set`` words from ``normalize.input_words``)."""
     if fmt == "yaml":
         return _dc_note(rendered.objects) + yamlio.dump_all(rendered.objects)
     if fmt == "json":
@@ -204,7 +204,7 @@ def _source_word(secret: SecretValue) -> str:
 
 def header(rendered: Rendered, fmt: str, inputs: Sequence[str]) -> str:
     """The command line the text was rendered from, as one comment line (``inputs``: the ``-f``/``--set``
-    words, secret-looking ``--set`` values already hidden by ``escape.input_words``)."""
+    words, secret-looking ``--set`` values already hidden by ``normalize.input_words``)."""
     words = ["regplan", "render", "-p", rendered.profile, "--target", rendered.target.value, "-o", fmt]
     return "# " + escape.comment(escape.shell_words([*words, *inputs]))
 

@@ -141,7 +141,7 @@ def test_apply_many_then_nothing_left_and_max_failures(
     ws = workspace(tmp_path, ocp4_cluster, ocp3_cluster)
     sel = ["--cluster", "gone", "--cluster", "dev-a", "--cluster", "legacy"]
     stopped = regplan("apply", *sel, "--plan-dir", "plans", "--yes", cwd=ws)
-    assert stopped.returncode == 3 and "not a directory" in stopped.stderr
+    assert stopped.returncode == 3 and "--plan-dir plans: no such directory" in stopped.stderr
     planned = regplan("plan", *sel, "--out", "plans", cwd=ws)
     assert planned.returncode == 4 and sorted(f.name for f in (ws / "plans").iterdir()) == [
         "dev-a.json", "legacy.json"

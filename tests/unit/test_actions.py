@@ -22,6 +22,7 @@ import pytest
 from fakes import MemoryCluster
 
 import regplan.cluster
+from regplan.base import escape
 from regplan.base.errors import ClusterError, ExitCode, InvalidInput, StaleError
 from regplan.base.model import Target
 from regplan.cli import app as cli
@@ -239,7 +240,7 @@ def _plans(tmp_path: Path, clusters: Clusters) -> Path:
 @pytest.mark.parametrize(
     ("entry", "phrase"),
     [
-        ("{name: b, context: c2, profile: cephfs-rwx}", "profile ebs-gp2-rwo (the entry says cephfs-rwx)"),
+        ("{name: b, context: c2, profile: cephfs-rwx}", "profile 'ebs-gp2-rwo' (the entry says cephfs-rwx)"),
         ("{name: b, context: c2, target: ocp3}", "target ocp4 (the entry says ocp3)"),
     ],
 )
@@ -302,7 +303,8 @@ def test_a_saved_plan_applied_through_another_url_says_so_and_checks_the_objects
         environ={},
     )
     assert code is ExitCode.OK, got
-    assert any("made against https://memory; applying it through https://another-url" in g for g in got), got
+    said = "made against 'https://memory'; applying it through https://another-url"
+    assert any(said in g for g in got), got
     assert clusters.fakes["c1"].plan_writes()
     # a.json against another cluster (context c2): its objects are other objects (other uids) -> stale
     other = clusters.fakes["c2"]
@@ -451,7 +453,7 @@ def test_check_saved_names_both_and_accepts_auto() -> None:
     actions.check_saved(plan, Path("p.json"), actions.Expect("p", "ocp4", "ws:3: cluster a"))
     with pytest.raises(
         InvalidInput,
-        match=r"p.json: the plan is for profile p \(the entry says q\) and target "
+        match=r"p.json: the plan is for profile 'p' \(the entry says q\) and target "
         r"ocp4 \(the entry says ocp3\) of ws:3: cluster a; nothing was applied",
     ):
         actions.check_saved(plan, Path("p.json"), actions.Expect("q", "ocp3", "ws:3: cluster a"))
@@ -505,7 +507,7 @@ def test_a_plan_files_strings_reach_messages_quoted(profile: str) -> None:
     assert other is not None
     for message in (str(err.value), other):
         assert not any(c in message for c in "\x1b\x07\n\u2028") and len(message) < 400
-        assert repr(profile[:80]) in message
+        assert escape.quoted(profile) in message
 
 
 def test_every_field_of_a_workspace_entry_reaches_the_options() -> None:

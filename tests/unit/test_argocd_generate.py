@@ -63,8 +63,8 @@ def test_huge_parameters_are_refused_by_size() -> None:
         ("[]", "which cluster?"),
         ("null", "which cluster?"),  # Argo CD's JSON for an Application without parameters
         ('[{"name": "cluster", "array": ["prod-eu"]}]', "which cluster?"),
-        ('[{"name": "cluster", "string": "prod-eu\\nkind: Secret"}]', r"'prod-eu\\nkind: Secret' is not a"),
-        ('[{"name": "cluster", "string": "\\u001b[2Jprod"}]', r"'\\x1b\[2Jprod' is not a cluster name"),
+        ('[{"name": "cluster", "string": "prod-eu\\nkind: Secret"}]', r"'prod-eu\\u000akind: Secret' is not"),
+        ('[{"name": "cluster", "string": "\\u001b[2Jprod"}]', r"'\\u001b\[2Jprod' is not a cluster name"),
         ('[{"name": "cluster", "string": "prod\\u2028eu"}]', r"'prod\\u2028eu' is not a cluster name"),
         ('[{"name": "cluster", "string": "Prod_EU"}]', "is not a cluster name"),
     ],
@@ -192,6 +192,20 @@ def test_workspace_named_outside_the_repository_is_refused(tmp_path: Path, given
         commands.argocd_workspace(env, repo / "clusters" / "prod-eu")
 
 
+@pytest.mark.parametrize("to", ["outside", "repo/clusters"])
+def test_workspace_behind_a_symlinked_directory_is_refused_unfollowed(tmp_path: Path, to: str) -> None:
+    """A directory on the way that is a symlink - out of the repository or back into it - is refused in the
+    file layer's words: the lookup walks from the repository's root and never follows one."""
+    repo = make_repo(tmp_path / "repo")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "regplan.yaml").write_text((repo / "regplan.yaml").read_text())
+    (repo / "sub").symlink_to(tmp_path / to)
+    env = {"ARGOCD_APP_SOURCE_PATH": "clusters/prod-eu"}
+    env["ARGOCD_ENV_REGPLAN_WORKSPACE"] = "../../sub/regplan.yaml"
+    with pytest.raises(InvalidInput, match=r"ARGOCD_ENV_REGPLAN_WORKSPACE: sub: is a symlink \(to .*\)"):
+        commands.argocd_workspace(env, repo / "clusters" / "prod-eu")
+
+
 @pytest.mark.parametrize("given", ["a" * 300, "a/" * 3000, "x\n" * 100])
 def test_workspace_named_with_a_huge_name_is_an_input_error(tmp_path: Path, given: str) -> None:
     repo = make_repo(tmp_path / "repo")
@@ -268,12 +282,16 @@ def test_workspace_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: s
     else:
         ws.mkdir()
     env = {"ARGOCD_APP_SOURCE_PATH": "clusters/prod-eu"}
-    what = "a symbolic link" if kind == "symlink" else "not a regular file"
-    with pytest.raises(InvalidInput, match=re.escape(f"argocd-generate: 'regplan.yaml' is {what}")):
+    # the file layer's words (userfiles.Root.is_file), as every read inside a root says them
+    what = {
+        "symlink": "is a symlink (to ../outside.yaml); regplan does not follow symlinks",
+        "fifo": "is a FIFO (named pipe), not a regular file",
+        "dir": "is a directory, not a regular file",
+    }[kind]
+    with pytest.raises(InvalidInput, match=re.escape(f"argocd-generate: regplan.yaml: {what}")):
         commands.argocd_workspace(env, repo / "clusters" / "prod-eu")
     named = {**env, "ARGOCD_ENV_REGPLAN_WORKSPACE": "../../regplan.yaml"}
-    match = "is not a file inside the repository" if kind == "symlink" else what
-    with pytest.raises(InvalidInput, match=match):
+    with pytest.raises(InvalidInput, match=re.escape(f"ARGOCD_ENV_REGPLAN_WORKSPACE: regplan.yaml: {what}")):
         commands.argocd_workspace(named, repo / "clusters" / "prod-eu")
     p = generate(repo / "clusters" / "prod-eu", {**env, "PARAM_CLUSTER": "prod-eu"})  # no hang on the FIFO
     assert (p.returncode, p.stdout) == (3, "") and what in p.stderr

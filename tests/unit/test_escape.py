@@ -8,14 +8,16 @@ text); markdown against a CommonMark parser (markdown-it-py, the test extra). No
 from __future__ import annotations
 
 import ast
+import html
 import json
+import re
 import shutil
 import subprocess
 
 import pytest
 from markdown_it import MarkdownIt
 
-from regplan.base import escape
+from regplan.base import escape, normalize
 from regplan.base.errors import InvalidInput
 
 # What a hostile cluster, plan file or value may carry: each would act on a terminal or a log viewer.
@@ -119,7 +121,7 @@ def test_comment_is_one_line() -> None:
 
 
 def test_input_words_hide_secret_looking_set_values_but_show_sources() -> None:
-    words = escape.input_words(
+    words = normalize.input_words(
         ["v.yaml"],
         [
             "s3.secretKey=S3CR3T",
@@ -210,6 +212,51 @@ def test_md_text_and_code_render_as_text() -> None:
 
 def test_html_text_escapes() -> None:
     assert escape.html_text('<b>x</b>\n"y"') == "&lt;b&gt;x&lt;/b&gt; &quot;y&quot;"
+
+
+# What GitHub and GitLab turn into a notification or a cross-reference, looked for in the rendered text
+# (not in code): a mention of a user or team, an issue or merge request number.
+LIVE_REF = re.compile(r"@[A-Za-z0-9_]|#[0-9]|![0-9]")
+MENTIONS = "ping @alice and @org/team, see #123, org/repo#45 and !7; mail a@b.example; 50% #x"
+
+
+def live_refs(rendered: str) -> list[str]:
+    """The references in rendered HTML outside code spans and blocks, as a platform would see them."""
+    text = re.sub(r"<code>.*?</code>|<pre>.*?</pre>", "", rendered, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))  # the text nodes, entities decoded
+    return LIVE_REF.findall(text)
+
+
+def test_md_text_breaks_mentions_and_references_but_renders_as_the_text() -> None:
+    assert live_refs(MD.render(MENTIONS)) != []  # the check sees them when nothing breaks them
+    for rendered in (
+        MD.renderInline(escape.md_text(MENTIONS)),
+        MD.render(f"| a |\n|---|\n| {escape.md_text(MENTIONS)} |\n"),
+        MD.render(f"<details><summary>{escape.html_text(MENTIONS)}</summary>\n\n</details>\n"),
+    ):
+        assert live_refs(rendered) == [], rendered
+        shown = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+        assert MENTIONS in shown.replace("\u200b", "")  # the reader sees the text
+    assert escape.md_text("@alice") == "@&#8203;alice"  # ASCII: nothing for the terminal rule to show
+    assert escape.html_text("it's @bob") == "it&#x27;s @&#8203;bob"  # html's own entity intact
+
+
+@pytest.mark.parametrize("text", [*ATTACKS.values(), "x" * 5000, "\x1b" * 5000, "plain", ""])
+def test_quoted_is_one_bounded_line_with_every_control_shown(text: str) -> None:
+    q = escape.quoted(text)
+    assert q.startswith("'") and escape.UNSAFE_OR_BREAK.search(q) is None
+    assert len(q) <= escape.QUOTE_LIMIT + len("''...")
+    body = q.removesuffix("...").removeprefix("'").removesuffix("'")
+    # cut at a whole escape: the shown part reads back (as JSON) to a prefix of the text
+    assert text.startswith(json.loads('"' + body.replace('"', '\\"') + '"')), q
+    assert q.endswith("...") == (len(text) > escape.QUOTE_LIMIT or len(body) < len(escape.one_line(text)))
+
+
+def test_quoted_keeps_plain_text_and_cuts_with_an_ellipsis() -> None:
+    assert escape.quoted("ebs-gp2-rwo") == "'ebs-gp2-rwo'"
+    assert escape.quoted("a\nb") == "'a\\u000ab'"
+    assert escape.quoted("y" * 100, limit=10) == "'" + "y" * 10 + "'..."
+    assert escape.quoted("\x1b" * 3, limit=13) == "'\\u001b\\u001b'..."
 
 
 def test_every_colour_the_views_emit_is_kept() -> None:

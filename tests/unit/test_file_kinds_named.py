@@ -1,4 +1,5 @@
-"""A path that is there but is not a regular file is named for what it is, never "no such file".
+"""A path that is there but is not a regular file is named for what it is, never "no such file" (in the
+file layer's words, as ``userfiles.dir_problem`` names what is not a directory).
 
 The outside check of issue 16: ``--workspace FIFO`` (or a directory, ``/dev/null``) and a values file of
 ``regplan.yaml`` that is a FIFO or a directory said "no such file", and a symlink loop said "outside the
@@ -40,10 +41,10 @@ def make(tmp_path: Path, kind: str) -> Path:
 
 EXPECTED = {
     "missing": "no such file",
-    "fifo": "a FIFO (named pipe), not a regular file",
-    "dir": "a directory, not a regular file",
-    "dangling": "a symlink to nothing (dangling), not a regular file",
-    "loop": "a loop of symlinks, not a regular file",
+    "fifo": "is a FIFO (named pipe), not a regular file",
+    "dir": "is a directory, not a regular file",
+    "dangling": "is a symlink to 'nowhere', which does not exist",
+    "loop": "cannot read the file: Too many levels of symbolic links",
     "file": "",
     "link-to-file": "",
 }
@@ -55,7 +56,7 @@ def test_not_a_file_says_what_is_there(tmp_path: Path, kind: str, words: str) ->
 
 
 def test_a_device_is_named() -> None:
-    assert userfiles.not_a_file(Path("/dev/null")) == "a character device, not a regular file"
+    assert userfiles.not_a_file(Path("/dev/null")) == "is a character device, not a regular file"
 
 
 @pytest.mark.parametrize("kind", ["missing", "fifo", "dir", "dangling", "loop"])

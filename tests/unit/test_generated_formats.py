@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from test_escape import ansible_reads
 from test_oc_scripts import run_script
 
-from regplan.base import escape
+from regplan.base import escape, normalize
 from regplan.base.errors import InvalidInput
 from regplan.base.model import Target
 from regplan.cli import commands
@@ -258,7 +258,7 @@ def test_headers_name_the_inputs_safely(tmp_path: Path) -> None:
 
 def test_headers_never_show_a_secret_value() -> None:
     r = rendered("ebs-gp2-rwo")
-    text = output.format_rendered(r, "oc", inputs=escape.input_words([], ["s3.secretKey=TOPSECRET"]))
+    text = output.format_rendered(r, "oc", inputs=normalize.input_words([], ["s3.secretKey=TOPSECRET"]))
     assert "TOPSECRET" not in text and "s3.secretKey=(hidden)" in text
 
 
@@ -361,6 +361,60 @@ def test_markdown_comment_keeps_its_structure(tmp_path: Path) -> None:
     assert html.count("<details>") == 1 and html.count("</details>") == 1
     assert "<img" not in html and 'href="https://evil' not in html
     assert "&lt;/details&gt;" in html  # the message is in the comment, as text
+
+
+def _mention_everywhere(doc: Any) -> None:
+    """Every message of a snapshot (Event, condition) starts with mentions and references."""
+    from test_escape import MENTIONS
+
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            if key == "message" and isinstance(value, str):
+                doc[key] = f"{MENTIONS} {value}"
+            else:
+                _mention_everywhere(value)
+    elif isinstance(doc, list):
+        for item in doc:
+            _mention_everywhere(item)
+
+
+def test_markdown_comments_notify_no_one(tmp_path: Path) -> None:
+    """Mentions (``@alice``, ``@org/team``) and references (``#123``, ``!7``) in Event and condition messages
+    reach the `-o markdown` comment as text that GitHub and GitLab link to no one, through the one cluster
+    plan, `show` and the workspace plan; the messages are there (the test would see them)."""
+    from test_escape import live_refs
+
+    doc = yaml.safe_load((ROOT / "examples/snapshots/ocp4-pvc-pending.yaml").read_text())
+    _mention_everywhere(doc)
+    (tmp_path / "snap.yaml").write_text(yaml.safe_dump(doc))
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "examples/fleet", ws)
+    for snap in (ws / "snapshots").glob("*.yaml"):
+        doc = yaml.safe_load(snap.read_text())
+        _mention_everywhere(doc)
+        snap.write_text(yaml.safe_dump(doc))
+    runs = [
+        (("plan", "-p", "ebs-gp2-rwo", "--snapshot", "snap.yaml", "-o", "markdown", "--out", "p"), tmp_path),
+        (("show", "p", "-o", "markdown"), tmp_path),
+        (("plan", "--snapshot-dir", "snapshots", "-o", "markdown"), ws),
+    ]
+    for args, cwd in runs:
+        p = regplan(*args, cwd=cwd)
+        assert p.returncode in (0, 2), p.stderr
+        assert "@alice" in p.stdout.replace(escape.REF_BREAK, "")  # the messages are in the comment
+        html = MarkdownIt("commonmark").enable("table").render(p.stdout)
+        assert live_refs(html) == [], args
+    from regplan.base.errors import ExitCode
+    from regplan.present import fleetviews
+
+    # an error a cluster answered (its text quoted in the summary table and the folded section)
+    error = "@org/team: see #12, !3"
+    failed = fleetviews.Outcome(
+        name="a", context="c", profile="p", target="ocp4", code=ExitCode.CLUSTER, error=error
+    )
+    md = fleetviews.plan_markdown([failed], ExitCode.CLUSTER)
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    assert live_refs(html) == [] and "see #" in html
 
 
 def test_fleet_markdown_keeps_its_structure() -> None:

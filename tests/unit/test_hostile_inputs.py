@@ -367,12 +367,12 @@ def test_yaml_errors_do_not_echo_values(tmp_path: Path, case: str, text: str, li
         if line:
             assert message.startswith(f"{f}:{line}:"), message
     if "duplicate" in case:
-        assert 'duplicate key "secretKey"' in message or 'duplicate key "b"' in message
+        assert "duplicate key 'secretKey'" in message or "duplicate key 'b'" in message
 
 
 # Parser problem texts as ruamel.yaml and PyYAML word them: values dropped, tokens and characters kept.
 PROBLEMS: list[tuple[str, str]] = [
-    (f'found duplicate key "secretKey" with value "{SECRET}" (original value: "x{SECRET}")', '"secretKey"'),
+    (f'found duplicate key "secretKey" with value "{SECRET}" (original value: "x{SECRET}")', "'secretKey'"),
     (f"could not determine a constructor for the tag '!{SECRET}'", "constructor for the tag"),
     (f"found unexpected ':' in '{SECRET}:'", "':'"),
     ("expected ',' or ']', but got '<stream end>'", "expected ',' or ']', but got '<stream end>'"),
@@ -773,3 +773,35 @@ def test_golden_check_does_not_depend_on_the_root_spelling(
         root.symlink_to(ROOT)
     result = golden.run(root=root, update=False, only="plan")
     assert result.code is ExitCode.OK, result.report[:2000]
+
+
+# --- user text quoted in a one-line message: one rule (escape.quoted) for every message ------------------
+
+QUOTED_ATTACKS = ["\x1b]0;owned\x07ebs", "a\nregplan: done", "x\u202etxt", "9" * 5000]
+
+
+@pytest.mark.parametrize("text", QUOTED_ATTACKS)
+def test_every_message_quotes_user_text_by_the_one_rule(text: str) -> None:
+    """A quantity, a value, a command-line word and an Argo CD parameter reach messages as
+    ``escape.quoted`` shows them: one line, controls and bidi shown escaped, bounded, with an ellipsis."""
+    from regplan.base import escape
+    from regplan.cli import app, commands
+
+    said: list[tuple[str, str]] = []  # (message, the text it quotes)
+    with pytest.raises(ValueError) as quantity:
+        model.canonical_quantity(text + "Gi")
+    said.append((str(quantity.value), text + "Gi"))
+    vals = values.load_values(
+        "cephfs-rwx", files=[], sets=[f"claim.accessMode={text}"], profiles_dir=None, environ={}
+    )
+    _, found = rules.check(vals, Target.OCP4)
+    said.append((next(d.message for d in found if d.key == "claim.accessMode"), text))
+    with pytest.raises(Exception) as duration:
+        app.duration(text + "x")
+    said.append((str(duration.value), text + "x"))
+    with pytest.raises(InvalidInput) as param:
+        commands.argocd_cluster({"ARGOCD_ENV_REGPLAN_CLUSTER": text})
+    said.append((str(param.value), text))
+    for message, quoted in said:
+        assert escape.quoted(quoted) in message, message
+        assert escape.UNSAFE_OR_BREAK.search(message) is None and len(message) < 400, message

@@ -1,6 +1,6 @@
 """Free text from outside regplan (an Event's or a condition's reason and message from a cluster or a
 snapshot; a reason, diagnostic or source read back from a plan file) is shown as one line, redacted
-(``escape.outside_text``). The outside check of issue 16 found the escape characters escaped but the line
+(``normalize.outside_text``). The outside check of issue 16 found the escape characters escaped but the line
 breaks kept: an Event message holding ``\\n4 cluster(s): 0 with changes, 4 without ...`` printed that as a
 line of its own in ``regplan status`` (a forged summary in a CI log), and a hand-edited plan file did the
 same through ``regplan show``."""
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from regplan.base import escape
+from regplan.base import escape, normalize
 
 ROOT = Path(__file__).resolve().parents[2]
 PENDING = ROOT / "examples" / "snapshots" / "ocp4-pvc-pending.yaml"
@@ -69,11 +69,11 @@ def snapshot_with_hostile_text(tmp_path: Path) -> Path:
 
 
 def test_outside_text_is_one_line_and_redacted() -> None:
-    shown = escape.outside_text(HOSTILE + " AKIAIOSFODNN7EXAMPLE")
+    shown = normalize.outside_text(HOSTILE + " AKIAIOSFODNN7EXAMPLE")
     assert forged_lines(shown) == [] and len(forged_lines(HOSTILE)) == len(BREAKS)
     assert "AKIAIOSFODNN7EXAMPLE" not in shown
-    assert escape.outside_text(None) == "" and escape.outside_text(3) == "3"
-    assert escape.outside_text("waiting for first consumer") == "waiting for first consumer"
+    assert normalize.outside_text(None) == "" and normalize.outside_text(3) == "3"
+    assert normalize.outside_text("waiting for first consumer") == "waiting for first consumer"
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,7 @@ ALLOWED = ("recording.py", "actions.py")
 
 
 def test_only_the_snapshot_recorder_redacts_without_folding() -> None:
-    """By construction: a view gets outside text through ``escape.outside_text`` only. ``redact_text``
+    """By construction: a view gets outside text through ``normalize.outside_text`` only. ``redact_text``
     alone keeps line breaks, which a recorded snapshot (YAML data, not shown) may keep; every other engine
     module that quoted it printed them."""
     users = sorted(

@@ -252,3 +252,58 @@ def test_no_module_validates_with_match() -> None:
         if re.search(r"(\bre|[A-Z_]|\bform|pattern)\.match\(", line)
     ]
     assert found == []
+
+
+# --- the two S3 credential sources: every error names the source that is wrong ---------------------------
+
+# How a source can be given: each is right or wrong, and a wrong one is reported naming its own key.
+SOURCES = {
+    "env set": ("env:GOOD", True),
+    "file readable": ("file:{tmp}/key", True),
+    "env unset": ("env:MISSING", False),
+    "env holds a line break": ("env:BROKEN", False),
+    "file empty": ("file:{tmp}/empty", False),
+    "file missing": ("file:{tmp}/nope", False),
+    "file is a FIFO": ("file:{tmp}/fifo", False),
+    "malformed": ("AKIAIOSFODNN7EXAMPLE", False),
+    "names nothing": ("env:", False),
+    "absent": (None, True),
+}
+S3_SOURCES = ("s3.accessKeyFrom", "s3.secretKeyFrom")
+
+
+@pytest.mark.parametrize("access", sorted(SOURCES))
+@pytest.mark.parametrize("secret", sorted(SOURCES))
+def test_every_pairing_of_credential_sources_blames_the_wrong_one(
+    tmp_path: Path, access: str, secret: str
+) -> None:
+    import os
+
+    (tmp_path / "key").write_text("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    (tmp_path / "empty").write_text("")
+    if not (tmp_path / "fifo").exists():
+        os.mkfifo(tmp_path / "fifo")  # a key file that would block a reader
+    given = dict(zip(S3_SOURCES, (access, secret), strict=True))
+    sets = ["s3.bucket=acme-registry", "s3.region=eu-west-1"]
+    for key, name in given.items():
+        text, _ = SOURCES[name]
+        if text is not None:
+            sets.append(f"{key}={text.format(tmp=tmp_path)}")
+    environ = {"GOOD": "AKIAIOSFODNN7EXAMPL2", "BROKEN": "AKIAIOSFODNN7EXAMPL3\nx=y"}
+    v = values.load_values("aws-s3", files=[], sets=sets, profiles_dir=None, environ=environ)
+    _, found = rules.check(v, Target.OCP4)
+    about = [d for d in found if d.severity == "error" and d.key in S3_SOURCES]
+    shown = [str(d) for d in about]
+    wrong = {key for key, name in given.items() if not SOURCES[name][1]}
+    absent = {key for key, name in given.items() if name == "absent"}
+    pairs = [d for d in about if "is not set: give both S3 credential sources" in d.message]
+    # each wrong source under its own key, and nothing else but the pair rule
+    assert sorted(d.key for d in about if d not in pairs) == sorted(wrong), shown
+    # the pair rule names the source that is missing, and only one that really is
+    for d in pairs:
+        assert d.message.split(" is not set")[0] in absent, shown
+    if len(absent) == 1 and not wrong:
+        assert len(pairs) == 1, shown
+    if len(absent) != 1:
+        assert pairs == [], shown
+    assert not any("wJalr" in str(d) or "AKIA" in str(d) for d in found)  # no key material echoed

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from regplan.base import escape, normalize
+from regplan.base import normalize
 from regplan.engine import status as statusmod
 
 VALUE = "Zq7vX2mK9pL4"
@@ -50,7 +50,7 @@ def test_every_channel_agrees_on_a_name(name: str, secret: bool) -> None:
     redacted = normalize.redact_config({"storage": {"x": [{name: VALUE}]}})
     assert (redacted["storage"]["x"][0][name] == normalize.REDACTED) is secret
     # the --set words of a generated header
-    words = escape.input_words([], [f"s3.{name}={VALUE}"])
+    words = normalize.input_words([], [f"s3.{name}={VALUE}"])
     assert (VALUE not in " ".join(words)) is secret
 
 

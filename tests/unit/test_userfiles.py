@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from regplan.base import userfiles
+from regplan.base import safeload, userfiles
 from regplan.base.errors import ExitCode, InvalidInput, UnreadableInput
 from regplan.base.model import Target
 from regplan.cli import commands
@@ -63,17 +63,31 @@ def special(tmp_path: Path, kind: str) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("kind", "words"),
-    [("fifo", "a FIFO (named pipe)"), ("directory", "a directory"), ("device", "a character device")],
+    ("kind", "words", "name"),
+    [
+        ("fifo", "a FIFO (named pipe)", "fifo"),
+        ("directory", "a directory", "dir"),
+        ("device", "a character device", "char-device"),
+    ],
 )
 def test_reads_refuse_what_is_not_a_regular_file_without_blocking(
-    tmp_path: Path, kind: str, words: str
+    tmp_path: Path, kind: str, words: str, name: str
 ) -> None:
     path = special(tmp_path, kind)
     with pytest.raises(UnreadableInput) as err:
         userfiles.read_regular(path, what="values file", max_bytes=100)
     assert str(err.value) == f"{path}: cannot read values file: it is {words}, not a regular file"
     assert err.value.exit_code is ExitCode.INVALID
+    assert err.value.kind == name and name in userfiles.FILE_KINDS  # what code matches on, not the words
+
+
+def test_an_unreadable_or_malformed_file_has_no_kind(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableInput) as missing:
+        userfiles.read_regular(tmp_path / "missing", what="values file", max_bytes=100)
+    assert missing.value.kind is None
+    with pytest.raises(UnreadableInput) as bad:
+        safeload.load_yaml("a: [", source="f.yaml")
+    assert bad.value.kind is None
 
 
 def test_a_symlink_to_a_regular_file_is_read_where_the_user_named_it(tmp_path: Path) -> None:
@@ -604,3 +618,85 @@ def test_a_workspace_snapshot_that_is_not_a_regular_file_is_refused_unread(
     assert p.returncode == 3, p.stdout + p.stderr
     words = {"symlink": "a symlink", "fifo": "not a regular file", "dir": "a directory"}[kind]
     assert f"snapshots/dev-us.yaml: is {words};" in p.stdout + p.stderr, p.stderr
+
+
+# --- every option naming a directory: what is there instead is named, before any work ----------------------
+
+# What stands where a directory is named, and the file layer's words for it (a read-only directory the
+# user names, --profiles-dir, follows a symlink to a directory; the others never follow one).
+NOT_DIRS = {
+    "fifo": "a FIFO (named pipe)",
+    "file": "a regular file",
+    "symlink to a file": "symlink",
+    "dangling symlink": "symlink",
+}
+# (arguments, where the directory goes: a flag's value or a workspace key)
+DIR_OPTIONS = [
+    (("profiles", "--profiles-dir", "X"), None),
+    (("render", "-p", "ebs-gp2-rwo", "--no-workspace", "--out-dir", "X"), None),
+    (("render", "--out-dir", "X"), None),
+    (("plan", "--snapshot-dir", "X"), None),
+    (("status", "--snapshot-dir", "X"), None),
+    (("plan", "--snapshot-dir", "snapshots", "--profiles-dir", "X"), None),
+    (("plan", "--snapshot-dir", "snapshots", "--out", "X"), None),
+    (("apply", "--plan-dir", "X", "--yes"), None),
+    (("snapshot", "--out-dir", "X"), None),
+    (("render",), "renderDir"),
+    (("golden", "--check"), "renderDir"),
+    (("snapshot",), "snapshotDir"),
+    (("plan", "--snapshot-dir", "snapshots"), "profilesDir"),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_DIRS))
+@pytest.mark.parametrize(
+    ("argv", "key"), DIR_OPTIONS, ids=[" ".join(a) + (f" {k}" if k else "") for a, k in DIR_OPTIONS]
+)
+def test_every_directory_option_names_what_is_there_instead(
+    tmp_path: Path, argv: tuple[str, ...], key: str | None, kind: str
+) -> None:
+    """A FIFO, a file or a symlink where an option or a workspace key names a directory: exit 3 naming what
+    it is in the file layer's words (never "not found"), no hang on the FIFO, nothing written, and no
+    cluster contacted (there is no kubeconfig: contacting one would exit 4)."""
+    ws = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, ws)
+    (ws / "afile").write_text("x\n")
+    target = ws / "X"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "file":
+        target.write_text("not a directory\n")
+    elif kind == "symlink to a file":
+        target.symlink_to("afile")
+    else:
+        target.symlink_to("nowhere")
+    if key is not None:
+        text = (ws / "regplan.yaml").read_text()
+        (ws / "regplan.yaml").write_text(text.replace("version: 1\n", f"version: 1\n{key}: X\n"))
+    before = tree(ws)
+    p = run(*argv, cwd=ws, timeout=30)
+    no_traceback(p)
+    assert p.returncode == 3, (p.returncode, p.stdout, p.stderr)
+    said = p.stdout + p.stderr
+    assert NOT_DIRS[kind] in said and "not found" not in said, said
+    assert tree(ws) == before
+
+
+def test_dir_problem_follows_a_symlink_to_a_directory_and_names_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("x")
+    os.mkfifo(tmp_path / "p")
+    links = {"to-d": "d", "to-f": "f", "to-p": "p", "dangling": "nowhere\x1b[2J"}
+    for name, to in links.items():
+        (tmp_path / name).symlink_to(to)
+    problems = {name: userfiles.dir_problem(tmp_path / name) for name in ["d", "f", "p", *links, "absent"]}
+    assert problems == {
+        "d": None,
+        "to-d": None,  # a directory the user named through a link (dotfiles) is theirs to name
+        "f": "is a regular file, not a directory",
+        "p": "is a FIFO (named pipe), not a directory",
+        "to-f": "is a symlink to a regular file, not a directory",
+        "to-p": "is a symlink to a FIFO (named pipe), not a directory",
+        "dangling": "is a symlink to 'nowhere\\u001b[2J', which does not exist",
+        "absent": "no such directory",
+    }

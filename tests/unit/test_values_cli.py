@@ -59,7 +59,7 @@ def test_comma_separated_files(tmp_path: Path) -> None:
         (["-p", "cephfs-rwx", "--set", "claim.accessModes={ReadWriteMany,ReadWriteOnce}"], 3, "KEY={a,b}"),
         (["-p", "cephfs-rwx", "--set", "claim.accessMode[0]=ReadWriteMany"], 3, "KEY[N]=VALUE"),
         (["-p", "cephfs-rwx", "--set", "claim.storageClass=null"], 3, "claim.storageClass (--set): is"),
-        (["-p", "cephfs-rwx", "--set", "claim.name=registry\n"], 3, r"'registry\n' is not valid"),
+        (["-p", "cephfs-rwx", "--set", "claim.name=registry\n"], 3, r"'registry\u000a' is not valid"),
         (
             ["-p", "aws-s3", "--target", "ocp3", "--set", "s3.bucket=acme,s3.region=us-east-1",
              "--set", "s3.virtualHostedStyle=true"],
