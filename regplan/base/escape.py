@@ -266,13 +266,15 @@ def _reads_back(text: str) -> object:
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|!~#])")
 _BACKTICKS = re.compile(r"`+")
 # What GitHub and GitLab turn into a mention (a notification to a user or a whole team: ``@alice``,
-# ``@org/team``) or a cross-reference (a note on another issue or merge request: ``#123``, ``org/repo#123``,
-# GitLab's ``!123``): they look for these in the rendered text, after markdown, so a backslash escape does
-# not stop them (github/markup#1168, github/cmark-gfm#181). A zero-width space right after the marker does
-# (the name or number no longer follows it); written as an HTML entity, which both render as the character,
-# so the markdown stays ASCII and the terminal rule has nothing to show escaped.
+# ``@org/team``) or a cross-reference (a note on another issue, merge request or epic: ``#123``,
+# ``org/repo#123``, GitLab's ``!123`` and ``&123``): they look for these in the rendered text, after
+# markdown, so a backslash escape does not stop them (github/markup#1168, github/cmark-gfm#181). A
+# zero-width space right after the marker does (the name or number no longer follows it); written as an
+# HTML entity, which both render as the character, so the markdown stays ASCII and the terminal rule has
+# nothing to show escaped.
 REF_BREAK = "&#8203;"
-_REF_START = re.compile(r"(?<!&)[@#!](?=[A-Za-z0-9_])")  # not the '#' of an entity html_text wrote
+# ``@name``, ``#12``, ``!12``, GitLab's epic ``&12`` (but not the ``#`` of an entity html_text wrote)
+_REF_START = re.compile(r"(?<!&)[@#!](?=[A-Za-z0-9_])|&(?:amp;)?(?=[0-9])")  # &amp;: html_text's &
 
 
 def _break_refs(text: str) -> str:

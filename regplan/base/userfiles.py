@@ -283,8 +283,8 @@ class Root:
         except OSError:
             return f"{shown}: not {wanted}"
         if stat.S_ISLNK(st.st_mode):
-            try:
-                to = os.readlink(name, dir_fd=fd)
+            try:  # what a link says is anyone's text (a pull request's): quoted by the one rule
+                to = quoted(os.readlink(name, dir_fd=fd))
             except OSError:
                 to = "?"
             return (

@@ -246,7 +246,7 @@ def test_workspace_through_a_link_is_refused_in_the_sidecar(cmp_server: CmpServe
     (repo / "regplan.yaml").symlink_to("real.yaml")
     p = cmp_server.call("generate", repo, "clusters/prod-eu", params=CLUSTER)
     assert p.returncode == 1 and "failed exit status 3" in p.stderr
-    assert "regplan.yaml: is a symlink (to real.yaml)" in p.stderr
+    assert "regplan.yaml: is a symlink (to 'real.yaml')" in p.stderr
 
 
 def test_client_contract(cmp_server: CmpServer, repo: Path, tmp_path: Path) -> None:

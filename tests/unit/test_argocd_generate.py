@@ -284,7 +284,7 @@ def test_workspace_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: s
     env = {"ARGOCD_APP_SOURCE_PATH": "clusters/prod-eu"}
     # the file layer's words (userfiles.Root.is_file), as every read inside a root says them
     what = {
-        "symlink": "is a symlink (to ../outside.yaml); regplan does not follow symlinks",
+        "symlink": "is a symlink (to '../outside.yaml'); regplan does not follow symlinks",
         "fifo": "is a FIFO (named pipe), not a regular file",
         "dir": "is a directory, not a regular file",
     }[kind]

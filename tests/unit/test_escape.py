@@ -216,8 +216,8 @@ def test_html_text_escapes() -> None:
 
 # What GitHub and GitLab turn into a notification or a cross-reference, looked for in the rendered text
 # (not in code): a mention of a user or team, an issue or merge request number.
-LIVE_REF = re.compile(r"@[A-Za-z0-9_]|#[0-9]|![0-9]")
-MENTIONS = "ping @alice and @org/team, see #123, org/repo#45 and !7; mail a@b.example; 50% #x"
+LIVE_REF = re.compile(r"@[A-Za-z0-9_]|#[0-9]|![0-9]|&[0-9]")
+MENTIONS = "ping @alice and @org/team, see #123, org/repo#45, !7 and &9; mail a@b.example; 50% #x & y"
 
 
 def live_refs(rendered: str) -> list[str]:

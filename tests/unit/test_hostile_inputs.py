@@ -805,3 +805,14 @@ def test_every_message_quotes_user_text_by_the_one_rule(text: str) -> None:
     for message, quoted in said:
         assert escape.quoted(quoted) in message, message
         assert escape.UNSAFE_OR_BREAK.search(message) is None and len(message) < 400, message
+
+
+@pytest.mark.parametrize("argv", [["apply", "--timeout", "W"], ["W"], ["status", "--parallelism", "W"]])
+def test_a_long_key_value_word_is_hidden_whole_even_where_the_quote_is_cut(argv: list[str]) -> None:
+    """A ``KEY=VALUE`` word's value is never repeated: hidden before it is quoted, so the quote's cut at
+    ``escape.QUOTE_LIMIT`` cannot leave a piece of it that ``_redact`` no longer finds."""
+    word = "s3.secretKey=" + "wJalrXUtnFEMIK7MDENG" * 10
+    p = subprocess.run([sys.executable, "-m", "regplan", *[word if a == "W" else a for a in argv]],
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert p.returncode == 3 and "s3.secretKey=(hidden)" in p.stderr, p.stderr
+    assert "wJalr" not in p.stderr + p.stdout

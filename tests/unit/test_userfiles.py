@@ -700,3 +700,17 @@ def test_dir_problem_follows_a_symlink_to_a_directory_and_names_the_rest(tmp_pat
         "dangling": "is a symlink to 'nowhere\\u001b[2J', which does not exist",
         "absent": "no such directory",
     }
+
+
+def test_a_symlinks_target_is_quoted_by_the_one_rule(tmp_path: Path) -> None:
+    """What a link says is anyone's text (a pull request's): its refusal quotes it on one line, bounded."""
+    from regplan.base import escape
+
+    to = "../x\nregplan: all clusters ok\x1b]0;t\x07" + "y" * 500
+    (tmp_path / "d").symlink_to(to)
+    changes = userfiles.Changes(userfiles.Root(tmp_path, str(tmp_path)))
+    changes.write("d/f", "x")
+    with pytest.raises(userfiles.FileRefused) as err:
+        changes.commit()
+    assert f"is a symlink (to {escape.quoted(to)})" in str(err.value)
+    assert escape.UNSAFE_OR_BREAK.search(str(err.value)) is None and len(str(err.value)) < 400
