@@ -7,6 +7,7 @@ is used as kubectl would."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -143,3 +144,26 @@ def test_names_in_the_message_are_one_line(tmp_path: Path) -> None:
     p = plan(workspace(tmp_path, "kube.yaml"))
     assert p.returncode == 3, p.stderr
     assert "\x1b" not in p.stderr and not any(line.startswith("FORGED") for line in p.stderr.splitlines())
+
+
+@pytest.mark.parametrize(
+    "bad", ["a\nFORGED: done", "a\x1b]52;c;cGF5bG9hZA==\x07", "a\u2028FORGED", "a\rFORGED"]
+)
+def test_kubeconfig_paths_and_names_in_messages_are_one_line(tmp_path: Path, bad: str) -> None:
+    """$KUBECONFIG and the names in a kubeconfig are text regplan did not write: every message that names
+    them shows them on one line, escapes visible (a path is the user's, a name may be a repository's)."""
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / bad)}
+    p = subprocess.run(
+        [sys.executable, "-m", "regplan", "status", "--no-workspace"], cwd=tmp_path, capture_output=True,
+        text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert p.returncode == 4 and "kubeconfig not found" in p.stderr, p.stderr
+    assert "\x1b" not in p.stderr and "\u2028" not in p.stderr and "\r" not in p.stderr
+    assert not any(line.startswith("FORGED") for line in p.stderr.splitlines()), p.stderr
+    cfg = tmp_path / "config"
+    current = '"current-context": ' + json.dumps(bad)
+    text = kubeconfig({"token": "t"}).replace('"current-context": "a"', current)
+    cfg.write_text(text)
+    with pytest.raises(Exception) as err:
+        kc.resolve(kc.read_files(str(cfg), {}), None)
+    assert "\n" not in str(err.value) and "\x1b" not in str(err.value)
