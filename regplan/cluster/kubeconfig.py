@@ -175,57 +175,31 @@ def _check_fields(section: str, name: str, entry: Mapping[str, Any], path: str) 
             raise invalid(path, f'{section} "{name}": {key} file {entry[key]} does not exist')
 
 
-# What a kubeconfig user can make regplan do beyond sending what the file itself holds: run a program
-# (exec plugins; auth providers, which may run one), or read a credential from elsewhere on the machine and
-# send it to the file's server.
-RUNS_PROGRAMS: tuple[str, ...] = ("exec", "auth-provider")
-CREDENTIAL_FILES: tuple[str, ...] = ("client-certificate", "client-key", "tokenFile")
-
-
 def _inside(path: str, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(root.resolve())
 
 
-def repository_problem(files: Sequence[Kubeconfig], repository: Path) -> str | None:
-    """Why kubeconfig files that lie in ``repository`` cannot be used as they are, or None.
+def repository_problem(files: Sequence[Kubeconfig], repository: Path | None) -> str | None:
+    """Why kubeconfig files that a workspace names cannot be used, or None.
 
-    A kubeconfig named by a workspace inside its repository is content anyone who can change the
-    repository writes (a pull request, run by CI on a runner that holds real credentials). regplan uses
-    what such a file holds (servers, CAs, tokens, certificates written in it) but not what would act for
-    its author on the machine: an exec plugin or auth provider (a program regplan would run), a credential
-    file outside the repository (the runner's token, sent to a server the file names), or other kubeconfig
-    files merged with it (whose users a context in it could borrow)."""
-    inside = [f for f in files if _inside(f.path, repository)]
-    if not inside:
+    A kubeconfig inside the git repository that holds the workspace is written by whoever can change the
+    repository: a pull request, planned by CI on a runner that holds real credentials. Through it the pull
+    request would choose the server that receives the runner's credentials (a token file, an exec
+    plugin's token - or the plugin's program itself, run on the runner) and the objects regplan renders,
+    Secrets read from the runner's ``env:`` and ``file:`` sources included. So such a file is not used at
+    all (a symlink is judged by where it leads). Outside a git repository there is no one else's change to
+    fear, and a kubeconfig is used as kubectl would (``repository`` None)."""
+    if repository is None:
         return None
-    if len(inside) != len(files):
-        outside = ", ".join(shown(f.path) for f in files if f not in inside)
-        return (
-            f"kubeconfig {one_line(inside[0].path)} lies in the repository and is merged with {outside} "
-            "outside it: a context in the one could use the users of the other; name one or the other"
-        )
-    for f in inside:
-        for name, user in f.entries.get("users", {}).items():
-            what = next((k for k in RUNS_PROGRAMS if user.get(k)), None)
-            if what is not None:
-                return (
-                    f'kubeconfig {shown(f.path)} lies in the repository and its user "{shown(name)}" '
-                    f"has {what}: regplan does not run a program that anyone who can change the repository "
-                    "chooses; keep this kubeconfig outside the repository (KUBECONFIG or --kubeconfig, "
-                    "without kubeconfig: in regplan.yaml)"
-                )
-            for key in CREDENTIAL_FILES:
-                ref = user.get(key)
-                if not ref:
-                    continue
-                full = os.path.join(os.path.dirname(os.path.abspath(f.path)), os.path.expanduser(str(ref)))
-                if not _inside(full, repository):
-                    return (
-                        f"kubeconfig {shown(f.path)} lies in the repository and its user "
-                        f'"{shown(name)}" reads {key} {shown(str(ref))} from outside it: '
-                        "regplan does not send this machine's credentials to a server the repository names"
-                    )
-    return None
+    inside = next((f for f in files if _inside(f.path, repository)), None)
+    if inside is None:
+        return None
+    return (
+        f"kubeconfig {shown(inside.path)} lies in the git repository {shown(str(repository))}: whoever can "
+        "change the repository would choose the server that receives your credentials and the Secrets "
+        "regplan renders; keep kubeconfigs outside it (defaults.kubeconfig: ~/.kube/NAME, or KUBECONFIG "
+        "or --kubeconfig without kubeconfig: in regplan.yaml)"
+    )
 
 
 def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:

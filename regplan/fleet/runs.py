@@ -349,7 +349,7 @@ def plan_files(
     strangers = sorted(set(present) - known)
     if strangers:
         raise InvalidInput(
-            f"--plan-dir {plan_dir}: plans for clusters not in {ws.path}: "
+            f"--plan-dir {escape.one_line(str(plan_dir))}: plans for clusters not in {ws.where(0)}: "
             f"{', '.join(escape.one_line(n) for n in strangers)} "
             "(their context is unknown; nothing was applied)"
         )

@@ -8,7 +8,7 @@ A workspace describes a fleet the way helmfile describes releases::
     clusters:
       - name: prod-eu-1           # [a-z0-9.-], used as a directory name
         context: prod-eu-1        # kubeconfig context (default: the name)
-        kubeconfig: kube/prod.yaml
+        kubeconfig: ~/.kube/prod.yaml  # outside the repository (docs/fleet.md)
         target: ocp4              # auto (default), ocp4 or ocp3
         profile: cephfs-rwx
         values: [values/prod.yaml]  # after the defaults' values files, relative to this file
@@ -131,14 +131,16 @@ class Workspace:
         return self.path.parent
 
     @property
-    def repository(self) -> Path:
-        """The git work tree holding the workspace (nearest parent with ``.git``), else its directory:
-        what anyone who can change the repository writes (``kubeconfig.repository_problem``)."""
+    def repository(self) -> Path | None:
+        """The git work tree holding the workspace (the nearest parent with ``.git``), or None: what
+        whoever can change the repository writes (``kubeconfig.repository_problem``)."""
         root = self.root.resolve()
-        return next((d for d in (root, *root.parents) if (d / ".git").exists()), root)
+        return next((d for d in (root, *root.parents) if (d / ".git").exists()), None)
 
     def where(self, line: int) -> str:
-        return f"{self.path}:{line}" if line else str(self.path)
+        """``FILE:LINE`` for messages, one line (the directory a workspace was found in may hold any name)."""
+        path = escape.one_line(str(self.path))
+        return f"{path}:{line}" if line else path
 
     def relative(self, path: Path) -> str:
         """``path`` as messages and outputs show it: relative to the workspace when inside it, one line
@@ -154,7 +156,7 @@ class Workspace:
         known = {c.name for c in self.clusters}
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise InvalidInput(f"--cluster: not in {self.path}: {unknown_clusters(unknown, known)}")
+            raise InvalidInput(f"--cluster: not in {self.where(0)}: {unknown_clusters(unknown, known)}")
         chosen = [c for c in self.clusters if (not names or c.name in names) and sel.matches(c.labels)]
         if not chosen:
             what = []
@@ -162,7 +164,8 @@ class Workspace:
                 what.append(f"--cluster {' '.join(names)}")
             if selector:
                 what.append(f"-l {escape.quoted(selector)}")
-            raise InvalidInput(f"no cluster of {self.path} matches {' and '.join(what) or 'the selection'}")
+            selection = " and ".join(what) or "the selection"
+            raise InvalidInput(f"no cluster of {self.where(0)} matches {selection}")
         return chosen
 
 
@@ -224,7 +227,7 @@ class _Problems:
         self.lines: list[str] = []
 
     def add(self, line: int | None, message: str) -> None:
-        self.lines.append(f"{self.path}:{line or 1}: {message}")
+        self.lines.append(f"{escape.one_line(str(self.path))}:{line or 1}: {message}")
 
 
 def _line(node: Any, key: str, fallback: int) -> int:

@@ -1,9 +1,9 @@
-"""A kubeconfig that regplan.yaml names inside its repository is written by anyone who can change the
-repository (a pull request that CI plans on a runner holding real credentials). regplan uses what such a
-file holds, but never runs its exec plugin or auth provider, never reads a credential file outside the
-repository for it, and never merges it with kubeconfigs outside: exit 3 before any cluster is contacted,
-the program never started, no secret echoed. A kubeconfig outside the repository is the machine's own and
-is used as kubectl would."""
+"""A kubeconfig that regplan.yaml names inside its git repository is written by whoever can change the
+repository (a pull request that CI plans on a runner holding real credentials): through it the pull request
+would choose the server that receives the runner's credentials and the rendered Secrets, and could run a
+program (an exec plugin). regplan does not use such a file: exit 3 before any cluster is contacted, the
+program never started, no secret echoed, whatever the file holds. Outside a git repository, and for
+kubeconfigs outside the repository, kubeconfigs are used as kubectl would."""
 
 from __future__ import annotations
 
@@ -53,95 +53,88 @@ def exec_user(marker: Path) -> dict[str, object]:
                      "args": ["-c", f"touch {marker}; echo '{{}}'"], "interactiveMode": "Never"}}  # fmt: skip
 
 
+def git_repo(path: Path) -> Path:
+    (path / ".git").mkdir(parents=True)
+    return path
+
+
+USERS: dict[str, dict[str, object]] = {
+    "token": {"token": "own-token"},
+    "tokenFile": {"tokenFile": "token"},
+    "auth-provider": {"auth-provider": {"name": "oidc", "config": {}}},
+}
+
+
+@pytest.mark.parametrize("user", sorted(USERS))
 @pytest.mark.parametrize("sub", ["", "platform/registry"])
-def test_an_exec_plugin_in_the_repository_never_runs(tmp_path: Path, sub: str) -> None:
-    repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
-    marker = tmp_path / "RAN"
-    (repo / "kube.yaml").write_text(kubeconfig(exec_user(marker)))
+def test_a_kubeconfig_in_the_repository_is_not_used(tmp_path: Path, sub: str, user: str) -> None:
+    repo = git_repo(tmp_path / "repo")
+    (repo / "token").write_text(TOKEN)
+    (repo / "kube.yaml").write_text(kubeconfig(USERS[user], server="https://attacker.invalid"))
     ws = workspace(repo, "kube.yaml" if not sub else "../../kube.yaml", sub=sub)
     p = plan(ws)
     assert p.returncode == 3, p.stderr
-    assert "lies in the repository" in p.stderr and "has exec" in p.stderr and "regplan.yaml:" in p.stderr
+    assert "lies in the git repository" in p.stderr and "regplan.yaml:" in p.stderr, p.stderr
+    assert TOKEN not in p.stdout + p.stderr and "own-token" not in p.stdout + p.stderr
+
+
+def test_an_exec_plugin_in_the_repository_never_runs(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "repo")
+    marker = tmp_path / "RAN"
+    (repo / "kube.yaml").write_text(kubeconfig(exec_user(marker)))
+    p = plan(workspace(repo, "kube.yaml"))
+    assert p.returncode == 3 and "lies in the git repository" in p.stderr, p.stderr
     assert not marker.exists()
 
 
-def test_an_auth_provider_in_the_repository_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "kube.yaml").write_text(kubeconfig({"auth-provider": {"name": "oidc", "config": {}}}))
-    p = plan(workspace(tmp_path, "kube.yaml"))
-    assert p.returncode == 3 and "has auth-provider" in p.stderr, p.stderr
-
-
-@pytest.mark.parametrize("key", ["tokenFile", "client-certificate", "client-key"])
-def test_a_credential_file_outside_the_repository_is_never_read_for_it(tmp_path: Path, key: str) -> None:
-    secret = tmp_path / "runner" / "token"
-    secret.parent.mkdir()
-    secret.write_text(TOKEN)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    user: dict[str, object] = {key: str(secret)}
-    if key != "tokenFile":  # a certificate needs its key (and the other way round) to be a user at all
-        other = "client-key" if key == "client-certificate" else "client-certificate"
-        (repo / "pair.pem").write_text("x")
-        user[other] = "pair.pem"
-    (repo / "kube.yaml").write_text(kubeconfig(user))
-    p = plan(workspace(repo, "kube.yaml"))
-    assert p.returncode == 3 and f"reads {key}" in p.stderr and "from outside it" in p.stderr, p.stderr
-    assert TOKEN not in p.stdout + p.stderr
-
-
-def test_a_symlinked_credential_leaving_the_repository_is_refused(tmp_path: Path) -> None:
-    secret = tmp_path / "token"
-    secret.write_text(TOKEN)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "token").symlink_to(secret)
-    (repo / "kube.yaml").write_text(kubeconfig({"tokenFile": "token"}))
-    p = plan(workspace(repo, "kube.yaml"))
-    assert p.returncode == 3 and "reads tokenFile" in p.stderr, p.stderr
-    assert TOKEN not in p.stdout + p.stderr
-
-
-def test_a_kubeconfig_in_the_repository_merged_with_one_outside_is_refused(tmp_path: Path) -> None:
+def test_merged_with_a_kubeconfig_outside_it_is_not_used_either(tmp_path: Path) -> None:
+    """A context in the repository's file could borrow the user of the machine's own kubeconfig."""
     outside = tmp_path / "home" / "config"
     outside.parent.mkdir()
     outside.write_text(kubeconfig({"token": TOKEN}))
-    repo = tmp_path / "repo"
-    repo.mkdir()
+    repo = git_repo(tmp_path / "repo")
     (repo / "kube.yaml").write_text(kubeconfig({"token": "own"}, server="https://attacker.invalid"))
-    p = plan(workspace(repo, f"kube.yaml:{outside}"))
-    assert p.returncode == 3 and "is merged with" in p.stderr, p.stderr
-    assert TOKEN not in p.stdout + p.stderr
+    for order in (f"kube.yaml:{outside}", f"{outside}:kube.yaml"):
+        p = plan(workspace(repo, order))
+        assert p.returncode == 3 and "lies in the git repository" in p.stderr, p.stderr
+        assert TOKEN not in p.stdout + p.stderr
 
 
-def test_what_the_file_itself_holds_is_used(tmp_path: Path) -> None:
-    """A token and a token file in the repository pass the check: the run goes on to the (absent) server,
-    exit 4, with no word about the repository."""
+def test_a_symlink_in_the_repository_leading_into_it_is_judged_by_its_target(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "repo")
+    (repo / "kube").mkdir()
+    (repo / "kube" / "real.yaml").write_text(kubeconfig({"token": "own"}))
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "link.yaml").symlink_to(repo / "kube" / "real.yaml")
+    p = plan(workspace(repo, str(outside / "link.yaml")))
+    assert p.returncode == 3 and "lies in the git repository" in p.stderr, p.stderr
+
+
+def test_outside_a_git_repository_a_kubeconfig_beside_the_workspace_is_used(tmp_path: Path) -> None:
+    """No repository, no one else's change: the run goes on to the (absent) server, exit 4."""
     (tmp_path / "token").write_text("own-token")
     (tmp_path / "kube.yaml").write_text(kubeconfig({"tokenFile": "token"}))
     p = plan(workspace(tmp_path, "kube.yaml"))
-    assert p.returncode == 4 and "repository" not in p.stderr, p.stderr
+    assert p.returncode == 4 and "lies in the git repository" not in p.stderr, p.stderr
 
 
 def test_a_kubeconfig_outside_the_repository_is_the_machines_own(tmp_path: Path) -> None:
     outside = tmp_path / "home" / "config"
     outside.parent.mkdir()
     outside.write_text(kubeconfig(exec_user(tmp_path / "RAN")))
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    files = kc.read_files(str(outside), {})
-    assert kc.repository_problem(files, repo) is None
+    repo = git_repo(tmp_path / "repo")
+    assert kc.repository_problem(kc.read_files(str(outside), {}), repo) is None
     inside = repo / "kube.yaml"
-    inside.symlink_to(outside)  # the repository points at it; the content is still the machine's
+    inside.symlink_to(outside)  # the repository points at it; the file is still the machine's
     assert kc.repository_problem(kc.read_files(str(inside), {}), repo) is None
+    assert kc.repository_problem(kc.read_files(str(outside), {}), None) is None
 
 
-def test_names_in_the_message_are_one_line(tmp_path: Path) -> None:
-    (tmp_path / "kube.yaml").write_text(
-        kubeconfig({"exec": {"command": "x"}}).replace('"name": "u"', '"name": "u\\u001b[2J\\nFORGED"')
-        .replace('"user": "u"', '"user": "u\\u001b[2J\\nFORGED"')
-    )
-    p = plan(workspace(tmp_path, "kube.yaml"))
+def test_the_path_in_the_message_is_one_line(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path / "re\x1b[2Jpo\nFORGED")
+    (repo / "kube.yaml").write_text(kubeconfig({"token": "t"}))
+    p = plan(workspace(repo, "kube.yaml"))
     assert p.returncode == 3, p.stderr
     assert "\x1b" not in p.stderr and not any(line.startswith("FORGED") for line in p.stderr.splitlines())
 
