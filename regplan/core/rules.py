@@ -27,7 +27,6 @@ from regplan.base.model import (
     Target,
     canonical_quantity,
 )
-from regplan.base.normalize import quoted_redacted, redact_text
 from regplan.core.values import SECRET_SOURCE, SECRET_SOURCES, Values, assign, delete, flatten, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
@@ -256,6 +255,21 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
         return value, f"{quoted_redacted(value)} is not valid" if f.echo else "is not valid (value not shown)"
     return value, None
 
+
+
+def quoted_redacted(text: str) -> str:
+    """``normalize.quoted_redacted``, imported when a message needs it: ``normalize`` (its rule tables and
+    patterns) is not on a valid render's path (start-up time, docs/performance.md)."""
+    from regplan.base.normalize import quoted_redacted as quote
+
+    return quote(text)
+
+
+def redact_text(text: str) -> str:
+    """``normalize.redact_text``, imported when a message needs it (as ``quoted_redacted``)."""
+    from regplan.base.normalize import redact_text as redact
+
+    return redact(text)
 
 
 def _show(value: Any) -> str:
