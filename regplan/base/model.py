@@ -7,11 +7,11 @@ Kubernetes objects travel as plain JSON-like dicts (``Obj``), exactly as the API
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from regplan.base.escape import quoted
+from regplan.base.record import Record, field
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -37,8 +37,7 @@ STORAGE_MOUNT = "/registry"  # where both generations keep the filesystem driver
 NOT_DRIVERS = ("delete", "cache", "maintenance", "redirect")  # storage: sections that are not drivers
 
 
-@dataclass(frozen=True, order=True)
-class Ref:
+class Ref(Record, frozen=True, order=True):
     """The identity of an object: what the API addresses it by. ``namespace`` is "" when cluster-scoped."""
 
     api_version: str
@@ -167,8 +166,7 @@ def sort_key(obj: Obj) -> tuple[int, str, str, str]:
     return (KIND_ORDER.get(ref.kind, 50), ref.kind, ref.namespace, ref.name)
 
 
-@dataclass
-class LiveState:
+class LiveState(Record):
     """What the cluster (or a snapshot file) holds that a plan needs.
 
     ``objects`` holds every desired object that exists, keyed by Ref (a missing key means absent).
@@ -199,8 +197,7 @@ class PatchType(StrEnum):
     MERGE = "merge"  # application/merge-patch+json (RFC 7386); carries metadata.resourceVersion
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(Record, frozen=True):
     """One request of a plan, exactly as apply will send it.
 
     ``body`` is the object (create/update), the patch document (patch) or None (delete).
@@ -220,8 +217,7 @@ class Write:
     secret: bool = False
 
 
-@dataclass(frozen=True)
-class LiveQuery:
+class LiveQuery(Record, frozen=True):
     """What a plan (or status) needs to read: each object by name, plus the context the rules need.
 
     Both the cluster adapter and the snapshot loader answer it with a ``LiveState``; neither reads more.

@@ -166,9 +166,7 @@ def _positive(value: str | None) -> int | None:
 def _one_of(choices: Sequence[str]) -> Callable[[str | None], str | None]:
     def check(value: str | None) -> str | None:
         if value is not None and value not in choices:
-            raise typer.BadParameter(
-                f"invalid choice: {_quoted(value)} (choose from {', '.join(choices)})"
-            )
+            raise typer.BadParameter(f"invalid choice: {_quoted(value)} (choose from {', '.join(choices)})")
         return value
 
     return check
@@ -270,8 +268,12 @@ Workspace = Annotated[Path | None, typer.Option(
     "--workspace", metavar="FILE",
     help="Workspace: the workspace file. Default: regplan.yaml here or in a parent directory (the command "
     "then says on stderr which file it uses).")]  # fmt: skip
-NoWorkspace = Annotated[bool, typer.Option(
-    "--no-workspace", help="One cluster, even where a regplan.yaml is found (as outside a workspace).")]
+NoWorkspace = Annotated[
+    bool,
+    typer.Option(
+        "--no-workspace", help="One cluster, even where a regplan.yaml is found (as outside a workspace)."
+    ),
+]
 Clusters = Annotated[list[str] | None, typer.Option(
     "--cluster", metavar="NAME", autocompletion=_complete_clusters,
     help="Workspace: only this cluster; repeatable. Default: all.")]  # fmt: skip

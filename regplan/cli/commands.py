@@ -19,11 +19,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regplan.base.errors import ExitCode, InvalidInput
+from regplan.base.record import Record, field
 from regplan.cli.choices import (  # re-exported: callers and tests name them here
     APPLY_OUTPUTS as APPLY_OUTPUTS,
 )
@@ -73,8 +73,7 @@ if TYPE_CHECKING:
     from regplan.engine.planvalue import Plan
 
 
-@dataclass
-class Reporter:
+class Reporter(Record):
     """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr).
 
     The one place text is printed, so the one place the terminal rule applies (``escape.terminal``):
@@ -435,8 +434,7 @@ def workspace_note(path: str, total: int, selected: int) -> str:
     """The line that says a command runs over a workspace it found by itself (the mode is never silent)."""
     which = f"{total} cluster(s)" if selected == total else f"{selected} of {total} cluster(s)"
     return (
-        f"regplan: using workspace {path} ({which}); pass --no-workspace (or -p/--context) for one "
-        "cluster\n"
+        f"regplan: using workspace {path} ({which}); pass --no-workspace (or -p/--context) for one cluster\n"
     )
 
 

@@ -256,7 +256,6 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
     return value, None
 
 
-
 def quoted_redacted(text: str) -> str:
     """``normalize.quoted_redacted``, imported when a message needs it: ``normalize`` (its rule tables and
     patterns) is not on a valid render's path (start-up time, docs/performance.md)."""
