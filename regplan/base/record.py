@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import operator
 from collections.abc import Callable
 from typing import Any, ClassVar, dataclass_transform
 
@@ -73,6 +74,8 @@ class Record:
     FIELDS: ClassVar[tuple[str, ...]] = ()  # the fields, in declaration order (parents' first)
     _DEFAULTS: ClassVar[dict[str, Any]] = {}
     __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]] = {}
+    _POST_INIT: ClassVar[bool] = False
+    _get: ClassVar[Callable[[Any], tuple[Any, ...]]] = staticmethod(lambda _: ())
 
     def __init_subclass__(cls, *, frozen: bool = False, order: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -100,6 +103,8 @@ class Record:
         setattr(cls, "__match_args__", fields)  # noqa: B010  (mypy: not assignable as an attribute)
         cls._DEFAULTS = defaults
         cls.__dataclass_fields__ = {n: _described(n, defaults.get(n, _MISSING)) for n in fields}
+        cls._POST_INIT = hasattr(cls, "__post_init__")
+        cls._get = staticmethod(_getter(fields))
         if frozen:
             cls.__setattr__ = _frozen_setattr  # type: ignore[method-assign,assignment]
             cls.__delattr__ = _frozen_delattr  # type: ignore[method-assign,assignment]
@@ -113,6 +118,15 @@ class Record:
             setattr(cls, "__ge__", _ge)  # noqa: B010
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        fields = self.FIELDS
+        if kwargs or len(args) != len(fields):
+            self._fill(args, kwargs)
+        else:  # every field given by position: the common case, at C speed
+            self.__dict__.update(zip(fields, args, strict=True))
+        if self._POST_INIT:
+            getattr(self, "__post_init__")()  # noqa: B009  (not declared on Record)
+
+    def _fill(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         fields = self.FIELDS
         kind = type(self).__qualname__
         if len(args) > len(fields):
@@ -133,22 +147,29 @@ class Record:
             put(self, name, value)
         if kwargs:
             raise TypeError(f"{kind}() got an unexpected keyword argument {next(iter(kwargs))!r}")
-        post = getattr(self, "__post_init__", None)
-        if post is not None:
-            post()
 
     def _astuple(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, n) for n in self.FIELDS)
+        return type(self)._get(self)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            assert isinstance(other, Record)
-            return self._astuple() == other._astuple()
+            get = type(self)._get
+            return bool(get(self) == get(other))
         return NotImplemented
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.FIELDS)
         return f"{type(self).__qualname__}({shown})"
+
+
+def _getter(fields: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """The fields' values of an object as a tuple (``operator.attrgetter``: C speed for hash and order)."""
+    if len(fields) >= 2:
+        return operator.attrgetter(*fields)
+    if fields:
+        one = operator.attrgetter(fields[0])
+        return lambda obj: (one(obj),)
+    return lambda _: ()
 
 
 def _frozen_setattr(self: Record, name: str, value: Any) -> None:
@@ -160,7 +181,7 @@ def _frozen_delattr(self: Record, name: str) -> None:
 
 
 def _hash(self: Record) -> int:
-    return hash(self._astuple())
+    return hash(type(self)._get(self))
 
 
 def _lt(self: Record, other: object) -> Any:
