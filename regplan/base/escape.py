@@ -43,6 +43,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from regplan.base import lazyre
 from regplan.base.errors import InvalidInput
 
 # Characters a terminal (or a CI log viewer) acts on instead of showing, or that change how the text
@@ -54,10 +55,10 @@ _UNSAFE = (
     "\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
     "\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f"
 )
-UNSAFE = re.compile(f"[{_UNSAFE}]")
-UNSAFE_OR_BREAK = re.compile(f"[{_UNSAFE}\n\t]")
+UNSAFE = lazyre.Pattern(f"[{_UNSAFE}]")
+UNSAFE_OR_BREAK = lazyre.Pattern(f"[{_UNSAFE}\n\t]")
 # The colour codes regplan's views emit (views.COLORS and the reset): the only escapes kept.
-SGR = re.compile(r"\x1b\[(?:0|1|2|31|32|33|35)m")
+SGR = lazyre.Pattern(r"\x1b\[(?:0|1|2|31|32|33|35)m")
 
 
 def _u(ch: str) -> str:
@@ -125,7 +126,7 @@ def _bounded(text: str, limit: int) -> tuple[str, bool]:
     out: list[str] = []
     size = 0
     for ch in text:
-        piece = _u(ch) if UNSAFE_OR_BREAK.match(ch) else ch
+        piece = _u(ch) if UNSAFE_OR_BREAK.fullmatch(ch) else ch
         if size + len(piece) > limit:
             return "".join(out), True
         out.append(piece)
@@ -148,8 +149,8 @@ def safe_text_problem(text: str) -> str:
 
 # Not plain in a shell word: a C0 control, DEL or a C1 control (everything else is printable ASCII or from
 # U+00A0 up). Written as the complement: the class up to U+10FFFF took 2 ms to compile on every start.
-_SHELL_NOT_PLAIN = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SHELL_NOT_PLAIN = lazyre.Pattern(r"[\x00-\x1f\x7f-\x9f]")
+_NAME = lazyre.Pattern(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def shell_word(value: str) -> str:
@@ -181,7 +182,9 @@ def shell_name(name: str, *, what: str) -> str:
 # ``--set`` values whose key looks like a secret are shown as this in generated headers. regplan refuses
 # secret literals in values (sources only), so this is the second line of defence, not the first.
 HIDDEN = "(hidden)"
-_SECRET_LEAF = re.compile(r"(secret|password|passwd|token|credential|accesskey|accountkey|privatekey|key$)")
+_SECRET_LEAF = lazyre.Pattern(
+    r"(secret|password|passwd|token|credential|accesskey|accountkey|privatekey|key$)"
+)
 
 
 def input_words(
@@ -208,10 +211,10 @@ def comment(text: str) -> str:
 
 # --- INI: the openshift-ansible inventory ---------------------------------------------------------------
 
-_INI_PLAIN = re.compile(r"[A-Za-z0-9_./:@+-]+")
+_INI_PLAIN = lazyre.Pattern(r"[A-Za-z0-9_./:@+-]+")
 # Digits alone are a number to Ansible even when this Python's literal_eval refuses them (3.11's limit on
 # int digits): always quoted.
-_INI_NUMBER = re.compile(r"[+-]?[0-9][0-9_]*")
+_INI_NUMBER = lazyre.Pattern(r"[+-]?[0-9][0-9_]*")
 _JINJA = ("{{", "{%", "{#")
 
 
@@ -278,8 +281,8 @@ def _reads_back(text: str) -> object:
 
 # Backslash-escaped in inline text: what starts emphasis, code, links and images, HTML and entities,
 # tables, strikethrough, headings and block quotes (CommonMark: any ASCII punctuation may be escaped).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|!~#])")
-_BACKTICKS = re.compile(r"`+")
+_MD_SPECIAL = lazyre.Pattern(r"([\\`*_\[\]<>&|!~#])")
+_BACKTICKS = lazyre.Pattern(r"`+")
 # What GitHub and GitLab turn into a mention (a notification to a user or a whole team: ``@alice``,
 # ``@org/team``) or a cross-reference (a note on another issue, merge request or epic: ``#123``,
 # ``org/repo#123``, GitLab's ``!123`` and ``&123``): they look for these in the rendered text, after
@@ -289,7 +292,7 @@ _BACKTICKS = re.compile(r"`+")
 # nothing to show escaped.
 REF_BREAK = "&#8203;"
 # ``@name``, ``#12``, ``!12``, GitLab's epic ``&12`` (but not the ``#`` of an entity html_text wrote)
-_REF_START = re.compile(r"(?<!&)[@#!](?=[A-Za-z0-9_])|&(?:amp;)?(?=[0-9])")  # &amp;: html_text's &
+_REF_START = lazyre.Pattern(r"(?<!&)[@#!](?=[A-Za-z0-9_])|&(?:amp;)?(?=[0-9])")  # &amp;: html_text's &
 
 
 def _break_refs(text: str) -> str:

@@ -10,6 +10,7 @@ import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from regplan.base import lazyre
 from regplan.base.escape import quoted
 from regplan.base.record import Record, field
 
@@ -85,7 +86,7 @@ INT32_MAX = 2**31 - 1  # replicas and other int32 fields of the API
 
 # <sign><digits>[.<digits>] then a suffix or an exponent (e/E and an int32): apimachinery's
 # parseQuantityString, without its degenerate acceptances ("", ".", "-" as 0). No blanks, no "_".
-_QUANTITY = re.compile(
+_QUANTITY = lazyre.Pattern(
     r"(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
     r"(?:(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE](?P<exp>[+-]?[0-9]+))?",
     re.ASCII,

@@ -41,6 +41,7 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from regplan import __version__
+from regplan.base import lazyre
 from regplan.base.errors import ExitCode, InvalidInput, RegplanError
 from regplan.cli import choices as ch
 
@@ -123,7 +124,7 @@ def _redact(message: str, argv: Sequence[str]) -> str:
 
 # --- values: durations, choices, numbers ----------------------------------------------------------------
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
+_DURATION_PART = lazyre.Pattern(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from regplan.base import escape
+from regplan.base import escape, lazyre
 from regplan.base.errors import Diagnostic, ValidationFailed
 from regplan.base.model import (
     INT32_MAX,
@@ -36,14 +36,16 @@ from regplan.core.values import SECRET_SOURCE, SECRET_SOURCES, Values, assign, d
 
 # Every pattern is used with ``fullmatch`` (never ``match`` and ``$``, which lets a trailing line break
 # through into names, file names and generated scripts); ASCII only.
-DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?")  # a path of printable ASCII, no blank
-REGION = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+DNS1123_SUBDOMAIN = lazyre.Pattern(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+URL = lazyre.Pattern(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?"
+)  # a path of printable ASCII, no blank
+REGION = lazyre.Pattern(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 # A KMS key as S3 takes it (AWS KMS "Key identifiers"): a key id (a UUID, or mrk- and 32 hex digits for a
 # multi-Region key), an alias name (alias/...), or the ARN of a key or an alias.
 _KMS_KEY = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 _KMS_ALIAS = r"alias/[A-Za-z0-9/_-]{1,250}"
-KMS_KEY_ID = re.compile(
+KMS_KEY_ID = lazyre.Pattern(
     rf"{_KMS_KEY}|{_KMS_ALIAS}|arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]{{1,32}}:[0-9]{{12}}:(?:key/{_KMS_KEY}|{_KMS_ALIAS})"
 )
 ACCESS_MODES = ("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany")
@@ -57,7 +59,7 @@ class Field(NamedTuple):
     doc: str
     hint: str = ""
     enum: tuple[str, ...] = ()
-    pattern: re.Pattern[str] | None = None
+    pattern: lazyre.Pattern | None = None
     minimum: int | None = None
     maximum: int | None = None
     max_len: int | None = None
