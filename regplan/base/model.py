@@ -122,6 +122,27 @@ def _quantity(value: Any) -> tuple[Decimal, str] | None:
             return None
 
 
+def _whole_quantity(text: Any) -> tuple[int, str] | None:
+    """``_quantity`` for the common form, digits and a whole-unit suffix (``100Gi``, ``1000M``, ``5``), in
+    int arithmetic: the same grammar and the same exact result, without importing ``decimal`` (start-up
+    time). None for anything else (a sign, a fraction, an exponent, n/u/m, many digits): ``_quantity``."""
+    if not isinstance(text, str):
+        return None
+    m = _QUANTITY.fullmatch(text)
+    if m is None or m.group("exp") is not None:
+        return None
+    number, suffix = m.group("number"), m.group("suffix")
+    if not number.isdigit() or len(number) > 40:
+        return None
+    if suffix is None:
+        return int(number), "decimal"
+    if suffix in BINARY_SUFFIXES:
+        return int(number) * BINARY_SUFFIXES[suffix], "binary"
+    if suffix in DECIMAL_SUFFIXES:
+        return int(number) * DECIMAL_SUFFIXES[suffix], "decimal"
+    return None
+
+
 def parse_quantity(value: Any) -> Decimal | None:
     """A Kubernetes quantity (``100Gi``, ``1e9``, ``500m``) as an exact number of base units, else None."""
     parsed = _quantity(value)
@@ -135,15 +156,21 @@ def canonical_quantity(text: str) -> str:
     out), like the API server does, so ``100Gi`` stays ``100Gi``, ``0.5Ti`` becomes ``512Gi``, ``1000M``
     and ``1e9`` become ``1G``. Raises ValueError (its text names the quantity: sizes are not secrets).
     """
-    parsed = _quantity(text)
-    if parsed is None:
-        raise ValueError(f"{quoted(text)} is not a quantity")
-    total, family = parsed
-    if total <= 0 or total != total.to_integral_value():
-        raise ValueError(f"{quoted(text)} is not a positive whole number of bytes")
-    if total > QUANTITY_MAX:
+    whole = _whole_quantity(text)
+    if whole is not None:
+        n, family = whole
+        if n <= 0:
+            raise ValueError(f"{quoted(text)} is not a positive whole number of bytes")
+    else:
+        parsed = _quantity(text)
+        if parsed is None:
+            raise ValueError(f"{quoted(text)} is not a quantity")
+        total, family = parsed
+        if total <= 0 or total != total.to_integral_value():
+            raise ValueError(f"{quoted(text)} is not a positive whole number of bytes")
+        n = int(total) if total <= QUANTITY_MAX else QUANTITY_MAX + 1
+    if n > QUANTITY_MAX:
         raise ValueError(f"{quoted(text)} is larger than Kubernetes accepts (2^63-1 bytes, about 8Ei)")
-    n = int(total)
     units = BINARY_SUFFIXES if family == "binary" else DECIMAL_SUFFIXES
     for name, size in sorted(units.items(), key=lambda kv: -kv[1]):
         if n % size == 0:

@@ -141,6 +141,7 @@ SHAPE = (
     "    sys.stderr.write('MODULES=' + ','.join(sorted(mods)) + '\\n')\n"
     "    sys.stderr.write('DATACLASSES=' + ','.join(made) + '\\n')\n"
     "    sys.stderr.write('FILES=' + ','.join(files) + '\\n')\n"
+    "    sys.stderr.write('DECIMAL=' + str('decimal' in sys.modules) + '\\n')\n"
     "atexit.register(report)\n"
     "from regplan.cli.app import main\n"
     "main()\n"
@@ -151,7 +152,8 @@ def test_render_path_builds_no_dataclass_compiles_no_pattern_at_import_and_skips
     """What made ``render`` slow to start, kept out (docs/performance.md, "Start-up"): a ``@dataclass``
     compiles its methods at import (the row and value classes are ``base.record.Record``s); a module-level
     ``re.compile`` runs whether the pattern is used or not (``base.lazyre.Pattern`` compiles on first use);
-    ``normalize`` (the diff's rule tables and the redaction patterns) is only for messages here."""
+    ``normalize`` (the diff's rule tables and the redaction patterns) is only for messages here; ``decimal``
+    only for a fractional or exponent quantity."""
     p = subprocess.run(
         [sys.executable, "-c", SHAPE, "render", "-p", "ebs-gp2-rwo"],
         capture_output=True,
@@ -164,6 +166,7 @@ def test_render_path_builds_no_dataclass_compiles_no_pattern_at_import_and_skips
     modules = set(lines["MODULES"].split(","))
     assert "regplan.core.rules" in modules and "regplan.base.normalize" not in modules, modules
     assert lines["DATACLASSES"] == ""
+    assert lines["DECIMAL"] == "False"  # 100Gi is whole: int arithmetic (model._whole_quantity)
     compiled = [
         f"{Path(f).name}:{n}"
         for f in lines["FILES"].split(",")
