@@ -61,6 +61,14 @@ UNSAFE_OR_BREAK = lazyre.Pattern(f"[{_UNSAFE}\n\t]")
 SGR = lazyre.Pattern(r"\x1b\[(?:0|1|2|31|32|33|35)m")
 
 
+def _printable(text: str) -> bool:
+    """True when ``text`` holds no character of ``UNSAFE``, nor a line break or tab (``UNSAFE_OR_BREAK``),
+    proved without compiling either: each of them is a character ``str.isprintable`` refuses (categories
+    Cc, Cf, Cs, Cn, Zl, Zp; ``tests/unit/test_escape.py`` checks every code point). False says nothing:
+    the pattern decides (a no-break space is not printable yet safe)."""
+    return text.isprintable()
+
+
 def _u(ch: str) -> str:
     """``ch`` as JSON-style ``\\uXXXX`` escapes (a surrogate pair above U+FFFF)."""
     code = ord(ch)
@@ -79,7 +87,7 @@ def terminal(text: str, *, keep_sgr: bool = False) -> str:
 
     Newlines and tabs stay. With ``keep_sgr``, regplan's own colour codes (``SGR``) are kept as they are;
     any other escape sequence is shown, not sent."""
-    if not UNSAFE.search(text):
+    if _printable(text.replace("\n", "").replace("\t", "")) or not UNSAFE.search(text):
         return text
     if not keep_sgr:
         return UNSAFE.sub(_escape_match, text)
@@ -95,6 +103,8 @@ def terminal(text: str, *, keep_sgr: bool = False) -> str:
 
 def one_line(text: str) -> str:
     """``text`` as one safe line: ``terminal`` plus newline and tab escaped."""
+    if _printable(text):
+        return text
     return UNSAFE_OR_BREAK.sub(_escape_match, text)
 
 
@@ -121,7 +131,7 @@ def shown(value: object, *, limit: int = QUOTE_LIMIT) -> str:
 
 def _bounded(text: str, limit: int) -> tuple[str, bool]:
     """``one_line(text)`` cut to at most ``limit`` characters at a whole escape, and whether it was cut."""
-    if len(text) <= limit and not UNSAFE_OR_BREAK.search(text):
+    if len(text) <= limit and (_printable(text) or not UNSAFE_OR_BREAK.search(text)):
         return text, False
     out: list[str] = []
     size = 0
@@ -136,6 +146,8 @@ def _bounded(text: str, limit: int) -> tuple[str, bool]:
 
 def safe_text_problem(text: str) -> str:
     """Why ``text`` cannot go into a one-line generated value as it is (a phrase, never the text), or ""."""
+    if _printable(text):
+        return ""
     found = UNSAFE_OR_BREAK.search(text)
     if found is None:
         return ""
