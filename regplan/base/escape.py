@@ -41,7 +41,7 @@ Pure functions of strings; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from regplan.base import lazyre
 from regplan.base.errors import InvalidInput
@@ -99,6 +99,14 @@ def terminal(text: str, *, keep_sgr: bool = False) -> str:
         pos = m.end()
     out.append(UNSAFE.sub(_escape_match, text[pos:]))
     return "".join(out)
+
+
+def lines(items: Iterable[str]) -> str:
+    """Text of one item per line, as the text views build it (a list of lines): a line break inside an
+    item can only come from data (an object's name in a snapshot, a field of the Config), so it is shown
+    as ``\\u000a`` and never prints a line of its own; the other breaks a terminal honours (``\\r``, U+2028,
+    ...) are ``terminal``'s. Ends with a newline."""
+    return "\n".join(item.replace("\n", "\\u000a") for item in items) + "\n"
 
 
 def one_line(text: str) -> str:
@@ -189,31 +197,6 @@ def shell_name(name: str, *, what: str) -> str:
     if not _NAME.fullmatch(name):
         raise InvalidInput(f"{what}: {quoted(name)} is not a valid environment variable name")
     return name
-
-
-# ``--set`` values whose key looks like a secret are shown as this in generated headers. regplan refuses
-# secret literals in values (sources only), so this is the second line of defence, not the first.
-HIDDEN = "(hidden)"
-_SECRET_LEAF = lazyre.Pattern(
-    r"(secret|password|passwd|token|credential|accesskey|accountkey|privatekey|key$)"
-)
-
-
-def input_words(
-    files: Sequence[object] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = ()
-) -> list[str]:
-    """The ``-f``/``--set``/``--set-string`` words a text was rendered from, for its header: file paths
-    as given, ``--set`` entries with a secret-looking key's value hidden (``*From`` sources are shown)."""
-    words: list[str] = []
-    for f in files:
-        words += ["-f", str(f)]
-    for flag, entries in (("--set", sets), ("--set-string", set_strings)):
-        for entry in entries:
-            key, eq, _ = entry.partition("=")
-            leaf = key.rsplit(".", 1)[-1].strip().lower()
-            hide = bool(_SECRET_LEAF.search(leaf)) and not leaf.endswith("from")
-            words += [flag, f"{key}={HIDDEN}" if hide and eq else (HIDDEN if hide else entry)]
-    return words
 
 
 def comment(text: str) -> str:

@@ -652,10 +652,22 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
 def validate(values: Values, target: Target) -> Values:
     """The normalised values, or ``ValidationFailed`` with every problem (exit 3)."""
     normalised, problems = check(values, target)
-    errors = [p for p in problems if p.severity == "error"]
+    errors = [_redacted(p) for p in problems if p.severity == "error"]
     if errors:
         raise ValidationFailed(errors)
     return normalised
+
+
+def _redacted(d: Diagnostic) -> Diagnostic:
+    """``d`` with key material redacted from all its text, whatever built it: a value quoted by a rule
+    (``_shown`` redacts those already) and a path quoted by a source's check (``file:`` followed by a
+    pasted key) alike."""
+    import dataclasses
+
+    return dataclasses.replace(
+        d, key=redact_text(d.key), message=redact_text(d.message), origin=redact_text(d.origin),
+        hint=redact_text(d.hint),
+    )  # fmt: skip
 
 
 def _unset_origin(values: Values, key: str) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan.base import userfiles
+from regplan.base import escape, userfiles
 from regplan.base.errors import ClusterError, ExitCode, InvalidInput, RegplanError
 from regplan.base.escape import quoted
 from regplan.base.model import Obj, Target
@@ -344,7 +344,8 @@ def plan_files(
     strangers = sorted(set(present) - known)
     if strangers:
         raise InvalidInput(
-            f"--plan-dir {plan_dir}: plans for clusters not in {ws.path}: {', '.join(strangers)} "
+            f"--plan-dir {plan_dir}: plans for clusters not in {ws.path}: "
+            f"{', '.join(escape.one_line(n) for n in strangers)} "
             "(their context is unknown; nothing was applied)"
         )
     chosen = {s.name: present[s.name] for s in specs if s.name in present}

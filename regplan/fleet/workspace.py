@@ -134,11 +134,12 @@ class Workspace:
         return f"{self.path}:{line}" if line else str(self.path)
 
     def relative(self, path: Path) -> str:
-        """``path`` as messages and outputs show it: relative to the workspace when inside it."""
+        """``path`` as messages and outputs show it: relative to the workspace when inside it, one line
+        (a directory found on disk may be named with a line break)."""
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return escape.one_line(path.resolve().relative_to(self.root.resolve()).as_posix())
         except ValueError:
-            return str(path)
+            return escape.one_line(str(path))
 
     def select(self, names: Sequence[str] = (), selector: str = "") -> list[ClusterSpec]:
         """``--cluster NAME`` (repeatable) and ``-l SELECTOR``: both must hold; none given = all."""
@@ -378,6 +379,16 @@ def load(
     if problem:
         p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir}: {problem}")
         prof_dir = None
+    elif prof_dir is not None and profiles_dir is None:
+        # its profiles too: a profile file that is a symlink out of the workspace would be read (and what
+        # it holds rendered into the tree, or to Argo CD) as the repository's own
+        for f in sorted([*prof_dir.glob("*.yaml"), *prof_dir.glob("*.yml")]):
+            if not userfiles.inside(root, f):
+                p.add(
+                    _line(doc, "profilesDir", 1),
+                    f"profilesDir: {escape.one_line(f.name)}: outside the workspace {root} (symlinks "
+                    "resolved); the workspace's profiles must lie inside it",
+                )
 
     defaults = doc.get("defaults")
     dline = _line(doc, "defaults", 1)
@@ -432,14 +443,17 @@ def load(
                 p.add(line, f"{where}values: '-' (standard input) is for `-f -` on the command line")
                 continue
             f = _resolve(root, text_)
-            if not userfiles.inside(root, f):  # the one file layer: a workspace reads only its own files
+            problem = userfiles.not_a_file(f)
+            if problem.startswith("cannot read") or problem.endswith("which does not exist"):
+                p.add(line, f"{where}values: {text_}: {problem}")
+            elif not userfiles.inside(root, f):  # the one file layer: a workspace reads only its own files
                 p.add(
                     line,
                     f"{where}values: {text_}: outside the workspace {root} (symlinks resolved); values files "
                     "named in the workspace must lie inside it",
                 )
-            elif not f.is_file():
-                p.add(line, f"{where}values: {text_}: no such file (relative to {root})")
+            elif problem:
+                p.add(line, f"{where}values: {text_}: {problem} (relative to {root})")
             elif str(f) not in checked_files:
                 checked_files.add(str(f))
             out.append(f)

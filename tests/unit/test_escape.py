@@ -17,7 +17,7 @@ import subprocess
 import pytest
 from markdown_it import MarkdownIt
 
-from regplan.base import escape
+from regplan.base import escape, normalize
 from regplan.base.errors import InvalidInput
 
 # What a hostile cluster, plan file or value may carry: each would act on a terminal or a log viewer.
@@ -121,7 +121,7 @@ def test_comment_is_one_line() -> None:
 
 
 def test_input_words_hide_secret_looking_set_values_but_show_sources() -> None:
-    words = escape.input_words(
+    words = normalize.input_words(
         ["v.yaml"],
         [
             "s3.secretKey=S3CR3T",
