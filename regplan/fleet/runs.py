@@ -178,8 +178,13 @@ def check_contexts(ctx: Context, specs: Sequence[ClusterSpec]) -> None:
         where = ctx.ws.where(spec.context_line or spec.line)
         try:
             files, names = kc.context_names(cluster_options(ctx, spec).kubeconfig, ctx.environ)
+            named = kc.read_files(spec.kubeconfig, ctx.environ) if spec.kubeconfig else []
         except ClusterError as err:
             problems.append(f"{where}: cluster {spec.name}: {err}")
+            continue
+        problem = kc.repository_problem(named, ctx.ws.repository)  # only what regplan.yaml names
+        if problem:
+            problems.append(f"{ctx.ws.where(spec.line)}: cluster {spec.name}: {problem}")
             continue
         if files and spec.context not in names:
             close = difflib.get_close_matches(spec.context, sorted(names), n=1)

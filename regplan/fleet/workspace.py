@@ -130,6 +130,13 @@ class Workspace:
     def root(self) -> Path:
         return self.path.parent
 
+    @property
+    def repository(self) -> Path:
+        """The git work tree holding the workspace (nearest parent with ``.git``), else its directory:
+        what anyone who can change the repository writes (``kubeconfig.repository_problem``)."""
+        root = self.root.resolve()
+        return next((d for d in (root, *root.parents) if (d / ".git").exists()), root)
+
     def where(self, line: int) -> str:
         return f"{self.path}:{line}" if line else str(self.path)
 
