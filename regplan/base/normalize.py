@@ -28,17 +28,17 @@ import fnmatch
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from regplan.base import lazyre
 from regplan.base.model import Obj
 from regplan.base.model import parse_quantity as parse_quantity  # the one quantity grammar
+from regplan.base.record import Record
 
 ANY = "*"
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(Record, frozen=True):
     """A path segment addressing the element named ``name`` of a NamedList."""
 
     name: str
@@ -86,8 +86,7 @@ def _p(dotted: str) -> tuple[str, ...]:
 # --- the tables ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PathRule:
+class PathRule(Record, frozen=True):
     kind: str  # object kind, or "*"
     path: tuple[str, ...]  # key segments; "*" matches any key/item; fnmatch patterns allowed
     reason: str
@@ -281,7 +280,7 @@ SECRET_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
         'a JSON string under a credential\'s name ("secretkey": "...")',
     ),
 )
-_SECRET_TEXT = tuple(re.compile(p, re.DOTALL) for p, _ in SECRET_TEXT_PATTERNS)
+_SECRET_TEXT = tuple(lazyre.Pattern(p, re.DOTALL) for p, _ in SECRET_TEXT_PATTERNS)
 
 
 def redact_text(text: str) -> str:
@@ -404,8 +403,7 @@ MASK: tuple[PathRule, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class RemovalRule:
+class RemovalRule(Record, frozen=True):
     """Keys under ``container`` in live, matching ``pattern``, that desired does not set, are removed.
 
     ``container`` segments name map keys or NamedList items; ``*`` stands for each key desired holds
@@ -553,8 +551,7 @@ def secret_digests(secret: Obj) -> dict[str, str]:
     return out
 
 
-@dataclass(frozen=True)
-class SecretMask:
+class SecretMask(Record, frozen=True):
     """One place a Secret's content can hide, and what masking does there: ``data`` (values become
     digests of the decoded bytes, ``stringData`` merged in as the server does), ``digest`` (each value
     becomes the digest of its text) or ``drop`` (the field goes)."""
@@ -582,7 +579,7 @@ SECRET_MASKS: tuple[SecretMask, ...] = (
 )
 
 
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_DIGEST = lazyre.Pattern(r"sha256:[0-9a-f]{64}")
 
 
 def is_digest(value: Any) -> bool:
@@ -739,8 +736,7 @@ def _removals(kind: str, desired: Obj, live: Obj) -> None:
                 d_map[key] = None
 
 
-@dataclass(frozen=True)
-class Normalized:
+class Normalized(Record, frozen=True):
     """Both sides of one comparison, ready for ``diff.diff_objects``."""
 
     kind: str

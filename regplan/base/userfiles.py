@@ -37,11 +37,11 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from regplan.base.errors import InvalidInput, UnreadableInput
 from regplan.base.escape import quoted
+from regplan.base.record import Record, field
 
 # The largest file regplan reads back from a tree it wrote (a rendered manifest is ~1 KB).
 TREE_FILE_BYTES = 1024 * 1024
@@ -198,8 +198,7 @@ def _parts(rel: str) -> tuple[str, ...]:
     return parts
 
 
-@dataclass
-class Root:
+class Root(Record):
     """A directory regplan reads and writes under without following a symlink (see the module docstring).
 
     ``path``: the root itself, as the user reached it (its own ancestors may be symlinks: that is the
@@ -414,8 +413,7 @@ class Root:
 # --- writes -------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Changes:
+class Changes(Record):
     """What one command writes and removes under a root, committed at once (see the module docstring)."""
 
     root: Root

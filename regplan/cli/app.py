@@ -41,6 +41,7 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from regplan import __version__
+from regplan.base import lazyre
 from regplan.base.errors import ExitCode, InvalidInput, RegplanError
 from regplan.cli import choices as ch
 
@@ -123,7 +124,7 @@ def _redact(message: str, argv: Sequence[str]) -> str:
 
 # --- values: durations, choices, numbers ----------------------------------------------------------------
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
+_DURATION_PART = lazyre.Pattern(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -166,9 +167,7 @@ def _positive(value: str | None) -> int | None:
 def _one_of(choices: Sequence[str]) -> Callable[[str | None], str | None]:
     def check(value: str | None) -> str | None:
         if value is not None and value not in choices:
-            raise typer.BadParameter(
-                f"invalid choice: {_quoted(value)} (choose from {', '.join(choices)})"
-            )
+            raise typer.BadParameter(f"invalid choice: {_quoted(value)} (choose from {', '.join(choices)})")
         return value
 
     return check
@@ -288,8 +287,12 @@ Workspace = Annotated[Path | None, typer.Option(
     "--workspace", metavar="FILE",
     help="Workspace: the workspace file. Default: regplan.yaml here or in a parent directory (the command "
     "then says on stderr which file it uses).")]  # fmt: skip
-NoWorkspace = Annotated[bool, typer.Option(
-    "--no-workspace", help="One cluster, even where a regplan.yaml is found (as outside a workspace).")]
+NoWorkspace = Annotated[
+    bool,
+    typer.Option(
+        "--no-workspace", help="One cluster, even where a regplan.yaml is found (as outside a workspace)."
+    ),
+]
 Clusters = Annotated[list[str] | None, typer.Option(
     "--cluster", metavar="NAME", autocompletion=_complete_clusters,
     help="Workspace: only this cluster; repeatable. Default: all.")]  # fmt: skip

@@ -19,11 +19,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regplan.base.errors import ExitCode, InvalidInput
+from regplan.base.record import Record, field
 from regplan.cli.choices import (  # re-exported: callers and tests name them here
     APPLY_OUTPUTS as APPLY_OUTPUTS,
 )
@@ -73,8 +73,7 @@ if TYPE_CHECKING:
     from regplan.engine.planvalue import Plan
 
 
-@dataclass
-class Reporter:
+class Reporter(Record):
     """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr).
 
     The one place text is printed, so the one place the terminal rule applies (``escape.terminal``):
@@ -211,7 +210,6 @@ def _load(v: ValueOptions, environ: Mapping[str, str]) -> Values:
 def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan render``: writes nothing before everything is valid."""
     from regplan.base.model import Target
-    from regplan.base.normalize import input_words
     from regplan.core import render as renderer
     from regplan.present import output as out
 
@@ -224,7 +222,12 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
 
         inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
     rendered = renderer.render(_load(opts.values, _env(environ)), target)
-    inputs = input_words(opts.values.values_files, opts.values.sets, opts.values.set_strings)
+    v = opts.values
+    inputs: list[str] = []
+    if v.values_files or v.sets or v.set_strings:  # else no words: normalize is not imported (start-up time)
+        from regplan.base.normalize import input_words
+
+        inputs = input_words(v.values_files, v.sets, v.set_strings)
     if opts.values.profiles_dir is not None:  # the header's command must select the same profile
         inputs = ["--profiles-dir", str(opts.values.profiles_dir), *inputs]
     if opts.output == "inventory":
@@ -439,8 +442,7 @@ def workspace_note(path: str, total: int, selected: int) -> str:
     """The line that says a command runs over a workspace it found by itself (the mode is never silent)."""
     which = f"{total} cluster(s)" if selected == total else f"{selected} of {total} cluster(s)"
     return (
-        f"regplan: using workspace {path} ({which}); pass --no-workspace (or -p/--context) for one "
-        "cluster\n"
+        f"regplan: using workspace {path} ({which}); pass --no-workspace (or -p/--context) for one cluster\n"
     )
 
 

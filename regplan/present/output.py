@@ -19,11 +19,10 @@ says whether data is lost (a bound claim) or none exists (one that never bound).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from regplan.base import escape, userfiles, yamlio
+from regplan.base import escape, lazyre, userfiles, yamlio
 from regplan.base.errors import InvalidInput
 from regplan.base.model import REGISTRY_NAMESPACE, Obj, Target
 from regplan.core.render import CONFIG_MOUNT, CONFIG_SECRET, Rendered
@@ -37,7 +36,7 @@ OCP4_SECRET_KEYS: dict[str, str] = {
     "s3.accessKey": "REGISTRY_STORAGE_S3_ACCESSKEY",
     "s3.secretKey": "REGISTRY_STORAGE_S3_SECRETKEY",
 }
-_OUT_FILE = re.compile(r"^[0-9]{2}-[a-z]+-[a-z0-9.-]+\.yaml$")
+_OUT_FILE = lazyre.Pattern(r"^[0-9]{2}-[a-z]+-[a-z0-9.-]+\.yaml$")
 
 
 # The partial DeploymentConfig relies on a strategic merge (lists merged by name), which `oc apply` does for
