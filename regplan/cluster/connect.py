@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from regplan.base.escape import one_line as shown  # paths and names from files: one line
 from regplan.cluster import direct
 from regplan.cluster import kubeconfig as kc
 from regplan.cluster.transport import Sender
@@ -63,10 +64,10 @@ def open_transport(
         if not direct.route(resolved.cluster_entry, user, environ):
             ep = direct.endpoint(
                 resolved.cluster_entry,
-                f'invalid kubeconfig {resolved.cluster_file}: cluster "{resolved.cluster}"',
+                f'invalid kubeconfig {shown(resolved.cluster_file)}: cluster "{shown(resolved.cluster)}"',
                 resolved.cluster_file,
                 user,
-                f'invalid kubeconfig {resolved.user_file}: user "{resolved.user}"',
+                f'invalid kubeconfig {shown(resolved.user_file)}: user "{shown(resolved.user)}"',
                 resolved.user_file,
                 environ,
             )
