@@ -371,6 +371,8 @@ class StdTransport:
             status, payload, raw, retry_after, used = sent
         if 200 <= status < 300 or status == 404:
             return status, payload
+        if used.token:  # a server echoing the bearer token in its error message: never shown
+            secrets = (*secrets, used.token)
         raise error_for(
             status, payload, raw, method=method, what=what, secrets=secrets, retry_after=retry_after
         )

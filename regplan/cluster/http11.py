@@ -5,23 +5,36 @@ every cluster command's start-up, and its header parsing ~25 us a response (a 50
 responses). This module writes a request line and headers (refusing control characters in them: nothing
 the caller passes can split a request) and reads a response: status line, at most ``MAX_HEADERS`` header
 lines of at most ``MAX_LINE`` bytes, then a ``Content-Length`` body, a chunked body, or (no length) the body
-up to the server's close. 1xx interim responses are skipped. Every malformed or cut answer is
-``ProtocolError`` (an ``OSError``: the adapter's "connection failed" path). Pure socket I/O, no TLS policy
-(``direct`` wraps the socket).
+up to the server's close. At most ``MAX_INTERIM`` 1xx interim responses are skipped. Every malformed or cut
+answer is ``ProtocolError`` (an ``OSError``: the adapter's "connection failed" path). Pure socket I/O, no TLS
+policy (``direct`` wraps the socket).
+
+Hostile or broken servers (tests/unit/test_transport_hostile.py): lengths are digits only (no sign, ``0x``,
+``_`` or non-ASCII digit that ``int`` would take), a chunk size is 1-15 hex digits; a response with both
+``Content-Length`` and ``Transfer-Encoding``, a 101, or bytes left after its end closes the connection (no
+reuse that could read them as the next request's answer); a transfer coding other than a final ``chunked``
+is read to the close; the whole response must arrive within ``DEADLINE_FACTOR`` read timeouts (a server
+trickling a byte every few seconds is cut, not waited on forever). Content codings are never decoded (no
+``Accept-Encoding`` is sent).
 """
 
 from __future__ import annotations
 
+import io
 import re
 import socket
-from typing import BinaryIO
+import time
 
 MAX_LINE = 65536
 MAX_HEADERS = 100
 MAX_BODY = (
     256 << 20
 )  # bytes: a namespace's pods or a claim's events are far less; a server sending more is cut
-_CHUNK = 1 << 16
+MAX_INTERIM = 8  # 1xx answers skipped before the real one
+DEADLINE_FACTOR = 4  # a whole response within this many read timeouts (2 min with the default 30 s)
+_DIGITS = re.compile(rb"[0-9]{1,18}")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
+_OWS = b" \t"
 
 # What may be sent, as the (small) allowed classes: a class up to U+FFFF costs ms to compile on every start.
 _TARGET_OK = re.compile(r"[!-~]+")  # printable ASCII, no space
@@ -44,14 +57,40 @@ class Response:
         self.will_close = will_close
 
 
+class _SocketReader(io.RawIOBase):
+    """The socket as a raw stream for ``io.BufferedReader``: each receive waits at most the socket's
+    timeout and never past ``deadline``; ``peeking`` makes it answer "nothing now" without receiving."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self.sock = sock
+        self.timeout = sock.gettimeout()
+        self.deadline: float | None = None
+        self.peeking = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int | None:  # type: ignore[override]
+        if self.peeking:
+            return None
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise ProtocolError("the server did not finish its response in time")
+            self.sock.settimeout(left if self.timeout is None else min(self.timeout, left))
+        return self.sock.recv_into(buffer)
+
+
 class Connection:
     """One socket (already connected, TLS wrapped or not) and its buffered reader."""
 
-    __slots__ = ("host", "reader", "sock")
+    __slots__ = ("host", "raw", "reader", "sock")
 
     def __init__(self, sock: socket.socket, host: str) -> None:
         self.sock = sock
-        self.reader: BinaryIO = sock.makefile("rb")
+        self.raw = _SocketReader(sock)
+        self.reader = io.BufferedReader(self.raw, _CHUNK)
         self.host = host  # the Host header: host[:port] of the URL
 
     def close(self) -> None:
@@ -60,9 +99,25 @@ class Connection:
         finally:
             self.sock.close()
 
+    def leftover(self) -> bool:
+        """Bytes already received past the last response (not yet read): the connection is out of step."""
+        self.raw.peeking = True
+        try:
+            return bool(self.reader.peek(1))
+        finally:
+            self.raw.peeking = False
+
     def request(self, method: str, target: str, headers: dict[str, str], body: bytes | None) -> Response:
         self.sock.sendall(encode_request(method, target, self.host, headers, body))
-        return read_response(self.reader, method)
+        timeout = self.raw.timeout
+        self.raw.deadline = None if timeout is None else time.monotonic() + DEADLINE_FACTOR * timeout
+        try:
+            resp = read_response(self.reader, method)
+        finally:
+            self.raw.deadline = None
+        if not resp.will_close and self.leftover():
+            resp.will_close = True
+        return resp
 
 
 def encode_request(method: str, target: str, host: str, headers: dict[str, str], body: bytes | None) -> bytes:
@@ -80,15 +135,18 @@ def encode_request(method: str, target: str, host: str, headers: dict[str, str],
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + (body or b"")
 
 
-def _line(reader: BinaryIO) -> bytes:
+_CHUNK = 1 << 16
+
+
+def _line(reader: io.BufferedIOBase) -> bytes:
     line = reader.readline(MAX_LINE + 1)
     if len(line) > MAX_LINE:
         raise ProtocolError("a response line longer than 64 KiB")
     return line
 
 
-def read_response(reader: BinaryIO, method: str) -> Response:
-    while True:
+def read_response(reader: io.BufferedIOBase, method: str) -> Response:
+    for _ in range(MAX_INTERIM + 1):
         first = _line(reader)
         if not first:
             raise ProtocolError("connection closed without a response")
@@ -101,17 +159,27 @@ def read_response(reader: BinaryIO, method: str) -> Response:
         if 100 <= status < 200 and status != 101:
             continue  # an interim answer (100 Continue, 103 Early Hints): the real one follows
         break
+    else:
+        raise ProtocolError(f"more than {MAX_INTERIM} interim (1xx) responses")
     connection = headers.get("connection", "").lower()
     will_close = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection)
+    if status == 101:
+        will_close = True  # switched to another protocol: nothing more of HTTP/1.1 on this connection
     if method == "HEAD" or status in (204, 304) or status < 200:
         return Response(status, headers, b"", will_close)
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        return Response(status, headers, _chunked(reader), will_close)
     length = headers.get("content-length")
+    coding = headers.get("transfer-encoding")
+    if coding is not None:
+        # Both framings (a request-smuggling shape): the chunked one is read, the connection not reused.
+        will_close = will_close or length is not None
+        if coding.rsplit(",", 1)[-1].strip(" \t").lower() == "chunked":
+            return Response(status, headers, _chunked(reader), will_close)
+        length = None  # another final coding: the body ends with the connection (RFC 9112 6.3)
     if length is not None:
-        if not length.strip().isdigit():
+        digits = length.encode("latin-1").strip(_OWS)
+        if not _DIGITS.fullmatch(digits):
             raise ProtocolError("the server sent an invalid Content-Length")
-        n = int(length)
+        n = int(digits)
         if n > MAX_BODY:
             raise ProtocolError(f"a response body larger than {MAX_BODY >> 20} MiB")
         body = reader.read(n)
@@ -124,7 +192,7 @@ def read_response(reader: BinaryIO, method: str) -> Response:
     return Response(status, headers, body, True)
 
 
-def _headers(reader: BinaryIO) -> dict[str, str]:
+def _headers(reader: io.BufferedIOBase) -> dict[str, str]:
     found: dict[str, str] = {}
     for _ in range(MAX_HEADERS + 1):
         line = _line(reader)
@@ -141,15 +209,14 @@ def _headers(reader: BinaryIO) -> dict[str, str]:
     raise ProtocolError(f"more than {MAX_HEADERS} response headers")
 
 
-def _chunked(reader: BinaryIO) -> bytes:
+def _chunked(reader: io.BufferedIOBase) -> bytes:
     parts: list[bytes] = []
     total = 0
     while True:
-        size_line = _line(reader).split(b";", 1)[0].strip()
-        try:
-            size = int(size_line, 16)
-        except ValueError:
-            raise ProtocolError("a malformed chunk size") from None
+        size_line = _line(reader).split(b";", 1)[0].strip(_OWS + b"\r\n")
+        if not _HEX.fullmatch(size_line):
+            raise ProtocolError("a malformed chunk size")
+        size = int(size_line, 16)
         if size == 0:
             _headers(reader)  # trailers, up to the blank line
             return b"".join(parts)

@@ -1,0 +1,351 @@
+"""The standard-library transport against a hostile or broken HTTPS server of the test's own (Python
+``ssl`` + a socket, a self-signed CA made with ``cryptography``): framing that could desynchronise a
+keep-alive connection (both lengths, bytes past a response, a 101), a body trickled forever, lenient
+number parsing, redirects (never followed: the token goes to no other host), error bodies echoing the
+token or escape sequences, interim-answer floods, TLS names and expiry."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from regplan.base.errors import ClusterError
+from regplan.cluster import direct, http11
+from regplan.cluster.apierrors import TransientError
+
+cryptography = pytest.importorskip("cryptography")
+
+from cryptography import x509  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+
+TOKEN = "sEcReT-t0ken-123"
+Handler = Callable[[socket.socket, int], None]  # (the TLS socket, the request's number on the server)
+
+
+def _pki(tmp: Path, names: list[str], *, expired: bool = False) -> tuple[bytes, Path, Path]:
+    """(CA PEM, server cert file, server key file) for DNS ``names`` (and 127.0.0.1 when "ip" is one)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hostile-ca")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    key = ec.generate_private_key(ec.SECP256R1())
+    alt: list[x509.GeneralName] = [x509.DNSName(n) for n in names if n != "ip"]
+    if "ip" in names:
+        import ipaddress
+
+        alt.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+    start, end = (now - datetime.timedelta(days=3), now - datetime.timedelta(days=2)) if expired else (
+        now - datetime.timedelta(days=1), now + datetime.timedelta(days=1))  # fmt: skip
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "server")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
+        .not_valid_before(start).not_valid_after(end)
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = tmp / "server.crt", tmp / "server.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return ca.public_bytes(serialization.Encoding.PEM), cert_file, key_file
+
+
+class Server:
+    """A TLS server on 127.0.0.1 answering each request with ``handler``; records requests, connections
+    and the SNI names it was sent. Bounded: it stops with the test."""
+
+    def __init__(self, cert: Path, key: Path, handler: Handler) -> None:
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.sni: list[str | None] = []
+        self.ctx.sni_callback = lambda s, name, c: self.sni.append(name)  # type: ignore[assignment]
+        self.handler = handler
+        self.requests: list[bytes] = []
+        self.connections = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                raw, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._one, args=(raw,), daemon=True).start()
+
+    def _one(self, raw: socket.socket) -> None:
+        raw.settimeout(10)
+        try:
+            conn = self.ctx.wrap_socket(raw, server_side=True)
+        except OSError:
+            raw.close()
+            return
+        self.connections += 1
+        reader = conn.makefile("rb")
+        try:
+            while not self.stop.is_set():
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = reader.readline(65536)
+                    if not line:
+                        return
+                    head += line
+                self.requests.append(head)
+                self.handler(conn, len(self.requests))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+        self.thread.join(2)
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> tuple[bytes, Path, Path]:
+    return _pki(tmp_path, ["localhost", "ip"])
+
+
+@pytest.fixture
+def serve(pki: tuple[bytes, Path, Path]) -> Iterator[Callable[[Handler], Server]]:
+    started: list[Server] = []
+
+    def start(handler: Handler) -> Server:
+        started.append(Server(pki[1], pki[2], handler))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.close()
+
+
+def transport(
+    server: Server, ca: bytes, timeout: tuple[float, float] = (2.0, 5.0), **cluster: Any
+) -> direct.StdTransport:
+    entry = {
+        "server": f"https://127.0.0.1:{server.port}",
+        "certificate-authority-data": base64.b64encode(ca).decode(),
+        **cluster,
+    }
+    ep = direct.endpoint(entry, "cluster c", "", {"token": TOKEN}, "user u", "", {})
+    return direct.StdTransport(ep, timeout)
+
+
+def answer(body: bytes = b"{}", status: str = "200 OK", extra: bytes = b"") -> Handler:
+    def handler(conn: socket.socket, n: int) -> None:
+        conn.sendall(b"HTTP/1.1 " + status.encode() + b"\r\nContent-Length: %d\r\n" % len(body) + extra
+                     + b"\r\n" + body)  # fmt: skip
+
+    return handler
+
+
+# ---- framing that could put a kept-alive connection out of step ----------------------------------
+
+
+def test_a_response_with_both_lengths_is_not_reused(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    def handler(conn: socket.socket, n: int) -> None:
+        body = b'{"n": %d}' % n
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))  # fmt: skip
+
+    srv = serve(handler)
+    t = transport(srv, pki[0])
+    assert t.once("GET", "/a", what="a") == (200, {"n": 1})
+    assert t.once("GET", "/b", what="b") == (200, {"n": 2})
+    assert srv.connections == 2
+
+
+def test_bytes_past_a_response_are_never_read_as_the_next_answer(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    """A 204 the server sends a body with anyway (one write): the body must not answer the next request."""
+    smuggled = b'HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{"kind": "Evil"}'
+
+    def handler(conn: socket.socket, n: int) -> None:
+        if n == 1:
+            conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 54\r\n\r\n" + smuggled)
+        else:
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{"kind": "Real"}')
+
+    srv = serve(handler)
+    t = transport(srv, pki[0])
+    assert t.once("DELETE", "/a", what="a")[0] == 204
+    assert t.once("GET", "/b", what="b") == (200, {"kind": "Real"})
+
+
+def test_a_101_answer_closes_the_connection(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    def handler(conn: socket.socket, n: int) -> None:
+        if n == 1:
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n")
+        else:
+            answer()(conn, n)
+
+    srv = serve(handler)
+    t = transport(srv, pki[0])
+    with pytest.raises(ClusterError):
+        t.once("GET", "/a", what="a")
+    assert t.once("GET", "/b", what="b") == (200, {})
+    assert srv.connections == 2
+
+
+def test_a_body_trickled_forever_is_cut_at_the_deadline(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    """One byte every 0.2 s never trips a 0.5 s read timeout; the whole response has 4 x 0.5 s."""
+
+    def handler(conn: socket.socket, n: int) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        for _ in range(100):  # bounded: 20 s at most
+            time.sleep(0.2)
+            conn.sendall(b" ")
+
+    srv = serve(handler)
+    t = transport(srv, pki[0], (2.0, 0.5))
+    start = time.monotonic()
+    with pytest.raises(TransientError, match=r"in time|timed out"):
+        t.once("GET", "/a", what="a")
+    assert 1.5 < time.monotonic() - start < 4
+
+
+def test_an_endless_stream_of_interim_answers_is_refused(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    def handler(conn: socket.socket, n: int) -> None:
+        conn.sendall(
+            b"HTTP/1.1 100 Continue\r\n\r\n" * 50 + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+        )
+
+    t = transport(serve(handler), pki[0])
+    with pytest.raises(TransientError, match="interim"):
+        t.once("GET", "/a", what="a")
+
+
+# ---- what is sent, and what of the answer is shown -------------------------------------------------
+
+
+def test_a_redirect_is_not_followed_and_the_token_goes_nowhere_else(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    other = serve(answer())
+    srv = serve(answer(b"", "302 Found", b"Location: https://127.0.0.1:%d/steal\r\n" % other.port))
+    t = transport(srv, pki[0])
+    with pytest.raises(ClusterError, match="302"):
+        t.once("GET", "/a", what="a")
+    assert other.requests == [] and len(srv.requests) == 1
+
+
+@pytest.mark.parametrize("status", ["403 Forbidden", "500 Internal Server Error", "418 Teapot", "429 Slow"])
+def test_an_error_body_echoing_the_token_never_shows_it(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path], status: str
+) -> None:
+    body = b'{"kind":"Status","message":"bad token %s \x1b]0;pwned\x07\x1b[2J"}' % TOKEN.encode()
+    t = transport(serve(answer(body, status)), pki[0])
+    with pytest.raises(ClusterError) as err:
+        t.once("GET", "/a", what="a")
+    text = str(err.value)
+    assert TOKEN not in text and "<redacted>" in text
+    # Escape sequences are neutralised where errors are printed (the CLI's one rule), checked here too.
+    from regplan.base.escape import one_line
+
+    assert "\x1b" not in one_line(text) and "\x07" not in one_line(text)
+
+
+def test_no_content_coding_is_asked_for_or_decoded(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    import gzip
+
+    bomb = gzip.compress(b"\0" * (8 << 20))
+    srv = serve(answer(bomb, extra=b"Content-Encoding: gzip\r\n"))
+    status, payload = transport(srv, pki[0]).once("GET", "/a", what="a")
+    assert (status, payload) == (200, None)
+    assert b"accept-encoding" not in srv.requests[0].lower()
+    assert b"Authorization: Bearer " + TOKEN.encode() in srv.requests[0]
+
+
+# ---- TLS -------------------------------------------------------------------------------------------
+
+
+def test_a_certificate_for_another_name_fails_unless_tls_server_name_names_it(
+    serve: Callable[[Handler], Server], tmp_path: Path
+) -> None:
+    ca, cert, key = _pki(tmp_path, ["api.example"])
+    srv = Server(cert, key, answer())
+    try:
+        with pytest.raises(ClusterError, match="TLS verification failed"):
+            transport(srv, ca).once("GET", "/a", what="a")
+        assert srv.requests == []
+        assert transport(srv, ca, **{"tls-server-name": "api.example"}).once("GET", "/a", what="a")[0] == 200
+        assert "api.example" in srv.sni
+    finally:
+        srv.close()
+
+
+def test_an_expired_certificate_fails(tmp_path: Path) -> None:
+    ca, cert, key = _pki(tmp_path, ["ip"], expired=True)
+    srv = Server(cert, key, answer())
+    try:
+        with pytest.raises(ClusterError, match="expired"):
+            transport(srv, ca).once("GET", "/a", what="a")
+        assert srv.requests == []
+    finally:
+        srv.close()
+
+
+# ---- numbers a lenient parser would take --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n" + b"x" * 100,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x2\r\n{}\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+2\r\n{}\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0_2\r\n{}\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1" + b"0" * 20 + b"\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0_2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+    ],
+)
+def test_lengths_are_plain_digits(raw: bytes) -> None:
+    with pytest.raises(http11.ProtocolError, match=r"chunk size|Content-Length"):
+        http11.read_response(io.BufferedReader(io.BytesIO(raw)), "GET")
+
+
+def test_a_coding_other_than_a_final_chunked_is_read_to_the_close() -> None:
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nContent-Length: 2\r\n\r\nabcdef"
+    r = http11.read_response(io.BufferedReader(io.BytesIO(raw)), "GET")
+    assert (r.body, r.will_close) == (b"abcdef", True)
