@@ -6,12 +6,14 @@ What each kubeconfig form gives, with client-go's rules where the official Pytho
 - ``tokenFile`` (and the in-cluster service-account token): re-read when a minute old, as client-go's
   cached file token source does, so a rotated token is picked up by a long run;
 - ``exec`` (``client.authentication.k8s.io/v1`` and ``v1beta1``): the command is run without a shell,
-  non-interactively (stdin empty, ``spec.interactive: false``), from the kubeconfig's directory, with the
+  non-interactively (stdin empty, ``spec.interactive: false``), in regplan's working directory (a command
+  with a ``/`` that is not absolute is found from the kubeconfig's directory, as kubectl does), with the
   entry's ``env`` over the process environment and ``KUBERNETES_EXEC_INFO``; its answer (a token, or a
   client certificate and key) is cached until its ``expirationTimestamp`` (for the run when it has none)
   and fetched again once after a 401. The run is bounded (``EXEC_TIMEOUT``, ``EXEC_MAX_OUTPUT``; the whole
-  process group is killed past them) and the plugin's stderr is never shown: plugins print tokens and
-  login URLs there;
+  process group is killed past them; a plugin that exited while a process it started still holds its
+  output open is read ``EXEC_EXIT_GRACE`` more, not waited on) and the plugin's stderr is never shown:
+  plugins print tokens and login URLs there;
 - client certificate and key (files or data): read through the one file layer (a FIFO, a directory, a
   device is refused, never waited on), handed to ``ssl`` through an anonymous in-memory file
   (``memfd_create``) that no other process can open by name, closed once loaded.
@@ -41,6 +43,7 @@ EXEC_API_VERSIONS: frozenset[str] = frozenset(
     {"client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"}
 )
 EXEC_TIMEOUT = 120.0  # seconds an exec plugin may take (a browser login included)
+EXEC_EXIT_GRACE = 1.0  # seconds the output is read after the plugin exited (a daemon it left may hold it)
 EXEC_MAX_OUTPUT = 1 << 20  # bytes of stdout an ExecCredential may take; stderr is drained, never kept
 TOKEN_FILE_TTL = 60.0  # seconds a token file's content is trusted before it is read again (client-go)
 EXPIRY_LEEWAY = 10.0  # an exec credential this close to its expiry is fetched again
@@ -147,7 +150,7 @@ class ExecSpec:
         self.args = args
         self.env = env
         self.install_hint = install_hint
-        self.cwd = cwd
+        self.cwd = cwd  # the kubeconfig's directory: where a relative command with a "/" is found
 
     @classmethod
     def parse(cls, entry: Mapping[str, Any], cwd: str, where: str) -> ExecSpec:
@@ -177,6 +180,15 @@ class ExecSpec:
         )  # fmt: skip
 
 
+def command_path(spec: ExecSpec) -> str:
+    """The program to start: a relative command with a ``/`` from the kubeconfig's directory (client-go
+    resolves it so), a bare name through ``PATH``, an absolute path as it is."""
+    command = spec.command
+    if "/" in command and not os.path.isabs(command) and spec.cwd:
+        return os.path.join(spec.cwd, command)
+    return command
+
+
 class PluginOutput:
     """What a finished plugin gave: its exit code and stdout (stderr is counted, never kept)."""
 
@@ -204,11 +216,10 @@ def run_plugin(
     name = shown(spec.command)
     try:
         proc = subprocess.Popen(
-            [spec.command, *spec.args],
+            [command_path(spec), *spec.args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=spec.cwd or None,
             env=env,
             start_new_session=True,  # its own process group: killed whole on timeout
         )
@@ -224,12 +235,18 @@ def run_plugin(
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ)
         sel.register(proc.stderr, selectors.EVENT_READ)
+        exited_at: float | None = None
         while sel.get_map():
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 problem = f"did not finish within {limit:g} s (stopped)"
                 break
-            for key, _ in sel.select(timeout=left):
+            if exited_at is None and proc.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > EXEC_EXIT_GRACE:
+                break  # exited; what still holds its output open is another process (a daemon it started)
+            for key, _ in sel.select(timeout=min(left, 0.25)):
                 chunk = os.read(key.fd, 65536)
                 if not chunk:
                     sel.unregister(key.fileobj)
@@ -268,7 +285,7 @@ def parse_exec_credential(output: PluginOutput, spec: ExecSpec, where: str) -> t
         )
     try:
         doc = json.loads(output.stdout)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: JSON nested too deep
         doc = None
     if not isinstance(doc, dict) or doc.get("kind") != "ExecCredential":
         size = len(output.stdout)

@@ -431,7 +431,7 @@ class StdTransport:
         if resp.body:
             try:
                 payload = json.loads(resp.body)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
                 payload = None
         retry_after = parse_retry_after(resp.headers.get("retry-after"))
         return resp.status, payload, resp.body, retry_after, credential

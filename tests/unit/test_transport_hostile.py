@@ -349,3 +349,15 @@ def test_a_coding_other_than_a_final_chunked_is_read_to_the_close() -> None:
     raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\nContent-Length: 2\r\n\r\nabcdef"
     r = http11.read_response(io.BufferedReader(io.BytesIO(raw)), "GET")
     assert (r.body, r.will_close) == (b"abcdef", True)
+
+
+@pytest.mark.parametrize("status", ["200 OK", "403 Forbidden"])
+def test_json_nested_too_deep_from_a_server_is_no_traceback(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path], status: str
+) -> None:
+    t = transport(serve(answer(b"[" * 200000, status)), pki[0])
+    if status == "200 OK":
+        assert t.once("GET", "/a", what="a") == (200, None)
+    else:
+        with pytest.raises(ClusterError, match="403"):
+            t.once("GET", "/a", what="a")

@@ -1,0 +1,82 @@
+"""Exec plugins and their answers as a hostile or careless plugin gives them, compared with kubectl:
+a relative command, the working directory and environment a plugin gets, a plugin that leaves a daemon
+holding its output open, JSON nested too deep for the parser (from a plugin or from a server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from regplan.base.errors import ClusterError
+from regplan.cluster import credentials
+
+V1 = "client.authentication.k8s.io/v1"
+ANSWER = json.dumps({"apiVersion": V1, "kind": "ExecCredential", "status": {"token": "tok-1"}})
+
+
+def _plugin(path: Path, body: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!{sys.executable}\nimport json, os, sys\n{body}\n")
+    path.chmod(0o755)
+
+
+def _fetch(spec: credentials.ExecSpec, environ: dict[str, str] | None = None) -> credentials.Credential:
+    out = credentials.run_plugin(spec, environ if environ is not None else dict(os.environ), "w", timeout=20)
+    return credentials.parse_exec_credential(out, spec, "w")[0]
+
+
+def test_a_relative_command_is_found_from_the_kubeconfig_and_runs_where_regplan_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kubectl (checked with the real one): ``command: ./bin/plugin`` is the kubeconfig directory's
+    bin/plugin, and the plugin's working directory is the caller's, not the kubeconfig's."""
+    config_dir, run_dir = tmp_path / "cfg", tmp_path / "run"
+    run_dir.mkdir()
+    _plugin(
+        config_dir / "bin" / "plugin",
+        f"open({str(tmp_path / 'cwd')!r}, 'w').write(os.getcwd()); print({ANSWER!r})",
+    )
+    monkeypatch.chdir(run_dir)
+    spec = credentials.ExecSpec.parse({"apiVersion": V1, "command": "./bin/plugin"}, str(config_dir), "w")
+    assert _fetch(spec).token == "tok-1"
+    assert (tmp_path / "cwd").read_text() == str(run_dir)
+
+
+def test_the_plugin_gets_the_environment_its_entry_and_the_exec_info(tmp_path: Path) -> None:
+    out = tmp_path / "env.json"
+    _plugin(tmp_path / "p", f"json.dump(dict(os.environ), open({str(out)!r}, 'w')); print({ANSWER!r})")
+    spec = credentials.ExecSpec.parse(
+        {"apiVersion": V1, "command": str(tmp_path / "p"), "env": [{"name": "B", "value": "entry"}]},
+        str(tmp_path), "w",
+    )  # fmt: skip
+    _fetch(spec, {"A": "parent", "B": "parent", "PATH": os.environ.get("PATH", "")})
+    env = json.loads(out.read_text())
+    assert (env["A"], env["B"]) == ("parent", "entry")
+    info = json.loads(env["KUBERNETES_EXEC_INFO"])
+    assert info == {"apiVersion": V1, "kind": "ExecCredential", "spec": {"interactive": False}}
+
+
+def test_a_daemon_holding_the_output_open_is_not_waited_on(tmp_path: Path) -> None:
+    """The plugin prints its answer, forks a child that keeps stdout open for 30 s, and exits."""
+    body = (
+        f"print({ANSWER!r}, flush=True)\n"
+        "if os.fork() == 0:\n    import time; time.sleep(30); os._exit(0)\n"
+        "os._exit(0)"
+    )
+    _plugin(tmp_path / "p", body)
+    spec = credentials.ExecSpec.parse({"apiVersion": V1, "command": str(tmp_path / "p")}, "", "w")
+    start = time.monotonic()
+    assert _fetch(spec).token == "tok-1"
+    assert time.monotonic() - start < 5
+
+
+def test_json_nested_too_deep_from_a_plugin_is_a_clear_error(tmp_path: Path) -> None:
+    _plugin(tmp_path / "p", "sys.stdout.write('[' * 200000)")
+    spec = credentials.ExecSpec.parse({"apiVersion": V1, "command": str(tmp_path / "p")}, "", "w")
+    with pytest.raises(ClusterError, match="printed no ExecCredential"):
+        _fetch(spec)
