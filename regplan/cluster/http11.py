@@ -33,6 +33,7 @@ MAX_BODY = (
 MAX_INTERIM = 8  # 1xx answers skipped before the real one
 DEADLINE_FACTOR = 4  # a whole response within this many read timeouts (2 min with the default 30 s)
 _DIGITS = re.compile(rb"[0-9]{1,18}")
+_STATUS = re.compile(r"[1-5][0-9][0-9]( |$)")  # three digits, then the reason's space or nothing
 _HEX = re.compile(rb"[0-9A-Fa-f]{1,15}")
 _OWS = b" \t"
 
@@ -152,7 +153,7 @@ def read_response(reader: io.BufferedIOBase, method: str) -> Response:
             raise ProtocolError("connection closed without a response")
         version, _, rest = first.decode("latin-1").rstrip("\r\n").partition(" ")
         code = rest[:3]
-        if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
+        if version not in ("HTTP/1.0", "HTTP/1.1") or not _STATUS.fullmatch(rest[:4]):
             raise ProtocolError("the server did not answer in HTTP/1.x")
         status = int(code)
         headers = _headers(reader)

@@ -67,7 +67,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # not str.isdigit alone: it takes "²", which float() refuses
         return float(text)
     import email.utils  # only on this rare path: not part of every run's start-up
 

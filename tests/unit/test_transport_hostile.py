@@ -361,3 +361,31 @@ def test_json_nested_too_deep_from_a_server_is_no_traceback(
     else:
         with pytest.raises(ClusterError, match="403"):
             t.once("GET", "/a", what="a")
+
+
+@pytest.mark.parametrize(
+    "first",
+    [b"HTTP/1.1 2000 OK", b"HTTP/1.1 200OK", b"HTTP/1.x 200 OK", b"HTTP/1.1 \xb200 OK", b"HTTP/1.1 099 X",
+     b"HTTP/1.1 600 X", b"HTTP/1.10 200 OK"],
+)  # fmt: skip
+def test_a_garbled_status_line_is_refused(first: bytes) -> None:
+    with pytest.raises(http11.ProtocolError, match="did not answer in HTTP"):
+        http11.read_response(io.BufferedReader(io.BytesIO(first + b"\r\nContent-Length: 0\r\n\r\n")), "GET")
+
+
+@pytest.mark.parametrize(
+    "first", [b"HTTP/1.1 200 OK", b"HTTP/1.1 200", b"HTTP/1.0 204 ", b"HTTP/1.1 200 OK\n"]
+)
+def test_a_plain_status_line_is_read(first: bytes) -> None:
+    r = http11.read_response(io.BufferedReader(io.BytesIO(first + b"\r\nContent-Length: 0\r\n\r\n")), "GET")
+    assert r.status in (200, 204)
+
+
+@pytest.mark.parametrize("value", [b"\xb2", b"\xb9\xb3", b"1e309", b"nan", b"-5", b"9" * 400, b"\x00"])
+def test_a_garbled_retry_after_is_ignored_not_a_traceback(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path], value: bytes
+) -> None:
+    t = transport(serve(answer(b"{}", "503 Busy", b"Retry-After: " + value + b"\r\n")), pki[0])
+    with pytest.raises(TransientError) as err:
+        t.once("GET", "/a", what="a")
+    assert err.value.retry_after is None or err.value.retry_after >= 0
