@@ -157,10 +157,14 @@ def _base_context(ca: bytes | None, insecure: bool, where: str) -> ssl.SSLContex
     return ctx
 
 
-def _data(entry: Mapping[str, Any], key: str) -> bytes:
+def _data(entry: Mapping[str, Any], key: str, where: str) -> bytes:
     import base64
+    import binascii
 
-    return base64.b64decode("".join(str(entry[key]).split()))
+    try:
+        return base64.b64decode("".join(str(entry[key]).split()), validate=True)
+    except (binascii.Error, ValueError):  # kubeconfig.py checks this first; never a traceback here either
+        raise ClusterError(f"{where}: {key} is not valid base64") from None
 
 
 def _material(
@@ -168,7 +172,7 @@ def _material(
 ) -> bytes | None:
     """A field's bytes: ``*-data`` (base64) wins over the file, as in client-go."""
     if entry.get(data_key):
-        return _data(entry, data_key)
+        return _data(entry, data_key, where)
     if entry.get(file_key):
         path = os.path.join(base, os.path.expanduser(str(entry[file_key])))
         return cred.read_credential_file(path, what=what, where=where)

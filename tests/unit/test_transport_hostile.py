@@ -389,3 +389,42 @@ def test_a_garbled_retry_after_is_ignored_not_a_traceback(
     with pytest.raises(TransientError) as err:
         t.once("GET", "/a", what="a")
     assert err.value.retry_after is None or err.value.retry_after >= 0
+
+
+# ---- reuse after close, after a cut answer --------------------------------------------------------
+
+
+def test_connection_close_is_honoured_even_when_the_server_keeps_the_socket(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    srv = serve(answer(extra=b"Connection: close\r\n"))  # says close, keeps reading
+    t = transport(srv, pki[0])
+    for _ in range(3):
+        assert t.once("GET", "/a", what="a") == (200, {})
+    assert srv.connections == 3
+
+
+def test_a_cut_answer_is_not_followed_by_reuse_of_its_connection(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    def handler(conn: socket.socket, n: int) -> None:
+        if n == 1:  # a body shorter than announced, then the rest arrives as if it were the next answer
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}")
+            time.sleep(0.5)
+            conn.sendall(b"x" * 98 + b'HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{"kind": "Evil"}')
+        else:
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{"kind": "Real"}')
+
+    srv = serve(handler)
+    t = transport(srv, pki[0], (2.0, 0.2))
+    with pytest.raises(TransientError):
+        t.once("GET", "/a", what="a")
+    assert t.once("GET", "/b", what="b") == (200, {"kind": "Real"})
+    assert srv.connections == 2
+
+
+def test_invalid_base64_key_data_is_a_clear_error_even_past_the_kubeconfig_checks(tmp_path: Path) -> None:
+    user = {"token": TOKEN, "client-certificate-data": "!!!a", "client-key-data": "b"}
+    entry = {"server": "https://127.0.0.1:1"}
+    with pytest.raises(ClusterError, match="client-certificate-data is not valid base64"):
+        direct.endpoint(entry, "cluster c", "", user, "user u", "", {})
