@@ -102,6 +102,9 @@ class Connection:
 
     def leftover(self) -> bool:
         """Bytes already received past the last response (not yet read): the connection is out of step."""
+        pending = getattr(self.sock, "pending", None)  # TLS: decrypted bytes held below the reader
+        if pending is not None and pending():
+            return True
         self.raw.peeking = True
         try:
             return bool(self.reader.peek(1))

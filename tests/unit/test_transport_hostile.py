@@ -7,6 +7,7 @@ token or escape sequences, interim-answer floods, TLS names and expiry."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import io
 import socket
@@ -428,3 +429,73 @@ def test_invalid_base64_key_data_is_a_clear_error_even_past_the_kubeconfig_check
     entry = {"server": "https://127.0.0.1:1"}
     with pytest.raises(ClusterError, match="client-certificate-data is not valid base64"):
         direct.endpoint(entry, "cluster c", "", user, "user u", "", {})
+
+
+def test_a_tls_handshake_trickled_a_byte_at_a_time_is_cut(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    """A relay in front of the server passes the server's handshake on one byte every 0.1 s: no single
+    read waits the 1 s connect timeout, and the handshake as a whole must still end near it."""
+    srv = serve(answer())
+    relay = socket.create_server(("127.0.0.1", 0))
+    relay.settimeout(5)
+    stop = threading.Event()
+
+    def pump() -> None:
+        client, _ = relay.accept()
+        upstream = socket.create_connection(("127.0.0.1", srv.port))
+        client.settimeout(0.05)
+        upstream.settimeout(0.05)
+        try:
+            for _ in range(400):  # bounded: 40 s at most
+                if stop.is_set():
+                    return
+                with contextlib.suppress(TimeoutError):
+                    data = client.recv(65536)
+                    if not data:
+                        return
+                    upstream.sendall(data)
+                with contextlib.suppress(TimeoutError):
+                    byte = upstream.recv(1)
+                    if not byte:
+                        return
+                    client.sendall(byte)
+                time.sleep(0.1)
+        except OSError:
+            return
+        finally:
+            client.close()
+            upstream.close()
+
+    threading.Thread(target=pump, daemon=True).start()
+    entry = {"server": f"https://127.0.0.1:{relay.getsockname()[1]}",
+             "certificate-authority-data": base64.b64encode(pki[0]).decode()}  # fmt: skip
+    t = direct.StdTransport(direct.endpoint(entry, "c", "", {"token": TOKEN}, "u", "", {}), (1.0, 1.0))
+    start = time.monotonic()
+    try:
+        with pytest.raises(ClusterError):
+            t.once("GET", "/a", what="a")
+        assert time.monotonic() - start < 3
+    finally:
+        stop.set()
+        relay.close()
+
+
+@pytest.mark.parametrize("size", [10, 70000, 200001])
+def test_bytes_past_a_long_body_in_the_same_tls_record_are_not_the_next_answer(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path], size: int
+) -> None:
+    """A body longer than the reader's buffer is read straight from the TLS layer, which may still hold
+    the rest of its last record (not visible to poll): that rest must not answer the next request."""
+    body = b'"' + b"a" * (size - 2) + b'"'
+    smuggled = b'HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{"kind": "Evil"}'
+
+    def handler(conn: socket.socket, n: int) -> None:
+        if n == 1:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body + smuggled)
+        else:
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{"kind": "Real"}')
+
+    t = transport(serve(handler), pki[0])
+    assert t.once("GET", "/a", what="a")[0] == 200
+    assert t.once("GET", "/b", what="b") == (200, {"kind": "Real"})
