@@ -234,7 +234,7 @@ class Transport:
         if raw:
             try:
                 payload = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
                 payload = None
         status = int(resp.status)
         if 200 <= status < 300 or status == 404:

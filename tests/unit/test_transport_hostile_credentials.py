@@ -80,3 +80,55 @@ def test_json_nested_too_deep_from_a_plugin_is_a_clear_error(tmp_path: Path) -> 
     spec = credentials.ExecSpec.parse({"apiVersion": V1, "command": str(tmp_path / "p")}, "", "w")
     with pytest.raises(ClusterError, match="printed no ExecCredential"):
         _fetch(spec)
+
+
+def test_concurrent_requests_share_one_plugin_run(tmp_path: Path) -> None:
+    """A fleet's threads asking one user entry at once: the plugin runs once, all get its token."""
+    import threading
+
+    runs = tmp_path / "runs"
+    _plugin(
+        tmp_path / "p",
+        f"open({str(runs)!r}, 'a').write('x'); import time; time.sleep(0.3); print({ANSWER!r})",
+    )
+    spec = credentials.ExecSpec.parse({"apiVersion": V1, "command": str(tmp_path / "p")}, "", "w")
+    source = credentials.Source(where="w", exec_spec=spec, environ=dict(os.environ))
+    got: list[str | None] = []
+    threads = [threading.Thread(target=lambda: got.append(source.current().token)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert got == ["tok-1"] * 8 and runs.read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    ("status", "match"),
+    [
+        ({"token": "t", "expirationTimestamp": "yesterday"}, "not an RFC 3339 time"),
+        ({"token": "t", "expirationTimestamp": "2020-01-01T00:00:00"}, "not an RFC 3339 time"),
+        ({"token": "t\r\nX-Injected: 1"}, "control or non-ASCII"),
+        ({"clientCertificateData": "x"}, "both clientCertificateData and clientKeyData"),
+        ({"token": ["t"]}, "not a string"),
+    ],
+)
+def test_bad_exec_answers_are_errors_that_show_no_token(
+    tmp_path: Path, status: dict[str, object], match: str
+) -> None:
+    answer = json.dumps({"apiVersion": V1, "kind": "ExecCredential", "status": status})
+    _plugin(tmp_path / "p", f"print({answer!r})")
+    spec = credentials.ExecSpec.parse({"apiVersion": V1, "command": str(tmp_path / "p")}, "", "w")
+    with pytest.raises(ClusterError, match=match) as err:
+        _fetch(spec)
+    assert "X-Injected" not in str(err.value)
+
+
+def test_an_expired_answer_is_used_briefly_not_rerun_per_request(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    answer = json.dumps({"apiVersion": V1, "kind": "ExecCredential",
+                         "status": {"token": "old", "expirationTimestamp": "2001-01-01T00:00:00Z"}})  # fmt: skip
+    _plugin(tmp_path / "p", f"open({str(runs)!r}, 'a').write('x'); print({answer!r})")
+    spec = credentials.ExecSpec.parse({"apiVersion": V1, "command": str(tmp_path / "p")}, "", "w")
+    source = credentials.Source(where="w", exec_spec=spec, environ=dict(os.environ))
+    assert [source.current().token for _ in range(5)] == ["old"] * 5
+    assert runs.read_text() == "x"
