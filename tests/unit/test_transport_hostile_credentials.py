@@ -125,8 +125,8 @@ def test_bad_exec_answers_are_errors_that_show_no_token(
 
 def test_an_expired_answer_is_used_briefly_not_rerun_per_request(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
-    answer = json.dumps({"apiVersion": V1, "kind": "ExecCredential",
-                         "status": {"token": "old", "expirationTimestamp": "2001-01-01T00:00:00Z"}})  # fmt: skip
+    status = {"token": "old", "expirationTimestamp": "2001-01-01T00:00:00Z"}
+    answer = json.dumps({"apiVersion": V1, "kind": "ExecCredential", "status": status})
     _plugin(tmp_path / "p", f"open({str(runs)!r}, 'a').write('x'); print({answer!r})")
     spec = credentials.ExecSpec.parse({"apiVersion": V1, "command": str(tmp_path / "p")}, "", "w")
     source = credentials.Source(where="w", exec_spec=spec, environ=dict(os.environ))
