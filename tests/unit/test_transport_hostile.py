@@ -73,6 +73,11 @@ def _pki(tmp: Path, names: list[str], *, expired: bool = False) -> tuple[bytes, 
     return ca.public_bytes(serialization.Encoding.PEM), cert_file, key_file
 
 
+def _subdir(base: Path, name: str) -> Path:
+    (base / name).mkdir(exist_ok=True)
+    return base / name
+
+
 class Server:
     """A TLS server on 127.0.0.1 answering each request with ``handler``; records requests, connections
     and the SNI names it was sent. Bounded: it stops with the test."""
@@ -499,3 +504,37 @@ def test_bytes_past_a_long_body_in_the_same_tls_record_are_not_the_next_answer(
     t = transport(serve(handler), pki[0])
     assert t.once("GET", "/a", what="a")[0] == 200
     assert t.once("GET", "/b", what="b") == (200, {"kind": "Real"})
+
+
+@pytest.mark.parametrize("data_is_right", [True, False])
+def test_certificate_authority_data_wins_over_the_file(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path], tmp_path: Path, data_is_right: bool
+) -> None:
+    """client-go: certificate-authority-data overrides certificate-authority."""
+    other_ca = _pki(_subdir(tmp_path, "other"), ["ip"])[0]
+    right, wrong = pki[0], other_ca
+    (tmp_path / "ca.crt").write_bytes(wrong if data_is_right else right)
+    srv = serve(answer())
+    entry = {"server": f"https://127.0.0.1:{srv.port}", "certificate-authority": "ca.crt",
+             "certificate-authority-data": base64.b64encode(right if data_is_right else wrong).decode()}  # fmt: skip
+    ep = direct.endpoint(entry, "c", str(tmp_path / "config"), {"token": TOKEN}, "u", "", {})
+    t = direct.StdTransport(ep, (2.0, 5.0))
+    if data_is_right:
+        assert t.once("GET", "/a", what="a") == (200, {})
+    else:
+        with pytest.raises(ClusterError, match="TLS verification failed"):
+            t.once("GET", "/a", what="a")
+        assert srv.requests == []
+
+
+def test_a_client_certificate_with_another_key_is_a_clear_error(
+    pki: tuple[bytes, Path, Path], tmp_path: Path
+) -> None:
+    _, cert, _ = pki
+    _, _, other_key = _pki(_subdir(tmp_path, "other"), ["ip"])
+    user = {"client-certificate": str(cert), "client-key": str(other_key)}
+    entry = {"server": "https://127.0.0.1:1", "certificate-authority-data": base64.b64encode(pki[0]).decode()}
+    t = direct.StdTransport(direct.endpoint(entry, "c", "", user, "user u", "", {}), (1.0, 1.0))
+    with pytest.raises(ClusterError, match="user u: the client certificate and key cannot be used") as err:
+        t.once("GET", "/a", what="a")
+    assert "PRIVATE" not in str(err.value)
