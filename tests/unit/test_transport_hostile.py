@@ -515,8 +515,12 @@ def test_certificate_authority_data_wins_over_the_file(
     right, wrong = pki[0], other_ca
     (tmp_path / "ca.crt").write_bytes(wrong if data_is_right else right)
     srv = serve(answer())
-    entry = {"server": f"https://127.0.0.1:{srv.port}", "certificate-authority": "ca.crt",
-             "certificate-authority-data": base64.b64encode(right if data_is_right else wrong).decode()}  # fmt: skip
+    data = base64.b64encode(right if data_is_right else wrong).decode()
+    entry = {
+        "server": f"https://127.0.0.1:{srv.port}",
+        "certificate-authority": "ca.crt",
+        "certificate-authority-data": data,
+    }
     ep = direct.endpoint(entry, "c", str(tmp_path / "config"), {"token": TOKEN}, "u", "", {})
     t = direct.StdTransport(ep, (2.0, 5.0))
     if data_is_right:
