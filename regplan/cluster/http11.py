@@ -75,12 +75,19 @@ class _SocketReader(io.RawIOBase):
     def readinto(self, buffer: memoryview | bytearray) -> int | None:  # type: ignore[override]
         if self.peeking:
             return None
-        if self.deadline is not None:
-            left = self.deadline - time.monotonic()
-            if left <= 0:
-                raise ProtocolError("the server did not finish its response in time")
-            self.sock.settimeout(left if self.timeout is None else min(self.timeout, left))
-        return self.sock.recv_into(buffer)
+        if self.deadline is None:
+            return self.sock.recv_into(buffer)
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise ProtocolError("the server did not finish its response in time")
+        by_deadline = self.timeout is None or left < self.timeout
+        self.sock.settimeout(left if by_deadline else self.timeout)
+        try:
+            return self.sock.recv_into(buffer)
+        except TimeoutError:
+            if by_deadline:
+                raise ProtocolError("the server did not finish its response in time") from None
+            raise
 
 
 class Connection:
