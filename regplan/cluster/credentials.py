@@ -6,8 +6,9 @@ What each kubeconfig form gives, with client-go's rules where the official Pytho
 - ``tokenFile`` (and the in-cluster service-account token): re-read when a minute old, as client-go's
   cached file token source does, so a rotated token is picked up by a long run;
 - ``exec`` (``client.authentication.k8s.io/v1`` and ``v1beta1``): the command is run without a shell,
-  non-interactively (stdin empty, ``spec.interactive: false``), in regplan's working directory (a command
-  with a ``/`` that is not absolute is found from the kubeconfig's directory, as kubectl does), with the
+  non-interactively (stdin empty, ``spec.interactive: false``), from the kubeconfig's directory (as the
+  official Python client, regplan's other transport, runs it: a relative command and relative files the
+  plugin opens are found there; kubectl finds the command there too but runs it in the caller's), with the
   entry's ``env`` over the process environment and ``KUBERNETES_EXEC_INFO``; its answer (a token, or a
   client certificate and key) is cached until its ``expirationTimestamp`` (for the run when it has none)
   and fetched again once after a 401. The run is bounded (``EXEC_TIMEOUT``, ``EXEC_MAX_OUTPUT``; the whole
@@ -150,7 +151,7 @@ class ExecSpec:
         self.args = args
         self.env = env
         self.install_hint = install_hint
-        self.cwd = cwd  # the kubeconfig's directory: where a relative command with a "/" is found
+        self.cwd = cwd
 
     @classmethod
     def parse(cls, entry: Mapping[str, Any], cwd: str, where: str) -> ExecSpec:
@@ -180,15 +181,6 @@ class ExecSpec:
         )  # fmt: skip
 
 
-def command_path(spec: ExecSpec) -> str:
-    """The program to start: a relative command with a ``/`` from the kubeconfig's directory (client-go
-    resolves it so), a bare name through ``PATH``, an absolute path as it is."""
-    command = spec.command
-    if "/" in command and not os.path.isabs(command) and spec.cwd:
-        return os.path.join(spec.cwd, command)
-    return command
-
-
 class PluginOutput:
     """What a finished plugin gave: its exit code and stdout (stderr is counted, never kept)."""
 
@@ -216,10 +208,11 @@ def run_plugin(
     name = shown(spec.command)
     try:
         proc = subprocess.Popen(
-            [command_path(spec), *spec.args],
+            [spec.command, *spec.args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            cwd=spec.cwd or None,
             env=env,
             start_new_session=True,  # its own process group: killed whole on timeout
         )

@@ -1,6 +1,7 @@
-"""Exec plugins and their answers as a hostile or careless plugin gives them, compared with kubectl:
-a relative command, the working directory and environment a plugin gets, a plugin that leaves a daemon
-holding its output open, JSON nested too deep for the parser (from a plugin or from a server)."""
+"""Exec plugins and their answers as a hostile or careless plugin gives them, compared with kubectl and
+the official Python client: a relative command, the working directory and environment a plugin gets, a
+plugin that leaves a daemon holding its output open, JSON nested too deep for the parser, concurrent
+requests sharing one run, bad or expired answers."""
 
 from __future__ import annotations
 
@@ -30,21 +31,20 @@ def _fetch(spec: credentials.ExecSpec, environ: dict[str, str] | None = None) ->
     return credentials.parse_exec_credential(out, spec, "w")[0]
 
 
-def test_a_relative_command_is_found_from_the_kubeconfig_and_runs_where_regplan_runs(
+def test_a_relative_command_is_found_and_run_from_the_kubeconfig_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """kubectl (checked with the real one): ``command: ./bin/plugin`` is the kubeconfig directory's
-    bin/plugin, and the plugin's working directory is the caller's, not the kubeconfig's."""
+    """``command: ./bin/plugin`` is the kubeconfig directory's bin/plugin (kubectl, checked with the real
+    one, agrees), and the plugin runs there, as the official Python client (the other transport) runs it;
+    kubectl would run it in the caller's directory: the same plan from both of regplan's transports wins."""
     config_dir, run_dir = tmp_path / "cfg", tmp_path / "run"
     run_dir.mkdir()
-    _plugin(
-        config_dir / "bin" / "plugin",
-        f"open({str(tmp_path / 'cwd')!r}, 'w').write(os.getcwd()); print({ANSWER!r})",
-    )
+    body = f"open({str(tmp_path / 'cwd')!r}, 'w').write(os.getcwd()); print({ANSWER!r})"
+    _plugin(config_dir / "bin" / "plugin", body)
     monkeypatch.chdir(run_dir)
     spec = credentials.ExecSpec.parse({"apiVersion": V1, "command": "./bin/plugin"}, str(config_dir), "w")
     assert _fetch(spec).token == "tok-1"
-    assert (tmp_path / "cwd").read_text() == str(run_dir)
+    assert (tmp_path / "cwd").read_text() == str(config_dir)
 
 
 def test_the_plugin_gets_the_environment_its_entry_and_the_exec_info(tmp_path: Path) -> None:
