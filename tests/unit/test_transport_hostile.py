@@ -542,3 +542,25 @@ def test_a_client_certificate_with_another_key_is_a_clear_error(
     with pytest.raises(ClusterError, match="user u: the client certificate and key cannot be used") as err:
         t.once("GET", "/a", what="a")
     assert "PRIVATE" not in str(err.value)
+
+
+def test_an_answer_sent_while_idle_is_never_taken_for_the_next_request(
+    serve: Callable[[Handler], Server], pki: tuple[bytes, Path, Path]
+) -> None:
+    """A second, unasked-for answer arriving on an idle kept-alive connection: the next request opens a
+    new connection instead of reading it."""
+
+    def handler(conn: socket.socket, n: int) -> None:
+        if n == 1:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            time.sleep(0.2)
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{"kind": "Evil"}')
+        else:
+            conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n{"kind": "Real"}')
+
+    srv = serve(handler)
+    t = transport(srv, pki[0])
+    assert t.once("GET", "/a", what="a") == (200, {})
+    time.sleep(0.5)
+    assert t.once("GET", "/b", what="b") == (200, {"kind": "Real"})
+    assert srv.connections == 2
