@@ -396,8 +396,22 @@ REMOVALS: tuple[RemovalRule, ...] = (
 
 
 def _applies(rules: tuple[PathRule, ...], kind: str, path: FieldPath) -> bool:
-    """Does a row of ``rules`` cover this field of this kind?"""
-    return any(r.kind in (ANY, kind) and _match(r.path, path) for r in rules)
+    """Does a row of ``rules`` cover this field of this kind? (Asked for every field of every object a
+    plan compares, the same fields again for each cluster of a workspace: the answers are kept, at most
+    ``_APPLIES_KEPT`` of them; the tables are constants, so a kept answer is the answer.)"""
+    key = (id(rules), kind, path)
+    kept = _applies_kept.get(key)
+    if kept is not None and kept[0] is rules:  # the entry holds its table: its id is not reused
+        return kept[1]
+    found = any(r.kind in (ANY, kind) and _match(r.path, path) for r in rules)
+    if len(_applies_kept) >= _APPLIES_KEPT:
+        _applies_kept.clear()  # bounded: a strange object's many fields cannot grow it
+    _applies_kept[key] = (rules, found)
+    return found
+
+
+_APPLIES_KEPT = 8192
+_applies_kept: dict[tuple[int, str, FieldPath], tuple[tuple[PathRule, ...], bool]] = {}
 
 
 def is_quantity_path(kind: str, path: FieldPath) -> bool:
