@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from regplan.base import plain
 from regplan.base.model import Obj
 from regplan.base.model import parse_quantity as parse_quantity  # the one quantity grammar
 
@@ -693,8 +694,8 @@ class Normalized:
 def normalize(desired: Obj, live: Obj | None) -> Normalized:
     """Apply every table to one (desired, live) pair. Inputs are not modified."""
     kind = str(desired.get("kind", ""))
-    d = copy.deepcopy(desired)
-    lv = copy.deepcopy(live) if live is not None else None
+    d = plain.copied(desired)  # copy.deepcopy's copy, faster (every object of every cluster's plan)
+    lv = plain.copied(live) if live is not None else None
     if kind == "Secret":
         d = mask_secret(d)
         lv = mask_secret(lv) if lv is not None else None

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from regplan import __version__
-from regplan.base import jsontext
+from regplan.base import plain
 from regplan.base.errors import ExitCode
 from regplan.base.escape import html_text, md_fence, md_text
 from regplan.engine.actions import Outcome
@@ -185,7 +185,7 @@ def fleet_json(kind: str, outcomes: Sequence[Outcome], code: ExitCode, workspace
         "exitCode": int(code),
         "clusters": [_outcome_json(o) for o in outcomes],
     }
-    return jsontext.indented(doc) + "\n"  # json.dumps(doc, indent=2, sort_keys=True)'s text, faster
+    return plain.indented(doc) + "\n"  # json.dumps(doc, indent=2, sort_keys=True)'s text, faster
 
 
 # --- status ----------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from regplan.base import jsontext, normalize
+from regplan.base import normalize, plain
 from regplan.base.model import Target
 from regplan.core import render, values
 from regplan.engine import actions
@@ -93,7 +93,7 @@ HOSTILE_STRINGS = [
     ],
 )  # fmt: skip
 def test_indented_is_the_standard_librarys_text(value: Any) -> None:
-    assert jsontext.indented(value) == json.dumps(value, indent=2, sort_keys=True)
+    assert plain.indented(value) == json.dumps(value, indent=2, sort_keys=True)
 
 
 class Str(str):
@@ -113,7 +113,7 @@ class Int(int):
     ],
 )  # fmt: skip
 def test_indented_leaves_what_it_does_not_know_to_the_standard_library(value: Any) -> None:
-    assert jsontext.indented(value) == json.dumps(value, indent=2, sort_keys=True)
+    assert plain.indented(value) == json.dumps(value, indent=2, sort_keys=True)
 
 
 def test_indented_raises_what_the_standard_library_raises() -> None:
@@ -121,26 +121,26 @@ def test_indented_raises_what_the_standard_library_raises() -> None:
         with pytest.raises(TypeError):
             json.dumps(bad, indent=2, sort_keys=True)
         with pytest.raises(TypeError):
-            jsontext.indented(bad)
+            plain.indented(bad)
     cycle: list[Any] = []
     cycle.append(cycle)
     with pytest.raises(ValueError, match="Circular"):
-        jsontext.indented(cycle)
+        plain.indented(cycle)
 
 
 def test_indented_deep_and_huge_values() -> None:
     deep: Any = "leaf"
     for i in range(400):
         deep = {f"k{i}": [deep]} if i % 2 else [deep]
-    assert jsontext.indented(deep) == json.dumps(deep, indent=2, sort_keys=True)
+    assert plain.indented(deep) == json.dumps(deep, indent=2, sort_keys=True)
     deeper: Any = []
     for _ in range(100_000):  # deeper than the recursion limit: the standard library's error, no crash
         deeper = [deeper]
     with pytest.raises(RecursionError):
-        jsontext.indented(deeper)
+        plain.indented(deeper)
     wide = {f"key{i:06d}": [i, str(i), i / 7, None] for i in range(20_000)}
-    assert jsontext.indented(wide) == json.dumps(wide, indent=2, sort_keys=True)
-    assert math.isnan(json.loads(jsontext.indented({"n": float("nan")}))["n"])
+    assert plain.indented(wide) == json.dumps(wide, indent=2, sort_keys=True)
+    assert math.isnan(json.loads(plain.indented({"n": float("nan")}))["n"])
 
 
 # --- the render's copy per cluster ---
@@ -150,7 +150,7 @@ def test_a_clusters_copy_of_a_shared_render_is_deepcopys_and_shares_nothing_muta
     shared: dict[str, Any] = {"spec": {"list": [1, {"x": "y"}]}, "when": datetime.date(2026, 12, 6)}
     alias = {"same": "object"}
     value: list[Any] = [shared, [alias, alias], "s", 1, 1.5, None, True, {"set": {1, 2}}]
-    fresh = render._fresh(value)
+    fresh = plain.copied(value)
     assert fresh == copy.deepcopy(value) == value
     assert fresh[1][0] is fresh[1][1] and fresh[1][0] is not alias  # an alias stays one object, copied
     fresh[0]["spec"]["list"][1]["x"] = "changed"
@@ -207,3 +207,26 @@ def test_kept_rule_answers_are_the_rules_answers_and_bounded(monkeypatch: pytest
         assert normalize._applies(table, "X", ("spec", "y")) is True
         other = (normalize.PathRule("*", ("nothing",), "test"),)
         assert normalize._applies(other, "X", ("spec", "y")) is False
+
+
+def test_normalize_with_the_fast_copy_is_normalize_with_deepcopy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every snapshot object of the examples against itself and against an edited copy: the same
+    normalised pair whichever copy is used, and the inputs untouched."""
+    from regplan.engine import snapshot
+
+    pairs = []
+    for path in sorted((ROOT / "examples").rglob("snapshots/*.yaml")):
+        for obj in snapshot.read_objects(path):
+            edited = copy.deepcopy(obj)
+            edited.setdefault("metadata", {}).setdefault("labels", {})["edited"] = "yes\n\u2028"
+            edited["spec"] = {"nested": [{"name": "a", "value": [1, {"deep": None}]}], "when": "2026-12-06"}
+            pairs += [(obj, obj), (edited, obj), (obj, None)]
+    assert len(pairs) > 30
+    fast = [normalize.normalize(d, lv) for d, lv in pairs]
+    before = copy.deepcopy(pairs)
+    monkeypatch.setattr(plain, "copied", copy.deepcopy)
+    slow = [normalize.normalize(d, lv) for d, lv in pairs]
+    assert fast == slow and pairs == before
+    shared = [(n.desired, n.live) for n in fast]
+    for (d, lv), (nd, nl) in zip(pairs, shared, strict=True):
+        assert nd is not d and (nl is None or nl is not lv)
