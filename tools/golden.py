@@ -145,8 +145,8 @@ def _relative(text: str, root: Path) -> str:
 
 
 def render_set(root: Path) -> Iterator[tuple[str, str]]:
-    from regplan.base.escape import input_words
     from regplan.base.model import Target
+    from regplan.base.normalize import input_words
     from regplan.core import render, values
     from regplan.present import inventory, output
 

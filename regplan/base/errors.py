@@ -7,8 +7,9 @@ Messages must never contain secret values (callers redact API error bodies befor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+
+from regplan.base.record import Record
 
 
 class ExitCode(IntEnum):
@@ -84,8 +85,7 @@ class BoundExceeded(UnreadableInput):
         super().__init__(source, f"refused: {what} (bound: {bound} <= {limit})", line=line, column=column)
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(Record, frozen=True):
     """One problem found in the values or the rendered objects.
 
     ``key`` is the dotted value key (``claim.accessMode``) or an object field path; ``origin`` says where

@@ -41,8 +41,9 @@ Pure functions of strings; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from regplan.base import lazyre
 from regplan.base.errors import InvalidInput
 
 # Characters a terminal (or a CI log viewer) acts on instead of showing, or that change how the text
@@ -54,10 +55,18 @@ _UNSAFE = (
     "\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff"
     "\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f"
 )
-UNSAFE = re.compile(f"[{_UNSAFE}]")
-UNSAFE_OR_BREAK = re.compile(f"[{_UNSAFE}\n\t]")
+UNSAFE = lazyre.Pattern(f"[{_UNSAFE}]")
+UNSAFE_OR_BREAK = lazyre.Pattern(f"[{_UNSAFE}\n\t]")
 # The colour codes regplan's views emit (views.COLORS and the reset): the only escapes kept.
-SGR = re.compile(r"\x1b\[(?:0|1|2|31|32|33|35)m")
+SGR = lazyre.Pattern(r"\x1b\[(?:0|1|2|31|32|33|35)m")
+
+
+def _printable(text: str) -> bool:
+    """True when ``text`` holds no character of ``UNSAFE``, nor a line break or tab (``UNSAFE_OR_BREAK``),
+    proved without compiling either: each of them is a character ``str.isprintable`` refuses (categories
+    Cc, Cf, Cs, Cn, Zl, Zp; ``tests/unit/test_escape.py`` checks every code point). False says nothing:
+    the pattern decides (a no-break space is not printable yet safe)."""
+    return text.isprintable()
 
 
 def _u(ch: str) -> str:
@@ -78,7 +87,7 @@ def terminal(text: str, *, keep_sgr: bool = False) -> str:
 
     Newlines and tabs stay. With ``keep_sgr``, regplan's own colour codes (``SGR``) are kept as they are;
     any other escape sequence is shown, not sent."""
-    if not UNSAFE.search(text):
+    if _printable(text.replace("\n", "").replace("\t", "")) or not UNSAFE.search(text):
         return text
     if not keep_sgr:
         return UNSAFE.sub(_escape_match, text)
@@ -92,8 +101,18 @@ def terminal(text: str, *, keep_sgr: bool = False) -> str:
     return "".join(out)
 
 
+def lines(items: Iterable[str]) -> str:
+    """Text of one item per line, as the text views build it (a list of lines): a line break inside an
+    item can only come from data (an object's name in a snapshot, a field of the Config), so it is shown
+    as ``\\u000a`` and never prints a line of its own; the other breaks a terminal honours (``\\r``, U+2028,
+    ...) are ``terminal``'s. Ends with a newline."""
+    return "\n".join(item.replace("\n", "\\u000a") for item in items) + "\n"
+
+
 def one_line(text: str) -> str:
     """``text`` as one safe line: ``terminal`` plus newline and tab escaped."""
+    if _printable(text):
+        return text
     return UNSAFE_OR_BREAK.sub(_escape_match, text)
 
 
@@ -120,12 +139,12 @@ def shown(value: object, *, limit: int = QUOTE_LIMIT) -> str:
 
 def _bounded(text: str, limit: int) -> tuple[str, bool]:
     """``one_line(text)`` cut to at most ``limit`` characters at a whole escape, and whether it was cut."""
-    if len(text) <= limit and not UNSAFE_OR_BREAK.search(text):
+    if len(text) <= limit and (_printable(text) or not UNSAFE_OR_BREAK.search(text)):
         return text, False
     out: list[str] = []
     size = 0
     for ch in text:
-        piece = _u(ch) if UNSAFE_OR_BREAK.match(ch) else ch
+        piece = _u(ch) if UNSAFE_OR_BREAK.fullmatch(ch) else ch
         if size + len(piece) > limit:
             return "".join(out), True
         out.append(piece)
@@ -135,6 +154,8 @@ def _bounded(text: str, limit: int) -> tuple[str, bool]:
 
 def safe_text_problem(text: str) -> str:
     """Why ``text`` cannot go into a one-line generated value as it is (a phrase, never the text), or ""."""
+    if _printable(text):
+        return ""
     found = UNSAFE_OR_BREAK.search(text)
     if found is None:
         return ""
@@ -148,8 +169,8 @@ def safe_text_problem(text: str) -> str:
 
 # Not plain in a shell word: a C0 control, DEL or a C1 control (everything else is printable ASCII or from
 # U+00A0 up). Written as the complement: the class up to U+10FFFF took 2 ms to compile on every start.
-_SHELL_NOT_PLAIN = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SHELL_NOT_PLAIN = lazyre.Pattern(r"[\x00-\x1f\x7f-\x9f]")
+_NAME = lazyre.Pattern(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def shell_word(value: str) -> str:
@@ -178,29 +199,6 @@ def shell_name(name: str, *, what: str) -> str:
     return name
 
 
-# ``--set`` values whose key looks like a secret are shown as this in generated headers. regplan refuses
-# secret literals in values (sources only), so this is the second line of defence, not the first.
-HIDDEN = "(hidden)"
-_SECRET_LEAF = re.compile(r"(secret|password|passwd|token|credential|accesskey|accountkey|privatekey|key$)")
-
-
-def input_words(
-    files: Sequence[object] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = ()
-) -> list[str]:
-    """The ``-f``/``--set``/``--set-string`` words a text was rendered from, for its header: file paths
-    as given, ``--set`` entries with a secret-looking key's value hidden (``*From`` sources are shown)."""
-    words: list[str] = []
-    for f in files:
-        words += ["-f", str(f)]
-    for flag, entries in (("--set", sets), ("--set-string", set_strings)):
-        for entry in entries:
-            key, eq, _ = entry.partition("=")
-            leaf = key.rsplit(".", 1)[-1].strip().lower()
-            hide = bool(_SECRET_LEAF.search(leaf)) and not leaf.endswith("from")
-            words += [flag, f"{key}={HIDDEN}" if hide and eq else (HIDDEN if hide else entry)]
-    return words
-
-
 def comment(text: str) -> str:
     """One line of comment text (shell or INI): line breaks and control characters shown escaped."""
     return one_line(text)
@@ -208,10 +206,10 @@ def comment(text: str) -> str:
 
 # --- INI: the openshift-ansible inventory ---------------------------------------------------------------
 
-_INI_PLAIN = re.compile(r"[A-Za-z0-9_./:@+-]+")
+_INI_PLAIN = lazyre.Pattern(r"[A-Za-z0-9_./:@+-]+")
 # Digits alone are a number to Ansible even when this Python's literal_eval refuses them (3.11's limit on
 # int digits): always quoted.
-_INI_NUMBER = re.compile(r"[+-]?[0-9][0-9_]*")
+_INI_NUMBER = lazyre.Pattern(r"[+-]?[0-9][0-9_]*")
 _JINJA = ("{{", "{%", "{#")
 
 
@@ -278,8 +276,8 @@ def _reads_back(text: str) -> object:
 
 # Backslash-escaped in inline text: what starts emphasis, code, links and images, HTML and entities,
 # tables, strikethrough, headings and block quotes (CommonMark: any ASCII punctuation may be escaped).
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|!~#])")
-_BACKTICKS = re.compile(r"`+")
+_MD_SPECIAL = lazyre.Pattern(r"([\\`*_\[\]<>&|!~#])")
+_BACKTICKS = lazyre.Pattern(r"`+")
 # What GitHub and GitLab turn into a mention (a notification to a user or a whole team: ``@alice``,
 # ``@org/team``) or a cross-reference (a note on another issue, merge request or epic: ``#123``,
 # ``org/repo#123``, GitLab's ``!123`` and ``&123``): they look for these in the rendered text, after
@@ -289,7 +287,7 @@ _BACKTICKS = re.compile(r"`+")
 # nothing to show escaped.
 REF_BREAK = "&#8203;"
 # ``@name``, ``#12``, ``!12``, GitLab's epic ``&12`` (but not the ``#`` of an entity html_text wrote)
-_REF_START = re.compile(r"(?<!&)[@#!](?=[A-Za-z0-9_])|&(?:amp;)?(?=[0-9])")  # &amp;: html_text's &
+_REF_START = lazyre.Pattern(r"(?<!&)[@#!](?=[A-Za-z0-9_])|&(?:amp;)?(?=[0-9])")  # &amp;: html_text's &
 
 
 def _break_refs(text: str) -> str:

@@ -7,11 +7,12 @@ Kubernetes objects travel as plain JSON-like dicts (``Obj``), exactly as the API
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from regplan.base import lazyre
 from regplan.base.escape import quoted
+from regplan.base.record import Record, field
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -37,8 +38,7 @@ STORAGE_MOUNT = "/registry"  # where both generations keep the filesystem driver
 NOT_DRIVERS = ("delete", "cache", "maintenance", "redirect")  # storage: sections that are not drivers
 
 
-@dataclass(frozen=True, order=True)
-class Ref:
+class Ref(Record, frozen=True, order=True):
     """The identity of an object: what the API addresses it by. ``namespace`` is "" when cluster-scoped."""
 
     api_version: str
@@ -86,7 +86,7 @@ INT32_MAX = 2**31 - 1  # replicas and other int32 fields of the API
 
 # <sign><digits>[.<digits>] then a suffix or an exponent (e/E and an int32): apimachinery's
 # parseQuantityString, without its degenerate acceptances ("", ".", "-" as 0). No blanks, no "_".
-_QUANTITY = re.compile(
+_QUANTITY = lazyre.Pattern(
     r"(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
     r"(?:(?P<suffix>Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE](?P<exp>[+-]?[0-9]+))?",
     re.ASCII,
@@ -122,6 +122,27 @@ def _quantity(value: Any) -> tuple[Decimal, str] | None:
             return None
 
 
+def _whole_quantity(text: Any) -> tuple[int, str] | None:
+    """``_quantity`` for the common form, digits and a whole-unit suffix (``100Gi``, ``1000M``, ``5``), in
+    int arithmetic: the same grammar and the same exact result, without importing ``decimal`` (start-up
+    time). None for anything else (a sign, a fraction, an exponent, n/u/m, many digits): ``_quantity``."""
+    if not isinstance(text, str):
+        return None
+    m = _QUANTITY.fullmatch(text)
+    if m is None or m.group("exp") is not None:
+        return None
+    number, suffix = m.group("number"), m.group("suffix")
+    if not number.isdigit() or len(number) > 40:
+        return None
+    if suffix is None:
+        return int(number), "decimal"
+    if suffix in BINARY_SUFFIXES:
+        return int(number) * BINARY_SUFFIXES[suffix], "binary"
+    if suffix in DECIMAL_SUFFIXES:
+        return int(number) * DECIMAL_SUFFIXES[suffix], "decimal"
+    return None
+
+
 def parse_quantity(value: Any) -> Decimal | None:
     """A Kubernetes quantity (``100Gi``, ``1e9``, ``500m``) as an exact number of base units, else None."""
     parsed = _quantity(value)
@@ -135,15 +156,21 @@ def canonical_quantity(text: str) -> str:
     out), like the API server does, so ``100Gi`` stays ``100Gi``, ``0.5Ti`` becomes ``512Gi``, ``1000M``
     and ``1e9`` become ``1G``. Raises ValueError (its text names the quantity: sizes are not secrets).
     """
-    parsed = _quantity(text)
-    if parsed is None:
-        raise ValueError(f"{quoted(text)} is not a quantity")
-    total, family = parsed
-    if total <= 0 or total != total.to_integral_value():
-        raise ValueError(f"{quoted(text)} is not a positive whole number of bytes")
-    if total > QUANTITY_MAX:
+    whole = _whole_quantity(text)
+    if whole is not None:
+        n, family = whole
+        if n <= 0:
+            raise ValueError(f"{quoted(text)} is not a positive whole number of bytes")
+    else:
+        parsed = _quantity(text)
+        if parsed is None:
+            raise ValueError(f"{quoted(text)} is not a quantity")
+        total, family = parsed
+        if total <= 0 or total != total.to_integral_value():
+            raise ValueError(f"{quoted(text)} is not a positive whole number of bytes")
+        n = int(total) if total <= QUANTITY_MAX else QUANTITY_MAX + 1
+    if n > QUANTITY_MAX:
         raise ValueError(f"{quoted(text)} is larger than Kubernetes accepts (2^63-1 bytes, about 8Ei)")
-    n = int(total)
     units = BINARY_SUFFIXES if family == "binary" else DECIMAL_SUFFIXES
     for name, size in sorted(units.items(), key=lambda kv: -kv[1]):
         if n % size == 0:
@@ -167,8 +194,7 @@ def sort_key(obj: Obj) -> tuple[int, str, str, str]:
     return (KIND_ORDER.get(ref.kind, 50), ref.kind, ref.namespace, ref.name)
 
 
-@dataclass
-class LiveState:
+class LiveState(Record):
     """What the cluster (or a snapshot file) holds that a plan needs.
 
     ``objects`` holds every desired object that exists, keyed by Ref (a missing key means absent).
@@ -199,8 +225,7 @@ class PatchType(StrEnum):
     MERGE = "merge"  # application/merge-patch+json (RFC 7386); carries metadata.resourceVersion
 
 
-@dataclass(frozen=True)
-class Write:
+class Write(Record, frozen=True):
     """One request of a plan, exactly as apply will send it.
 
     ``body`` is the object (create/update), the patch document (patch) or None (delete).
@@ -220,8 +245,7 @@ class Write:
     secret: bool = False
 
 
-@dataclass(frozen=True)
-class LiveQuery:
+class LiveQuery(Record, frozen=True):
     """What a plan (or status) needs to read: each object by name, plus the context the rules need.
 
     Both the cluster adapter and the snapshot loader answer it with a ``LiveState``; neither reads more.

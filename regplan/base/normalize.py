@@ -27,18 +27,18 @@ import copy
 import fnmatch
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from regplan.base import plain
+from regplan.base import lazyre, plain
 from regplan.base.model import Obj
 from regplan.base.model import parse_quantity as parse_quantity  # the one quantity grammar
+from regplan.base.record import Record
 
 ANY = "*"
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(Record, frozen=True):
     """A path segment addressing the element named ``name`` of a NamedList."""
 
     name: str
@@ -86,8 +86,7 @@ def _p(dotted: str) -> tuple[str, ...]:
 # --- the tables ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PathRule:
+class PathRule(Record, frozen=True):
     kind: str  # object kind, or "*"
     path: tuple[str, ...]  # key segments; "*" matches any key/item; fnmatch patterns allowed
     reason: str
@@ -167,20 +166,55 @@ QUANTITIES: tuple[PathRule, ...] = (
     PathRule("PersistentVolumeClaim", _p("spec.resources.limits.storage"), "a quantity"),
 )
 
-# Env var names whose values are credentials, one row per pattern (matched on the upper-cased name):
-# the ONE table of secret-looking names. The plan masks such an env var of the DC (3.x S3 keys set as
-# plain env override the config file: the plan may remove one but never shows its value) and status
-# redacts it.
-SECRET_ENV_NAMES: tuple[tuple[str, str], ...] = (
-    ("*SECRET*", "secret keys, client secrets (REGISTRY_STORAGE_S3_SECRETKEY, *_CLIENT_SECRET)"),
-    ("*KEY", "keys of every backend (REGISTRY_STORAGE_AZURE_ACCOUNTKEY, *_ACCESSKEY, *_API_KEY)"),
-    ("*ACCESSKEY*", "S3 / OSS access key ids, also with a suffix (*_ACCESSKEY_ID)"),
-    ("*ACCOUNTKEY*", "Azure account keys, also with a suffix"),
-    ("*PASSWORD*", "passwords (Swift, proxies, HTTP secret files)"),
-    ("*TOKEN*", "session and bearer tokens"),
-    ("*KEYFILE*", "a GCS key file: its content when given inline (a path is exempt, below)"),
-    ("*CREDENTIALS*", "inline credentials (REGISTRY_STORAGE_GCS_CREDENTIALS_*)"),
+# The words that make a name secret-looking, one row per word with an example: the ONE vocabulary the env
+# names, the config.yml keys, the free-text patterns and the hidden ``--set`` values of generated headers
+# are all built from (they had drifted apart: ``PASSWD`` was a secret in message text and in headers, not
+# in an env list, so ``status -o json`` printed ``MY_PASSWD=...``). Matched as a substring of the name with
+# ``_``, ``-`` and ``.`` removed and case ignored (``secret_name``).
+SECRET_WORDS: tuple[tuple[str, str], ...] = (
+    ("secret", "secret keys, client secrets (REGISTRY_STORAGE_S3_SECRETKEY, *_CLIENT_SECRET, http.secret)"),
+    ("password", "passwords (Swift, proxies, Redis)"),
+    ("passwd", "passwords spelt the Unix way (HTPASSWD, MY_PASSWD)"),
+    ("passphrase", "the passphrase of a key"),
+    ("token", "session and bearer tokens (REGISTRY_STORAGE_S3_SESSIONTOKEN)"),
+    ("accesskey", "S3 / OSS access key ids, also with a suffix (*_ACCESSKEY_ID)"),
+    ("accountkey", "Azure account keys, also with a suffix"),
+    ("privatekey", "private keys (CloudFront middleware privatekey, GCS private_key)"),
+    ("apikey", "API keys (*_API_KEY, *_APIKEY_VALUE)"),
+    ("credential", "inline credentials (REGISTRY_STORAGE_GCS_CREDENTIALS_*)"),
+    ("authorization", "an HTTP Authorization header (config.yml notifications endpoints' headers)"),
+    ("keyfile", "a GCS key file: its content when given inline (a path is exempt, PATH_ENV_NAMES)"),
 )
+# Name endings that are secret-looking on their own (after the same folding): a key of any backend
+# (REGISTRY_STORAGE_AZURE_ACCOUNTKEY, Swift key / tempurlcontainerkey), a password abbreviated.
+SECRET_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("key", "keys of every backend (REGISTRY_STORAGE_AZURE_ACCOUNTKEY, MY_API_KEY, Swift key)"),
+    ("_pw", "a password abbreviated (SWIFT_AUTH_PW)"),
+    ("_pass", "a password abbreviated (REDIS_PASS)"),
+)
+
+
+def _folded(name: str) -> str:
+    return re.sub(r"[_.-]", "", name.lower())
+
+
+def secret_name(name: Any) -> bool:
+    """Does ``name`` (an env var, a config.yml key, a ``--set`` key's last part) name a credential? One
+    rule for every channel: a SECRET_WORDS word anywhere in it, or a SECRET_SUFFIXES ending, with case,
+    ``_``, ``-`` and ``.`` ignored (the abbreviations keep their ``_``: ``SWIFT_AUTH_PW``, not ``KPW``)."""
+    lower = str(name).lower()
+    folded = _folded(lower)
+    if any(word in folded for word, _ in SECRET_WORDS):
+        return True
+    return any(
+        lower.endswith(end) if end.startswith("_") else folded.endswith(end) for end, _ in SECRET_SUFFIXES
+    )
+
+
+# The free-text form of SECRET_WORDS: a credential's name in a message (``SECRET_KEY=...``), any case, a
+# ``_``, ``-`` or ``.`` allowed between two letters of a word as ``secret_name`` ignores them (API_KEY).
+_SECRET_WORD_RE = "(?:" + "|".join("[_.-]?".join(map(re.escape, w)) for w, _ in SECRET_WORDS) + ")"
+
 # ... except these, when their value is a path (REGISTRY_HTTP_TLS_KEY=/etc/secrets/registry.key): the
 # name says "file", and a path is not a credential. A value's leading "/" alone proves nothing: an AWS
 # secret access key may start with one.
@@ -195,14 +229,10 @@ PATH_ENV_NAMES: tuple[str, ...] = (
 
 ENV_PATH: tuple[str, ...] = ("spec", "template", "spec", "containers", ANY, "env")  # DC env items
 
-# Keys of a registry config.yml (any storage driver, any nesting) whose values are credentials, one row per
-# lower-cased pattern: the ONE table every channel redacts config.yml with (status, snapshots, fleet files).
+# Keys of a registry config.yml (any storage driver, any nesting) whose values are credentials: those
+# ``secret_name`` says (the one vocabulary, SECRET_WORDS), and these, which name a credential only in a
+# config file: the one rule every channel redacts config.yml with (status, snapshots, fleet files).
 CONFIG_SECRET_KEYS: tuple[tuple[str, str], ...] = (
-    ("accesskey", "S3 / OSS access key id"),
-    ("*secret*", "S3 secretkey, OSS accesskeysecret, OAuth clientsecret, http.secret"),
-    ("*key", "Azure accountkey, S3 secretkey, Swift key / tempurlcontainerkey, any private key"),
-    ("*password*", "Swift password, proxy passwords"),
-    ("*token*", "S3 sessiontoken, Swift / auth tokens"),
     ("credentials", "GCS inline service-account credentials (the whole mapping)"),
     ("private_key*", "fields of a GCS service-account key"),
 )
@@ -230,21 +260,27 @@ SECRET_TEXT_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])", "an AWS access key id (also glued to other text)"),
     (r"(?P<keep>AccountKey=)[^;\s\"']+", "an Azure storage connection string's account key"),
     (
+        r"(?<![A-Za-z0-9/+=])(?=[A-Za-z0-9/+]{0,39}[A-Z])(?=[A-Za-z0-9/+]{0,39}[a-z])(?=[A-Za-z0-9/+]{0,39}[0-9])"
+        r"[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])",
+        "an AWS secret access key (40 characters of base64, mixed case and digits: the S3 backend's secret; "
+        "a git SHA-1 is lower-case hex, a name lower-case)",
+    ),
+    (
         r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])",
         "a 64-byte base64 key (an Azure account key)",
     ),
     (
-        r"(?i)(?P<keep>\b[A-Za-z0-9_]{0,64}(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]{0,64}"
+        r"(?i)(?P<keep>\b[A-Za-z0-9_]{0,64}" + _SECRET_WORD_RE + r"[A-Za-z0-9_]{0,64}"
         r"[ \t]*=[ \t]*[\"']?)(?![\"'\s(])[^\s\"',;&}]+",
-        "a value after a credential's name and '=' (SECRET_KEY=..., password=...; SECRET_ENV_NAMES' words)",
+        "a value after a credential's name and '=' (SECRET_KEY=..., password=...; SECRET_WORDS)",
     ),
     (
-        r"(?i)(?P<keep>\"[A-Za-z0-9_]{0,64}(?:secret|password|passwd|accesskey|accountkey|token)[A-Za-z0-9_]{0,64}\""
+        r"(?i)(?P<keep>\"[A-Za-z0-9_]{0,64}" + _SECRET_WORD_RE + r"[A-Za-z0-9_]{0,64}\""
         r"\s*:\s*)\"(?:[^\"\\]|\\.)+\"",
         'a JSON string under a credential\'s name ("secretkey": "...")',
     ),
 )
-_SECRET_TEXT = tuple(re.compile(p, re.DOTALL) for p, _ in SECRET_TEXT_PATTERNS)
+_SECRET_TEXT = tuple(lazyre.Pattern(p, re.DOTALL) for p, _ in SECRET_TEXT_PATTERNS)
 
 
 def redact_text(text: str) -> str:
@@ -256,6 +292,40 @@ def redact_text(text: str) -> str:
     for pattern in _SECRET_TEXT:
         text = pattern.sub(_redact_match, text)
     return text
+
+
+def outside_text(value: object) -> str:
+    """Free text regplan did not write, as a view shows it: an Event's or a condition's reason and message
+    from a cluster or a snapshot, a diagnostic or a reason read back from a plan file. Key material in it is
+    redacted (``normalize.redact_text``) and it is one line (``one_line``): a line break in it cannot
+    print a line of its own, such as a forged summary ("4 cluster(s): 0 with changes ...") in a CI log.
+    The engine builds every message that quotes such text with this, never with ``str`` alone."""
+    from regplan.base.escape import one_line  # the one terminal rule (escape imports nothing of ours)
+
+    return one_line(redact_text(value if isinstance(value, str) else "" if value is None else str(value)))
+
+
+# ``--set`` values whose key looks like a secret are shown as this in generated headers. regplan refuses
+# secret literals in values (sources only), so this is the second line of defence, not the first.
+HIDDEN = "(hidden)"
+
+
+def input_words(
+    files: Sequence[object] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = ()
+) -> list[str]:
+    """The ``-f``/``--set``/``--set-string`` words a text was rendered from, for its header: file paths
+    as given, ``--set`` entries with a secret-looking key's value hidden (``*From`` sources are shown).
+    Secret-looking is ``secret_name``: the one vocabulary every channel uses."""
+    words: list[str] = []
+    for f in files:
+        words += ["-f", str(f)]
+    for flag, entries in (("--set", sets), ("--set-string", set_strings)):
+        for entry in entries:
+            key, eq, _ = entry.partition("=")
+            leaf = key.rsplit(".", 1)[-1].strip().lower()
+            hide = secret_name(leaf) and not leaf.endswith("from")
+            words += [flag, f"{key}={HIDDEN}" if hide and eq else (HIDDEN if hide else entry)]
+    return words
 
 
 def quoted_redacted(text: str) -> str:
@@ -285,7 +355,7 @@ def secret_env(name: str, value: Any = None) -> bool:
     if secret_value(value):
         return True
     upper = name.upper()
-    if not any(fnmatch.fnmatchcase(upper, pattern) for pattern, _ in SECRET_ENV_NAMES):
+    if not secret_name(name):
         return False
     is_path = isinstance(value, str) and value.startswith("/")
     return not (is_path and any(fnmatch.fnmatchcase(upper, p) for p in PATH_ENV_NAMES))
@@ -294,7 +364,7 @@ def secret_env(name: str, value: Any = None) -> bool:
 def secret_config_key(key: Any) -> bool:
     """Is ``key`` of a registry config.yml (or of a Config's storage section) a credential?"""
     lower = str(key).lower()
-    return any(fnmatch.fnmatchcase(lower, pattern) for pattern, _ in CONFIG_SECRET_KEYS)
+    return secret_name(lower) or any(fnmatch.fnmatchcase(lower, pattern) for pattern, _ in CONFIG_SECRET_KEYS)
 
 
 def redact_config(node: Any) -> Any:
@@ -328,13 +398,12 @@ MASK: tuple[PathRule, ...] = (
     PathRule(
         "DeploymentConfig",
         (*ENV_PATH, ANY),
-        "an env var whose name is in SECRET_ENV_NAMES (see secret_env)",
+        "an env var whose name is secret-looking (SECRET_WORDS; see secret_env)",
     ),
 )
 
 
-@dataclass(frozen=True)
-class RemovalRule:
+class RemovalRule(Record, frozen=True):
     """Keys under ``container`` in live, matching ``pattern``, that desired does not set, are removed.
 
     ``container`` segments name map keys or NamedList items; ``*`` stands for each key desired holds
@@ -496,8 +565,7 @@ def secret_digests(secret: Obj) -> dict[str, str]:
     return out
 
 
-@dataclass(frozen=True)
-class SecretMask:
+class SecretMask(Record, frozen=True):
     """One place a Secret's content can hide, and what masking does there: ``data`` (values become
     digests of the decoded bytes, ``stringData`` merged in as the server does), ``digest`` (each value
     becomes the digest of its text) or ``drop`` (the field goes)."""
@@ -525,7 +593,7 @@ SECRET_MASKS: tuple[SecretMask, ...] = (
 )
 
 
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_DIGEST = lazyre.Pattern(r"sha256:[0-9a-f]{64}")
 
 
 def is_digest(value: Any) -> bool:
@@ -682,8 +750,7 @@ def _removals(kind: str, desired: Obj, live: Obj) -> None:
                 d_map[key] = None
 
 
-@dataclass(frozen=True)
-class Normalized:
+class Normalized(Record, frozen=True):
     """Both sides of one comparison, ready for ``diff.diff_objects``."""
 
     kind: str

@@ -37,11 +37,11 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from regplan.base.errors import InvalidInput, UnreadableInput
 from regplan.base.escape import quoted
+from regplan.base.record import Record, field
 
 # The largest file regplan reads back from a tree it wrote (a rendered manifest is ~1 KB).
 TREE_FILE_BYTES = 1024 * 1024
@@ -155,6 +155,28 @@ def _link_target(path: Path) -> str:
         return "?"
 
 
+def not_a_file(path: Path) -> str:
+    """Why ``path`` (symlinks followed, as ``read_regular`` reads it) is not a regular file, in the file
+    layer's words for ``f"{path}: {words}"`` (as ``dir_problem`` says it of a directory); "" when it is one.
+    One wording for every "is it there?" check of a file the user named, so a FIFO or a directory is never
+    reported as "no such file". Only stat'ed, never opened."""
+    try:
+        link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as err:
+        return f"cannot read the file: {err.strerror or err}"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        if link and isinstance(err, FileNotFoundError):
+            return f"is a symlink to {_link_target(path)}, which does not exist"
+        return f"cannot read the file: {err.strerror or err}"  # a loop of symlinks, a permission
+    if stat.S_ISREG(mode):
+        return ""
+    return ("is a symlink to " if link else "is ") + f"{kind_of(mode)}, not a regular file"
+
+
 def inside(root: Path, path: Path) -> bool:
     """Is ``path`` (symlinks resolved) inside ``root`` (resolved)? For reads the docs confine to a root."""
     try:
@@ -176,8 +198,7 @@ def _parts(rel: str) -> tuple[str, ...]:
     return parts
 
 
-@dataclass
-class Root:
+class Root(Record):
     """A directory regplan reads and writes under without following a symlink (see the module docstring).
 
     ``path``: the root itself, as the user reached it (its own ancestors may be symlinks: that is the
@@ -214,7 +235,11 @@ class Root:
         return cls(base, str(base)), rel.as_posix()
 
     def show(self, rel: str) -> str:
-        return rel if self.shown == "." else f"{self.shown.rstrip('/')}/{rel}"
+        """``rel`` as messages name it: one line (a name found on disk may hold a line break, which would
+        print a line of its own: "removed rendered/x" then a forged one)."""
+        from regplan.base.escape import one_line
+
+        return one_line(rel if self.shown == "." else f"{self.shown.rstrip('/')}/{rel}")
 
     # -- directories
 
@@ -323,8 +348,13 @@ class Root:
         finally:
             os.close(fd)
 
-    def read(self, rel: str, *, what: str, max_bytes: int = TREE_FILE_BYTES) -> bytes | None:
-        """A regular file inside the root, no symlink followed; None when it does not exist."""
+    def read(
+        self, rel: str, *, what: str, max_bytes: int = TREE_FILE_BYTES, larger: str = "refuse"
+    ) -> bytes | None:
+        """A regular file inside the root, no symlink followed; None when it does not exist. A file larger
+        than ``max_bytes`` is refused, or with ``larger="cut"`` its first ``max_bytes + 1`` bytes are
+        returned (the caller sees it is larger: a tree regplan writes holds no such file, so a reader that
+        compares with what it renders takes it as differing instead of refusing to repair it)."""
         *dirs, name = _parts(rel)
         fd = self.open_dir("/".join(dirs), create=False)
         if fd is None:
@@ -341,7 +371,7 @@ class Root:
         finally:
             os.close(fd)
         data = _read_fd(ffd, self.show(rel), what, max_bytes)
-        if len(data) > max_bytes:
+        if len(data) > max_bytes and larger != "cut":
             raise FileRefused(f"{self.show(rel)}: {what} larger than {max_bytes} bytes")
         return data
 
@@ -383,8 +413,7 @@ class Root:
 # --- writes -------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Changes:
+class Changes(Record):
     """What one command writes and removes under a root, committed at once (see the module docstring)."""
 
     root: Root

@@ -9,13 +9,12 @@ strings that a YAML 1.1 reader (kubectl, oc) would read as something else are qu
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ruamel.yaml import YAML
 
-from regplan.base import safeload
+from regplan.base import lazyre, safeload
 
 # Top-level and common keys come first in this order (what people expect to read first); any other key
 # follows alphabetically, so the order never depends on how a template or a merge happened to build a dict.
@@ -40,7 +39,7 @@ KEY_ORDER: dict[str, int] = {
 
 # Plain scalars that YAML 1.1 (go-yaml v2, used by kubectl/oc 3.x) resolves to bool, null or numbers,
 # while YAML 1.2 keeps them strings: quote them so every reader sees the same string.
-_YAML11_AMBIGUOUS = re.compile(
+_YAML11_AMBIGUOUS = lazyre.Pattern(
     r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|~|null|Null|NULL"
     r"|[-+]?(?:[0-9][0-9_]*)?\.?[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?0x[0-9a-fA-F_]+|[-+]?0o?[0-7_]+"
     r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"

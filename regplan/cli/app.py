@@ -41,6 +41,7 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from regplan import __version__
+from regplan.base import lazyre
 from regplan.base.errors import ExitCode, InvalidInput, RegplanError
 from regplan.cli import choices as ch
 
@@ -123,7 +124,7 @@ def _redact(message: str, argv: Sequence[str]) -> str:
 
 # --- values: durations, choices, numbers ----------------------------------------------------------------
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
+_DURATION_PART = lazyre.Pattern(r"(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -166,9 +167,7 @@ def _positive(value: str | None) -> int | None:
 def _one_of(choices: Sequence[str]) -> Callable[[str | None], str | None]:
     def check(value: str | None) -> str | None:
         if value is not None and value not in choices:
-            raise typer.BadParameter(
-                f"invalid choice: {_quoted(value)} (choose from {', '.join(choices)})"
-            )
+            raise typer.BadParameter(f"invalid choice: {_quoted(value)} (choose from {', '.join(choices)})")
         return value
 
     return check
@@ -178,6 +177,24 @@ def _nonempty(value: str | None) -> str | None:
     if value is not None and not value:
         raise typer.BadParameter("must not be empty")
     return value
+
+
+def _one_line_path(value: str) -> str:
+    """A path the user names is one line of printable text, as every string of a workspace is: regplan
+    names its paths in messages ("wrote DIR/...", "plan saved to FILE; run `regplan apply FILE`"), and a
+    line break there would print a line of regplan's own (a forged summary in a CI log looping over
+    files of a repository). Refused (exit 3) here, for every path option and argument at once; the
+    message shows the path escaped."""
+    from regplan.base.escape import safe_text_problem
+
+    problem = safe_text_problem(value)
+    if problem:
+        raise typer.BadParameter(f"{_quoted(value)}: a path that {problem} is refused; rename it")
+    return value
+
+
+def _kubeconfig_paths(value: str | None) -> str | None:
+    return None if _nonempty(value) is None else _one_line_path(str(value))
 
 
 def _among(choices: Sequence[str]) -> Callable[[str], list[str]]:
@@ -228,7 +245,7 @@ ProfilesDir = Annotated[Path | None, typer.Option(
     "--profiles-dir", metavar="DIR",
     help="Directory of user profiles (env REGPLAN_PROFILES_DIR).")]  # fmt: skip
 Kubeconfig = Annotated[str | None, typer.Option(
-    "--kubeconfig", metavar="FILE[:FILE...]", callback=_nonempty,
+    "--kubeconfig", metavar="FILE[:FILE...]", callback=_kubeconfig_paths,
     help="Kubeconfig file(s). Default: $KUBECONFIG, ~/.kube/config, in-cluster.")]  # fmt: skip
 KubeContext = Annotated[str | None, typer.Option(
     "--context", metavar="NAME", callback=_nonempty, autocompletion=_complete_contexts,
@@ -270,8 +287,12 @@ Workspace = Annotated[Path | None, typer.Option(
     "--workspace", metavar="FILE",
     help="Workspace: the workspace file. Default: regplan.yaml here or in a parent directory (the command "
     "then says on stderr which file it uses).")]  # fmt: skip
-NoWorkspace = Annotated[bool, typer.Option(
-    "--no-workspace", help="One cluster, even where a regplan.yaml is found (as outside a workspace).")]
+NoWorkspace = Annotated[
+    bool,
+    typer.Option(
+        "--no-workspace", help="One cluster, even where a regplan.yaml is found (as outside a workspace)."
+    ),
+]
 Clusters = Annotated[list[str] | None, typer.Option(
     "--cluster", metavar="NAME", autocompletion=_complete_clusters,
     help="Workspace: only this cluster; repeatable. Default: all.")]  # fmt: skip
@@ -318,6 +339,7 @@ def _convert(annotation: Any, value: Any) -> Any:
     if origin in (Union, types.UnionType):
         return _convert(next(a for a in get_args(annotation) if a is not type(None)), value)
     if annotation is Path:
+        _one_line_path(str(value))
         return value if isinstance(value, Path) else Path(value)
     if annotation is bool:
         return bool(value)
@@ -840,6 +862,12 @@ def _dir(ns: Any, environ: Mapping[str, str]) -> Path | None:
     if ns.profiles_dir is not None:
         return Path(ns.profiles_dir)
     env = environ.get("REGPLAN_PROFILES_DIR")
+    if env:
+        from regplan.base.escape import safe_text_problem
+
+        if safe_text_problem(env):
+            why = safe_text_problem(env)
+            raise InvalidInput(f"REGPLAN_PROFILES_DIR: {_quoted(env)}: a path that {why} is refused")
     return Path(env) if env else None
 
 

@@ -19,11 +19,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regplan.base.errors import ExitCode, InvalidInput
+from regplan.base.record import Record, field
 from regplan.cli.choices import (  # re-exported: callers and tests name them here
     APPLY_OUTPUTS as APPLY_OUTPUTS,
 )
@@ -73,8 +73,7 @@ if TYPE_CHECKING:
     from regplan.engine.planvalue import Plan
 
 
-@dataclass
-class Reporter:
+class Reporter(Record):
     """Where a command's output goes: data on ``out`` (stdout), progress and notes on ``err`` (stderr).
 
     The one place text is printed, so the one place the terminal rule applies (``escape.terminal``):
@@ -210,7 +209,6 @@ def _load(v: ValueOptions, environ: Mapping[str, str]) -> Values:
 
 def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str] | None = None) -> ExitCode:
     """``regplan render``: writes nothing before everything is valid."""
-    from regplan.base.escape import input_words
     from regplan.base.model import Target
     from regplan.core import render as renderer
     from regplan.present import output as out
@@ -224,7 +222,12 @@ def render(opts: RenderOptions, *, reporter: Reporter, environ: Mapping[str, str
 
         inventory.render_inventory(target=target, profile="", data={}, backend=None)  # raises: 3.x only
     rendered = renderer.render(_load(opts.values, _env(environ)), target)
-    inputs = input_words(opts.values.values_files, opts.values.sets, opts.values.set_strings)
+    v = opts.values
+    inputs: list[str] = []
+    if v.values_files or v.sets or v.set_strings:  # else no words: normalize is not imported (start-up time)
+        from regplan.base.normalize import input_words
+
+        inputs = input_words(v.values_files, v.sets, v.set_strings)
     if opts.values.profiles_dir is not None:  # the header's command must select the same profile
         inputs = ["--profiles-dir", str(opts.values.profiles_dir), *inputs]
     if opts.output == "inventory":
@@ -275,7 +278,11 @@ def plan(opts: PlanOptions, *, reporter: Reporter, environ: Mapping[str, str] | 
     _emit_plan(reporter, opts.output, result)
     if opts.out is not None:
         planfile.save_plan(result, opts.out)
-        reporter.err(f"plan saved to {opts.out}; run `regplan apply {opts.out}` to execute it\n")
+        from regplan.base.escape import shell_words
+
+        # the command is copied and run: every word quoted for the shell (a file named `p;x.json`)
+        command = shell_words(["regplan", "apply", str(opts.out)])
+        reporter.err(f"plan saved to {opts.out}; run `{command}` to execute it\n")
     return actions.plan_code(result, detailed_exitcode=opts.detailed_exitcode)
 
 
@@ -435,8 +442,7 @@ def workspace_note(path: str, total: int, selected: int) -> str:
     """The line that says a command runs over a workspace it found by itself (the mode is never silent)."""
     which = f"{total} cluster(s)" if selected == total else f"{selected} of {total} cluster(s)"
     return (
-        f"regplan: using workspace {path} ({which}); pass --no-workspace (or -p/--context) for one "
-        "cluster\n"
+        f"regplan: using workspace {path} ({which}); pass --no-workspace (or -p/--context) for one cluster\n"
     )
 
 
@@ -451,8 +457,11 @@ def _workspace(opts: FleetOptions, cwd: Path | None = None) -> Any:
             raise InvalidInput(
                 f"{opts.command}: no {wsmod.FILE_NAME} in {here} or its parents; pass --workspace FILE"
             )
-    elif not path.is_file():
-        raise InvalidInput(f"--workspace {path}: no such file")
+    else:
+        from regplan.base.userfiles import not_a_file
+
+        if not_a_file(path):
+            raise InvalidInput(f"--workspace {path}: {not_a_file(path)}")
     return wsmod.load(path, profiles_dir=opts.profiles_dir)
 
 
@@ -522,11 +531,11 @@ def _fleet_plan(opts: FleetOptions, ctx: Any, specs: Any, reporter: Reporter, *_
     else:
         reporter.out(_fleet_doc("FleetPlan", outcomes, code, ctx, opts.output))
     if opts.out is not None:
+        from regplan.base.escape import shell_words
+
         written = fl.save_plans(outcomes, opts.out)
-        reporter.err(
-            f"{len(written)} plan(s) saved in {opts.out}; "
-            f"run `regplan apply --plan-dir {opts.out}` to apply them\n"
-        )
+        command = shell_words(["regplan", "apply", "--plan-dir", str(opts.out)])
+        reporter.err(f"{len(written)} plan(s) saved in {opts.out}; run `{command}` to apply them\n")
     return code
 
 
@@ -808,8 +817,8 @@ ARGOCD_OCP3_REFUSED = (
     "only), which regplan applies as a JSON patch; Argo CD would apply it as a merge that replaces the "
     "DeploymentConfig's container and volume lists, dropping everything regplan does not render (such as "
     "the registry-certificates volume). Use `regplan apply` for this cluster (or `regplan plan` in CI), or "
-    "review the commands of `regplan render -p {profile} --target ocp3 -o oc` (with the cluster's values) "
-    "and run them"
+    "review the commands of `regplan render -p {profile_word} --target ocp3 -o oc` (with the cluster's "
+    "values) and run them"
 )
 
 
@@ -858,7 +867,9 @@ def argocd_generate(
     ws = _workspace(FleetOptions(command="argocd-generate", workspace=argocd_workspace(env, Path.cwd())))
     (spec,) = ws.select([name])
     if fl.render_target(ws, spec) is Target.OCP3:
-        raise InvalidInput(ARGOCD_OCP3_REFUSED.format(name=name, profile=spec.profile))
+        from regplan.base.escape import shell_word
+
+        raise InvalidInput(ARGOCD_OCP3_REFUSED.format(name=name, profile_word=shell_word(spec.profile)))
     rendered, _ = fl.render_for_git(ws, spec)
     rendered.objects = argocd_objects(rendered.objects)
     reporter.out(output.format_rendered(rendered, "yaml"))

@@ -6,15 +6,17 @@ typed so far) and offers what it prints. The answer comes from the one command-l
 names (``-p``), kubeconfig context names (``--context``) and the clusters of the workspace (``--cluster``).
 An empty answer lets the shell complete file names (values files, plan files, snapshots).
 
-A candidate is offered only as printable text on one line: a context or cluster name holding a line break
-or a control character (from a kubeconfig or a workspace file) would forge more candidates or write to the
-terminal, so it is left out. Candidates carry no help text: typer would import rich to render it, on every
-Tab.
+A candidate is offered only as printable text on one line (``safe``): a context or profile name holding a
+line break or a control character (from a kubeconfig or a profiles directory) would forge more candidates
+or write to the terminal. bash, which inserts a candidate unquoted, gets only candidates that are one shell
+word as they are (``safe_for``): a name holding ``$(...)``, a quote or a blank would run there.
+Candidates carry no help text: typer would import rich to render it, on every Tab.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +43,8 @@ def _plain_classes() -> dict[str, Any]:
         class Plain(base):  # type: ignore[misc]
             def get_completions(self, args: list[str], incomplete: str) -> list[Any]:
                 items = super().get_completions(args, incomplete)
-                return [CompletionItem(i.value, type=i.type) for i in items if safe(str(i.value))]
+                shell = str(base.name)
+                return [CompletionItem(i.value, type=i.type) for i in items if safe_for(shell, str(i.value))]
 
         return Plain
 
@@ -53,6 +56,18 @@ def safe(candidate: str) -> bool:
     from regplan.base.escape import UNSAFE_OR_BREAK
 
     return bool(candidate) and not UNSAFE_OR_BREAK.search(candidate)
+
+
+# What a bash candidate may hold: the characters that are one shell word as they are (shlex's safe set,
+# less ``%`` and ``=``). bash inserts a candidate into the command line unquoted (zsh and fish quote it),
+# so a context named ``$(touch x)`` (from a kubeconfig a cloud console wrote) would become a command
+# substitution that runs when the user presses Enter; bash is not offered such a name.
+_SHELL_WORD = re.compile(r"[A-Za-z0-9@+:,./_-]+")
+
+
+def safe_for(shell: str, candidate: str) -> bool:
+    """``safe``, and for bash also one shell word as it is (``_SHELL_WORD``)."""
+    return safe(candidate) and (shell != "bash" or bool(_SHELL_WORD.fullmatch(candidate)))
 
 
 def answer(root: Command, prog: str, complete_var: str) -> int:

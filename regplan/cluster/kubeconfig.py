@@ -33,6 +33,7 @@ from typing import Any
 
 from regplan.base import safeload, userfiles
 from regplan.base.errors import ClusterError, InvalidInput, UnreadableInput
+from regplan.base.escape import one_line as shown  # names from files and the environment, one line
 from regplan.cluster.apierrors import one_line
 from regplan.cluster.clientimport import client_modules
 
@@ -52,7 +53,7 @@ FILE_FIELDS: tuple[tuple[str, str], ...] = (
 
 
 def invalid(path: str, why: str) -> ClusterError:
-    return ClusterError(f"invalid kubeconfig {path}: {why}")
+    return ClusterError(f"invalid kubeconfig {shown(path)}: {why}")
 
 
 @dataclass
@@ -94,13 +95,14 @@ def read_kubeconfig(path: str) -> Kubeconfig:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise ClusterError(f"kubeconfig not found: {path}") from None
+        raise ClusterError(f"kubeconfig not found: {shown(path)}") from None
     except OSError as err:
-        raise ClusterError(f"cannot read kubeconfig {path}: {(err.strerror or str(err)).lower()}") from None
+        why = (err.strerror or str(err)).lower()
+        raise ClusterError(f"cannot read kubeconfig {shown(path)}: {why}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise ClusterError(f"kubeconfig {path} is a directory, not a file")
+        raise ClusterError(f"kubeconfig {shown(path)} is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
-        raise ClusterError(f"kubeconfig {path} is not a regular file")
+        raise ClusterError(f"kubeconfig {shown(path)} is not a regular file")
     return _read_once(path, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
 
 
@@ -112,12 +114,12 @@ def _read_once(path: str, identity: tuple[int, int, int, int]) -> Kubeconfig:
 
 def _read(path: str) -> Kubeconfig:
     if not os.path.exists(path):
-        raise ClusterError(f"kubeconfig not found: {path}")
+        raise ClusterError(f"kubeconfig not found: {shown(path)}")
     try:  # regular files only: a FIFO or device is refused, never read (regplan.base.userfiles)
         raw = userfiles.read_regular(Path(path), what="kubeconfig", max_bytes=safeload.DEFAULT.max_bytes)
     except UnreadableInput as err:
         why = err.problem.partition(": ")[2].lower()
-        raise ClusterError(f"cannot read kubeconfig {path}: {why}") from None
+        raise ClusterError(f"cannot read kubeconfig {shown(path)}: {why}") from None
     try:  # the bounds every user file gets (size, depth, nodes after aliases), in the adapter's exit code
         doc = safeload.load_yaml(raw, source=path)
     except UnreadableInput as err:
@@ -173,36 +175,64 @@ def _check_fields(section: str, name: str, entry: Mapping[str, Any], path: str) 
             raise invalid(path, f'{section} "{name}": {key} file {entry[key]} does not exist')
 
 
+def _inside(path: str, root: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(root.resolve())
+
+
+def repository_problem(files: Sequence[Kubeconfig], repository: Path | None) -> str | None:
+    """Why kubeconfig files that a workspace names cannot be used, or None.
+
+    A kubeconfig inside the git repository that holds the workspace is written by whoever can change the
+    repository: a pull request, planned by CI on a runner that holds real credentials. Through it the pull
+    request would choose the server that receives the runner's credentials (a token file, an exec
+    plugin's token - or the plugin's program itself, run on the runner) and the objects regplan renders,
+    Secrets read from the runner's ``env:`` and ``file:`` sources included. So such a file is not used at
+    all (a symlink is judged by where it leads). Outside a git repository there is no one else's change to
+    fear, and a kubeconfig is used as kubectl would (``repository`` None)."""
+    if repository is None:
+        return None
+    inside = next((f for f in files if _inside(f.path, repository)), None)
+    if inside is None:
+        return None
+    return (
+        f"kubeconfig {shown(inside.path)} lies in the git repository {shown(str(repository))}: whoever can "
+        "change the repository would choose the server that receives your credentials and the Secrets "
+        "regplan renders; keep kubeconfigs outside it (defaults.kubeconfig: ~/.kube/NAME, or KUBECONFIG "
+        "or --kubeconfig without kubeconfig: in regplan.yaml)"
+    )
+
+
 def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
     """The context to use (``--context``, else the first current-context), with its cluster and user
     checked; kubectl's wording for the usual mistakes."""
     names = ", ".join(f.path for f in files)
     chosen = context or next((f.doc["current-context"] for f in files if f.doc.get("current-context")), "")
     if not chosen:
-        raise ClusterError(f"no context selected: {names} sets no current-context; pass --context")
+        raise ClusterError(f"no context selected: {shown(names)} sets no current-context; pass --context")
     found = _lookup(files, "contexts", chosen)
     if found is None:
-        raise ClusterError(f'context "{chosen}" does not exist in {names}')
+        raise ClusterError(f'context "{shown(chosen)}" does not exist in {shown(names)}')
     ctx, ctx_file = found
     cluster_name = ctx.get("cluster")
     if not isinstance(cluster_name, str) or not cluster_name:
-        raise invalid(ctx_file, f'context "{chosen}" names no cluster')
+        raise invalid(ctx_file, f'context "{shown(chosen)}" names no cluster')
     cluster = _lookup(files, "clusters", cluster_name)
     if cluster is None:
         raise ClusterError(
-            f'context "{chosen}" in {ctx_file} names cluster "{cluster_name}", '
-            f"which does not exist in {names}"
+            f'context "{shown(chosen)}" in {shown(ctx_file)} names cluster "{shown(cluster_name)}", '
+            f"which does not exist in {shown(names)}"
         )
     cluster_entry, cluster_file = cluster
     if not cluster_entry.get("server"):
-        raise invalid(cluster_file, f'cluster "{cluster_name}" has no server')
+        raise invalid(cluster_file, f'cluster "{shown(cluster_name)}" has no server')
     _check_fields("cluster", cluster_name, cluster_entry, cluster_file)
     user_name = ctx.get("user")
     if user_name:
         user = _lookup(files, "users", str(user_name))
         if user is None:
             raise ClusterError(
-                f'context "{chosen}" in {ctx_file} names user "{user_name}", which does not exist in {names}'
+                f'context "{shown(chosen)}" in {shown(ctx_file)} names user "{shown(str(user_name))}", '
+                f"which does not exist in {shown(names)}"
             )
         _check_fields("user", str(user_name), user[0], user[1])
     user_file = user[1] if user_name and user is not None else ""
@@ -210,7 +240,7 @@ def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
     if cluster_entry.get("insecure-skip-tls-verify") is True:
         warnings.append(
             f"TLS verification is off for {cluster_entry['server']} (insecure-skip-tls-verify in cluster "
-            f'"{cluster_name}" of {cluster_file}): the server\'s identity is not checked'
+            f'"{shown(cluster_name)}" of {shown(cluster_file)}): the server\'s identity is not checked'
         )
     return Resolved(
         chosen, ctx_file, cluster_name, cluster_entry, cluster_file, str(user_name or ""), user_file,
@@ -227,7 +257,7 @@ def read_files(kubeconfig: str | None, environ: Mapping[str, str]) -> list[Kubec
         return []
     present = [p for p in paths if os.path.exists(p)]
     if not present:
-        raise ClusterError(f"kubeconfig not found: {', '.join(paths)}")
+        raise ClusterError(f"kubeconfig not found: {shown(', '.join(paths))}")
     return [read_kubeconfig(p) for p in present]
 
 

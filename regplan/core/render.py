@@ -159,6 +159,9 @@ def _render_one(env: Any, name: str, context: dict[str, Any]) -> list[Obj]:
         raise InvalidInput(f"{where}:{_template_line(err, name)}: template error: {err}") from None
     except (TypeError, ValueError, KeyError, AttributeError) as err:  # e.g. a helper given a wrong type
         raise InvalidInput(f"{where}:{_template_line(err, name)}: template error: {err}") from None
+    if not text.strip(" \r\n"):  # spaces and line breaks only: no document (a template that is off); not
+        # a tab, which the loader refuses where a token could start
+        return []
     docs = [d for d in yamlio.load_all_safe(text, f"{where} (rendered)") if d is not None]
     if len(docs) > 1:
         raise InvalidInput(f"{where}: a template renders at most one object, got {len(docs)}")

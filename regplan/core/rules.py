@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from regplan.base import escape
+from regplan.base import escape, lazyre
 from regplan.base.errors import Diagnostic, ValidationFailed
 from regplan.base.model import (
     INT32_MAX,
@@ -27,7 +27,6 @@ from regplan.base.model import (
     Target,
     canonical_quantity,
 )
-from regplan.base.normalize import quoted_redacted, redact_text
 from regplan.core.values import SECRET_SOURCE, SECRET_SOURCES, Values, assign, delete, flatten, lookup
 
 # Rows are NamedTuples and imports of rarely used modules are local: `regplan render` start-up time is
@@ -37,14 +36,16 @@ from regplan.core.values import SECRET_SOURCE, SECRET_SOURCES, Values, assign, d
 
 # Every pattern is used with ``fullmatch`` (never ``match`` and ``$``, which lets a trailing line break
 # through into names, file names and generated scripts); ASCII only.
-DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?")  # a path of printable ASCII, no blank
-REGION = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+DNS1123_SUBDOMAIN = lazyre.Pattern(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+URL = lazyre.Pattern(
+    r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?"
+)  # a path of printable ASCII, no blank
+REGION = lazyre.Pattern(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 # A KMS key as S3 takes it (AWS KMS "Key identifiers"): a key id (a UUID, or mrk- and 32 hex digits for a
 # multi-Region key), an alias name (alias/...), or the ARN of a key or an alias.
 _KMS_KEY = r"(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
 _KMS_ALIAS = r"alias/[A-Za-z0-9/_-]{1,250}"
-KMS_KEY_ID = re.compile(
+KMS_KEY_ID = lazyre.Pattern(
     rf"{_KMS_KEY}|{_KMS_ALIAS}|arn:aws(?:-[a-z]+)*:kms:[a-z0-9-]{{1,32}}:[0-9]{{12}}:(?:key/{_KMS_KEY}|{_KMS_ALIAS})"
 )
 ACCESS_MODES = ("ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany")
@@ -58,7 +59,7 @@ class Field(NamedTuple):
     doc: str
     hint: str = ""
     enum: tuple[str, ...] = ()
-    pattern: re.Pattern[str] | None = None
+    pattern: lazyre.Pattern | None = None
     minimum: int | None = None
     maximum: int | None = None
     max_len: int | None = None
@@ -256,6 +257,20 @@ def _coerce(f: Field, value: Any, from_set: bool) -> tuple[Any, str | None]:
         return value, f"{quoted_redacted(value)} is not valid" if f.echo else "is not valid (value not shown)"
     return value, None
 
+
+def quoted_redacted(text: str) -> str:
+    """``normalize.quoted_redacted``, imported when a message needs it: ``normalize`` (its rule tables and
+    patterns) is not on a valid render's path (start-up time, docs/performance.md)."""
+    from regplan.base.normalize import quoted_redacted as quote
+
+    return quote(text)
+
+
+def redact_text(text: str) -> str:
+    """``normalize.redact_text``, imported when a message needs it (as ``quoted_redacted``)."""
+    from regplan.base.normalize import redact_text as redact
+
+    return redact(text)
 
 
 def _show(value: Any) -> str:
@@ -637,10 +652,22 @@ def check(values: Values, target: Target) -> tuple[Values, list[Diagnostic]]:
 def validate(values: Values, target: Target) -> Values:
     """The normalised values, or ``ValidationFailed`` with every problem (exit 3)."""
     normalised, problems = check(values, target)
-    errors = [p for p in problems if p.severity == "error"]
+    errors = [_redacted(p) for p in problems if p.severity == "error"]
     if errors:
         raise ValidationFailed(errors)
     return normalised
+
+
+def _redacted(d: Diagnostic) -> Diagnostic:
+    """``d`` with key material redacted from all its text, whatever built it: a value quoted by a rule
+    (``_shown`` redacts those already) and a path quoted by a source's check (``file:`` followed by a
+    pasted key) alike."""
+    import dataclasses
+
+    return dataclasses.replace(
+        d, key=redact_text(d.key), message=redact_text(d.message), origin=redact_text(d.origin),
+        hint=redact_text(d.hint),
+    )  # fmt: skip
 
 
 def _unset_origin(values: Values, key: str) -> str:

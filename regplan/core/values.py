@@ -14,23 +14,22 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from regplan.base import escape, safeload, userfiles, yamlio
+from regplan.base import escape, lazyre, safeload, userfiles, yamlio
 from regplan.base.errors import Diagnostic, InvalidInput, UnreadableInput
 
 PROFILES_ENV = "REGPLAN_PROFILES_DIR"
-PROFILE_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")  # full match
+PROFILE_NAME = lazyre.Pattern(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")  # full match
 
 # Secret inputs: the value key a template sees -> the key that names its source.
 SECRET_SOURCES: dict[str, str] = {"s3.accessKey": "s3.accessKeyFrom", "s3.secretKey": "s3.secretKeyFrom"}
 # A source: `env:` and a variable name, or `file:` and a path of printable characters (full match: a line
 # break after the name would reach the generated scripts, and the messages that name the source).
 ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-SECRET_SOURCE = re.compile(rf"env:{ENV_NAME}|file:[^\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+SECRET_SOURCE = lazyre.Pattern(rf"env:{ENV_NAME}|file:[^\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 ORIGIN_SET = "--set"
 ORIGIN_SET_STRING = "--set-string"
 
@@ -343,7 +342,7 @@ def delete(data: dict[str, Any], dotted: str) -> None:
 
 # A key: segments of letters and digits joined by dots, each optionally followed by list indexes ``[N]``.
 SET_SEGMENT = r"[A-Za-z][A-Za-z0-9]*(?:\[[0-9]{1,9}\])*"
-SET_KEY = re.compile(rf"{SET_SEGMENT}(?:\.{SET_SEGMENT})*")
+SET_KEY = lazyre.Pattern(rf"{SET_SEGMENT}(?:\.{SET_SEGMENT})*")
 MAX_SET_KEY = 256  # characters; a schema key is ~25
 MAX_SET_DEPTH = 32  # segments and indexes; the values-file nesting bound (safeload.VALUES)
 MAX_SET_ITEMS = 2_000  # KEY=VALUE items in all --set flags together: the values-file node bound
@@ -796,7 +795,7 @@ def _read_secrets(vals: Values, environ: Mapping[str, str], bases: Mapping[str, 
 # and the registry would fail to authenticate, long after apply: refused, naming the source, not the value.
 KEY_FILE_LIMITS = safeload.Limits(max_bytes=64 * 1024)  # a key is ~40 bytes; `file:/dev/zero` must end
 KEY_HINT = "the source must hold the key alone, on one line (a single trailing newline in a file is fine)"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = lazyre.Pattern(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _one_line_ending_off(text: str) -> str:

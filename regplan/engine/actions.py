@@ -21,11 +21,11 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, dataclass_transform
 
 from regplan.base.errors import ExitCode, InvalidInput
+from regplan.base.record import Record, _described, _Factory, field
 
 if TYPE_CHECKING:
     from regplan.cluster.pool import Pools
@@ -45,24 +45,9 @@ DEFAULT_TIMEOUT = 300.0
 DEFAULT_LOCK_TIMEOUT = 60.0
 
 
-class _Factory:
-    __slots__ = ("make",)
-
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self.make = make
-
-
 def option(*, default_factory: Callable[[], Any]) -> Any:
     """A field whose default is made for each object (as ``dataclasses.field(default_factory=...)``)."""
-    return _Factory(default_factory)
-
-
-def _field(name: str) -> dataclasses.Field[Any]:
-    """A field as the dataclasses module describes it (no code generated: just the record)."""
-    f: dataclasses.Field[Any] = dataclasses.field()
-    f.name = name
-    f._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
-    return f
+    return field(default_factory=default_factory)
 
 
 @dataclass_transform(kw_only_default=True, frozen_default=True, field_specifiers=(option,))
@@ -82,7 +67,9 @@ class Options:
         own = [n for n, a in hints.items() if not str(a).startswith("ClassVar")]
         cls.FIELDS = (*(f for f in cls.FIELDS if f not in own), *own)
         cls._DEFAULTS = {**cls._DEFAULTS, **{n: cls.__dict__[n] for n in own if n in cls.__dict__}}
-        cls.__dataclass_fields__ = {n: _field(n) for n in cls.FIELDS}
+        cls.__dataclass_fields__ = {
+            n: _described(n, cls._DEFAULTS.get(n, dataclasses.MISSING)) for n in cls.FIELDS
+        }
 
     def __init__(self, **given: Any) -> None:
         for name in self.FIELDS:
@@ -189,8 +176,7 @@ def most_severe(codes: Sequence[ExitCode]) -> ExitCode:
     return min(codes, key=lambda c: RANK.get(c, 0), default=ExitCode.OK)
 
 
-@dataclass
-class Outcome:
+class Outcome(Record):
     """What one action did on one cluster of a run over many."""
 
     name: str
@@ -390,8 +376,7 @@ def status(
 # --- apply ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Expect:
+class Expect(Record, frozen=True):
     """What a saved plan must have been made for (a workspace entry): its profile and target; ``where``
     names the entry in messages (``regplan.yaml:7: cluster dev-us``)."""
 

@@ -24,7 +24,7 @@ from regplan.base.model import (
     events_of,
     pod_volumes,
 )
-from regplan.base.normalize import redact_text
+from regplan.base.normalize import outside_text
 from regplan.core.rules import CONFIG_BACKENDS, PROVISIONER_ACCESS_MODES
 from regplan.engine.planvalue import Action, ObjectChange
 
@@ -211,7 +211,7 @@ def pending_claim(s: Subject) -> list[Diagnostic]:
         out.append(
             Diagnostic(
                 str(s.ref),
-                f"claim is Pending: {e.get('reason')}: {redact_text(str(e.get('message', '')))}{fix}",
+                f"claim is Pending: {outside_text(e.get('reason'))}: {outside_text(e.get('message'))}{fix}",
                 origin=f"live event on {s.ref}",
                 severity=CLAIM_EVENTS[str(e.get("reason"))],
             )

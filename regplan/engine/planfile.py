@@ -37,7 +37,7 @@ from regplan.base.normalize import (
     is_digest,
     is_masked_path,
     mask_secret,
-    redact_text,
+    outside_text,
     secret_config_key,
     secret_digests,
     secret_value,
@@ -212,7 +212,7 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
                 ObjectChange(
                     ref,
                     Action(c["action"]),
-                    c.get("reason", ""),
+                    outside_text(c.get("reason")),
                     bool(c.get("destructive")),
                     fields,
                     tuple(writes_by_ref.get(ref, [])),
@@ -222,10 +222,10 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
             )
         diags = [
             Diagnostic(
-                redact_text(d["key"]),
-                redact_text(d["message"]),
-                redact_text(d.get("origin", "")),
-                redact_text(d.get("hint", "")),
+                outside_text(d["key"]),
+                outside_text(d["message"]),
+                outside_text(d.get("origin")),
+                outside_text(d.get("hint")),
                 d["severity"],
             )
             for d in doc.get("diagnostics", [])
@@ -255,7 +255,7 @@ def plan_from_json(doc: dict[str, Any], *, origin: str = "plan file") -> Plan:
             profile=doc["profile"],
             target=target,
             values_digest=doc.get("valuesDigest", ""),
-            source=doc.get("source", ""),
+            source=outside_text(doc.get("source")),
             changes=changes,
             diagnostics=diags,
             desired=desired,

@@ -151,7 +151,6 @@ def redact(obj: Obj) -> Obj:
     return out
 
 
-
 # --- the objects and the file -------------------------------------------------------------------------------
 
 

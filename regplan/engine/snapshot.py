@@ -268,12 +268,7 @@ def unredact(objects: Sequence[Obj], desired: Sequence[Obj]) -> list[Obj]:
         copy_ = json.loads(json.dumps(obj))
         data = copy_.get("data") or {}
         for key, value in ((mine or {}).get("data") or {}).items():
-            if (
-                key in data
-                and isinstance(digests, dict)
-                and digests.get(key) == digest_bytes(decoded(value))
-            ):
+            if key in data and isinstance(digests, dict) and digests.get(key) == digest_bytes(decoded(value)):
                 data[key] = value
         out.append(copy_)
     return out
-

@@ -4,7 +4,7 @@ Reading happens in two rounds (workflow): ``first_query`` asks for ``Config/clus
 ``dc/docker-registry`` (3.x) plus the objects the profiles would touch; ``second_query`` then asks for
 the claim the registry actually mounts (its events and pods) and, on 3.x, the Secret holding the
 mounted registry config. ``summarize`` turns the answers into a ``StatusSummary`` (a typed value;
-``to_json()`` is the ``-o json`` document); secret-looking env values (normalize.SECRET_ENV_NAMES) and
+``to_json()`` is the ``-o json`` document); secret-looking env values (normalize.secret_name) and
 registry-config credentials (normalize.redact_config: the one table, at any depth) are redacted. Which
 profile the live state matches is decided by the caller with ``plan.make_plan`` (a profile matches when
 its defaults plan to no-op, Secrets aside since their values cannot be compared without the sources).
@@ -37,7 +37,7 @@ from regplan.base.model import (
     pod_volumes,
     registry_container,
 )
-from regplan.base.normalize import REDACTED, redact_config, redact_text, secret_env
+from regplan.base.normalize import REDACTED, outside_text, redact_config, secret_env
 
 EVENTS_SHOWN = 5
 
@@ -158,10 +158,10 @@ class Condition:
     @classmethod
     def of(cls, c: Obj) -> Condition:
         return cls(
-            str(c.get("type", "")),
-            str(c.get("status", "")),
-            str(c.get("reason", "")),
-            redact_text(str(c.get("message", ""))),
+            outside_text(c.get("type")),
+            outside_text(c.get("status")),
+            outside_text(c.get("reason")),
+            outside_text(c.get("message")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -283,9 +283,9 @@ def _claim_summary(ns: str, name: str, live: LiveState) -> ClaimSummary:
         # this claim's own events (by uid): a deleted namesake's ProvisioningFailed is not its state
         events=tuple(
             ClaimEvent(
-                str(e.get("type", "")),
-                str(e.get("reason", "")),
-                redact_text(str(e.get("message", ""))),
+                outside_text(e.get("type")),
+                outside_text(e.get("reason")),
+                outside_text(e.get("message")),
                 e.get("count", 1),
             )
             for e in events_of(obj, live.events.get(ref, []))[-EVENTS_SHOWN:]

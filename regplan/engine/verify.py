@@ -33,7 +33,7 @@ from regplan.base.model import (
     pod_volumes,
     registry_container,
 )
-from regplan.base.normalize import redact_text
+from regplan.base.normalize import outside_text
 
 CONFIG_SECRET = "registry-config"  # regplan's 3.x config Secret (render.CONFIG_SECRET)
 
@@ -270,8 +270,8 @@ def _operator(s: Subject) -> Result:
         if c.get("status") == "True" and (bad is None or c.get("reason") == bad):
             return (
                 False,
-                f"operator {kind}={c.get('status')} ({c.get('reason')}): "
-                f"{redact_text(str(c.get('message', '')))}".strip(),
+                f"operator {kind}={c.get('status')} ({outside_text(c.get('reason'))}): "
+                f"{outside_text(c.get('message'))}".strip(),
             )
     if _backends(spec) != _backends(status.get("storage") or {}):
         return False, "the operator has not applied spec.storage yet (status.storage differs)"

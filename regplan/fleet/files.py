@@ -30,8 +30,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan.base import userfiles
+from regplan.base import safeload, userfiles
 from regplan.base.errors import InvalidInput
+from regplan.base.escape import one_line
 from regplan.base.model import Obj, Ref
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ def dir_files(rendered: Rendered) -> list[tuple[str, str, bool]]:
 # --- the rendered tree on disk (through the file layer: no symlink followed, only regplan's files) -------
 
 NOT_TEXT = "(not UTF-8 text, {size} bytes: regplan writes only UTF-8 here)\n"
+TOO_LARGE = "(larger than {limit} bytes: regplan writes no such file here)\n"
 
 
 def tree_root(base: Path, out_dir: Path) -> tuple[userfiles.Root, str]:
@@ -126,7 +128,14 @@ def tree_root(base: Path, out_dir: Path) -> tuple[userfiles.Root, str]:
     return userfiles.Root.under(base, out_dir)
 
 
+def _read(root: userfiles.Root, rel: str, what: str) -> bytes | None:
+    """One of regplan's files in the tree, cut after the bound (``_text`` shows a larger one as differing)."""
+    return root.read(rel, what=what, larger="cut")
+
+
 def _text(data: bytes) -> str:
+    if len(data) > userfiles.TREE_FILE_BYTES:
+        return TOO_LARGE.format(limit=userfiles.TREE_FILE_BYTES)  # differs from anything rendered
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -150,7 +159,7 @@ def read_tree(
         if entries is None:
             continue
         kust = (
-            root.read(f"{sub}/{output.KUSTOMIZATION}", what=output.KUSTOMIZATION)
+            _read(root, f"{sub}/{output.KUSTOMIZATION}", output.KUSTOMIZATION)
             if any(f == output.KUSTOMIZATION and k == "file" for f, k in entries)
             else None
         )
@@ -164,7 +173,7 @@ def read_tree(
                     f"{root.show(sub + '/' + fname)}: is {userfiles.kind_words(kind)}; the rendered tree "
                     "holds regular files only (regplan does not follow or read it)"
                 )
-            data = root.read(f"{sub}/{fname}", what="rendered file")
+            data = _read(root, f"{sub}/{fname}", "rendered file")
             if data is not None:
                 out[f"{name}/{fname}"] = _text(data)
     return out
@@ -181,7 +190,7 @@ def stale_dirs(root: userfiles.Root, rel_dir: str, names: Sequence[str]) -> dict
         if kind != "dir" or name in names:
             continue
         sub = f"{rel_dir}/{name}" if rel_dir else name
-        owned = output.owned_files(root.read(f"{sub}/{output.KUSTOMIZATION}", what=output.KUSTOMIZATION))
+        owned = output.owned_files(_read(root, f"{sub}/{output.KUSTOMIZATION}", output.KUSTOMIZATION))
         if owned is not None:
             out[name] = [*owned, output.KUSTOMIZATION]
     return out
@@ -222,12 +231,12 @@ def tree_diff(present: Mapping[str, str], wanted: Mapping[str, str], label: str)
         out += difflib.unified_diff(
             (old or "").splitlines(keepends=True),
             wanted[rel].splitlines(keepends=True),
-            f"a/{label}/{rel}" if old is not None else "/dev/null",
-            f"b/{label}/{rel}",
+            f"a/{one_line(label)}/{one_line(rel)}" if old is not None else "/dev/null",
+            f"b/{one_line(label)}/{one_line(rel)}",
         )
     for rel in stale:
         out += difflib.unified_diff(
-            present[rel].splitlines(keepends=True), [], f"a/{label}/{rel}", "/dev/null"
+            present[rel].splitlines(keepends=True), [], f"a/{one_line(label)}/{one_line(rel)}", "/dev/null"
         )
     text = "".join(line if line.endswith("\n") else line + "\n" for line in out)
     return text, len(changed), len(stale)
@@ -238,9 +247,12 @@ def tree_diff(present: Mapping[str, str], wanted: Mapping[str, str], label: str)
 PLAN_SUFFIX = ".json"
 
 
+PLAN_BYTES = safeload.DEFAULT.max_bytes  # the plan file bound; a larger file is no plan of regplan's
+
+
 def _is_plan_file(data: bytes | None) -> bool:
     """Did regplan write this? A plan file is a JSON object carrying regplan's ``formatVersion``."""
-    if data is None:
+    if data is None or len(data) > PLAN_BYTES:
         return False
     try:
         doc = json.loads(data)
@@ -271,10 +283,17 @@ def save_plans(plans: Mapping[str, str | None], out_dir: Path) -> list[Path]:
     try:
         for name, text in plans.items():
             path = f"{rel}/{name}{PLAN_SUFFIX}"
+            # what is there now, read no further than a plan's bound (cut: then not a plan of regplan's)
+            existing = root.read(path, what="plan file", max_bytes=PLAN_BYTES, larger="cut")
             if text is not None:
+                if existing is not None and not _is_plan_file(existing):  # replace only regplan's own
+                    raise userfiles.FileRefused(
+                        f"{root.show(path)}: not a plan file regplan wrote, and regplan replaces only its "
+                        "own files: move it away or save the plans in another directory"
+                    )
                 changes.write(path, text)
                 written.append(out_dir / f"{name}{PLAN_SUFFIX}")
-            elif root.kind(path) == "file" and _is_plan_file(root.read(path, what="plan file")):
+            elif _is_plan_file(existing):
                 changes.remove(path)
         changes.commit()
     except InvalidInput as err:
@@ -300,8 +319,8 @@ def plan_dir_files(plan_dir: Path) -> dict[str, Path]:
             continue
         if kind != "file":
             raise InvalidInput(
-                f"--plan-dir {plan_dir}: {name} is {userfiles.kind_words(kind)}; plan files must be regular "
-                "files (nothing was applied)"
+                f"--plan-dir {plan_dir}: {one_line(name)} is {userfiles.kind_words(kind)}; plan files must "
+                "be regular files (nothing was applied)"
             )
         out[name[: -len(PLAN_SUFFIX)]] = plan_dir / name
     return out

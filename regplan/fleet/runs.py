@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan.base import userfiles
+from regplan.base import escape, userfiles
 from regplan.base.errors import ClusterError, ExitCode, InvalidInput, RegplanError
 from regplan.base.escape import quoted
 from regplan.base.model import Obj, Target
@@ -188,8 +188,13 @@ def check_contexts(ctx: Context, specs: Sequence[ClusterSpec]) -> None:
         where = ctx.ws.where(spec.context_line or spec.line)
         try:
             files, names = kc.context_names(cluster_options(ctx, spec).kubeconfig, ctx.environ)
+            named = kc.read_files(spec.kubeconfig, ctx.environ) if spec.kubeconfig else []
         except ClusterError as err:
             problems.append(f"{where}: cluster {spec.name}: {err}")
+            continue
+        problem = kc.repository_problem(named, ctx.ws.repository)  # only what regplan.yaml names
+        if problem:
+            problems.append(f"{ctx.ws.where(spec.line)}: cluster {spec.name}: {problem}")
             continue
         if files and spec.context not in names:
             close = difflib.get_close_matches(spec.context, sorted(names), n=1)
@@ -354,7 +359,8 @@ def plan_files(
     strangers = sorted(set(present) - known)
     if strangers:
         raise InvalidInput(
-            f"--plan-dir {plan_dir}: plans for clusters not in {ws.path}: {', '.join(strangers)} "
+            f"--plan-dir {escape.one_line(str(plan_dir))}: plans for clusters not in {ws.where(0)}: "
+            f"{', '.join(escape.one_line(n) for n in strangers)} "
             "(their context is unknown; nothing was applied)"
         )
     chosen = {s.name: present[s.name] for s in specs if s.name in present}

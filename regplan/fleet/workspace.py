@@ -8,7 +8,7 @@ A workspace describes a fleet the way helmfile describes releases::
     clusters:
       - name: prod-eu-1           # [a-z0-9.-], used as a directory name
         context: prod-eu-1        # kubeconfig context (default: the name)
-        kubeconfig: kube/prod.yaml
+        kubeconfig: ~/.kube/prod.yaml  # outside the repository (docs/fleet.md)
         target: ocp4              # auto (default), ocp4 or ocp3
         profile: cephfs-rwx
         values: [values/prod.yaml]  # after the defaults' values files, relative to this file
@@ -130,15 +130,25 @@ class Workspace:
     def root(self) -> Path:
         return self.path.parent
 
+    @property
+    def repository(self) -> Path | None:
+        """The git work tree holding the workspace (the nearest parent with ``.git``), or None: what
+        whoever can change the repository writes (``kubeconfig.repository_problem``)."""
+        root = self.root.resolve()
+        return next((d for d in (root, *root.parents) if (d / ".git").exists()), None)
+
     def where(self, line: int) -> str:
-        return f"{self.path}:{line}" if line else str(self.path)
+        """``FILE:LINE`` for messages, one line (the directory a workspace was found in may hold any name)."""
+        path = escape.one_line(str(self.path))
+        return f"{path}:{line}" if line else path
 
     def relative(self, path: Path) -> str:
-        """``path`` as messages and outputs show it: relative to the workspace when inside it."""
+        """``path`` as messages and outputs show it: relative to the workspace when inside it, one line
+        (a directory found on disk may be named with a line break)."""
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return escape.one_line(path.resolve().relative_to(self.root.resolve()).as_posix())
         except ValueError:
-            return str(path)
+            return escape.one_line(str(path))
 
     def select(self, names: Sequence[str] = (), selector: str = "") -> list[ClusterSpec]:
         """``--cluster NAME`` (repeatable) and ``-l SELECTOR``: both must hold; none given = all."""
@@ -146,7 +156,7 @@ class Workspace:
         known = {c.name for c in self.clusters}
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise InvalidInput(f"--cluster: not in {self.path}: {unknown_clusters(unknown, known)}")
+            raise InvalidInput(f"--cluster: not in {self.where(0)}: {unknown_clusters(unknown, known)}")
         chosen = [c for c in self.clusters if (not names or c.name in names) and sel.matches(c.labels)]
         if not chosen:
             what = []
@@ -154,7 +164,8 @@ class Workspace:
                 what.append(f"--cluster {' '.join(names)}")
             if selector:
                 what.append(f"-l {escape.quoted(selector)}")
-            raise InvalidInput(f"no cluster of {self.path} matches {' and '.join(what) or 'the selection'}")
+            selection = " and ".join(what) or "the selection"
+            raise InvalidInput(f"no cluster of {self.where(0)} matches {selection}")
         return chosen
 
 
@@ -216,7 +227,7 @@ class _Problems:
         self.lines: list[str] = []
 
     def add(self, line: int | None, message: str) -> None:
-        self.lines.append(f"{self.path}:{line or 1}: {message}")
+        self.lines.append(f"{escape.one_line(str(self.path))}:{line or 1}: {message}")
 
 
 def _line(node: Any, key: str, fallback: int) -> int:
@@ -378,6 +389,16 @@ def load(
     if problem:
         p.add(_line(doc, "profilesDir", 1), f"profilesDir: {prof_dir}: {problem}")
         prof_dir = None
+    elif prof_dir is not None and profiles_dir is None:
+        # its profiles too: a profile file that is a symlink out of the workspace would be read (and what
+        # it holds rendered into the tree, or to Argo CD) as the repository's own
+        for f in sorted([*prof_dir.glob("*.yaml"), *prof_dir.glob("*.yml")]):
+            if not userfiles.inside(root, f):
+                p.add(
+                    _line(doc, "profilesDir", 1),
+                    f"profilesDir: {escape.one_line(f.name)}: outside the workspace {root} (symlinks "
+                    "resolved); the workspace's profiles must lie inside it",
+                )
 
     defaults = doc.get("defaults")
     dline = _line(doc, "defaults", 1)
@@ -432,14 +453,17 @@ def load(
                 p.add(line, f"{where}values: '-' (standard input) is for `-f -` on the command line")
                 continue
             f = _resolve(root, text_)
-            if not userfiles.inside(root, f):  # the one file layer: a workspace reads only its own files
+            problem = userfiles.not_a_file(f)
+            if problem.startswith("cannot read") or problem.endswith("which does not exist"):
+                p.add(line, f"{where}values: {text_}: {problem}")
+            elif not userfiles.inside(root, f):  # the one file layer: a workspace reads only its own files
                 p.add(
                     line,
                     f"{where}values: {text_}: outside the workspace {root} (symlinks resolved); values files "
                     "named in the workspace must lie inside it",
                 )
-            elif not f.is_file():
-                p.add(line, f"{where}values: {text_}: no such file (relative to {root})")
+            elif problem:
+                p.add(line, f"{where}values: {text_}: {problem} (relative to {root})")
             elif str(f) not in checked_files:
                 checked_files.add(str(f))
             out.append(f)

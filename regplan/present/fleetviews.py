@@ -17,7 +17,7 @@ from typing import Any
 from regplan import __version__
 from regplan.base import plain
 from regplan.base.errors import ExitCode
-from regplan.base.escape import html_text, md_fence, md_text
+from regplan.base.escape import html_text, lines, md_fence, md_text
 from regplan.engine.actions import Outcome
 from regplan.engine.plan import Action, Plan
 
@@ -30,10 +30,9 @@ MARKDOWN_LIMIT = 60_000  # a GitHub comment holds 65,536 characters; leave room 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = [
+    return lines(
         "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]
-    ]
-    return "\n".join(lines) + "\n"
+    )
 
 
 def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

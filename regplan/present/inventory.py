@@ -75,7 +75,7 @@ def _size_gi(size: str) -> str | None:
 
 def for_rendered(rendered: Rendered, *, inputs: Sequence[str] = ()) -> str:
     """The inventory lines of a rendered (so validated) profile; ``inputs``: the ``-f``/``--set`` words
-    (``escape.input_words``) named in the header."""
+    (``normalize.input_words``) named in the header."""
     data = rendered.values.data
     return render_inventory(
         target=rendered.target, profile=rendered.profile, data=data, backend=backend_of(data), inputs=inputs

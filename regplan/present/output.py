@@ -19,11 +19,10 @@ says whether data is lost (a bound claim) or none exists (one that never bound).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from regplan.base import escape, userfiles, yamlio
+from regplan.base import escape, lazyre, userfiles, yamlio
 from regplan.base.errors import InvalidInput
 from regplan.base.model import REGISTRY_NAMESPACE, Obj, Target
 from regplan.core.render import CONFIG_MOUNT, CONFIG_SECRET, Rendered
@@ -37,7 +36,7 @@ OCP4_SECRET_KEYS: dict[str, str] = {
     "s3.accessKey": "REGISTRY_STORAGE_S3_ACCESSKEY",
     "s3.secretKey": "REGISTRY_STORAGE_S3_SECRETKEY",
 }
-_OUT_FILE = re.compile(r"^[0-9]{2}-[a-z]+-[a-z0-9.-]+\.yaml$")
+_OUT_FILE = lazyre.Pattern(r"^[0-9]{2}-[a-z]+-[a-z0-9.-]+\.yaml$")
 
 
 # The partial DeploymentConfig relies on a strategic merge (lists merged by name), which `oc apply` does for
@@ -61,7 +60,7 @@ def check_format(fmt: str) -> None:
 
 def format_rendered(rendered: Rendered, fmt: str, *, inputs: Sequence[str] = ()) -> str:
     """The rendered objects as ``yaml`` (multi-document), ``json`` (a List) or ``oc`` (commands; its
-    header names the ``inputs``, the ``-f``/``--set`` words from ``escape.input_words``)."""
+    header names the ``inputs``, the ``-f``/``--set`` words from ``normalize.input_words``)."""
     if fmt == "yaml":
         return _dc_note(rendered.objects) + yamlio.dump_all(rendered.objects)
     if fmt == "json":
@@ -98,8 +97,8 @@ def kustomization_text(names: list[str]) -> str:
 def owned_files(kustomization: bytes | None) -> list[str] | None:
     """The files regplan wrote in a directory, from the ``kustomization.yaml`` there: its ``resources``
     when the file is exactly what regplan writes for them (every name of regplan's ``NN-kind-name.yaml``
-    form); None when the file is absent or was written by someone else (then nothing there is regplan's
-    to remove). This is regplan's record of what it wrote: no other file is ever removed."""
+    form); None when the file is absent, cut short, or was written by someone else (then nothing there is
+    regplan's to remove). This is regplan's record of what it wrote: no other file is ever removed."""
     if kustomization is None:
         return None
     try:
@@ -117,13 +116,30 @@ def owned_files(kustomization: bytes | None) -> list[str] | None:
 def stage_dir(changes: userfiles.Changes, rel_dir: str, files: list[tuple[str, str, bool]]) -> None:
     """Add one rendered directory to ``changes``: its files, and the removal of the files regplan wrote
     there before (``owned_files``) that are no longer rendered. Nothing else in the directory is touched."""
-    before = owned_files(changes.root.read(f"{rel_dir}/{KUSTOMIZATION}", what=KUSTOMIZATION))
+    # cut after the bound: a larger file is not regplan's record (owned_files compares it whole)
+    before = owned_files(changes.root.read(f"{rel_dir}/{KUSTOMIZATION}", what=KUSTOMIZATION, larger="cut"))
     names = {name for name, _, _ in files}
+    ours = {*(before or []), *([KUSTOMIZATION] if before is not None else [])}
     for name, text, secret in files:
+        _check_overwrite(changes.root, f"{rel_dir}/{name}", text, ours=name in ours)
         changes.write(f"{rel_dir}/{name}", text, secret=secret)
     for name in before or []:
         if name not in names:
             changes.remove(f"{rel_dir}/{name}")
+
+
+def _check_overwrite(root: userfiles.Root, rel: str, text: str, *, ours: bool) -> None:
+    """Refuse to replace a file regplan did not write: one its own ``kustomization.yaml`` there does not
+    record (a hand-written ``kustomization.yaml`` of an overlay, a file of the same name), unless it
+    already holds exactly what regplan writes. Raised while staging: nothing is written."""
+    if ours:
+        return
+    existing = root.read(rel, what="file", larger="cut")
+    if existing is not None and existing != text.encode("utf-8"):
+        raise userfiles.FileRefused(
+            f"{root.show(rel)}: not written by regplan (its {KUSTOMIZATION} there does not list it, or was "
+            "edited), and regplan replaces only its own files: move it away or render into another directory"
+        )
 
 
 def write_dir(rendered: Rendered, out_dir: Path, *, fmt: str = "yaml") -> list[Path]:
@@ -187,7 +203,7 @@ def _source_word(secret: SecretValue) -> str:
 
 def header(rendered: Rendered, fmt: str, inputs: Sequence[str]) -> str:
     """The command line the text was rendered from, as one comment line (``inputs``: the ``-f``/``--set``
-    words, secret-looking ``--set`` values already hidden by ``escape.input_words``)."""
+    words, secret-looking ``--set`` values already hidden by ``normalize.input_words``)."""
     words = ["regplan", "render", "-p", rendered.profile, "--target", rendered.target.value, "-o", fmt]
     return "# " + escape.comment(escape.shell_words([*words, *inputs]))
 

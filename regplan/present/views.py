@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from regplan.base.errors import Diagnostic
-from regplan.base.escape import md_code, md_fence, md_text
+from regplan.base.escape import lines, md_code, md_fence, md_text
 from regplan.base.normalize import Item
 from regplan.engine.diff import ChangeKind, FieldChange
 from regplan.engine.planvalue import DRY_RUN_NOTES, Action, ObjectChange, Plan, glyph
@@ -152,7 +152,7 @@ def plan_text(plan: Plan, *, color: bool = False) -> str:
     out.append(f"Server dry run: {dry_run_note(plan)}.")
     if plan.errors:
         out.append(_c(f"{len(plan.errors)} error(s): apply would refuse this plan.", "error", color))
-    return "\n".join(out) + "\n"
+    return lines(out)
 
 
 def dry_run_note(plan: Plan) -> str:
@@ -265,7 +265,7 @@ def status_text(status: StatusSummary, *, color: bool = False) -> str:
     out.append(f"Profile:   {', '.join(match) if match else 'matches no profile (with default values)'}")
     if status.match_note:
         out.append(f"  {status.match_note}")
-    return "\n".join(out) + "\n"
+    return lines(out)
 
 
 def status_json(status: StatusSummary) -> str:
@@ -292,7 +292,7 @@ def verify_text(profile: str, intent: Intent, findings: list[Finding], *, color:
         if verified
         else _c("NOT verified: the registry does not (yet) use the intended storage.", "error", color),
     ]
-    return "\n".join(out) + "\n"
+    return lines(out)
 
 
 def verify_json(profile: str, intent: Intent, findings: list[Finding]) -> str:

@@ -200,3 +200,22 @@ def test_zsh_evaluates_no_code_from_a_hostile_context_name(on_path: dict[str, st
     assert p.stdout.startswith("_arguments"), p.stderr
     assert not list(tmp_path.glob("PWNED*"))
     assert all(f"PWNED{i}" in p.stdout for i in (1, 2, 3, 4))  # offered as text, never run
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
+def test_bash_is_offered_no_name_it_would_run(on_path: dict[str, str], tmp_path: Path) -> None:
+    """bash inserts a candidate unquoted: a context named ``$(touch PWNED)`` would be put on the command
+    line as a command substitution (the outside check of issue 16). bash gets plain names only; zsh and
+    fish, which quote what they insert, keep getting them (test above)."""
+    kc = tmp_path / "kc"
+    kc.write_text(
+        "apiVersion: v1\nkind: Config\ncontexts:\n"
+        "- name: ok-ctx\n- name: 'a$(touch PWNED1)'\n- name: 'b`touch PWNED2`'\n- name: \"c'd\"\n"
+        "- name: 'e f'\n- name: 'g;h'\n- name: admin@prod.example:6443/x_y\n"
+    )
+    words = f"regplan plan --kubeconfig {kc} --context ''"
+    probe = f"{script('bash')}\nCOMP_WORDS=({words}); COMP_CWORD=5\n_regplan_completion regplan\n" \
+            'printf "%s\\n" "${COMPREPLY[@]}"'  # fmt: skip
+    p = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=60, env=on_path)
+    assert p.stdout.splitlines() == ["ok-ctx", "admin@prod.example:6443/x_y"], p.stderr
+    assert not list(tmp_path.glob("PWNED*"))

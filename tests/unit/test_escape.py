@@ -17,7 +17,7 @@ import subprocess
 import pytest
 from markdown_it import MarkdownIt
 
-from regplan.base import escape
+from regplan.base import escape, normalize
 from regplan.base.errors import InvalidInput
 
 # What a hostile cluster, plan file or value may carry: each would act on a terminal or a log viewer.
@@ -121,7 +121,7 @@ def test_comment_is_one_line() -> None:
 
 
 def test_input_words_hide_secret_looking_set_values_but_show_sources() -> None:
-    words = escape.input_words(
+    words = normalize.input_words(
         ["v.yaml"],
         [
             "s3.secretKey=S3CR3T",
@@ -280,3 +280,24 @@ def test_huge_inputs_stay_linear() -> None:
     text = ("plain line \x1b[2J\n" * 200_000)[:3_000_000]
     assert escape.UNSAFE.search(escape.terminal(text)) is None
     assert time.perf_counter() - start < 10
+
+
+def test_every_unsafe_character_is_one_isprintable_refuses() -> None:
+    """``escape._printable`` skips the patterns for printable text: sound only while every character of
+    ``UNSAFE_OR_BREAK`` (so of ``UNSAFE``) is one ``str.isprintable`` refuses. Checked on every code point."""
+    everything = "".join(map(chr, range(0x110000)))
+    found = [m.group() for m in escape.UNSAFE_OR_BREAK.finditer(everything)]
+    assert len(found) > 2000 and not [ch for ch in found if ch.isprintable()]
+    for text in [
+        "plain",
+        "tab\there",
+        "a\u2028b",
+        "\x1b[31m",
+        "x\u00ady",
+        "\ud800",
+        "\U000e0041",
+        "no\u00a0break",
+    ]:
+        assert escape.one_line(text) == escape.UNSAFE_OR_BREAK.sub(escape._escape_match, text)
+        assert escape.terminal(text) == escape.UNSAFE.sub(escape._escape_match, text)
+        assert escape.quoted(text) == "'" + escape.one_line(text) + "'"

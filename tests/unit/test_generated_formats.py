@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from test_escape import ansible_reads
 from test_oc_scripts import run_script
 
-from regplan.base import escape
+from regplan.base import escape, normalize
 from regplan.base.errors import InvalidInput
 from regplan.base.model import Target
 from regplan.cli import commands
@@ -258,7 +258,7 @@ def test_headers_name_the_inputs_safely(tmp_path: Path) -> None:
 
 def test_headers_never_show_a_secret_value() -> None:
     r = rendered("ebs-gp2-rwo")
-    text = output.format_rendered(r, "oc", inputs=escape.input_words([], ["s3.secretKey=TOPSECRET"]))
+    text = output.format_rendered(r, "oc", inputs=normalize.input_words([], ["s3.secretKey=TOPSECRET"]))
     assert "TOPSECRET" not in text and "s3.secretKey=(hidden)" in text
 
 

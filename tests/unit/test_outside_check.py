@@ -242,6 +242,34 @@ def test_workspace_dirs_stay_inside_the_workspace(tmp_path: Path, key: str, wher
     assert not (ws / "rendered").exists()
 
 
+@pytest.mark.parametrize("suffix", [".yaml", ".yml"])
+@pytest.mark.parametrize("command", [["render"], ["golden", "--check"], ["argocd-generate"]])
+def test_a_workspace_profile_that_links_out_of_the_workspace_is_refused(
+    tmp_path: Path, suffix: str, command: list[str]
+) -> None:
+    """The workspace's profilesDir lies inside it, and so must every profile in it: one that is a symlink
+    to a file elsewhere on the CI runner or the Argo CD repo server was read as the repository's own and
+    what it held rendered into the tree (the outside check of issue 16)."""
+    ws = tmp_path / "ws"
+    (ws / "profiles").mkdir(parents=True)
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(
+        "description: not the repository's\nvalues: {replicas: 1, rolloutStrategy: Recreate, claim: "
+        "{name: leaked, size: 1Gi, storageClass: gp2, accessMode: ReadWriteOnce}}\n"
+    )
+    (ws / "profiles" / f"sneaky{suffix}").symlink_to(outside)
+    (ws / "regplan.yaml").write_text(
+        "profilesDir: profiles\nclusters:\n  - name: dev\n    profile: sneaky\n    target: ocp4\n"
+    )
+    r = run(*command, cwd=ws, env={"ARGOCD_ENV_REGPLAN_CLUSTER": "dev"})
+    assert r.returncode == 3, r.stderr
+    assert f"regplan.yaml:1: profilesDir: sneaky{suffix}: outside the workspace" in r.stderr
+    assert "leaked" not in r.stdout + r.stderr
+    assert not (ws / "rendered").exists()
+    # the command line's --profiles-dir may point anywhere (the user's own choice)
+    assert run("render", "--profiles-dir", "profiles", cwd=ws).returncode == 0
+
+
 def test_workspace_dirs_inside_the_workspace_still_work(tmp_path: Path) -> None:
     (tmp_path / "regplan.yaml").write_text(
         "renderDir: out/rendered\nsnapshotDir: snaps\n"

@@ -174,3 +174,14 @@ def test_sandbox_refuses_unsafe_attribute(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(render, "builtin_dir", lambda kind: tmp_path / kind)
     with pytest.raises(InvalidInput, match=r"x\.yaml\.j2:1"):
         rendered("glusterfs")
+
+
+@pytest.mark.parametrize("blank", ["", "\n", "\n\n", " \r\n  \n", " \r"])
+def test_a_blank_rendered_template_is_no_document_as_the_loader_says(blank: str) -> None:
+    """``_render_one`` skips parsing a template that renders only blanks (an off backend's Secret): exactly
+    what the loader answers for that text."""
+    from regplan.base import yamlio
+
+    assert yamlio.load_all_safe(blank, "t") == []
+    with pytest.raises(InvalidInput, match="cannot start any token"):  # so a tab is left to the loader
+        yamlio.load_all_safe(blank + "\t", "t")

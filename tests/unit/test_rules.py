@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from regplan.base import model
 from regplan.base.errors import ValidationFailed
 from regplan.base.model import Target
 from regplan.core import rules, values
@@ -307,3 +308,30 @@ def test_every_pairing_of_credential_sources_blames_the_wrong_one(
     if len(absent) != 1:
         assert pairs == [], shown
     assert not any("wJalr" in str(d) or "AKIA" in str(d) for d in found)  # no key material echoed
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["100Gi", "0Gi", "1", "0", "1000M", "512Ki", "8Ei", "9Ei", "7E", "10E", "00100Gi", "1k", "9" * 40,
+     "9" * 41 + "Gi", "1m", "1n", "1u", "+1Gi", "-1Gi", "1.5Gi", "1e3", "1E3", "1Gi\n", "\uff11Gi", "Gi", ""],
+)  # fmt: skip
+def test_whole_quantities_in_int_arithmetic_are_the_decimal_result(text: str) -> None:
+    """``model._whole_quantity`` (render's path: no ``decimal`` import) gives exactly what the exact decimal
+    parse gives, or leaves the text to it; ``canonical_quantity`` answers the same either way."""
+    whole, exact = model._whole_quantity(text), model._quantity(text)
+    if whole is not None:
+        assert exact is not None and (whole[0], whole[1]) == (int(exact[0]), exact[1])
+    try:
+        fast: str | Exception = model.canonical_quantity(text)
+    except ValueError as err:
+        fast = err
+    original = model._whole_quantity
+    try:
+        model._whole_quantity = lambda _: None  # type: ignore[assignment]
+        try:
+            slow: str | Exception = model.canonical_quantity(text)
+        except ValueError as err:
+            slow = err
+    finally:
+        model._whole_quantity = original
+    assert str(fast) == str(slow) and type(fast) is type(slow)

@@ -51,6 +51,9 @@ SECRET_ENV = [
     {"name": "REGISTRY_STORAGE_SWIFT_PASSWORD", "value": SWIFT},
     {"name": "REGISTRY_STORAGE_GCS_KEYFILE", "value": GCS},
     {"name": "GOOGLE_APPLICATION_JSON", "value": GCS},
+    # named by words the message patterns knew but the env table did not (outside check, issue 16)
+    {"name": "MY_PASSWD", "value": SWIFT},
+    {"name": "SWIFT_AUTH_PW", "value": SWIFT},
 ]
 # A config.yml with credentials at every depth, in mappings and in lists.
 CONFIG = {
@@ -67,6 +70,7 @@ CONFIG = {
     },
     "middleware": {"storage": [{"name": "cloudfront", "options": {"privatekey": PEM, "keypairid": "K"}}]},
     "extra": [[{"credentials": {"private_key": PEM}}], GCS],
+    "notifications": {"endpoints": [{"name": "hook", "headers": {"Authorization": [f"Bearer {AWS}"]}}]},
 }
 
 

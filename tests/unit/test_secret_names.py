@@ -1,4 +1,4 @@
-"""Issue 10 item 4: one table of secret-looking env names (normalize.SECRET_ENV_NAMES), used by the
+"""Issue 10 item 4: one vocabulary of secret-looking names (normalize.SECRET_WORDS, secret_name), used by the
 plan's diff masking and by status' redaction alike: for each name both channels hide the value, or both
 show it."""
 

@@ -92,3 +92,26 @@ def test_line_breaks_and_control_characters_inside_a_selector_are_refused(text: 
     with pytest.raises(selector.SelectorError) as err:
         selector.parse(text)
     assert not any(ch in str(err.value) for ch in "\n\r\u2028\x1b")  # shown escaped (repr), never raw
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "env in (" + ",".join(["a"] * 10_000) + ")",  # parses; matches no cluster
+        "!" * 10_000 + "env",
+        "env in " + "(" * 3_000 + "a" + ")" * 3_000,
+        "env=" + "x" * 10_000,
+    ],
+)
+def test_a_huge_selector_is_quoted_cut_short(text: str) -> None:
+    """A message quotes at most selector.SHOWN characters of a selector (the outside check of issue 16
+    found 10,000-character selectors repeated whole, twice, in one line)."""
+    from pathlib import Path
+
+    from regplan.base.errors import InvalidInput
+    from regplan.fleet import workspace as wsmod
+
+    ws = wsmod.load(Path(__file__).resolve().parents[2] / "examples" / "fleet" / "regplan.yaml")
+    with pytest.raises(InvalidInput) as err:
+        ws.select([], text)
+    assert len(str(err.value)) < 400, str(err.value)[:120]

@@ -6,6 +6,7 @@ module."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -86,7 +87,10 @@ def test_help_imports_no_pipeline_module() -> None:
     line = [x for x in p.stderr.splitlines() if x.startswith("MODULES=")][-1]
     loaded = set(line[len("MODULES=") :].split(","))
     # the two packages' __init__ are docstrings only
-    allowed = {"regplan.cli", "regplan.cli.app", "regplan.cli.choices", "regplan.base", "regplan.base.errors"}
+    allowed = {
+        "regplan.cli", "regplan.cli.app", "regplan.cli.choices", "regplan.base", "regplan.base.errors",
+        "regplan.base.record", "regplan.base.lazyre",
+    }  # fmt: skip
     assert p.returncode == 0 and loaded <= allowed, loaded
 
 
@@ -124,3 +128,49 @@ def test_lean_client_import_defers_oauthlib_until_used() -> None:
     """Only an OIDC token refresh needs oauthlib / requests_oauthlib (and requests): loaded on first use."""
     p = subprocess.run([sys.executable, "-c", LEAN], capture_output=True, text=True, timeout=60, check=True)
     assert p.stdout.split() == ["[]", "InvalidClientIdError", "requests_oauthlib.oauth2_session", "module"]
+
+
+SHAPE = (
+    "import atexit, io, sys\n"
+    "sys.argv = ['regplan', *sys.argv[1:]]\n"
+    "def report():\n"
+    "    mods = {n: m for n, m in sys.modules.items() if n.startswith('regplan')}\n"
+    "    made = sorted(f'{n}.{k}' for n, m in mods.items() for k, v in vars(m).items()\n"
+    "                  if isinstance(v, type) and v.__module__ == n and '__dataclass_params__' in vars(v))\n"
+    "    files = sorted(m.__file__ for m in mods.values() if getattr(m, '__file__', None))\n"
+    "    sys.stderr.write('MODULES=' + ','.join(sorted(mods)) + '\\n')\n"
+    "    sys.stderr.write('DATACLASSES=' + ','.join(made) + '\\n')\n"
+    "    sys.stderr.write('FILES=' + ','.join(files) + '\\n')\n"
+    "    sys.stderr.write('DECIMAL=' + str('decimal' in sys.modules) + '\\n')\n"
+    "atexit.register(report)\n"
+    "from regplan.cli.app import main\n"
+    "main()\n"
+)
+
+
+def test_render_path_builds_no_dataclass_compiles_no_pattern_at_import_and_skips_normalize() -> None:
+    """What made ``render`` slow to start, kept out (docs/performance.md, "Start-up"): a ``@dataclass``
+    compiles its methods at import (the row and value classes are ``base.record.Record``s); a module-level
+    ``re.compile`` runs whether the pattern is used or not (``base.lazyre.Pattern`` compiles on first use);
+    ``normalize`` (the diff's rule tables and the redaction patterns) is only for messages here; ``decimal``
+    only for a fractional or exponent quantity."""
+    p = subprocess.run(
+        [sys.executable, "-c", SHAPE, "render", "-p", "ebs-gp2-rwo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "REGPLAN_PROFILES_DIR": ""},
+    )
+    lines = dict(x.split("=", 1) for x in p.stderr.splitlines() if x.split("=", 1)[0].isupper() and "=" in x)
+    assert p.returncode == 0 and p.stdout
+    modules = set(lines["MODULES"].split(","))
+    assert "regplan.core.rules" in modules and "regplan.base.normalize" not in modules, modules
+    assert lines["DATACLASSES"] == ""
+    assert lines["DECIMAL"] == "False"  # 100Gi is whole: int arithmetic (model._whole_quantity)
+    compiled = [
+        f"{Path(f).name}:{n}"
+        for f in lines["FILES"].split(",")
+        for n, line in enumerate(Path(f).read_text().splitlines(), 1)
+        if re.match(r"[A-Za-z_]\w*\s*(:[^=]*)?=\s*re\.compile\(", line)
+    ]
+    assert compiled == []

@@ -218,11 +218,13 @@ def test_out_dir_removes_only_the_files_its_kustomization_recorded(tmp_path: Pat
     names = sorted(p.name for p in out.iterdir())
     assert "01-persistentvolumeclaim-old.yaml" not in names  # regplan wrote it: removed
     assert "09-config-mine.yaml" in names  # regplan did not: kept
-    # a kustomization.yaml someone else wrote is no record of regplan's: nothing it lists is removed
+    # a kustomization.yaml someone else wrote is no record of regplan's: nothing it lists is removed, and
+    # it is not replaced either (an overlay's own kustomization.yaml; the outside check of issue 16)
     (out / "kustomization.yaml").write_text("resources: [09-config-mine.yaml]\n# mine\n")
-    output.write_dir(_rendered("claim.name=other"), out)
-    assert (out / "01-persistentvolumeclaim-image-registry-storage.yaml").is_file()
-    assert (out / "09-config-mine.yaml").is_file()
+    before = tree(out)
+    with pytest.raises(InvalidInput, match=r"(kustomization|02-config-\w+)\.yaml: not written by regplan"):
+        output.write_dir(_rendered("claim.name=other"), out)
+    assert tree(out) == before
 
 
 def test_out_dir_through_a_symlink_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -321,6 +323,28 @@ def test_golden_check_with_a_binary_file_shows_it_as_differing(tmp_path: Path) -
     assert fleet(ws, "golden")[:2] == (ExitCode.OK, "")
 
 
+def test_a_hand_written_file_where_regplan_renders_is_not_replaced(tmp_path: Path) -> None:
+    """``render`` and ``golden --update`` replace only the files regplan's own kustomization.yaml records
+    (or ones already holding exactly what it writes): a hand-written kustomization.yaml or file of a
+    directory that is also a cluster's is refused, naming it, and nothing is written anywhere."""
+    ws = workspace(tmp_path)
+    mine = ws / "rendered" / "dev-us"
+    mine.mkdir(parents=True)
+    (mine / "kustomization.yaml").write_text("resources: [mine.yaml]\n")
+    before = tree(ws)
+    for update in (False, True):
+        with pytest.raises(InvalidInput, match=r"dev-us/kustomization\.yaml: not written by regplan"):
+            fleet(ws, "golden", update=True) if update else fleet(ws, "render")
+        assert tree(ws) == before
+    (mine / "kustomization.yaml").unlink()
+    (mine / "02-config-cluster.yaml").write_text("hand-written\n")
+    with pytest.raises(InvalidInput, match=r"dev-us/02-config-cluster\.yaml: not written by regplan"):
+        fleet(ws, "render")
+    (mine / "02-config-cluster.yaml").unlink()
+    assert fleet(ws, "render")[0] is ExitCode.OK  # then regplan's, and rendered again over itself
+    assert fleet(ws, "render")[0] is ExitCode.OK
+
+
 def test_golden_check_refuses_a_fifo_in_rendered_without_blocking(tmp_path: Path) -> None:
     ws = workspace(tmp_path)
     assert fleet(ws, "render")[0] is ExitCode.OK
@@ -416,6 +440,22 @@ def test_plan_out_removes_only_plan_files_regplan_wrote(tmp_path: Path) -> None:
     assert p.returncode == 3  # the clusters without a snapshot are errors
     names = sorted(f.name for f in (ws / "plans").iterdir())
     assert names == ["legacy-us.json", "notes.json", "prod-eu.json", "stage-eu.json"]
+
+
+@pytest.mark.parametrize("content", [b"my notes\n", b'{"not": "a plan"}\n', b"{" + b" " * (11 << 20) + b"}"])
+def test_plan_out_does_not_replace_a_file_that_is_not_its_plan(tmp_path: Path, content: bytes) -> None:
+    """``<cluster>.json`` that is not a plan regplan wrote (notes, another tool's file, one past the plan
+    bound) is refused, naming it, and nothing in the directory changes (it was overwritten)."""
+    ws = example_copy(tmp_path)
+    (ws / "plans").mkdir()
+    (ws / "plans" / "dev-us.json").write_bytes(content)
+    before = tree(ws / "plans")
+    p = run("plan", "--snapshot-dir", "snapshots", "--out", "plans", cwd=ws)
+    assert p.returncode == 3 and "plans/dev-us.json: not a plan file regplan wrote" in p.stderr, p.stderr
+    assert tree(ws / "plans") == before
+    (ws / "plans" / "dev-us.json").unlink()
+    assert run("plan", "--snapshot-dir", "snapshots", "--out", "plans", cwd=ws).returncode == 0
+    assert run("plan", "--snapshot-dir", "snapshots", "--out", "plans", cwd=ws).returncode == 0  # its own
 
 
 @pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
@@ -516,13 +556,18 @@ def test_workspace_values_files_stay_inside_the_workspace(tmp_path: Path, how: s
         wsmod.load(ws / "regplan.yaml")
 
 
-def test_a_huge_file_in_the_tree_gets_an_answer(tmp_path: Path) -> None:
+def test_a_huge_file_in_the_tree_differs_and_is_rewritten(tmp_path: Path) -> None:
+    """Read no further than the bound, and answered like a binary file: it differs from anything regplan
+    renders, and ``golden --update`` (or ``render``) repairs it (it was refused, exit 3, and no command
+    of regplan's could rewrite its own file: the outside check of issue 16)."""
     ws = workspace(tmp_path)
     assert fleet(ws, "render")[0] is ExitCode.OK
     big = ws / "rendered" / "dev-us" / "02-config-cluster.yaml"
     big.write_bytes(b"x" * (userfiles.TREE_FILE_BYTES + 1))
-    with pytest.raises(InvalidInput, match=r"02-config-cluster\.yaml: rendered file larger than"):
-        fleet(ws, "golden")
+    code, out, _ = fleet(ws, "golden")
+    assert code is ExitCode.CHANGES and f"(larger than {userfiles.TREE_FILE_BYTES} bytes" in out
+    assert fleet(ws, "golden", update=True)[0] is ExitCode.OK
+    assert fleet(ws, "golden")[:2] == (ExitCode.OK, "")
 
 
 @pytest.mark.parametrize("spelling", ["relative", "absolute"])
