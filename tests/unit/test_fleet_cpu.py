@@ -230,3 +230,20 @@ def test_normalize_with_the_fast_copy_is_normalize_with_deepcopy(monkeypatch: py
     shared = [(n.desired, n.live) for n in fast]
     for (d, lv), (nd, nl) in zip(pairs, shared, strict=True):
         assert nd is not d and (nl is None or nl is not lv)
+
+
+def test_the_fast_copy_of_deep_and_huge_values_is_deepcopys() -> None:
+    deep: Any = {"leaf": "\u2028\x1b[0m"}
+    for i in range(300):
+        deep = [deep] if i % 2 else {"k": deep}
+    assert plain.copied(deep) == copy.deepcopy(deep)
+    deeper: Any = []
+    for _ in range(100_000):  # deeper than the recursion limit: an error, as deepcopy's, never a crash
+        deeper = [deeper]
+    with pytest.raises(RecursionError):
+        copy.deepcopy(deeper)
+    with pytest.raises(RecursionError):
+        plain.copied(deeper)
+    wide = {f"k{i}": [i, {"s": str(i)}] for i in range(50_000)}
+    out = plain.copied(wide)
+    assert out == wide and out["k7"][1] is not wide["k7"][1]
