@@ -1,7 +1,9 @@
-"""Cluster adapter: the ONLY package that imports ``kubernetes``.
+"""Cluster adapter: the one door to an apiserver, and the ONLY package that imports ``kubernetes``.
 
-Everything regplan says to an apiserver goes through ``Cluster`` (``ClusterAPI`` is its Protocol). The
-seams, one module each:
+Everything regplan says to an apiserver goes through ``Cluster`` (``ClusterAPI`` is its Protocol). It
+speaks through the standard-library transport (``direct``) for the kubeconfig forms it implements and
+through the official client for the rest (``connect`` decides; docs/ARCHITECTURE.md "The cluster client").
+The seams, one module each:
 
 - ``apierrors``: API failures as regplan errors (exit 4 / 5), redaction of anything a server echoes;
 - ``policy``: resource paths and the per-kind write policy table (what may be created, patched - with
@@ -9,7 +11,12 @@ seams, one module each:
 - ``landed``: did a write whose answer was lost take effect (pure);
 - ``clientimport``: the official client's modules, imported lean;
 - ``kubeconfig``: kubeconfig files checked and loaded, kubectl-like messages;
-- ``transport``: one request, and the one retry helper (backoff with jitter, Retry-After honoured);
+- ``connect``: which transport a context gets (``direct.route`` says why the client);
+- ``direct``: the standard-library transport (``ssl``, sockets, ``http11``; keep-alive connections);
+- ``http11``: one HTTP/1.1 request and response over a socket (bounded parsing);
+- ``credentials``: its tokens, token files, exec plugins and client certificates;
+- ``transport``: one request through the official client, and the one retry helper (backoff with jitter,
+  Retry-After honoured);
 - ``adapter``: the ``Cluster`` class (reads, writes, dry run, waits);
 - ``protocol``: ``ClusterAPI``.
 
@@ -37,8 +44,6 @@ from regplan.cluster.apierrors import (
     secret_strings,
     status_message,
 )
-from regplan.cluster.clientimport import client_modules as _client_modules
-from regplan.cluster.clientimport import lean_import_allowed as _lean_import_allowed
 from regplan.cluster.kubeconfig import load_configuration
 from regplan.cluster.landed import write_landed
 from regplan.cluster.policy import (
@@ -55,6 +60,15 @@ from regplan.cluster.policy import (
 from regplan.cluster.policy import with_precondition as _with_precondition
 from regplan.cluster.protocol import ClusterAPI
 from regplan.cluster.transport import USER_AGENT, RequestLog, RetryPolicy, backoff_delay, retrying
+
+
+def __getattr__(name: str) -> object:
+    """The official client's import helpers, imported on first use (not on the standard-library path)."""
+    if name in ("_client_modules", "_lean_import_allowed"):
+        from regplan.cluster import clientimport
+
+        return clientimport.client_modules if name == "_client_modules" else clientimport.lean_import_allowed
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _load_configuration(kubeconfig: str | None, context: str | None) -> object:

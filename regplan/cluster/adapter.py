@@ -8,9 +8,10 @@ precondition; every request goes through ``transport.retrying`` (see there for w
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from regplan.base.errors import ClusterError, ClusterMoved, Diagnostic, InvalidInput
@@ -26,8 +27,7 @@ from regplan.base.model import (
     event_time,
 )
 from regplan.cluster.apierrors import METHOD_VERB, ApiError, ConflictError, TransientError, secret_strings
-from regplan.cluster.clientimport import client_modules
-from regplan.cluster.kubeconfig import load_configuration
+from regplan.cluster.connect import open_transport
 from regplan.cluster.landed import write_landed
 from regplan.cluster.policy import (
     VERB_METHOD,
@@ -39,7 +39,20 @@ from regplan.cluster.policy import (
     with_precondition,
 )
 from regplan.cluster.pool import Pools
-from regplan.cluster.transport import RequestLog, RetryPolicy, Transport, retrying
+from regplan.cluster.transport import RequestLog, RetryPolicy, Sender, Transport, retrying
+
+_CONFIG = Ref("imageregistry.operator.openshift.io/v1", "Config", "", "cluster")
+_CONFIG_PATH = ref_path(_CONFIG)
+_CONFIG_WHAT = describe(_CONFIG.api_version, _CONFIG.kind, _CONFIG.namespace, _CONFIG.name)
+# Seconds detection's read of Config/cluster stands for the plan's read of it (a plan reads it right after
+# detecting; later reads - apply's re-reads, waits - always go to the server).
+SEEN_FRESH = 5.0
+
+
+def _names_object(payload: Any, kind: str, name: str) -> bool:
+    """Is a 404 about this object (the resource is served, the object absent) rather than the resource?"""
+    details = payload.get("details") if isinstance(payload, dict) else None
+    return isinstance(details, dict) and details.get("kind") == kind and details.get("name") == name
 
 
 def pods_mounting(pods: Iterable[Obj]) -> dict[str, list[str]]:
@@ -72,16 +85,19 @@ class Cluster:
     ) -> None:
         """``pools``: a workspace run's shared connections (``regplan.cluster.pool``): contexts of one server
         and credential share one transport, which the pools close, not this object."""
-        _, rest, _ = client_modules()
         found: tuple[str, ...] = ()
         self._owns_transport = True
         self._pools = pools
+        self._transport: Sender
         if pools is not None and configuration is None:
-            self._transport, found, shared = pools.transport(kubeconfig, context, rest, request_timeout)
+            self._transport, found, shared = pools.transport(kubeconfig, context, request_timeout)
             self._owns_transport = not shared
-        else:
-            if configuration is None:
-                configuration, found = load_configuration(kubeconfig, context)
+        elif configuration is None:  # the standard-library transport where it can, else the client's
+            self._transport, found = open_transport(kubeconfig, context, request_timeout)
+        else:  # a client configuration handed in (tests, embedding programs): the client's transport
+            from regplan.cluster.clientimport import client_modules
+
+            _, rest, _ = client_modules()
             self._transport = Transport(configuration, rest, request_timeout)
         # Said once to the user by the caller (e.g. TLS verification turned off in the kubeconfig).
         self.warnings: tuple[str, ...] = found
@@ -89,6 +105,9 @@ class Cluster:
         self.host: str = self._transport.host
         self.policy = RetryPolicy(attempts=max(1, attempts), backoff=backoff)
         self.on_retry: Callable[[str], None] | None = None  # apply shows retries as progress
+        # target detection's answer for Config/cluster, for the read that follows it (``_detected``)
+        self._seen: dict[str, tuple[float, Future[tuple[int, Any]]]] = {}
+        self._seen_lock = threading.Lock()
 
     @property
     def requests(self) -> RequestLog:
@@ -110,6 +129,9 @@ class Cluster:
         return None if status == 404 else payload
 
     def get(self, ref: Ref) -> Obj | None:
+        reused, seen = self._detected(ref_path(ref))
+        if reused:
+            return seen if isinstance(seen, dict) else None
         obj = self.get_path(ref_path(ref), what=describe(ref.api_version, ref.kind, ref.namespace, ref.name))
         return obj if isinstance(obj, dict) else None
 
@@ -136,7 +158,34 @@ class Cluster:
         return pods_mounting(self.list_objects("v1", "Pod", namespace))
 
     def detect_target(self) -> Target:
-        """ocp4 when the image-registry operator API is served; ocp3 when dc/docker-registry exists."""
+        """ocp4 when the image-registry operator API is served; ocp3 when dc/docker-registry exists.
+
+        The first request is the GET of ``Config/cluster`` itself: served (200, or 404 naming the object)
+        proves the API group, and its answer is kept for the read that follows (``get``: one request fewer
+        per plan). Any other answer (the group not served, 403 on the object) falls back to asking for the
+        API group, as before."""
+        pending: Future[tuple[int, Any]] = Future()
+        with self._seen_lock:
+            self._seen[_CONFIG_PATH] = (time.monotonic(), pending)
+        try:
+            status, payload = retrying(
+                functools.partial(
+                    self._transport.once, "GET", _CONFIG_PATH, what=_CONFIG_WHAT, log=self._requests
+                ),
+                policy=self.policy,
+                on_retry=self.on_retry,
+            )
+        except ApiError as err:
+            if err.status != 403:
+                pending.set_result((0, None))
+                raise
+            status, payload = 0, None  # may not read the object: the API group decides
+        except BaseException:
+            pending.set_result((0, None))
+            raise
+        pending.set_result((status, payload))
+        if status == 200 or (status == 404 and _names_object(payload, "configs", "cluster")):
+            return Target.OCP4
         group = self.get_path(
             "/apis/imageregistry.operator.openshift.io", what="API group imageregistry.operator.openshift.io"
         )
@@ -154,6 +203,23 @@ class Cluster:
             "imageregistry.operator.openshift.io (OpenShift 4.x) nor deploymentconfigs.apps.openshift.io "
             "docker-registry in namespace default (OpenShift 3.x); pass --target ocp4 or --target ocp3"
         )
+
+    def _detected(self, path: str) -> tuple[bool, Any]:
+        """(True, the object or None) when target detection just read ``path`` (its answer, waited for if
+        still in flight, used once and only while fresh); (False, None) when the path must be read."""
+        with self._seen_lock:
+            found = self._seen.pop(path, None)
+        if found is None:
+            return False, None
+        when, pending = found
+        status, payload = pending.result()
+        if time.monotonic() - when > SEEN_FRESH:
+            return False, None
+        if status == 200 and isinstance(payload, dict):
+            return True, payload
+        if status == 404 and _names_object(payload, "configs", "cluster"):
+            return True, None
+        return False, None
 
     def read(self, query: LiveQuery) -> LiveState:
         """Answer a ``LiveQuery`` with concurrent GETs: each object by name, each StorageClass by name,

@@ -34,8 +34,8 @@ from typing import Any
 from regplan.base import safeload, userfiles
 from regplan.base.errors import ClusterError, InvalidInput, UnreadableInput
 from regplan.base.escape import one_line as shown  # names from files and the environment, one line
+from regplan.base.escape import safe_text_problem
 from regplan.cluster.apierrors import one_line
-from regplan.cluster.clientimport import client_modules
 
 # Fields holding base64 data: (section, field).
 BASE64_FIELDS: tuple[tuple[str, str], ...] = (
@@ -202,6 +202,23 @@ def repository_problem(files: Sequence[Kubeconfig], repository: Path | None) -> 
     )
 
 
+def _server_url_problem(server: str) -> str:
+    """What is wrong with a server URL that regplan shows in messages and plans, or "". A user name,
+    password, query or fragment in it is refused without being shown: it is where a pasted token or
+    password would sit, and the URL is printed (errors, a plan's source, warnings) as it is."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(server)
+    except ValueError:
+        return "is not a URL"
+    if "@" in parts.netloc:
+        return "carries a user name or password (not shown): credentials belong in the kubeconfig's user"
+    if parts.query or parts.fragment or server.rstrip().endswith(("?", "#")):
+        return "has a query or fragment (not shown): a server URL is scheme://host:port[/path]"
+    return ""
+
+
 def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
     """The context to use (``--context``, else the first current-context), with its cluster and user
     checked; kubectl's wording for the usual mistakes."""
@@ -225,6 +242,16 @@ def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
     cluster_entry, cluster_file = cluster
     if not cluster_entry.get("server"):
         raise invalid(cluster_file, f'cluster "{shown(cluster_name)}" has no server')
+    server = cluster_entry["server"]
+    if not isinstance(server, str):
+        raise invalid(cluster_file, f'cluster "{shown(cluster_name)}": server must be a string')
+    # a line break or control character would end up in a request line or a message as it is
+    problem = safe_text_problem(server) or ("contains a space" if any(c.isspace() for c in server) else "")
+    if problem:
+        raise invalid(cluster_file, f'cluster "{shown(cluster_name)}": server {problem}')
+    problem = _server_url_problem(server)
+    if problem:
+        raise invalid(cluster_file, f'cluster "{shown(cluster_name)}": server {problem}')
     _check_fields("cluster", cluster_name, cluster_entry, cluster_file)
     user_name = ctx.get("user")
     if user_name:
@@ -276,6 +303,8 @@ def load_configuration(
     kubeconfig: str | None, context: str | None, environ: Mapping[str, str] = os.environ
 ) -> tuple[Any, tuple[str, ...]]:
     """(a ``kubernetes.client.Configuration``, warnings to show the user once)."""
+    from regplan.cluster.clientimport import client_modules  # the client's path only
+
     configuration, _, kube_config = client_modules()
     from kubernetes.config.config_exception import ConfigException
 

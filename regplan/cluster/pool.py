@@ -29,7 +29,8 @@ from typing import Any
 from regplan.base import userfiles
 from regplan.base.errors import UnreadableInput
 from regplan.cluster import kubeconfig as kc
-from regplan.cluster.transport import Transport
+from regplan.cluster.connect import open_transport
+from regplan.cluster.transport import Sender
 
 # Threads sending the requests of every cluster of the run (each cluster's reads and dry runs go out
 # concurrently; a thread per request per cluster would start and stop thousands of threads at 500 clusters).
@@ -89,35 +90,35 @@ class Pools:
         self.maxsize = maxsize
         self.environ = environ
         self._lock = threading.Lock()
-        self._pools: dict[str, Future[tuple[Transport, tuple[str, ...]]]] = {}
+        self._pools: dict[str, Future[tuple[Sender, tuple[str, ...]]]] = {}
         self.built = 0  # transports built (tests and benchmarks read it)
         self._executor: ThreadPoolExecutor | None = None
         # a run that ends without close (a status or snapshot over many) still closes its sockets
         weakref.finalize(self, _close_all, self._pools)
 
     def transport(
-        self, kubeconfig: str | None, context: str | None, rest: Any, request_timeout: tuple[float, float]
-    ) -> tuple[Transport, tuple[str, ...], bool]:
+        self, kubeconfig: str | None, context: str | None, request_timeout: tuple[float, float]
+    ) -> tuple[Sender, tuple[str, ...], bool]:
         """(the transport for ``context``, the warnings of its kubeconfig, whether it is shared - owned by
         this object - or the caller's own to close)."""
         key = identity(kubeconfig, context, self.environ)
         if key is None:
-            transport, warnings = self._build(kubeconfig, context, rest, request_timeout)
+            transport, warnings = self._build(kubeconfig, context, request_timeout)
             return transport, warnings, False
         with self._lock:
             found = self._pools.get(key)
             if found is None:
-                mine: Future[tuple[Transport, tuple[str, ...]]] = Future()
+                mine: Future[tuple[Sender, tuple[str, ...]]] = Future()
                 self._pools[key] = mine
         if found is not None:
             try:
                 transport, _ = found.result()
             except Exception:  # the first one's error: build this context's own to report its own
-                transport, warnings = self._build(kubeconfig, context, rest, request_timeout)
+                transport, warnings = self._build(kubeconfig, context, request_timeout)
                 return transport, warnings, False
             return transport, kc.resolve(kc.read_files(kubeconfig, self.environ), context).warnings, True
         try:
-            built = self._build(kubeconfig, context, rest, request_timeout)
+            built = self._build(kubeconfig, context, request_timeout)
         except BaseException as err:
             with self._lock:
                 del self._pools[key]
@@ -127,13 +128,14 @@ class Pools:
         return built[0], built[1], True
 
     def _build(
-        self, kubeconfig: str | None, context: str | None, rest: Any, request_timeout: tuple[float, float]
-    ) -> tuple[Transport, tuple[str, ...]]:
-        cfg, warnings = kc.load_configuration(kubeconfig, context, self.environ)
-        cfg.connection_pool_maxsize = self.maxsize
+        self, kubeconfig: str | None, context: str | None, request_timeout: tuple[float, float]
+    ) -> tuple[Sender, tuple[str, ...]]:
+        built = open_transport(
+            kubeconfig, context, request_timeout, environ=self.environ, maxsize=self.maxsize
+        )
         with self._lock:
             self.built += 1
-        return Transport(cfg, rest, request_timeout), warnings
+        return built
 
     def executor(self) -> Executor:
         """The run's threads for requests (``Cluster._concurrently``): only requests run there, never a task
@@ -151,7 +153,7 @@ class Pools:
             executor.shutdown(wait=True)
 
 
-def _close_all(pools: dict[str, Future[tuple[Transport, tuple[str, ...]]]]) -> None:
+def _close_all(pools: dict[str, Future[tuple[Sender, tuple[str, ...]]]]) -> None:
     built = list(pools.values())
     pools.clear()
     for fut in built:

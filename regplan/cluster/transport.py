@@ -20,7 +20,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from regplan import __version__
@@ -130,6 +130,28 @@ class RequestLog:
     @property
     def writes(self) -> int:
         return sum(n for m, n in self.counts.items() if m != "GET")
+
+
+class Sender(Protocol):
+    """What the adapter sends through: ``Transport`` (the official client's) or ``direct.StdTransport``."""
+
+    host: str
+    requests: RequestLog
+
+    def once(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str = "application/json",
+        secrets: Sequence[str] = (),
+        log: RequestLog | None = None,
+    ) -> tuple[int, Any]: ...
+
+    def close(self) -> None: ...
 
 
 class Transport:

@@ -347,7 +347,7 @@ def test_read_answers_query_with_bounded_requests() -> None:
 
 def test_detect_target() -> None:
     def ocp3(method: str, url: str, body: Any) -> Any:
-        if url == "/apis/imageregistry.operator.openshift.io":
+        if url.startswith("/apis/imageregistry.operator.openshift.io"):
             return status(404, "nf")
         return FakeResp(200, {"kind": "X"})
 

@@ -160,3 +160,22 @@ def test_kubeconfig_paths_and_names_in_messages_are_one_line(tmp_path: Path, bad
     with pytest.raises(Exception) as err:
         kc.resolve(kc.read_files(str(cfg), {}), None)
     assert "\n" not in str(err.value) and "\x1b" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["https://admin:Pa55w0rd-SECRET@127.0.0.1:1", "https://SECRET@127.0.0.1:1",
+     "https://127.0.0.1:1/?token=SECRET", "https://127.0.0.1:1/#SECRET", "https://127.0.0.1:1/api?"],
+)  # fmt: skip
+def test_a_server_url_holding_credentials_is_refused_unshown(tmp_path: Path, server: str) -> None:
+    """The server URL is printed in errors, warnings and a plan's source: a password or token in it would
+    be too. It is refused, exit 4 as every kubeconfig problem, and never shown."""
+    cfg = tmp_path / "config"
+    cfg.write_text(kubeconfig({"token": "t"}, server=server))
+    p = subprocess.run(
+        [sys.executable, "-m", "regplan", "plan", "-p", "ebs-gp2-rwo", "--kubeconfig", str(cfg)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert p.returncode == 4, p.stderr
+    assert "SECRET" not in p.stdout + p.stderr and "Pa55w0rd" not in p.stderr
+    assert "not shown" in p.stderr

@@ -65,6 +65,68 @@ def write_sa_key(path: Path) -> None:
     )
 
 
+def write_client_ca(cert_path: Path, key_path: Path) -> None:
+    """A CA the apiserver trusts for client certificates (--client-ca-file)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "regplan-test-client-ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+
+
+def issue_client_cert(ca_cert: Path, ca_key: Path, user: str, groups: tuple[str, ...]) -> tuple[bytes, bytes]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    issuer = x509.load_pem_x509_certificate(ca_cert.read_bytes())
+    signer = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, user)]
+    attrs += [x509.NameAttribute(NameOID.ORGANIZATION_NAME, g) for g in groups]
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name(attrs))
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(signer, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), pem_key
+
+
 def kubeconfig(server: str, ca_pem: bytes, users: dict[str, str], current: str = "admin") -> dict[str, Any]:
     """A kubeconfig with one cluster and one context per token user (context name == user name)."""
     return {
@@ -115,6 +177,18 @@ class ControlPlane:
     @property
     def key_file(self) -> Path:
         return self.cert_dir / "apiserver.key"
+
+    @property
+    def client_ca_file(self) -> Path:
+        return self.workdir / "client-ca.crt"
+
+    @property
+    def client_ca_key(self) -> Path:
+        return self.workdir / "client-ca.key"
+
+    def client_cert(self, user: str, groups: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
+        """(certificate, key) PEM of a client-certificate user the apiserver accepts (CN user, O groups)."""
+        return issue_client_cert(self.client_ca_file, self.client_ca_key, user, groups)
 
     @property
     def kubeconfig_path(self) -> Path:
@@ -197,6 +271,7 @@ class ControlPlane:
         )
         (w / "audit-policy.yaml").write_text(yaml.safe_dump(AUDIT_POLICY))
         write_sa_key(w / "sa.key")
+        write_client_ca(self.client_ca_file, self.client_ca_key)
         self.port = free_port()
         p = ManagedProcess(
             "kube-apiserver",
@@ -208,6 +283,7 @@ class ControlPlane:
                 f"--secure-port={self.port}",
                 f"--cert-dir={self.cert_dir}",
                 f"--token-auth-file={w / 'tokens.csv'}",
+                f"--client-ca-file={self.client_ca_file}",  # client-certificate users (client_cert)
                 "--authorization-mode=RBAC",
                 "--service-account-issuer=https://kubernetes.default.svc",
                 f"--service-account-key-file={w / 'sa.key'}",
