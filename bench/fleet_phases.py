@@ -91,7 +91,7 @@ def main() -> int:
     ap.add_argument("--clusters", type=int, default=50)
     ap.add_argument("--latency-ms", type=float, default=50.0)
     ap.add_argument("--proxy", choices=KINDS, default="go", help="latency proxy")
-    ap.add_argument("--parallelism", type=int, default=8)
+    ap.add_argument("--parallelism", type=int, default=32)  # regplan's default for reads
     args = ap.parse_args()
     load = os.getloadavg()[0]
     runs: list[dict[str, float]] = []

@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from regplan.base import lazyre
+from regplan.base import lazyre, plain
 from regplan.base.model import Obj
 from regplan.base.model import parse_quantity as parse_quantity  # the one quantity grammar
 from regplan.base.record import Record
@@ -466,8 +466,22 @@ REMOVALS: tuple[RemovalRule, ...] = (
 
 
 def _applies(rules: tuple[PathRule, ...], kind: str, path: FieldPath) -> bool:
-    """Does a row of ``rules`` cover this field of this kind?"""
-    return any(r.kind in (ANY, kind) and _match(r.path, path) for r in rules)
+    """Does a row of ``rules`` cover this field of this kind? (Asked for every field of every object a
+    plan compares, the same fields again for each cluster of a workspace: the answers are kept, at most
+    ``_APPLIES_KEPT`` of them; the tables are constants, so a kept answer is the answer.)"""
+    key = (id(rules), kind, path)
+    kept = _applies_kept.get(key)
+    if kept is not None and kept[0] is rules:  # the entry holds its table: its id is not reused
+        return kept[1]
+    found = any(r.kind in (ANY, kind) and _match(r.path, path) for r in rules)
+    if len(_applies_kept) >= _APPLIES_KEPT:
+        _applies_kept.clear()  # bounded: a strange object's many fields cannot grow it
+    _applies_kept[key] = (rules, found)
+    return found
+
+
+_APPLIES_KEPT = 8192
+_applies_kept: dict[tuple[int, str, FieldPath], tuple[tuple[PathRule, ...], bool]] = {}
 
 
 def is_quantity_path(kind: str, path: FieldPath) -> bool:
@@ -747,8 +761,8 @@ class Normalized(Record, frozen=True):
 def normalize(desired: Obj, live: Obj | None) -> Normalized:
     """Apply every table to one (desired, live) pair. Inputs are not modified."""
     kind = str(desired.get("kind", ""))
-    d = copy.deepcopy(desired)
-    lv = copy.deepcopy(live) if live is not None else None
+    d = plain.copied(desired)  # copy.deepcopy's copy, faster (every object of every cluster's plan)
+    lv = plain.copied(live) if live is not None else None
     if kind == "Secret":
         d = mask_secret(d)
         lv = mask_secret(lv) if lv is not None else None

@@ -301,7 +301,7 @@ Selector = Annotated[str, typer.Option(
     "env=prod,region!=eu (kubectl syntax: =, ==, !=, in, notin, key, !key). Default: all.")]  # fmt: skip
 Parallelism = Annotated[str | None, typer.Option(
     "--parallelism", metavar="N", callback=_positive,
-    help="Workspace: clusters worked on at once. Default: 8.")]  # fmt: skip
+    help="Workspace: clusters worked on at once. Default: 32; apply's writes: 8.")]  # fmt: skip
 SnapshotDir = Annotated[Path | None, typer.Option(
     "--snapshot-dir", metavar="DIR",
     help="Workspace, offline: each cluster against DIR/<cluster>.yaml (`regplan snapshot`).")]  # fmt: skip

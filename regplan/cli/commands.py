@@ -421,7 +421,7 @@ class FleetOptions(Options):
     found: bool = False  # the workspace was found by looking, not asked for: say so (docs/fleet.md)
     clusters: tuple[str, ...] = ()
     selector: str = ""
-    parallelism: int | None = None  # None: fleet.DEFAULT_PARALLELISM
+    parallelism: int | None = None  # None: fleet.default_parallelism (reads 32, apply's writes 8)
     output: str = "text"
     out: Path | None = None
     snapshot_dir: Path | None = None
@@ -497,10 +497,10 @@ def fleet(
     return _FLEET_BODIES[opts.command](opts, ctx, specs, reporter, confirm, is_tty)
 
 
-def _parallelism(opts: FleetOptions) -> int:
+def _parallelism(opts: FleetOptions, *, writes: bool = False) -> int:
     from regplan.fleet import runs as fl
 
-    return fl.DEFAULT_PARALLELISM if opts.parallelism is None else opts.parallelism
+    return fl.default_parallelism(writes=writes) if opts.parallelism is None else opts.parallelism
 
 
 def _fleet_doc(kind: str, outcomes: Any, code: ExitCode, ctx: Any, output: str) -> str:
@@ -646,8 +646,9 @@ def _fleet_apply(
         reporter.err("regplan: not confirmed; nothing was written\n")
         return ExitCode.OK
     runnable = [s for s in specs if opts.plan_dir is not None or s.name in plans]
+    at_once = _parallelism(opts, writes=True)  # writes: a smaller batch than reads (fleet.WRITE_PARALLELISM)
     outcomes = fl.apply_many(
-        ctx, runnable, opts.apply, plans=plans, plan_files_=files, parallelism=_parallelism(opts),
+        ctx, runnable, opts.apply, plans=plans, plan_files_=files, parallelism=at_once,
         max_failures=opts.max_failures, already_failed=len(failed),
     )  # fmt: skip
     by_name = {o.name: o for o in [*failed, *outcomes]}

@@ -116,6 +116,9 @@ class Cluster:
     def close(self) -> None:
         if self._owns_transport:
             self._transport.close()
+        elif self._pools is not None:  # shared: the pools keep it for the next context, or close it
+            pools, self._pools = self._pools, None  # released once, however often closed
+            pools.release(self._transport)
 
     # ---- reads -----------------------------------------------------------------------------------
 

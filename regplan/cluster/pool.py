@@ -21,6 +21,7 @@ import json
 import os
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
@@ -34,10 +35,14 @@ from regplan.cluster.transport import Sender
 
 # Threads sending the requests of every cluster of the run (each cluster's reads and dry runs go out
 # concurrently; a thread per request per cluster would start and stop thousands of threads at 500 clusters).
-IO_THREADS = 64
+IO_THREADS = 160  # the default --parallelism (32) times a plan's widest round trip (5 reads at once)
 # Keep-alive connections per pool: a shared pool serves every cluster in flight behind it (the client's
 # default, 5 per core, would drop and re-open connections under a workspace's concurrency).
 POOL_MAXSIZE = 64
+# Pools no cluster in flight uses that stay open for the next context of their server (a fleet of 500
+# servers would otherwise keep every server's keep-alive sockets to the end: thousands of descriptors,
+# past the common limit of 1,024); the least recently released are closed first.
+IDLE_POOLS = 16
 
 
 def _file_digest(path: str) -> str:
@@ -91,6 +96,9 @@ class Pools:
         self.environ = environ
         self._lock = threading.Lock()
         self._pools: dict[str, Future[tuple[Sender, tuple[str, ...]]]] = {}
+        self._users: dict[str, int] = {}  # clusters in flight on each pool
+        self._keys: dict[int, str] = {}  # id of a shared transport -> its key (``release``)
+        self._idle: OrderedDict[str, None] = OrderedDict()  # pools no cluster uses, oldest first
         self.built = 0  # transports built (tests and benchmarks read it)
         self._executor: ThreadPoolExecutor | None = None
         # a run that ends without close (a status or snapshot over many) still closes its sockets
@@ -110,10 +118,13 @@ class Pools:
             if found is None:
                 mine: Future[tuple[Sender, tuple[str, ...]]] = Future()
                 self._pools[key] = mine
+            self._users[key] = self._users.get(key, 0) + 1
+            self._idle.pop(key, None)
         if found is not None:
             try:
                 transport, _ = found.result()
             except Exception:  # the first one's error: build this context's own to report its own
+                self._unuse(key)
                 transport, warnings = self._build(kubeconfig, context, request_timeout)
                 return transport, warnings, False
             return transport, kc.resolve(kc.read_files(kubeconfig, self.environ), context).warnings, True
@@ -122,10 +133,42 @@ class Pools:
         except BaseException as err:
             with self._lock:
                 del self._pools[key]
+                self._users.pop(key, None)
             mine.set_exception(err)
             raise
+        with self._lock:
+            self._keys[id(built[0])] = key
         mine.set_result(built)
         return built[0], built[1], True
+
+    def release(self, transport: Sender) -> None:
+        """A cluster is done with a shared ``transport``; a pool no cluster uses is kept for the next
+        context of its server, up to ``IDLE_POOLS`` of them, the oldest closed beyond that."""
+        with self._lock:
+            key = self._keys.get(id(transport))
+        if key is not None:
+            self._unuse(key)
+
+    def _unuse(self, key: str) -> None:
+        evicted: list[Future[tuple[Sender, tuple[str, ...]]]] = []
+        with self._lock:
+            left = self._users.get(key, 0) - 1
+            if left > 0:
+                self._users[key] = left
+                return
+            self._users.pop(key, None)
+            self._idle[key] = None
+            while len(self._idle) > IDLE_POOLS:
+                old, _ = self._idle.popitem(last=False)
+                fut = self._pools.pop(old, None)
+                if fut is not None:
+                    evicted.append(fut)
+        for fut in evicted:
+            if fut.done() and fut.exception() is None:
+                sender = fut.result()[0]
+                with self._lock:
+                    self._keys.pop(id(sender), None)
+                sender.close()
 
     def _build(
         self, kubeconfig: str | None, context: str | None, request_timeout: tuple[float, float]

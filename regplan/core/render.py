@@ -10,7 +10,6 @@ a template's problem); it is parsed back into plain dicts and sorted with ``mode
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import threading
@@ -19,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from regplan.base import yamlio
+from regplan.base import plain, yamlio
 from regplan.base.errors import InvalidInput, ValidationFailed
 from regplan.base.escape import quoted
 from regplan.base.model import OPERATOR_ANNOTATION, OPERATOR_CLAIM, REGISTRY_NAMESPACE, Obj, Target, sort_key
@@ -262,5 +261,6 @@ def _copy(rendered: Rendered, norm: Values) -> Rendered:
         target=rendered.target,
         profile=norm.profile,
         values=norm,
-        objects=copy.deepcopy(rendered.objects),
+        objects=plain.copied(rendered.objects),  # copy.deepcopy's copy, faster
     )
+

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, assert_never
 
 from regplan import __version__
+from regplan.base import plain
 from regplan.base.errors import Diagnostic
 from regplan.base.model import REGISTRY_NAMESPACE, Obj, Ref, Target, Verb, Write
 from regplan.base.normalize import Item, mask_secret
@@ -140,7 +141,7 @@ class Plan:
         }
 
     def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+        return plain.indented(self.to_json()) + "\n"  # json.dumps(indent=2, sort_keys=True)'s text
 
 
 # --- write policy, as data --------------------------------------------------------------------

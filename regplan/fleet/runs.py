@@ -40,10 +40,20 @@ if TYPE_CHECKING:
 
 __all__ = ["Outcome", "code_of"]  # re-exported: the outcome type and the code of many (engine.actions)
 
-# Clusters worked on at once. Each plan is 3 round trips and ~16 ms of regplan's CPU (one core: the GIL),
-# so a few clusters in flight already hide a 50 ms link; measured on 2 cores (bench/fleet_phases.py) 8 was
-# as fast as 16-32: the test apiserver and proxy on the same cores are the limit there.
-DEFAULT_PARALLELISM = 8
+# Clusters worked on at once (docs/fleet.md, "Performance"). A plan is 3 round trips and 10-17 ms of
+# regplan's CPU (one core: the GIL), so against clusters that each have their own apiserver the run is
+# latency waves (ceil(N / parallelism) x 3 round trips) until enough clusters are in flight to keep that
+# core busy: 32 makes 50 clusters 2 waves instead of 7, for ~4 MiB more and ~10 % more CPU (thread
+# switching), measured. Requests in flight stay bounded by the run's request threads (cluster/pool.py).
+# Writes keep 8: with --max-failures, the clusters already started when the limit is reached finish, so a
+# smaller batch is a smaller blast radius (apply's planning reads at the read default).
+DEFAULT_PARALLELISM = 32  # plan, status, snapshot, and the plans of `apply` in a workspace
+WRITE_PARALLELISM = 8  # apply's writes
+
+
+def default_parallelism(*, writes: bool = False) -> int:
+    """Clusters at once when --parallelism is not given: ``WRITE_PARALLELISM`` for apply's writes."""
+    return WRITE_PARALLELISM if writes else DEFAULT_PARALLELISM
 Say = Callable[[str, str], Any]  # (cluster name, message)
 
 

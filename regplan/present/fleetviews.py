@@ -11,11 +11,11 @@ The outcomes and their exit codes are the engine's (``regplan.engine.actions``: 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from regplan import __version__
+from regplan.base import plain
 from regplan.base.errors import ExitCode
 from regplan.base.escape import html_text, lines, md_fence, md_text
 from regplan.engine.actions import Outcome
@@ -184,7 +184,7 @@ def fleet_json(kind: str, outcomes: Sequence[Outcome], code: ExitCode, workspace
         "exitCode": int(code),
         "clusters": [_outcome_json(o) for o in outcomes],
     }
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    return plain.indented(doc) + "\n"  # json.dumps(doc, indent=2, sort_keys=True)'s text, faster
 
 
 # --- status ----------------------------------------------------------------------------------------------

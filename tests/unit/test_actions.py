@@ -556,3 +556,40 @@ def test_set_string_reaches_a_workspace_cluster_as_on_the_command_line(tmp_path:
                                 profiles_dir=None, environ={})  # fmt: skip
     assert many.data["claim"]["storageClass"] == "123" == single.data["claim"]["storageClass"]
     assert many.data == single.data
+
+
+def test_reads_default_to_32_clusters_at_once_and_applys_writes_to_8(
+    tmp_path: Path, clusters: Clusters, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    five(clusters)
+    path = make_workspace(tmp_path)
+    seen: list[tuple[str, int]] = []
+    real = fleet.run_many
+
+    def recorded(specs: Any, body: Any, *, parallelism: int = 0, **kw: Any) -> Any:
+        seen.append((body.__qualname__, parallelism))
+        return real(specs, body, parallelism=parallelism, **kw)
+
+    monkeypatch.setattr(fleet, "run_many", recorded)
+    no_wait = actions.ApplyOptions(yes=True, wait=False)
+    for command, given in (("plan", {}), ("status", {}), ("apply", {"apply": no_wait})):
+        code = commands.fleet(
+            commands.FleetOptions(command=command, workspace=path, **given),  # no --parallelism
+            reporter=commands.Reporter(out=lambda _: None, err=lambda _: None),
+            is_tty=False,
+            environ={},
+        )
+        assert code is not ExitCode.UNEXPECTED
+    assert [n for _, n in seen] == [32, 32, 32, 8], seen  # plan, status, apply's plans, apply's writes
+    assert fleet.default_parallelism() == fleet.DEFAULT_PARALLELISM == 32
+    assert fleet.default_parallelism(writes=True) == fleet.WRITE_PARALLELISM == 8
+    seen.clear()
+    commands.fleet(
+        commands.FleetOptions(
+            command="apply", workspace=path, parallelism=3, apply=actions.ApplyOptions(yes=True, wait=False)
+        ),
+        reporter=commands.Reporter(out=lambda _: None, err=lambda _: None),
+        is_tty=False,
+        environ={},
+    )
+    assert [n for _, n in seen] == [3, 3]  # --parallelism, given: both phases

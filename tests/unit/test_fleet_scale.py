@@ -294,6 +294,47 @@ def test_clusters_of_one_server_and_credential_share_one_transport(tmp_path: Pat
     alone.close()
 
 
+def test_pools_no_cluster_uses_are_closed_beyond_a_few(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """500 servers must not keep 500 servers' sockets to the end of a run (thousands of descriptors): a
+    pool in use is never closed, a released one is kept for its server's next context, and beyond
+    ``IDLE_POOLS`` released ones the oldest are closed (and built again if wanted)."""
+    n = poolmod.IDLE_POOLS + 8
+    servers = {f"c{i}": (f"https://127.0.0.1:{20000 + i}", "u") for i in range(n)}
+    cfg = kubeconfig(tmp_path, servers, {"u": "t"})
+    closed: list[str] = []
+
+    class Fake:
+        def __init__(self, host: str) -> None:
+            self.host = host
+
+        def close(self) -> None:
+            closed.append(self.host)
+
+    def fake_open(kubeconfig: str | None, context: str | None, *a: Any, **kw: Any) -> tuple[Fake, tuple[()]]:
+        return Fake(str(context)), ()
+
+    monkeypatch.setattr(poolmod, "open_transport", fake_open)
+    pools = poolmod.Pools(environ={})
+    live = [Cluster(kubeconfig=str(cfg), context=f"c{i}", pools=pools) for i in range(n)]
+    assert pools.built == n and closed == []  # all in flight: none closed
+    again = Cluster(kubeconfig=str(cfg), context="c0", pools=pools)
+    assert again._transport is live[0]._transport and pools.built == n
+    for c in live:
+        c.close()
+        c.close()  # closing twice releases once
+    assert closed == [f"c{i}" for i in range(1, 8)]  # c0 is still used by `again`; the oldest go
+    assert len(pools._pools) == poolmod.IDLE_POOLS + 1
+    again.close()
+    assert closed[-1] == "c8" and len(pools._pools) == poolmod.IDLE_POOLS
+    kept = Cluster(kubeconfig=str(cfg), context=f"c{n - 1}", pools=pools)  # released, kept: the same
+    assert kept._transport.host == f"c{n - 1}" and pools.built == n
+    rebuilt = Cluster(kubeconfig=str(cfg), context="c1", pools=pools)  # closed: built again
+    assert rebuilt._transport.host == "c1" and pools.built == n + 1
+    pools.close()
+
+
 # --- docs/fleet.md "Beyond one machine": the ApplicationSets name the plugin as it is declared ---
 
 
