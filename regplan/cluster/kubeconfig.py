@@ -33,9 +33,9 @@ from typing import Any
 
 from regplan.base import safeload, userfiles
 from regplan.base.errors import ClusterError, InvalidInput, UnreadableInput
-from regplan.base.escape import one_line as shown  # names from files and the environment, one line
+from regplan.base.escape import one_line as flat  # paths and names in messages: one line, escapes shown
 from regplan.base.escape import safe_text_problem
-from regplan.cluster.apierrors import one_line
+from regplan.cluster.apierrors import one_line  # server text: whitespace folded, bounded
 
 # Fields holding base64 data: (section, field).
 BASE64_FIELDS: tuple[tuple[str, str], ...] = (
@@ -53,7 +53,7 @@ FILE_FIELDS: tuple[tuple[str, str], ...] = (
 
 
 def invalid(path: str, why: str) -> ClusterError:
-    return ClusterError(f"invalid kubeconfig {shown(path)}: {why}")
+    return ClusterError(f"invalid kubeconfig {flat(path)}: {why}")
 
 
 @dataclass
@@ -95,14 +95,14 @@ def read_kubeconfig(path: str) -> Kubeconfig:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise ClusterError(f"kubeconfig not found: {shown(path)}") from None
+        raise ClusterError(f"kubeconfig not found: {flat(path)}") from None
     except OSError as err:
         why = (err.strerror or str(err)).lower()
-        raise ClusterError(f"cannot read kubeconfig {shown(path)}: {why}") from None
+        raise ClusterError(f"cannot read kubeconfig {flat(path)}: {why}") from None
     if stat.S_ISDIR(st.st_mode):
-        raise ClusterError(f"kubeconfig {shown(path)} is a directory, not a file")
+        raise ClusterError(f"kubeconfig {flat(path)} is a directory, not a file")
     if not stat.S_ISREG(st.st_mode):
-        raise ClusterError(f"kubeconfig {shown(path)} is not a regular file")
+        raise ClusterError(f"kubeconfig {flat(path)} is not a regular file")
     return _read_once(path, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
 
 
@@ -114,12 +114,12 @@ def _read_once(path: str, identity: tuple[int, int, int, int]) -> Kubeconfig:
 
 def _read(path: str) -> Kubeconfig:
     if not os.path.exists(path):
-        raise ClusterError(f"kubeconfig not found: {shown(path)}")
+        raise ClusterError(f"kubeconfig not found: {flat(path)}")
     try:  # regular files only: a FIFO or device is refused, never read (regplan.base.userfiles)
         raw = userfiles.read_regular(Path(path), what="kubeconfig", max_bytes=safeload.DEFAULT.max_bytes)
     except UnreadableInput as err:
         why = err.problem.partition(": ")[2].lower()
-        raise ClusterError(f"cannot read kubeconfig {shown(path)}: {why}") from None
+        raise ClusterError(f"cannot read kubeconfig {flat(path)}: {why}") from None
     try:  # the bounds every user file gets (size, depth, nodes after aliases), in the adapter's exit code
         doc = safeload.load_yaml(raw, source=path)
     except UnreadableInput as err:
@@ -195,7 +195,7 @@ def repository_problem(files: Sequence[Kubeconfig], repository: Path | None) -> 
     if inside is None:
         return None
     return (
-        f"kubeconfig {shown(inside.path)} lies in the git repository {shown(str(repository))}: whoever can "
+        f"kubeconfig {flat(inside.path)} lies in the git repository {flat(str(repository))}: whoever can "
         "change the repository would choose the server that receives your credentials and the Secrets "
         "regplan renders; keep kubeconfigs outside it (defaults.kubeconfig: ~/.kube/NAME, or KUBECONFIG "
         "or --kubeconfig without kubeconfig: in regplan.yaml)"
@@ -225,41 +225,41 @@ def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
     names = ", ".join(f.path for f in files)
     chosen = context or next((f.doc["current-context"] for f in files if f.doc.get("current-context")), "")
     if not chosen:
-        raise ClusterError(f"no context selected: {shown(names)} sets no current-context; pass --context")
+        raise ClusterError(f"no context selected: {flat(names)} sets no current-context; pass --context")
     found = _lookup(files, "contexts", chosen)
     if found is None:
-        raise ClusterError(f'context "{shown(chosen)}" does not exist in {shown(names)}')
+        raise ClusterError(f'context "{flat(chosen)}" does not exist in {flat(names)}')
     ctx, ctx_file = found
     cluster_name = ctx.get("cluster")
     if not isinstance(cluster_name, str) or not cluster_name:
-        raise invalid(ctx_file, f'context "{shown(chosen)}" names no cluster')
+        raise invalid(ctx_file, f'context "{flat(chosen)}" names no cluster')
     cluster = _lookup(files, "clusters", cluster_name)
     if cluster is None:
         raise ClusterError(
-            f'context "{shown(chosen)}" in {shown(ctx_file)} names cluster "{shown(cluster_name)}", '
-            f"which does not exist in {shown(names)}"
+            f'context "{flat(chosen)}" in {flat(ctx_file)} names cluster "{flat(cluster_name)}", '
+            f"which does not exist in {flat(names)}"
         )
     cluster_entry, cluster_file = cluster
     if not cluster_entry.get("server"):
-        raise invalid(cluster_file, f'cluster "{shown(cluster_name)}" has no server')
+        raise invalid(cluster_file, f'cluster "{flat(cluster_name)}" has no server')
     server = cluster_entry["server"]
     if not isinstance(server, str):
-        raise invalid(cluster_file, f'cluster "{shown(cluster_name)}": server must be a string')
+        raise invalid(cluster_file, f'cluster "{flat(cluster_name)}": server must be a string')
     # a line break or control character would end up in a request line or a message as it is
     problem = safe_text_problem(server) or ("contains a space" if any(c.isspace() for c in server) else "")
     if problem:
-        raise invalid(cluster_file, f'cluster "{shown(cluster_name)}": server {problem}')
+        raise invalid(cluster_file, f'cluster "{flat(cluster_name)}": server {problem}')
     problem = _server_url_problem(server)
     if problem:
-        raise invalid(cluster_file, f'cluster "{shown(cluster_name)}": server {problem}')
+        raise invalid(cluster_file, f'cluster "{flat(cluster_name)}": server {problem}')
     _check_fields("cluster", cluster_name, cluster_entry, cluster_file)
     user_name = ctx.get("user")
     if user_name:
         user = _lookup(files, "users", str(user_name))
         if user is None:
             raise ClusterError(
-                f'context "{shown(chosen)}" in {shown(ctx_file)} names user "{shown(str(user_name))}", '
-                f"which does not exist in {shown(names)}"
+                f'context "{flat(chosen)}" in {flat(ctx_file)} names user "{flat(str(user_name))}", '
+                f"which does not exist in {flat(names)}"
             )
         _check_fields("user", str(user_name), user[0], user[1])
     user_file = user[1] if user_name and user is not None else ""
@@ -267,7 +267,7 @@ def resolve(files: Sequence[Kubeconfig], context: str | None) -> Resolved:
     if cluster_entry.get("insecure-skip-tls-verify") is True:
         warnings.append(
             f"TLS verification is off for {cluster_entry['server']} (insecure-skip-tls-verify in cluster "
-            f'"{shown(cluster_name)}" of {shown(cluster_file)}): the server\'s identity is not checked'
+            f'"{flat(cluster_name)}" of {flat(cluster_file)}): the server\'s identity is not checked'
         )
     return Resolved(
         chosen, ctx_file, cluster_name, cluster_entry, cluster_file, str(user_name or ""), user_file,
@@ -284,7 +284,7 @@ def read_files(kubeconfig: str | None, environ: Mapping[str, str]) -> list[Kubec
         return []
     present = [p for p in paths if os.path.exists(p)]
     if not present:
-        raise ClusterError(f"kubeconfig not found: {shown(', '.join(paths))}")
+        raise ClusterError(f"kubeconfig not found: {flat(', '.join(paths))}")
     return [read_kubeconfig(p) for p in present]
 
 

@@ -184,6 +184,7 @@ def check_contexts(ctx: Context, specs: Sequence[ClusterSpec]) -> None:
     from regplan.cluster import kubeconfig as kc
 
     problems: list[str] = []
+    repository = ctx.ws.repository  # one walk up the directories, not one per cluster
     for spec in specs:
         where = ctx.ws.where(spec.context_line or spec.line)
         try:
@@ -192,7 +193,7 @@ def check_contexts(ctx: Context, specs: Sequence[ClusterSpec]) -> None:
         except ClusterError as err:
             problems.append(f"{where}: cluster {spec.name}: {err}")
             continue
-        problem = kc.repository_problem(named, ctx.ws.repository)  # only what regplan.yaml names
+        problem = kc.repository_problem(named, repository)  # only what regplan.yaml names
         if problem:
             problems.append(f"{ctx.ws.where(spec.line)}: cluster {spec.name}: {problem}")
             continue

@@ -4,7 +4,6 @@ regplan's words (no urllib3 warning with a site-packages path); without it, a wr
 from __future__ import annotations
 
 import base64
-import datetime
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,30 +11,12 @@ from typing import Any
 import pytest
 import yaml
 from harness import TargetCluster
+from harness.controlplane import self_signed_ca
 
 
 def other_ca() -> bytes:
     """A self-signed certificate nobody signed the test apiserver's with."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not-the-apiserver-ca")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM)
+    return self_signed_ca("not-the-apiserver-ca", days=1)[0]
 
 
 def kubeconfig(c: TargetCluster, tmp_path: Path, *, insecure: bool) -> Path:

@@ -65,8 +65,8 @@ def write_sa_key(path: Path) -> None:
     )
 
 
-def write_client_ca(cert_path: Path, key_path: Path) -> None:
-    """A CA the apiserver trusts for client certificates (--client-ca-file)."""
+def self_signed_ca(common_name: str, days: int = 2) -> tuple[bytes, bytes]:
+    """A new self-signed CA: (certificate PEM, PKCS#8 key PEM)."""
     import datetime
 
     from cryptography import x509
@@ -75,7 +75,7 @@ def write_client_ca(cert_path: Path, key_path: Path) -> None:
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "regplan-test-client-ca")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -84,16 +84,22 @@ def write_client_ca(cert_path: Path, key_path: Path) -> None:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+    pkcs8 = serialization.PrivateFormat.PKCS8
+    return (
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, pkcs8, serialization.NoEncryption()),
     )
+
+
+def write_client_ca(cert_path: Path, key_path: Path) -> None:
+    """A CA the apiserver trusts for client certificates (--client-ca-file)."""
+    cert, key = self_signed_ca("regplan-test-client-ca")
+    cert_path.write_bytes(cert)
+    key_path.write_bytes(key)
 
 
 def issue_client_cert(ca_cert: Path, ca_key: Path, user: str, groups: tuple[str, ...]) -> tuple[bytes, bytes]:
